@@ -1,0 +1,146 @@
+"""Plain data read back from the database: runs, metric summaries, points and deltas."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+LIVE = "running"
+FINISHED = "finished"
+FAILED = "failed"
+CRASHED = "crashed"
+STATUSES = (LIVE, FINISHED, FAILED, CRASHED)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """What the ``series`` table knows about one metric of one run, without reading its points."""
+
+    series_id: int
+    key: str
+    count: int
+    last: float | None  # None only when nothing was logged; NaN is returned as float('nan')
+    min: float | None  # over finite values
+    max: float | None
+    last_step: int | None
+    nonfinite: int
+
+    def as_json(self) -> dict[str, Any]:
+        from .values import json_safe_number
+
+        return {
+            "last": json_safe_number(self.last),
+            "min": json_safe_number(self.min),
+            "max": json_safe_number(self.max),
+            "step": self.last_step,
+            "count": self.count,
+        }
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One run as stored, plus its metric summaries; ``status`` is the derived status."""
+
+    id: str
+    name: str
+    project: str
+    status: str
+    stored_status: str
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    host: str
+    pid: int
+    pid_start: float | None
+    step: int | None
+    tags: list[str]
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    exit_code: int | None
+    error: str | None
+    dropped: int
+    version: int
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        """Wall time from start to finish, or to the last heartbeat for a run not finished."""
+        end = self.finished_at if self.finished_at is not None else self.updated_at
+        return max(0.0, end - self.created_at)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == LIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    seq: int
+    step: int
+    value: float  # NaN for a logged NaN
+    t: float  # seconds since the run started
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Min/max downsampling of consecutive points: spikes survive, NaN counts are kept."""
+
+    first_step: int
+    last_step: int
+    min: float | None
+    max: float | None
+    first_t: float
+    last_t: float
+    count: int
+    nonfinite: int
+
+
+@dataclass(slots=True)
+class Changes:
+    """What a reader gets from :func:`tracker.store.read_changes`: everything newer than a cursor."""
+
+    version: int
+    runs: list[RunRecord]
+    points: dict[int, list[Point]]
+
+
+def nan_if_none(value: float | None, count: int) -> float | None:
+    """SQLite stores NaN as NULL; a NULL last value of a series with points was a NaN."""
+    if value is None and count > 0:
+        return math.nan
+    return value
+
+
+def iso_time(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def run_as_json(run: RunRecord) -> dict[str, Any]:
+    """The ``tracktui ls --json`` object of a run (valid JSON: non-finite numbers as strings)."""
+    from .values import to_json_safe
+
+    return {
+        "id": run.id,
+        "name": run.name,
+        "project": run.project,
+        "status": run.status,
+        "created_at": iso_time(run.created_at),
+        "updated_at": iso_time(run.updated_at),
+        "finished_at": iso_time(run.finished_at),
+        "duration_s": round(run.duration_s, 3),
+        "step": run.step,
+        "host": run.host,
+        "pid": run.pid,
+        "tags": list(run.tags),
+        "config": to_json_safe(run.config),
+        "summary": to_json_safe(run.summary),
+        "metrics": {key: m.as_json() for key, m in sorted(run.metrics.items())},
+        "exit_code": run.exit_code,
+        "error": run.error,
+        "dropped_points": run.dropped,
+    }

@@ -1,0 +1,85 @@
+"""Where the database lives: default path resolution and private file creation."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+ENV_VAR = "TRACKTUI_DB"
+DEFAULT_RELATIVE = Path(".tracktui") / "runs.db"
+
+# Filesystems on which SQLite's WAL mode is unsafe (shared memory does not cross hosts).
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smbfs",
+        "smb3",
+        "lustre",
+        "gpfs",
+        "cephfs",
+        "ceph",
+        "beegfs",
+        "glusterfs",
+        "fuse.glusterfs",
+        "fuse.sshfs",
+        "9p",
+        "afs",
+    }
+)
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
+    """The database path: ``db`` if given, else ``$TRACKTUI_DB``, else ``./.tracktui/runs.db``."""
+    if db is not None and str(db) != "":
+        return Path(db).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return DEFAULT_RELATIVE
+
+
+def ensure_private_file(path: Path) -> bool:
+    """Create missing parent folders (0700) and the file itself (0600); True if it was created.
+
+    Existing folders and files keep their modes: they belong to the user already.
+    """
+    parent = path.parent
+    if not parent.exists():
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            return False
+        raise
+    os.close(fd)
+    return True
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding ``path`` (from /proc/self/mounts), or None if unknown."""
+    try:
+        target = os.path.realpath(path if path.exists() else path.parent)
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
+            entries = [line.split() for line in mounts]
+    except OSError:
+        return None
+    best, best_len = None, -1
+    for fields in entries:
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) > best_len:
+            best, best_len = fields[2], len(mount_point)
+    return best
+
+
+def is_network_filesystem(path: Path) -> bool:
+    fs_type = filesystem_type(path)
+    return fs_type is not None and fs_type.lower() in NETWORK_FILESYSTEMS

@@ -1,0 +1,387 @@
+"""``Run``: validate, stamp and enqueue what the training loop logs; config, summary, finish.
+
+``log()`` touches no disk and takes no lock: it checks the values, copies them, and appends one
+record to the writer's queue. Storage trouble after ``init()`` never raises here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import lifecycle, store
+from .errors import DatabaseUnavailable, TrackerError, warn_once
+from .paths import DEFAULT_RELATIVE, resolve_db_path
+from .schema import open_for_writing
+from .status import this_host
+from .values import MAX_KEYS_PER_CALL, check_key, check_name, config_to_dict, dumps, flatten_metrics
+from .writer import WAKE_AT_RECORDS, RunHandle, Writer
+
+_KNOWN_KEYS_CAP = 100_000
+_ADJECTIVES = (
+    "amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly",
+    "keen", "lucid", "misty", "noble", "olive", "proud", "quiet", "rapid", "silver", "tidy",
+    "upbeat", "vivid", "warm", "young", "zesty",
+)  # fmt: skip
+_NOUNS = (
+    "badger", "comet", "delta", "ember", "falcon", "glacier", "harbor", "island", "jaguar",
+    "kernel", "lagoon", "meadow", "nebula", "otter", "prairie", "quasar", "river", "summit",
+    "tundra", "valley", "willow", "yak", "zephyr",
+)  # fmt: skip
+
+_writer = Writer()
+_active_runs: list[Run] = []
+_current: Run | None = None
+
+
+def _new_id() -> str:
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def _new_name() -> str:
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(100)}"
+
+
+class _PersistedDict(dict[str, Any]):
+    """A dict whose changes are written to the run's row (config or summary) by the writer."""
+
+    def __init__(self, run: Run, column: str, initial: Mapping[str, Any]) -> None:
+        super().__init__(initial)
+        self._run = run
+        self._column = column
+
+    def _changed(self) -> None:
+        self._run._persist(self._column)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(str(key), value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update({str(k): v for k, v in dict(*args, **kwargs).items()})
+        self._changed()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        had = key in self
+        value = super().setdefault(str(key), default)
+        if not had:
+            self._changed()
+        return value
+
+    def pop(self, key: str, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._changed()
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self._changed()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def __ior__(self, other: Any) -> _PersistedDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # wandb-style ``run.config.lr``
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+
+class Run:
+    """One training run. Create it with :func:`tracker.init`."""
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        name: str | None = None,
+        config: Any = None,
+        tags: Iterable[str] | None = None,
+        db: str | os.PathLike[str] | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.id = _new_id()
+        self.project = check_name(project or _default_project(), "project")
+        self.name = check_name(name, "run name") if name is not None else _new_name()
+        self.tags = [check_name(tag, "tag") for tag in (tags or [])]
+        self.db_path = resolve_db_path(db)
+        self.created_at = time.time()
+        self._step = -1
+        self._active = False
+        self._keys_ok: set[str] = set()
+        self._queue = _writer.queue
+        config_dict = config_to_dict(config)
+        self._handle = RunHandle(
+            run_id=self.id, db_path=self.db_path, t0=self.created_at, config={}, summary={}
+        )
+        self.config = _PersistedDict(self, "config", config_dict)
+        self.summary = _PersistedDict(self, "summary", {})
+        self._handle.config = self.config
+        self._handle.summary = self.summary
+        conn = open_for_writing(self.db_path)
+        try:
+            version = store.begin(conn)
+            store.insert_run(
+                conn,
+                {
+                    "id": self.id,
+                    "project": self.project,
+                    "name": self.name,
+                    "created_at": self.created_at,
+                    "host": this_host(),
+                    "pid": os.getpid(),
+                    "pid_start": _process_start(),
+                    "tags": dumps(self.tags),
+                    "config": dumps(dict(self.config)),
+                    "summary": "{}",
+                },
+                version,
+            )
+            store.commit(conn)
+        except Exception as exc:
+            store.rollback(conn)
+            conn.close()
+            raise DatabaseUnavailable(str(self.db_path), f"cannot record the run: {exc}") from None
+        self._owner_pid = os.getpid()
+        self._active = True
+        _writer.attach(self._handle, conn)
+        _active_runs.append(self)
+        lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
+        if not quiet:
+            print(self._where_line(), file=sys.stderr, flush=True)
+
+    # --- logging -----------------------------------------------------------------------------
+
+    def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+        """Record metrics for ``step`` (default: the previous step + 1).
+
+        Raises ``TypeError``/``ValueError`` for values or keys it cannot store, before anything
+        of the call is queued; never raises for storage trouble.
+        """
+        if not self._active:
+            self._inactive_log()
+            return
+        if step is None:
+            step = self._step + 1
+        elif type(step) is not int:
+            step = _check_step(step)
+        if type(data) is dict:
+            keys_ok = self._keys_ok
+            for key, value in data.items():
+                kind = type(value)
+                if (kind is float or kind is int) and key in keys_ok:
+                    continue
+                data = self._validated(data)
+                break
+            else:
+                data = data.copy()
+        else:
+            data = self._validated(data)
+        self._step = step
+        queue = self._queue
+        queue.append((self._handle, step, time.time(), data))
+        if len(queue) > WAKE_AT_RECORDS:
+            _writer.wake.set()
+
+    def _validated(self, data: Any) -> dict[str, float]:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
+        flat = flatten_metrics(data)
+        if len(self._keys_ok) < _KNOWN_KEYS_CAP:
+            self._keys_ok.update(k for k in data if type(k) is str and k in flat)
+        return flat
+
+    def _log_system(self, values: dict[str, float]) -> None:
+        """Hardware samples: logged at the current step without advancing it."""
+        if self._active and values:
+            self._queue.append((self._handle, max(self._step, 0), time.time(), values))
+
+    def _inactive_log(self) -> None:
+        if os.getpid() != self._owner_pid:
+            warn_once(
+                f"forked:{self.id}",
+                f"run {self.name} belongs to process {self._owner_pid}; log() in forked "
+                f"process {os.getpid()} is ignored (call tracker.init() in the child to log there)",
+            )
+        else:
+            warn_once(f"finished:{self.id}", f"run {self.name} is finished; log() is ignored")
+
+    @property
+    def step(self) -> int:
+        """The last step logged (-1 before the first ``log()``)."""
+        return self._step
+
+    def _persist(self, column: str) -> None:
+        if self._active:
+            self._queue.append(("json", self._handle, column))
+
+    # --- ending ------------------------------------------------------------------------------
+
+    def finish(self, exit_code: int | None = None, *, status: str | None = None) -> None:
+        """Flush everything and mark the run finished (or failed). Safe to call again."""
+        if not self._active or os.getpid() != self._owner_pid:
+            return
+        if status is None:
+            status = "finished" if not exit_code else "failed"
+        if status not in ("finished", "failed"):
+            raise ValueError("status must be 'finished' or 'failed'")
+        error = None if status == "finished" else f"exit code {exit_code}" if exit_code else None
+        self._end(status, exit_code if exit_code is not None else 0, error)
+
+    def _end(self, status: str, exit_code: int | None, error: str | None, timeout: float = 30.0) -> None:
+        if not self._active:
+            return
+        self._active = False
+        self._queue.append(("finish", self._handle, (status, exit_code, error)))
+        _writer.flush(timeout)
+        if self in _active_runs:
+            _active_runs.remove(self)
+        global _current
+        if _current is self:
+            _current = None
+        unwritten = _writer.pending_points(self._handle) + self._handle.dropped
+        if unwritten:
+            warn_once(
+                f"unwritten:{self.id}",
+                f"run {self.name}: {unwritten:,} points could not be written to {self.db_path}",
+            )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.finish()
+        else:
+            error = f"{kind.__name__}: {value}"[:2000]
+            self._end("failed", 1, error)
+
+    def _where_line(self) -> str:
+        watch = "tracktui" if self.db_path == DEFAULT_RELATIVE else f"tracktui --db {self.db_path}"
+        return (
+            f"tracker: run {self.name} ({self.id}) of project {self.project} is recorded in "
+            f"{self.db_path}; watch it with: {watch}"
+        )
+
+    def __repr__(self) -> str:
+        state = "live" if self._active else "ended"
+        return f"<Run {self.name!r} id={self.id} project={self.project!r} {state}>"
+
+
+def _check_step(step: Any) -> int:
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError(f"log(): step must be an int, not {type(step).__name__}")
+    return int(step.__index__())
+
+
+def _default_project() -> str:
+    return os.environ.get("TRACKTUI_PROJECT") or Path.cwd().name or "default"
+
+
+def _process_start() -> float | None:
+    from .status import process_start_time
+
+    started = process_start_time(os.getpid())
+    return started if started is not None and started >= 0 else None
+
+
+def _finish_all(status: str, exit_code: int | None, error: str | None) -> None:
+    for run in list(_active_runs):
+        try:
+            run._end(status, exit_code, error, timeout=10.0)
+        except Exception as exc:  # never let the exit path raise
+            warn_once(f"finish:{run.id}", f"could not finish run {run.name}: {exc!r}")
+
+
+def _flush_all() -> None:
+    _writer.flush(5.0)
+
+
+def _after_fork_in_child() -> None:
+    global _current
+    for run in _active_runs:
+        run._active = False
+    _active_runs.clear()
+    from .writer import _orphans
+
+    _orphans.extend(_writer.abandon_after_fork())
+    _current = None
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    tags: Iterable[str] | None = None,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    quiet: bool = False,
+) -> Run:
+    """Start a run and make it the current one (see ``tracker.log``)."""
+    global _current
+    run = Run(project=project, name=name, config=config, tags=tags, db=db, quiet=quiet)
+    _current = run
+    return run
+
+
+def current_run() -> Run | None:
+    return _current
+
+
+def log(data: Mapping[str, Any], step: int | None = None) -> None:
+    """Log to the current run (the last ``init()``); warns once and drops if there is none."""
+    run = _current
+    if run is None:
+        warn_once("no-run", "tracker.log() called before tracker.init(); ignored")
+        return
+    run.log(data, step=step)
+
+
+def finish(exit_code: int | None = None) -> None:
+    """Finish the current run, if any."""
+    run = _current
+    if run is not None:
+        run.finish(exit_code)
+
+
+__all__ = [
+    "MAX_KEYS_PER_CALL",
+    "Run",
+    "TrackerError",
+    "check_key",
+    "current_run",
+    "finish",
+    "init",
+    "log",
+]

@@ -1,0 +1,287 @@
+"""The database schema: the only DDL in the project, its version, and how a file is opened.
+
+A tracktui database carries ``PRAGMA application_id = APPLICATION_ID`` so that any other SQLite
+file is refused, and ``PRAGMA user_version = SCHEMA_VERSION``. Creation and migrations run inside
+``BEGIN IMMEDIATE`` with a re-check under the lock, so any number of processes may open a fresh
+file at the same instant.
+
+Tables:
+- ``state``: one row; ``version`` counts write transactions. Every row of ``runs`` and ``series``
+  written by a transaction carries that number, so a reader asks "what changed since N".
+- ``runs``: one row per run with its metadata, config, summary and heartbeat (``updated_at``).
+- ``series``: one row per (run, metric key) with the running summary of that metric (count,
+  last, min, max, last step), updated in the same transaction as the points.
+- ``points``: one row per logged value, clustered by (series, seq). ``value`` NULL means NaN
+  (SQLite cannot store NaN); ±inf are stored as they are. ``t`` is milliseconds since the run's
+  ``created_at``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
+from .paths import ensure_private_file, is_network_filesystem
+
+APPLICATION_ID = 0x54724B74  # "TrKt"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+
+TABLES = ("state", "runs", "series", "points")
+
+_SCHEMA_V1 = """
+CREATE TABLE state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+) STRICT;
+INSERT INTO state (id, version) VALUES (1, 0);
+
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start REAL,
+    step INTEGER,
+    tags TEXT NOT NULL DEFAULT '[]',
+    config TEXT NOT NULL DEFAULT '{}',
+    summary TEXT NOT NULL DEFAULT '{}',
+    exit_code INTEGER,
+    error TEXT,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL
+) STRICT;
+CREATE INDEX runs_by_version ON runs (version);
+CREATE INDEX runs_by_project ON runs (project, created_at);
+
+CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    last REAL,
+    last_step INTEGER,
+    last_t INTEGER,
+    min REAL,
+    max REAL,
+    nonfinite INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL,
+    UNIQUE (run_id, key)
+) STRICT;
+CREATE INDEX series_by_version ON series (version);
+
+CREATE TABLE points (
+    series INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    t INTEGER NOT NULL,
+    PRIMARY KEY (series, seq)
+) WITHOUT ROWID, STRICT;
+"""
+
+# MIGRATIONS[n] turns a version n-1 database into version n.
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+
+def _header(conn: sqlite3.Connection) -> tuple[int, int]:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(app_id), int(version)
+
+
+def _object_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+
+def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
+    """Raise the right error if ``conn`` is not a usable tracktui database; return the header.
+
+    A fresh file (no tables, ids 0) passes with ``(0, 0)``.
+    """
+    try:
+        app_id, version = _header(conn)
+        objects = _object_count(conn)
+    except sqlite3.DatabaseError as exc:
+        raise NotATrackerDatabase(path, f"not a SQLite database ({exc})") from None
+    if app_id == 0 and version == 0:
+        if objects:
+            raise NotATrackerDatabase(
+                path, "a SQLite database written by another program (refusing to change it)"
+            )
+        return app_id, version
+    if app_id != APPLICATION_ID:
+        raise NotATrackerDatabase(
+            path, f"a SQLite database of another application (application_id {app_id:#x})"
+        )
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            path,
+            f"written by a newer tracktui (schema {version}; this version knows {SCHEMA_VERSION}); "
+            "upgrade tracktui to use it",
+        )
+    return app_id, version
+
+
+def _set_wal(conn: sqlite3.Connection, path: str) -> None:
+    """Switch to WAL. This is the one step that fails at once under contention: retry it."""
+    delay = 0.005
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise DatabaseUnavailable(path, f"cannot enable WAL mode: {exc}") from None
+            if time.monotonic() > deadline:
+                raise DatabaseUnavailable(path, f"cannot enable WAL mode: {exc}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+            continue
+        if str(mode).lower() != "wal":
+            raise DatabaseUnavailable(path, f"cannot enable WAL mode (journal mode is {mode})")
+        return
+
+
+def _apply_schema(conn: sqlite3.Connection, path: str) -> None:
+    """Create or migrate the schema under ``BEGIN IMMEDIATE``, re-checking inside the lock."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _app_id, version = check_header(conn, path)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _split_statements(MIGRATIONS[target]):
+                conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split DDL into statements so they run inside our transaction (executescript commits)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA trusted_schema = OFF")
+    conn.execute("PRAGMA cell_size_check = ON")
+
+
+def open_for_writing(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) a tracktui database for writing, or raise a ``DatabaseError``."""
+    shown = str(path)
+    try:
+        ensure_private_file(path)
+    except OSError as exc:
+        raise DatabaseUnavailable(shown, f"cannot create the database: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise DatabaseUnavailable(shown, "is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(
+            shown, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(shown, f"cannot open the database: {exc}") from None
+    try:
+        _configure(conn)
+        _app_id, version = check_header(conn, shown)
+        if not is_network_filesystem(path):
+            _set_wal(conn, shown)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if version < SCHEMA_VERSION:
+            _apply_schema(conn, shown)
+        verify_tables(conn, shown)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise DatabaseUnavailable(shown, _explain(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_for_reading(path: Path) -> sqlite3.Connection:
+    """Open an existing database read-only (never creates a file), or raise a ``DatabaseError``."""
+    shown = str(path)
+    if not path.exists():
+        raise DatabaseUnavailable(shown, "no database here yet")
+    if path.is_dir():
+        raise DatabaseUnavailable(shown, "is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(shown, f"cannot open the database: {exc}") from None
+    try:
+        _configure(conn)
+        conn.execute("PRAGMA query_only = ON")
+        _app_id, version = check_header(conn, shown)
+        if version == 0:
+            raise DatabaseUnavailable(shown, "empty file: no runs yet")
+        verify_tables(conn, shown)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise DatabaseUnavailable(shown, _explain(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def verify_tables(conn: sqlite3.Connection, path: str) -> None:
+    """Check that every table of the schema is there (a damaged or half-copied file is not)."""
+    present = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    missing = [name for name in TABLES if name not in present]
+    if missing:
+        raise NotATrackerDatabase(path, f"damaged tracktui database: missing tables {missing}")
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "readonly" in text:
+        return f"{text} (check that you own the file and its folder and can write to them)"
+    if "unable to open" in text:
+        return f"{text} (the folder may be missing or not writable)"
+    return text
+
+
+def describe(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Header facts for diagnostics: application id, schema version, journal mode."""
+    app_id, version = _header(conn)
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    return {"application_id": app_id, "schema_version": version, "journal_mode": mode}

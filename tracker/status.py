@@ -1,0 +1,66 @@
+"""Run liveness: a reader derives ``crashed`` from pid and heartbeat; no daemon is needed.
+
+A run stored as ``running`` is crashed when its process is gone on this host (pid absent, or
+the pid now belongs to a process started at another time), or when its heartbeat is older than
+:data:`STALE_AFTER_S` for a run recorded on another host.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from functools import lru_cache
+
+from .models import CRASHED, LIVE
+
+HEARTBEAT_INTERVAL_S = 5.0
+STALE_AFTER_S = 60.0
+_START_TIME_TOLERANCE_S = 2.0
+
+
+@lru_cache(maxsize=1)
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def process_start_time(pid: int) -> float | None:
+    """The start time of process ``pid`` (epoch seconds), or None if it does not exist."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None  # dead, waiting for its parent to reap it
+        return float(process.create_time())
+    except psutil.NoSuchProcess:  # ZombieProcess is a subclass: dead as well
+        return None
+    except psutil.AccessDenied:
+        return -1.0  # exists, but we may not look at it
+
+
+def process_alive(pid: int, started_at: float | None) -> bool:
+    started = process_start_time(pid)
+    if started is None:
+        return False
+    if started < 0 or started_at is None:
+        return True
+    return abs(started - started_at) <= _START_TIME_TOLERANCE_S
+
+
+def derive_status(
+    stored: str,
+    host: str,
+    pid: int,
+    pid_start: float | None,
+    heartbeat: float,
+    now: float | None = None,
+    alive: Callable[[int, float | None], bool] = process_alive,
+) -> str:
+    """The status a user should see for a run stored with status ``stored``."""
+    if stored != LIVE:
+        return stored
+    if host == this_host():
+        return LIVE if alive(pid, pid_start) else CRASHED
+    now = time.time() if now is None else now
+    return CRASHED if now - heartbeat > STALE_AFTER_S else LIVE

@@ -1,0 +1,348 @@
+"""Every query of the project: writes for the writer thread, reads for ``ls`` and the TUI.
+
+Writers call these inside a transaction they opened with :func:`begin`. Readers use one
+autocommit connection and never leave a read transaction or an unfinished cursor open: every
+query is fetched whole, and :func:`read_changes` takes one short snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .models import Bucket, Changes, MetricSummary, Point, RunRecord, nan_if_none
+from .status import derive_status
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def begin(conn: sqlite3.Connection) -> int:
+    """Open a write transaction and return the version number its changes will carry."""
+    conn.execute("BEGIN IMMEDIATE")
+    row = conn.execute("UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version")
+    return int(row.fetchone()[0])
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def insert_run(conn: sqlite3.Connection, row: Mapping[str, Any], version: int) -> None:
+    conn.execute(
+        "INSERT INTO runs (id, project, name, status, created_at, updated_at, host, pid, pid_start,"
+        " tags, config, summary, version) VALUES"
+        " (:id, :project, :name, 'running', :created_at, :created_at, :host, :pid, :pid_start,"
+        " :tags, :config, :summary, :version)",
+        {**row, "version": version},
+    )
+
+
+def ensure_series(
+    conn: sqlite3.Connection, run_id: str, keys: Iterable[str], version: int
+) -> dict[str, tuple[int, int, float | None, float | None, int]]:
+    """Create the series rows that are missing; return ``key -> (id, count, min, max, nonfinite)``."""
+    out: dict[str, tuple[int, int, float | None, float | None, int]] = {}
+    for key in keys:
+        conn.execute(
+            "INSERT INTO series (run_id, key, version) VALUES (?, ?, ?)"
+            " ON CONFLICT (run_id, key) DO NOTHING",
+            (run_id, key, version),
+        )
+        row = conn.execute(
+            "SELECT id, count, min, max, nonfinite FROM series WHERE run_id = ? AND key = ?",
+            (run_id, key),
+        ).fetchone()
+        out[key] = (int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+    return out
+
+
+POINT_INSERT = "INSERT OR IGNORE INTO points (series, seq, step, value, t) VALUES (?, ?, ?, ?, ?)"
+
+
+def insert_points(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, float, int]]) -> None:
+    """Append points ``(series, seq, step, value, t_ms)``; a re-sent batch is ignored, not doubled."""
+    conn.executemany(POINT_INSERT, rows)
+
+
+def update_series(
+    conn: sqlite3.Connection,
+    rows: Iterable[tuple[int, float | None, int, int, float | None, float | None, int, int, int]],
+) -> None:
+    """Rows of ``(count, last, last_step, last_t, min, max, nonfinite, version, id)``."""
+    conn.executemany(
+        "UPDATE series SET count = ?, last = ?, last_step = ?, last_t = ?, min = ?, max = ?,"
+        " nonfinite = ?, version = ? WHERE id = ?",
+        rows,
+    )
+
+
+def update_run_progress(
+    conn: sqlite3.Connection, run_id: str, step: int | None, now: float, version: int
+) -> None:
+    conn.execute(
+        "UPDATE runs SET step = coalesce(?, step), updated_at = ?, version = ? WHERE id = ?",
+        (step, now, version, run_id),
+    )
+
+
+def update_run_json(
+    conn: sqlite3.Connection, run_id: str, column: str, text: str, version: int
+) -> None:
+    if column not in ("config", "summary", "tags"):
+        raise ValueError(f"not a JSON column of runs: {column}")
+    conn.execute(
+        f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id)
+    )
+
+
+def heartbeat(conn: sqlite3.Connection, run_ids: Sequence[str], now: float) -> None:
+    conn.executemany("UPDATE runs SET updated_at = ? WHERE id = ?", [(now, r) for r in run_ids])
+
+
+def finish_run(
+    conn: sqlite3.Connection,
+    run_id: str,
+    status: str,
+    now: float,
+    exit_code: int | None,
+    error: str | None,
+    dropped: int,
+    version: int,
+) -> None:
+    conn.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, updated_at = ?, exit_code = ?, error = ?,"
+        " dropped = ?, version = ? WHERE id = ?",
+        (status, now, now, exit_code, error, dropped, version, run_id),
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+_RUN_COLUMNS = (
+    "id, name, project, status, created_at, updated_at, finished_at, host, pid, pid_start, step,"
+    " tags, config, summary, exit_code, error, dropped, version"
+)
+_SERIES_COLUMNS = "run_id, id, key, count, last, min, max, last_step, nonfinite"
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def _run_from_row(row: Sequence[Any], now: float | None) -> RunRecord:
+    tags = _loads(row[11], [])
+    return RunRecord(
+        id=row[0],
+        name=row[1],
+        project=row[2],
+        status=derive_status(row[3], row[7], row[8], row[9], row[5], now),
+        stored_status=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+        finished_at=row[6],
+        host=row[7],
+        pid=row[8],
+        pid_start=row[9],
+        step=row[10],
+        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        config=_loads(row[12], {}),
+        summary=_loads(row[13], {}),
+        exit_code=row[14],
+        error=row[15],
+        dropped=row[16],
+        version=row[17],
+    )
+
+
+def _summary_from_row(row: Sequence[Any]) -> MetricSummary:
+    count = int(row[3])
+    return MetricSummary(
+        series_id=int(row[1]),
+        key=row[2],
+        count=count,
+        last=nan_if_none(row[4], count),
+        min=row[5],
+        max=row[6],
+        last_step=row[7],
+        nonfinite=int(row[8]),
+    )
+
+
+def _attach_metrics(runs: dict[str, RunRecord], rows: Iterable[Sequence[Any]]) -> None:
+    for row in rows:
+        run = runs.get(row[0])
+        if run is not None:
+            run.metrics[row[2]] = _summary_from_row(row)
+
+
+def read_runs(
+    conn: sqlite3.Connection, project: str | None = None, now: float | None = None
+) -> list[RunRecord]:
+    """Every run (newest first) with its metric summaries; reads no points."""
+    if project is None:
+        rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC").fetchall()
+        series = conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series").fetchall()
+    else:
+        rows = conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE project = ? ORDER BY created_at DESC",
+            (project,),
+        ).fetchall()
+        series = conn.execute(
+            f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id IN"
+            " (SELECT id FROM runs WHERE project = ?)",
+            (project,),
+        ).fetchall()
+    runs = {row[0]: _run_from_row(row, now) for row in rows}
+    _attach_metrics(runs, series)
+    return list(runs.values())
+
+
+def read_run(conn: sqlite3.Connection, run_id: str, now: float | None = None) -> RunRecord | None:
+    row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    run = _run_from_row(row, now)
+    _attach_metrics(
+        {run.id: run},
+        conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)).fetchall(),
+    )
+    return run
+
+
+def series_id(conn: sqlite3.Connection, run_id: str, key: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM series WHERE run_id = ? AND key = ?", (run_id, key)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _points(rows: Iterable[Sequence[Any]]) -> list[Point]:
+    nan = float("nan")
+    return [
+        Point(seq=r[0], step=r[1], value=nan if r[2] is None else r[2], t=r[3] / 1000.0)
+        for r in rows
+    ]
+
+
+def history(
+    conn: sqlite3.Connection, series: int, after_seq: int = 0, limit: int | None = None
+) -> list[Point]:
+    """Points of one series in logging order, those after ``after_seq`` only."""
+    sql = "SELECT seq, step, value, t FROM points WHERE series = ? AND seq > ? ORDER BY seq"
+    if limit is not None:
+        return _points(conn.execute(sql + " LIMIT ?", (series, after_seq, limit)).fetchall())
+    return _points(conn.execute(sql, (series, after_seq)).fetchall())
+
+
+def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list[Bucket]:
+    """Min/max downsampling in SQL: consecutive points grouped into at most ``buckets`` buckets.
+
+    NaN points (stored as NULL) are left out of min/max by SQLite and counted in ``nonfinite``.
+    """
+    if buckets <= 0:
+        raise ValueError("buckets must be positive")
+    total_row = conn.execute("SELECT count FROM series WHERE id = ?", (series,)).fetchone()
+    total = int(total_row[0]) if total_row else 0
+    if total == 0:
+        return []
+    rows = conn.execute(
+        "SELECT min(step), max(step), min(value), max(value), min(t), max(t), count(*),"
+        " sum(value IS NULL OR abs(value) > 1.7976931348623157e308)"
+        " FROM points WHERE series = ? GROUP BY ((seq - 1) * ?) / ? ORDER BY 1",
+        (series, buckets, total),
+    ).fetchall()
+    return [
+        Bucket(
+            first_step=r[0],
+            last_step=r[1],
+            min=r[2],
+            max=r[3],
+            first_t=r[4] / 1000.0,
+            last_t=r[5] / 1000.0,
+            count=r[6],
+            nonfinite=int(r[7] or 0),
+        )
+        for r in rows
+    ]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT version FROM state WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever another connection commits; 4 µs, the cheap "anything new?" probe."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def read_changes(
+    conn: sqlite3.Connection,
+    since_version: int,
+    follow: Mapping[int, int] | None = None,
+    now: float | None = None,
+) -> Changes:
+    """Runs changed after ``since_version`` (with summaries), and the new points of followed series.
+
+    ``follow`` maps series id -> the last seq the caller holds. One short read transaction, so
+    the returned version matches exactly what was read; it is the next ``since_version``.
+    """
+    conn.execute("BEGIN")
+    try:
+        version = current_version(conn)
+        run_rows = conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE version > ?", (since_version,)
+        ).fetchall()
+        runs = {row[0]: _run_from_row(row, now) for row in run_rows}
+        changed_series = conn.execute(
+            f"SELECT {_SERIES_COLUMNS} FROM series WHERE version > ?", (since_version,)
+        ).fetchall()
+        missing = sorted({row[0] for row in changed_series} - runs.keys())
+        if missing:
+            marks = ",".join("?" * len(missing))
+            for row in conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})", missing
+            ).fetchall():
+                runs[row[0]] = _run_from_row(row, now)
+        for run_id in missing:
+            run = runs.get(run_id)
+            if run is not None:
+                _attach_metrics(
+                    {run_id: run},
+                    conn.execute(
+                        f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)
+                    ).fetchall(),
+                )
+        fresh = {row[0] for row in run_rows}
+        for run_id in fresh:
+            _attach_metrics(
+                {run_id: runs[run_id]},
+                conn.execute(
+                    f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)
+                ).fetchall(),
+            )
+        points: dict[int, list[Point]] = {}
+        if follow:
+            changed_ids = {int(row[1]): int(row[3]) for row in changed_series}
+            for sid, after in follow.items():
+                newest = changed_ids.get(sid)
+                if newest is not None and newest > after:
+                    points[sid] = history(conn, sid, after)
+    finally:
+        conn.execute("COMMIT")
+    return Changes(version=version, runs=list(runs.values()), points=points)

@@ -1,0 +1,137 @@
+"""The ``tracktui`` command: argument parsing and the subcommands that need no screen."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tracker import store
+from tracker.errors import DatabaseError, DatabaseUnavailable, FilterError
+from tracker.filters import filter_runs, sort_key_getter, sort_runs
+from tracker.models import RunRecord
+from tracker.paths import resolve_db_path
+from tracker.ranking import best_run, metric_direction
+from tracker.schema import open_for_reading
+
+from . import listing
+from .sanitize import safe_text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tracktui",
+        description="Experiment tracker for the terminal: list, compare and watch training runs.",
+    )
+    parser.add_argument("--db", help="database file (default: $TRACKTUI_DB or ./.tracktui/runs.db)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ls = sub.add_parser("ls", help="list runs")
+    ls.add_argument("--db", dest="sub_db", help="database file")
+    ls.add_argument("--project", help="only runs of this project")
+    ls.add_argument("--filter", default="", help="filter expression, e.g. 'status=finished cfg.lr<1e-3'")
+    ls.add_argument("--sort", help="sort key: name, status, step, config.lr, metrics.eval/loss, ...")
+    ls.add_argument("--desc", action="store_true", help="sort descending")
+    ls.add_argument("--json", action="store_true", help="print a JSON array")
+
+    best = sub.add_parser("best", help="the best run by a metric")
+    best.add_argument("--metric", required=True, help="metric key, e.g. eval/loss")
+    best.add_argument("--mode", choices=("min", "max"), help="default: guessed from the name")
+    best.add_argument("--db", dest="sub_db", help="database file")
+    best.add_argument("--project", help="only runs of this project")
+    best.add_argument("--filter", default="", help="only runs matching this expression")
+    best.add_argument("--json", action="store_true", help="print the run as JSON")
+
+    demo = sub.add_parser("demo", help="simulated training runs logging live")
+    demo.add_argument("--db", dest="sub_db", help="database file (default: ./.tracktui/demo.db)")
+    demo.add_argument("--runs", type=int, default=6, help="number of simulated runs")
+    demo.add_argument("--duration", type=float, default=45.0, help="seconds each run trains")
+    demo.add_argument("--steps-per-second", type=float, default=25.0)
+    return parser
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return resolve_db_path(getattr(args, "sub_db", None) or args.db)
+
+
+def load_runs(path: Path, project: str | None = None) -> list[RunRecord]:
+    """Every run in the file, or [] when there is no database yet."""
+    try:
+        conn = open_for_reading(path)
+    except DatabaseUnavailable as exc:
+        if "no database" in exc.reason or "empty file" in exc.reason:
+            return []
+        raise
+    try:
+        return store.read_runs(conn, project=project)
+    finally:
+        conn.close()
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    path = _db_path(args)
+    if args.sort:
+        sort_key_getter(args.sort)  # a bad key is an error even when there are no runs
+    runs = filter_runs(load_runs(path, args.project), args.filter)
+    runs = sort_runs(runs, args.sort, args.desc)
+    if args.json:
+        print(listing.runs_json(runs))
+        return 0
+    if not runs:
+        where = safe_text(path)
+        print(f"no runs{' match' if args.filter else ''} in {where}", file=sys.stderr)
+        return 0
+    wanted = [args.sort.split(".", 1)[1]] if args.sort and args.sort.lower().startswith(("metrics.", "m.")) else []
+    print(listing.render_table(runs, listing.choose_metrics(runs, wanted)))
+    return 0
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    path = _db_path(args)
+    runs = filter_runs(load_runs(path, args.project), args.filter)
+    mode = args.mode or metric_direction(args.metric)
+    chosen = best_run(runs, args.metric, mode)
+    if chosen is None:
+        keys = sorted({k for run in runs for k in run.metrics if not k.startswith("sys/")})
+        hint = f"; metrics seen: {', '.join(safe_text(k) for k in keys[:12])}" if keys else ""
+        print(f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}", file=sys.stderr)
+        return 1
+    print(listing.best_json(chosen) if args.json else listing.best_text(chosen))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "ls":
+            return cmd_ls(args)
+        if args.command == "best":
+            return cmd_best(args)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(_db_path_for_demo(args), args.runs, args.duration, args.steps_per_second)
+        # The live TUI is not built yet: show the runs table.
+        args.project, args.filter, args.sort, args.desc, args.json = None, "", None, False, False
+        return cmd_ls(args)
+    except FilterError as exc:
+        print(f"tracktui: bad expression: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:
+        print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _db_path_for_demo(args: argparse.Namespace) -> Path:
+    chosen = getattr(args, "sub_db", None) or args.db
+    return Path(chosen) if chosen else Path(".tracktui") / "demo.db"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
