@@ -18,7 +18,7 @@ from .errors import (
     NotATrackerDatabase,
     TrackerError,
 )
-from .run import Run, current_run, finish, init, log
+from .recorder import Run, current_run, finish, init, log
 
 __version__ = "0.1.0"
 

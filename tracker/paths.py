@@ -46,9 +46,7 @@ def ensure_private_file(path: Path) -> bool:
 
     Existing folders and files keep their modes: they belong to the user already.
     """
-    parent = path.parent
-    if not parent.exists():
-        os.makedirs(parent, mode=0o700, exist_ok=True)
+    make_private_dirs(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -59,6 +57,21 @@ def ensure_private_file(path: Path) -> bool:
         raise
     os.close(fd)
     return True
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and any missing parents with mode 0700 (``os.makedirs`` only sets
+    the mode of the last one)."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
 
 
 def filesystem_type(path: Path) -> str | None:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
+from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
 from .paths import ensure_private_file, is_network_filesystem
 
 APPLICATION_ID = 0x54724B74  # "TrKt"
@@ -100,6 +100,28 @@ def _header(conn: sqlite3.Connection) -> tuple[int, int]:
 
 def _object_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+
+def truncation(path: Path) -> str | None:
+    """Why the file looks cut short (its header promises more pages than it has), or None.
+
+    A cheap check on the 100-byte header: a full ``quick_check`` costs seconds on big files.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    counter_valid = header[24:28] == header[92:96]
+    if counter_valid and pages * page_size > size:
+        return f"truncated: the header promises {pages * page_size:,} bytes, the file has {size:,}"
+    return None
 
 
 def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
@@ -207,7 +229,17 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         _configure(conn)
         _app_id, version = check_header(conn, shown)
-        if not is_network_filesystem(path):
+        damage = truncation(path)
+        if damage:
+            raise NotATrackerDatabase(shown, f"damaged database ({damage})")
+        if is_network_filesystem(path):
+            warn_once(
+                f"network-fs:{shown}",
+                f"{shown} is on a network filesystem, where SQLite's WAL mode is unsafe: using "
+                "the rollback journal (slower; readers and writers take turns). Keep every writer "
+                "on one host, or put the database on a local disk ($TRACKTUI_DB).",
+            )
+        else:
             _set_wal(conn, shown)
         conn.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
@@ -246,6 +278,9 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
         _configure(conn)
         conn.execute("PRAGMA query_only = ON")
         _app_id, version = check_header(conn, shown)
+        damage = truncation(path)
+        if damage:
+            raise NotATrackerDatabase(shown, f"damaged database ({damage})")
         if version == 0:
             raise DatabaseUnavailable(shown, "empty file: no runs yet")
         verify_tables(conn, shown)

@@ -305,43 +305,34 @@ def read_changes(
     conn.execute("BEGIN")
     try:
         version = current_version(conn)
-        run_rows = conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE version > ?", (since_version,)
-        ).fetchall()
-        runs = {row[0]: _run_from_row(row, now) for row in run_rows}
         changed_series = conn.execute(
             f"SELECT {_SERIES_COLUMNS} FROM series WHERE version > ?", (since_version,)
         ).fetchall()
-        missing = sorted({row[0] for row in changed_series} - runs.keys())
-        if missing:
-            marks = ",".join("?" * len(missing))
+        run_ids = {row[0] for row in conn.execute(
+            "SELECT id FROM runs WHERE version > ?", (since_version,)
+        ).fetchall()}
+        run_ids.update(row[0] for row in changed_series)
+        runs: dict[str, RunRecord] = {}
+        ordered = sorted(run_ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})", missing
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})", chunk
             ).fetchall():
                 runs[row[0]] = _run_from_row(row, now)
-        for run_id in missing:
-            run = runs.get(run_id)
-            if run is not None:
-                _attach_metrics(
-                    {run_id: run},
-                    conn.execute(
-                        f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)
-                    ).fetchall(),
-                )
-        fresh = {row[0] for row in run_rows}
-        for run_id in fresh:
             _attach_metrics(
-                {run_id: runs[run_id]},
+                runs,
                 conn.execute(
-                    f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)
+                    f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", chunk
                 ).fetchall(),
             )
         points: dict[int, list[Point]] = {}
         if follow:
-            changed_ids = {int(row[1]): int(row[3]) for row in changed_series}
+            newest = {int(row[1]): int(row[3]) for row in changed_series}
             for sid, after in follow.items():
-                newest = changed_ids.get(sid)
-                if newest is not None and newest > after:
+                count = newest.get(sid)
+                if count is not None and count > after:
                     points[sid] = history(conn, sid, after)
     finally:
         conn.execute("COMMIT")

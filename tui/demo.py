@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tracker.paths import make_private_dirs
+
 from .sanitize import safe_text
 
 
@@ -42,7 +44,7 @@ def run_demo(db: Path, runs: int, duration: float, steps_per_second: float) -> i
     from .cli import load_runs
     from .listing import choose_metrics, render_table
 
-    os.makedirs(db.parent, mode=0o700, exist_ok=True) if str(db.parent) else None
+    make_private_dirs(db.parent)
     steps = max(10, int(duration * steps_per_second))
     print(f"tracktui demo: {runs} simulated runs logging into {safe_text(db)}", file=sys.stderr)
     workers = start_workers(db, runs, steps, steps_per_second)

@@ -232,6 +232,12 @@ class Run:
         else:
             warn_once(f"finished:{self.id}", f"run {self.name} is finished; log() is ignored")
 
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Block until everything logged so far is committed; False if it could not be (yet)."""
+        if not self._active:
+            return True
+        return _writer.flush(timeout) and _writer.pending_points(self._handle) == 0
+
     @property
     def step(self) -> int:
         """The last step logged (-1 before the first ``log()``)."""

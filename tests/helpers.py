@@ -1,0 +1,37 @@
+"""Run Python code in a fresh interpreter of the same environment (real processes in tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, *args: str, timeout: float = 120, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (same venv), returning its output."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKTUI_PROJECT": "tests", **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def start_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKTUI_PROJECT": "tests", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+    )

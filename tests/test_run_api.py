@@ -1,0 +1,153 @@
+"""The run lifecycle of the public API: init, config, summary, finish, context manager."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tracker
+from tracker import store
+from tracker.models import FAILED, FINISHED, LIVE
+from tracker.schema import open_for_reading
+
+
+def _only_run(db: Path):  # type: ignore[no-untyped-def]
+    conn = open_for_reading(db)
+    try:
+        (record,) = store.read_runs(conn)
+        return record
+    finally:
+        conn.close()
+
+
+def test_init_records_run_and_prints_where(db_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run = tracker.init(project="llm-twin", name="lora-r16", config={"lr": 3e-4, "batch_size": 16}, tags=["lora"], db=db_path)
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "lora-r16" in err[0] and str(db_path) in err[0] and f"tracktui --db {db_path}" in err[0]
+    record = _only_run(db_path)
+    assert (record.name, record.project, record.status, record.tags) == ("lora-r16", "llm-twin", LIVE, ["lora"])
+    assert record.config == {"lr": 3e-4, "batch_size": 16}
+    assert record.pid == os.getpid()
+    run.finish()
+    record = _only_run(db_path)
+    assert record.status == FINISHED and record.finished_at is not None and record.exit_code == 0
+
+
+def test_config_and_summary_are_persisted(db_path: Path) -> None:
+    run = tracker.init(config={"lr": 1e-3, "optimizer": {"name": "adamw"}}, db=db_path, quiet=True)
+    run.config.update({"warmup": 100})
+    run.config["scale"] = np.float32(0.5)
+    run.config.dropout = 0.1
+    assert run.config.lr == 1e-3
+    run.summary["best_eval_loss"] = 1.31
+    run.summary["note"] = "[bold]fine[/]"
+    run.log({"loss": 1.0})
+    run.finish()
+    record = _only_run(db_path)
+    assert record.config == {"lr": 1e-3, "optimizer": {"name": "adamw"}, "warmup": 100, "scale": 0.5, "dropout": 0.1}
+    assert record.summary == {"best_eval_loss": 1.31, "note": "[bold]fine[/]"}
+
+
+def test_config_from_namespace_and_dataclass(db_path: Path, tmp_path: Path) -> None:
+    @dataclasses.dataclass
+    class Hyper:
+        lr: float = 0.1
+        layers: tuple[int, ...] = (64, 64)
+
+    run = tracker.init(config=argparse.Namespace(lr=0.01, epochs=3), db=db_path, quiet=True)
+    run.finish()
+    assert _only_run(db_path).config == {"lr": 0.01, "epochs": 3}
+    other = tmp_path / "other.db"
+    tracker.init(config=Hyper(), db=other, quiet=True).finish()
+    assert _only_run(other).config == {"lr": 0.1, "layers": [64, 64]}
+
+
+def test_finish_is_idempotent(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True)
+    run.log({"a": 1.0})
+    run.finish()
+    run.finish()
+    run.finish(exit_code=3)
+    assert _only_run(db_path).status == FINISHED
+
+
+def test_context_manager_marks_exception_as_failed(db_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom"), tracker.init(db=db_path, quiet=True) as run:
+        run.log({"loss": 1.0})
+        raise RuntimeError("boom")
+    record = _only_run(db_path)
+    assert record.status == FAILED and record.error is not None and "RuntimeError: boom" in record.error
+    assert record.metrics["loss"].count == 1
+
+
+def test_context_manager_success_finishes(db_path: Path) -> None:
+    with tracker.init(db=db_path, quiet=True) as run:
+        run.log({"loss": 1.0})
+    assert _only_run(db_path).status == FINISHED
+
+
+def test_module_level_api(db_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    tracker.log({"x": 1.0})  # before init: a warning, no exception
+    assert "before tracker.init()" in capfd.readouterr().err
+    run = tracker.init(db=db_path, quiet=True)
+    assert tracker.run is run
+    tracker.log({"x": 2.0})
+    tracker.log({"x": 3.0}, step=7)
+    tracker.finish()
+    assert tracker.run is None
+    record = _only_run(db_path)
+    assert record.status == FINISHED and record.step == 7 and record.metrics["x"].count == 2
+
+
+def test_failed_via_exit_code(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True)
+    run.finish(exit_code=2)
+    record = _only_run(db_path)
+    assert record.status == FAILED and record.exit_code == 2
+
+
+def test_database_created_private(tmp_path: Path) -> None:
+    db = tmp_path / "deep" / "er" / "runs.db"
+    tracker.init(db=db, quiet=True).finish()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(db.parent.parent.stat().st_mode) == 0o700
+
+
+def test_default_path_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    tracker.init(quiet=True).finish()
+    assert (tmp_path / ".tracktui" / "runs.db").exists()
+    monkeypatch.setenv("TRACKTUI_DB", str(tmp_path / "env.db"))
+    tracker.init(quiet=True).finish()
+    assert (tmp_path / "env.db").exists()
+
+
+def test_bad_names_fail_at_init(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="control character"):
+        tracker.init(name="a\x1b[2Jb", db=db_path, quiet=True)
+    with pytest.raises(ValueError, match="at most 256"):
+        tracker.init(project="p" * 1000, db=db_path, quiet=True)
+    with pytest.raises(TypeError):
+        tracker.init(tags=[1], db=db_path, quiet=True)  # type: ignore[list-item]
+
+
+def test_two_runs_in_one_process(db_path: Path) -> None:
+    first = tracker.init(name="a", db=db_path, quiet=True)
+    second = tracker.init(name="b", db=db_path, quiet=True)
+    first.log({"loss": 1.0})
+    second.log({"loss": 2.0})
+    second.log({"loss": 3.0})
+    first.finish()
+    second.finish()
+    conn = open_for_reading(db_path)
+    runs = {r.name: r for r in store.read_runs(conn)}
+    conn.close()
+    assert runs["a"].metrics["loss"].count == 1 and runs["b"].metrics["loss"].last == 3.0
