@@ -11,7 +11,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_python(code: str, *args: str, timeout: float = 120, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    *args: str,
+    timeout: float = 120,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (same venv), returning its output."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKTUI_PROJECT": "tests", **(env or {})}
     result = subprocess.run(
@@ -22,7 +28,9 @@ def run_python(code: str, *args: str, timeout: float = 120, check: bool = True, 
         env=full_env,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

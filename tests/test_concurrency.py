@@ -32,7 +32,9 @@ print("done", flush=True)
 
 def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
     start_at = time.time() + 1.0
-    children = [start_python(WRITER, str(db_path), str(i), "20000", str(start_at)) for i in range(8)]
+    children = [
+        start_python(WRITER, str(db_path), str(i), "20000", str(start_at)) for i in range(8)
+    ]
     for child in children:
         out, err = child.communicate(timeout=240)
         assert child.returncode == 0, err
@@ -58,7 +60,9 @@ def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
 
 def test_reader_following_deltas_sees_every_point_exactly_once(db_path: Path) -> None:
     start_at = time.time() + 0.5
-    children = [start_python(WRITER, str(db_path), str(i), "40000", str(start_at)) for i in range(4)]
+    children = [
+        start_python(WRITER, str(db_path), str(i), "40000", str(start_at)) for i in range(4)
+    ]
     seen: dict[int, list[int]] = {}
     version = 0
     reader = None
@@ -79,7 +83,9 @@ def test_reader_following_deltas_sees_every_point_exactly_once(db_path: Path) ->
         for run in changes.runs:
             for summary in run.metrics.values():
                 if summary.series_id not in seen:  # a new series: its history so far, once
-                    seen[summary.series_id] = [p.seq for p in store.history(reader, summary.series_id)]
+                    seen[summary.series_id] = [
+                        p.seq for p in store.history(reader, summary.series_id)
+                    ]
         finished = all(child.poll() is not None for child in children)
         if finished and len(seen) == 16 and all(len(v) == 10_000 for v in seen.values()):
             break

@@ -146,7 +146,9 @@ def test_ctrl_c_flushes_and_marks_failed(db_path: Path) -> None:
         ("raise ValueError('diverged')", FAILED, 1),
     ],
 )
-def test_status_at_exit_without_finish(db_path: Path, ending: str, status: str, exit_code: int) -> None:
+def test_status_at_exit_without_finish(
+    db_path: Path, ending: str, status: str, exit_code: int
+) -> None:
     result = run_python(
         f"""
         import sys, tracker

@@ -26,13 +26,26 @@ def _only_run(db: Path):  # type: ignore[no-untyped-def]
         conn.close()
 
 
-def test_init_records_run_and_prints_where(db_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    run = tracker.init(project="llm-twin", name="lora-r16", config={"lr": 3e-4, "batch_size": 16}, tags=["lora"], db=db_path)
+def test_init_records_run_and_prints_where(
+    db_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run = tracker.init(
+        project="llm-twin",
+        name="lora-r16",
+        config={"lr": 3e-4, "batch_size": 16},
+        tags=["lora"],
+        db=db_path,
+    )
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "lora-r16" in err[0] and str(db_path) in err[0] and f"tracktui --db {db_path}" in err[0]
     record = _only_run(db_path)
-    assert (record.name, record.project, record.status, record.tags) == ("lora-r16", "llm-twin", LIVE, ["lora"])
+    assert (record.name, record.project, record.status, record.tags) == (
+        "lora-r16",
+        "llm-twin",
+        LIVE,
+        ["lora"],
+    )
     assert record.config == {"lr": 3e-4, "batch_size": 16}
     assert record.pid == os.getpid()
     run.finish()
@@ -51,7 +64,13 @@ def test_config_and_summary_are_persisted(db_path: Path) -> None:
     run.log({"loss": 1.0})
     run.finish()
     record = _only_run(db_path)
-    assert record.config == {"lr": 1e-3, "optimizer": {"name": "adamw"}, "warmup": 100, "scale": 0.5, "dropout": 0.1}
+    assert record.config == {
+        "lr": 1e-3,
+        "optimizer": {"name": "adamw"},
+        "warmup": 100,
+        "scale": 0.5,
+        "dropout": 0.1,
+    }
     assert record.summary == {"best_eval_loss": 1.31, "note": "[bold]fine[/]"}
 
 
@@ -83,7 +102,11 @@ def test_context_manager_marks_exception_as_failed(db_path: Path) -> None:
         run.log({"loss": 1.0})
         raise RuntimeError("boom")
     record = _only_run(db_path)
-    assert record.status == FAILED and record.error is not None and "RuntimeError: boom" in record.error
+    assert (
+        record.status == FAILED
+        and record.error is not None
+        and "RuntimeError: boom" in record.error
+    )
     assert record.metrics["loss"].count == 1
 
 

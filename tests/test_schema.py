@@ -10,7 +10,13 @@ import pytest
 
 import tracker
 from tracker.errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
-from tracker.schema import APPLICATION_ID, SCHEMA_VERSION, describe, open_for_reading, open_for_writing
+from tracker.schema import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    describe,
+    open_for_reading,
+    open_for_writing,
+)
 
 from .helpers import start_python
 
@@ -19,7 +25,11 @@ def test_fresh_file_gets_schema_header_and_wal(db_path: Path) -> None:
     conn = open_for_writing(db_path)
     info = describe(conn)
     conn.close()
-    assert info == {"application_id": APPLICATION_ID, "schema_version": SCHEMA_VERSION, "journal_mode": "wal"}
+    assert info == {
+        "application_id": APPLICATION_ID,
+        "schema_version": SCHEMA_VERSION,
+        "journal_mode": "wal",
+    }
 
 
 def test_foreign_sqlite_file_is_refused_untouched(db_path: Path) -> None:
@@ -66,7 +76,7 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
 )
 def test_non_database_file_is_refused(db_path: Path, content: bytes) -> None:
     db_path.write_bytes(content)
-    with pytest.raises(NotATrackerDatabase, match="not a SQLite database|unreadable"):
+    with pytest.raises(NotATrackerDatabase, match=r"not a SQLite database|unreadable"):
         tracker.init(db=db_path, quiet=True)
     assert db_path.read_bytes() == content
 
@@ -127,10 +137,12 @@ def test_eight_processes_create_a_fresh_file_at_once(db_path: Path) -> None:
     """
     children = [start_python(code, str(db_path), str(start_at), str(i)) for i in range(8)]
     outputs = [child.communicate(timeout=120) for child in children]
-    for child, (out, err) in zip(children, outputs):
+    for child, (out, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0 and out.strip() == "ok", err
     conn = open_for_reading(db_path)
     assert describe(conn)["schema_version"] == SCHEMA_VERSION
     assert conn.execute("SELECT count(*) FROM runs WHERE status = 'finished'").fetchone()[0] == 8
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 4
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 4
+    )
     conn.close()

@@ -1,9 +1,9 @@
 """tracker: record training metrics, config and hardware into one SQLite file.
 
-    import tracker
-    run = tracker.init(project="llm-twin", config={"lr": 3e-4})
-    run.log({"train/loss": 1.23}, step=10)
-    run.finish()
+import tracker
+run = tracker.init(project="llm-twin", config={"lr": 3e-4})
+run.log({"train/loss": 1.23}, step=10)
+run.finish()
 """
 
 from __future__ import annotations

@@ -26,7 +26,13 @@ from .models import RunRecord
 OPERATORS = ("<=", ">=", "!=", "==", "=", "<", ">", "~")
 PLAIN_FIELDS = ("name", "id", "project", "status", "tag", "host")
 NUMERIC_FIELDS = ("step", "duration", "duration_s", "created_at", "updated_at", "pid")
-_PREFIXES = {"config": "config", "cfg": "config", "metrics": "metrics", "m": "metrics", "summary": "summary"}
+_PREFIXES = {
+    "config": "config",
+    "cfg": "config",
+    "metrics": "metrics",
+    "m": "metrics",
+    "summary": "summary",
+}
 _METRIC_STATS = ("last", "min", "max", "count", "step")
 _KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT"}
 _WORD_END = set(" \t\r\n()<>=!~\"'")
@@ -66,7 +72,9 @@ def tokenize(expression: str) -> list[Token]:
             tokens.append(Token("OP", "=" if op == "==" else op, i))
             i += len(op)
         elif ch == "!":
-            raise FilterError("'!' must be followed by '=' (use NOT to negate a term)", expression, i)
+            raise FilterError(
+                "'!' must be followed by '=' (use NOT to negate a term)", expression, i
+            )
         else:
             start = i
             while i < n and expression[i] not in _WORD_END:
@@ -151,7 +159,10 @@ class _Parser:
         op = self.take()
         value = self.take()
         if value.kind not in ("WORD", "STRING"):
-            raise self.error(f"expected a value after {op.text!r}", value)
+            raise self.error(
+                f"expected a value after {op.text!r} (quote values with spaces or parentheses)",
+                value,
+            )
         getter = field_getter(token.text, self.expression, token.pos)
         return _comparison(getter, op.text, value.text, self.expression, value.pos)
 
@@ -327,7 +338,9 @@ def sort_key_getter(name: str) -> Callable[[RunRecord], Any]:
     return field_getter(name, name, 0)
 
 
-def sort_runs(runs: Iterable[RunRecord], key: str | None, descending: bool = False) -> list[RunRecord]:
+def sort_runs(
+    runs: Iterable[RunRecord], key: str | None, descending: bool = False
+) -> list[RunRecord]:
     """Sort by a field; runs lacking it (or NaN) go last in either direction.
 
     Without a key: newest first. Numbers sort numerically, everything else as text.
@@ -345,7 +358,7 @@ def sort_runs(runs: Iterable[RunRecord], key: str | None, descending: bool = Fal
         number = _as_number(value) if value is not _MISSING else None
         if value is _MISSING or (number is not None and math.isnan(number)):
             missing.append(run)
-        elif number is not None and not isinstance(value, str):
+        elif number is not None:
             present.append(((0, number, ""), run))
         else:
             present.append(((1, 0.0, _as_text(value).lower()), run))

@@ -98,7 +98,7 @@ class Bucket:
 
 @dataclass(slots=True)
 class Changes:
-    """What a reader gets from :func:`tracker.store.read_changes`: everything newer than a cursor."""
+    """What :func:`tracker.store.read_changes` returns: everything newer than a cursor."""
 
     version: int
     runs: list[RunRecord]

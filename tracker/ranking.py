@@ -49,7 +49,7 @@ def best_value(run: RunRecord, metric: str, mode: str) -> float | None:
 
 
 def best_run(runs: Iterable[RunRecord], metric: str, mode: str | None = None) -> Best | None:
-    """The run with the lowest (``min``) or highest (``max``) best value; ties go to the older run."""
+    """The run with the lowest (``min``) or highest (``max``) best value; ties: the older."""
     mode = mode or metric_direction(metric)
     if mode not in ("min", "max"):
         raise ValueError("mode must be 'min' or 'max'")

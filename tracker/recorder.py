@@ -260,7 +260,9 @@ class Run:
         error = None if status == "finished" else f"exit code {exit_code}" if exit_code else None
         self._end(status, exit_code if exit_code is not None else 0, error)
 
-    def _end(self, status: str, exit_code: int | None, error: str | None, timeout: float = 30.0) -> None:
+    def _end(
+        self, status: str, exit_code: int | None, error: str | None, timeout: float = 30.0
+    ) -> None:
         if not self._active:
             return
         self._active = False

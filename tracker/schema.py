@@ -217,7 +217,9 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         ensure_private_file(path)
     except OSError as exc:
-        raise DatabaseUnavailable(shown, f"cannot create the database: {exc.strerror or exc}") from None
+        raise DatabaseUnavailable(
+            shown, f"cannot create the database: {exc.strerror or exc}"
+        ) from None
     if path.is_dir():
         raise DatabaseUnavailable(shown, "is a directory, not a database file")
     try:

@@ -50,7 +50,7 @@ def insert_run(conn: sqlite3.Connection, row: Mapping[str, Any], version: int) -
 def ensure_series(
     conn: sqlite3.Connection, run_id: str, keys: Iterable[str], version: int
 ) -> dict[str, tuple[int, int, float | None, float | None, int]]:
-    """Create the series rows that are missing; return ``key -> (id, count, min, max, nonfinite)``."""
+    """Create missing series rows; return ``key -> (id, count, min, max, nonfinite)``."""
     out: dict[str, tuple[int, int, float | None, float | None, int]] = {}
     for key in keys:
         conn.execute(
@@ -69,8 +69,10 @@ def ensure_series(
 POINT_INSERT = "INSERT OR IGNORE INTO points (series, seq, step, value, t) VALUES (?, ?, ?, ?, ?)"
 
 
-def insert_points(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, float, int]]) -> None:
-    """Append points ``(series, seq, step, value, t_ms)``; a re-sent batch is ignored, not doubled."""
+def insert_points(
+    conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, float, int]]
+) -> None:
+    """Append points ``(series, seq, step, value, t_ms)``; a re-sent batch is not doubled."""
     conn.executemany(POINT_INSERT, rows)
 
 
@@ -100,9 +102,7 @@ def update_run_json(
 ) -> None:
     if column not in ("config", "summary", "tags"):
         raise ValueError(f"not a JSON column of runs: {column}")
-    conn.execute(
-        f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id)
-    )
+    conn.execute(f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id))
 
 
 def heartbeat(conn: sqlite3.Connection, run_ids: Sequence[str], now: float) -> None:
@@ -219,7 +219,9 @@ def read_run(conn: sqlite3.Connection, run_id: str, now: float | None = None) ->
     run = _run_from_row(row, now)
     _attach_metrics(
         {run.id: run},
-        conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)).fetchall(),
+        conn.execute(
+            f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id = ?", (run_id,)
+        ).fetchall(),
     )
     return run
 
@@ -308,9 +310,12 @@ def read_changes(
         changed_series = conn.execute(
             f"SELECT {_SERIES_COLUMNS} FROM series WHERE version > ?", (since_version,)
         ).fetchall()
-        run_ids = {row[0] for row in conn.execute(
-            "SELECT id FROM runs WHERE version > ?", (since_version,)
-        ).fetchall()}
+        run_ids = {
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM runs WHERE version > ?", (since_version,)
+            ).fetchall()
+        }
         run_ids.update(row[0] for row in changed_series)
         runs: dict[str, RunRecord] = {}
         ordered = sorted(run_ids)

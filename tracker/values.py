@@ -37,13 +37,17 @@ def check_key(key: object) -> str:
     if not key:
         raise ValueError("metric key must not be empty")
     if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"metric key {_short(key)} is {len(key)} characters; at most {MAX_KEY_LENGTH}")
+        raise ValueError(
+            f"metric key {_short(key)} is {len(key)} characters; at most {MAX_KEY_LENGTH}"
+        )
     if _CONTROL.search(key):
         raise ValueError(f"metric key {_short(key)} contains a control character")
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"metric key {_short(key)} is not valid Unicode (lone surrogate)") from None
+        raise ValueError(
+            f"metric key {_short(key)} is not valid Unicode (lone surrogate)"
+        ) from None
     if key.startswith("/") or key.endswith("/") or "//" in key:
         raise ValueError(f"metric key {_short(key)} has an empty '/' segment")
     return key
@@ -57,7 +61,9 @@ def check_name(value: object, what: str) -> str:
     if not text:
         raise ValueError(f"{what} must not be empty")
     if len(text) > MAX_NAME_LENGTH:
-        raise ValueError(f"{what} {_short(text)} is {len(text)} characters; at most {MAX_NAME_LENGTH}")
+        raise ValueError(
+            f"{what} {_short(text)} is {len(text)} characters; at most {MAX_NAME_LENGTH}"
+        )
     if _CONTROL.search(text):
         raise ValueError(f"{what} {_short(text)} contains a control character")
     try:
@@ -81,7 +87,11 @@ def to_float(key: str, value: object) -> float:
     if isinstance(value, (str, bytes, bytearray)) or value is None:
         raise TypeError(
             f"log(): value of {key!r} is {type(value).__name__}, not a number"
-            + (" (log text with tracker.Table or put it in run.summary)" if isinstance(value, str) else "")
+            + (
+                " (log text with tracker.Table or put it in run.summary)"
+                if isinstance(value, str)
+                else ""
+            )
         )
     item = getattr(value, "item", None)
     if item is not None and callable(item):
@@ -104,7 +114,9 @@ def to_float(key: str, value: object) -> float:
         try:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError) as exc:
-            raise TypeError(f"log(): value of {key!r} cannot be converted to float: {exc}") from None
+            raise TypeError(
+                f"log(): value of {key!r} cannot be converted to float: {exc}"
+            ) from None
     raise TypeError(f"log(): value of {key!r} is {type(value).__name__}, not a number")
 
 
@@ -127,7 +139,9 @@ def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, floa
     out: dict[str, float] = {}
     for raw_key, value in data.items():
         if not isinstance(raw_key, str):
-            raise TypeError(f"log(): metric key {raw_key!r} must be a str, not {type(raw_key).__name__}")
+            raise TypeError(
+                f"log(): metric key {raw_key!r} must be a str, not {type(raw_key).__name__}"
+            )
         key = check_key(f"{prefix}{raw_key}")
         if isinstance(value, Mapping):
             out.update(flatten_metrics(value, key + "/"))
@@ -189,7 +203,9 @@ def config_to_dict(config: Any) -> dict[str, Any]:
             return dict(result)
     if hasattr(config, "__dict__"):
         return {k: v for k, v in vars(config).items() if not k.startswith("_")}
-    raise TypeError(f"config must be a mapping, dataclass or namespace, not {type(config).__name__}")
+    raise TypeError(
+        f"config must be a mapping, dataclass or namespace, not {type(config).__name__}"
+    )
 
 
 def dumps(value: Any) -> str:

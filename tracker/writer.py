@@ -120,11 +120,13 @@ class Writer:
             self._handles.append(handle)
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
-                self._thread = threading.Thread(target=self._loop, name="tracker-writer", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="tracker-writer", daemon=True
+                )
                 self._thread.start()
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued before this call was written (or failed); True if on time."""
+        """Wait until everything queued before this call was written or failed; True if on time."""
         thread = self._thread
         if thread is None or not thread.is_alive():
             return not self.queue
@@ -351,10 +353,14 @@ def _write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Any]:
                 source = handle.config if payload == "config" else handle.summary
                 from .values import dumps
 
-                store.update_run_json(conn, handle.run_id, payload, _snapshot_json(source, dumps), version)
+                store.update_run_json(
+                    conn, handle.run_id, payload, _snapshot_json(source, dumps), version
+                )
             elif kind == "finish":
                 status, exit_code, error = payload
-                store.finish_run(conn, handle.run_id, status, now, exit_code, error, handle.dropped, version)
+                store.finish_run(
+                    conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
+                )
         store.commit(conn)
     except BaseException:
         store.rollback(conn)
@@ -428,8 +434,17 @@ def _build_rows(
         count = state.count + n
         nonfinite = state.nonfinite + n - len(finite)
         iterators.append(
-            zip(itertools.repeat(state.id, n), range(state.count + 1, count + 1), steps, values, times)
+            zip(
+                itertools.repeat(state.id, n),
+                range(state.count + 1, count + 1),
+                steps,
+                values,
+                times,
+                strict=True,
+            )
         )
-        updates.append((count, values[-1], steps[-1], times[-1], mn, mx, nonfinite, version, state.id))
+        updates.append(
+            (count, values[-1], steps[-1], times[-1], mn, mx, nonfinite, version, state.id)
+        )
         states[key] = SeriesState(state.id, count, mn, mx, nonfinite)
     return itertools.chain.from_iterable(iterators), updates, states, last_step

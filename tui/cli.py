@@ -30,8 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", help="list runs")
     ls.add_argument("--db", dest="sub_db", help="database file")
     ls.add_argument("--project", help="only runs of this project")
-    ls.add_argument("--filter", default="", help="filter expression, e.g. 'status=finished cfg.lr<1e-3'")
-    ls.add_argument("--sort", help="sort key: name, status, step, config.lr, metrics.eval/loss, ...")
+    ls.add_argument(
+        "--filter", default="", help="filter expression, e.g. 'status=finished cfg.lr<1e-3'"
+    )
+    ls.add_argument(
+        "--sort", help="sort key: name, status, step, config.lr, metrics.eval/loss, ..."
+    )
     ls.add_argument("--desc", action="store_true", help="sort descending")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
 
@@ -82,7 +86,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
         where = safe_text(path)
         print(f"no runs{' match' if args.filter else ''} in {where}", file=sys.stderr)
         return 0
-    wanted = [args.sort.split(".", 1)[1]] if args.sort and args.sort.lower().startswith(("metrics.", "m.")) else []
+    wanted = (
+        [args.sort.split(".", 1)[1]]
+        if args.sort and args.sort.lower().startswith(("metrics.", "m."))
+        else []
+    )
     print(listing.render_table(runs, listing.choose_metrics(runs, wanted)))
     return 0
 
@@ -95,7 +103,10 @@ def cmd_best(args: argparse.Namespace) -> int:
     if chosen is None:
         keys = sorted({k for run in runs for k in run.metrics if not k.startswith("sys/")})
         hint = f"; metrics seen: {', '.join(safe_text(k) for k in keys[:12])}" if keys else ""
-        print(f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}", file=sys.stderr)
+        print(
+            f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}",
+            file=sys.stderr,
+        )
         return 1
     print(listing.best_json(chosen) if args.json else listing.best_text(chosen))
     return 0
@@ -112,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo(_db_path_for_demo(args), args.runs, args.duration, args.steps_per_second)
+            return run_demo(
+                _db_path_for_demo(args), args.runs, args.duration, args.steps_per_second
+            )
         # The live TUI is not built yet: show the runs table.
         args.project, args.filter, args.sort, args.desc, args.json = None, "", None, False, False
         return cmd_ls(args)

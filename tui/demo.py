@@ -5,7 +5,6 @@ The simulations are stopped when the command exits (normally or by Ctrl-C).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,9 @@ from tracker.paths import make_private_dirs
 from .sanitize import safe_text
 
 
-def start_workers(db: Path, runs: int, steps: int, steps_per_second: float) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    db: Path, runs: int, steps: int, steps_per_second: float
+) -> list[subprocess.Popen[bytes]]:
     workers = []
     for index in range(runs):
         command = [

@@ -38,7 +38,9 @@ def choose_metrics(runs: Sequence[RunRecord], wanted: Sequence[str] = ()) -> lis
     return chosen
 
 
-def render_table(runs: Sequence[RunRecord], metrics: Sequence[str], now: float | None = None) -> str:
+def render_table(
+    runs: Sequence[RunRecord], metrics: Sequence[str], now: float | None = None
+) -> str:
     now = time.time() if now is None else now
     headers = ["ID", "NAME", "PROJECT", "STATUS", "STEP", "CREATED", "DURATION"]
     headers += [safe_text(key, 18) for key in metrics]
@@ -58,10 +60,15 @@ def render_table(runs: Sequence[RunRecord], metrics: Sequence[str], now: float |
             cells.append(format_number(summary.last) if summary else "-")
         rows.append(cells)
     numeric = {4} | set(range(7, len(headers)))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        parts = [
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])

@@ -38,7 +38,11 @@ def spec_for(index: int) -> RunSpec:
         "lr": lr,
         "batch_size": (16, 32, 64)[index % 3],
         "warmup": (0, 100, 200)[index % 3],
-        "optimizer": {"name": "adamw", "betas": [0.9, 0.95], "weight_decay": 0.1 if index % 2 else 0.0},
+        "optimizer": {
+            "name": "adamw",
+            "betas": [0.9, 0.95],
+            "weight_decay": 0.1 if index % 2 else 0.0,
+        },
         "lora": {"r": rank, "alpha": 2 * rank},
         "dropout": round(rng.choice((0.0, 0.05, 0.1)), 2),
         "seed": index,
@@ -49,7 +53,9 @@ def spec_for(index: int) -> RunSpec:
     return RunSpec(index, f"lora-r{rank}-lr{lr:g}", config, tags, diverges, crashes)
 
 
-def curves(spec: RunSpec, total_steps: int, eval_every: int = 50) -> Iterator[tuple[int, dict[str, float]]]:
+def curves(
+    spec: RunSpec, total_steps: int, eval_every: int = 50
+) -> Iterator[tuple[int, dict[str, float]]]:
     """Yield ``(step, metrics)`` for a run; deterministic for a given spec."""
     rng = random.Random(spec.index)
     lr = float(spec.config["lr"])  # type: ignore[arg-type]
@@ -60,7 +66,9 @@ def curves(spec: RunSpec, total_steps: int, eval_every: int = 50) -> Iterator[tu
     loss = 3.2
     for step in range(total_steps):
         progress = step / max(total_steps - 1, 1)
-        scheduled = lr * min(1.0, (step + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * progress))
+        scheduled = (
+            lr * min(1.0, (step + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * progress))
+        )
         target = floor + (3.2 - floor) * math.exp(-speed * 6 * progress)
         loss += 0.15 * (target - loss) + rng.gauss(0, 0.02 + 0.01 * loss)
         grad_norm = 0.4 + 1.6 * math.exp(-4 * progress) + abs(rng.gauss(0, 0.08))
@@ -75,7 +83,9 @@ def curves(spec: RunSpec, total_steps: int, eval_every: int = 50) -> Iterator[tu
         if diverge_at is not None and step >= diverge_at:
             blow = math.exp(min((step - diverge_at) / 8, 700))
             metrics["train/loss"] = loss * blow if step < diverge_at + 40 else math.nan
-            metrics["train/grad_norm"] = grad_norm * blow * 10 if step < diverge_at + 35 else math.inf
+            metrics["train/grad_norm"] = (
+                grad_norm * blow * 10 if step < diverge_at + 35 else math.inf
+            )
         if step % eval_every == eval_every - 1:
             metrics["eval/loss"] = metrics["train/loss"] + 0.08 + abs(rng.gauss(0, 0.03))
             metrics["eval/accuracy"] = max(0.0, min(1.0, 1.0 - metrics["eval/loss"] / 4))

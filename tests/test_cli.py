@@ -1,0 +1,223 @@
+"""``tracktui ls`` and ``tracktui best`` against real databases written by real runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import tracker
+from tui.cli import main
+
+from .helpers import run_python
+
+JSON_FIELDS = {
+    "id", "name", "project", "status", "created_at", "updated_at", "duration_s", "step", "host",
+    "pid", "tags", "config", "summary", "metrics",
+}  # fmt: skip
+
+
+@pytest.fixture
+def sweep(db_path: Path) -> Path:
+    specs = [
+        ("lr-1e-4", 1e-4, [2.0, 1.6, 1.5], ["sweep"]),
+        ("lr-3e-4", 3e-4, [2.0, 1.4, 1.31, 1.35], ["sweep", "best-guess"]),
+        ("lr-1e-2", 1e-2, [2.0, 5.0, math.nan], ["sweep", "debug"]),
+    ]
+    for name, lr, losses, tags in specs:
+        run = tracker.init(
+            project="llm",
+            name=name,
+            config={"lr": lr, "opt": {"name": "adamw"}},
+            tags=tags,
+            db=db_path,
+            quiet=True,
+        )
+        for step, loss in enumerate(losses):
+            run.log(
+                {"eval/loss": loss, "train/loss": loss - 0.1, "eval/accuracy": 1 / (1 + loss)},
+                step=step * 100,
+            )
+        run.summary["note"] = name
+        run.finish()
+    other = tracker.init(project="other", name="elsewhere", db=db_path, quiet=True)
+    other.log({"eval/loss": 0.1})
+    other.finish()
+    return db_path
+
+
+def ls_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+    assert main(["ls", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_ls_json_has_the_contract_fields(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = ls_json(capsys, "--db", str(sweep))
+    assert [r["name"] for r in runs] == [
+        "elsewhere",
+        "lr-1e-2",
+        "lr-3e-4",
+        "lr-1e-4",
+    ]  # newest first
+    for run in runs:
+        assert set(run) >= JSON_FIELDS
+    lr3 = runs[2]
+    assert (
+        lr3["status"] == "finished"
+        and lr3["step"] == 300
+        and lr3["tags"] == ["sweep", "best-guess"]
+    )
+    assert lr3["config"] == {"lr": 3e-4, "opt": {"name": "adamw"}} and lr3["summary"] == {
+        "note": "lr-3e-4"
+    }
+    assert lr3["metrics"]["eval/loss"] == {
+        "last": 1.35,
+        "min": 1.31,
+        "max": 2.0,
+        "step": 300,
+        "count": 4,
+    }  # type: ignore[index]
+    diverged = runs[1]["metrics"]["eval/loss"]  # type: ignore[index]
+    assert diverged["last"] == "NaN" and diverged["max"] == 5.0  # valid JSON, NaN distinguishable
+    assert str(lr3["created_at"]).endswith("+00:00")
+
+
+def test_ls_filter_sort_project(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", str(sweep)]
+    assert [r["name"] for r in ls_json(capsys, *db, "--project", "llm", "--sort", "config.lr")] == [
+        "lr-1e-4",
+        "lr-3e-4",
+        "lr-1e-2",
+    ]
+    assert [r["name"] for r in ls_json(capsys, *db, "--sort", "metrics.eval/loss", "--desc")] == [
+        "lr-1e-4",
+        "lr-3e-4",
+        "elsewhere",
+        "lr-1e-2",
+    ]
+    assert [r["name"] for r in ls_json(capsys, *db, "--filter", "cfg.lr<1e-3 NOT tag=debug")] == [
+        "lr-3e-4",
+        "lr-1e-4",
+    ]
+    assert [r["name"] for r in ls_json(capsys, *db, "--filter", "m.eval/loss<1.4")] == [
+        "elsewhere",
+        "lr-3e-4",
+    ]
+
+
+def test_ls_table(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(sweep), "ls", "--sort", "metrics.eval/loss"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:7] == [
+        "ID",
+        "NAME",
+        "PROJECT",
+        "STATUS",
+        "STEP",
+        "CREATED",
+        "DURATION",
+    ]
+    assert "eval/loss" in lines[0]
+    assert [line.split()[1] for line in lines[1:]] == ["elsewhere", "lr-3e-4", "lr-1e-4", "lr-1e-2"]
+    assert "nan" in lines[4]
+
+
+def test_best_agrees_with_min_and_max(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["best", "--metric", "eval/loss", "--db", str(sweep), "--project", "llm", "--json"])
+        == 0
+    )
+    chosen = json.loads(capsys.readouterr().out)
+    assert chosen["name"] == "lr-3e-4" and chosen["best"] == {
+        "metric": "eval/loss",
+        "mode": "min",
+        "value": 1.31,
+    }
+    assert (
+        main(["best", "--metric", "eval/accuracy", "--db", str(sweep), "--project", "llm"]) == 0
+    )  # max guessed
+    assert capsys.readouterr().out.startswith("lr-3e-4 ")
+    assert (
+        main(
+            [
+                "best",
+                "--metric",
+                "eval/loss",
+                "--mode",
+                "max",
+                "--db",
+                str(sweep),
+                "--filter",
+                "NOT tag=debug",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.startswith(
+        "lr-1e-4 "
+    )  # its worst value, 2.0, ties; the older run wins
+
+
+def test_best_without_metric(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["best", "--metric", "nope", "--db", str(sweep)]) == 1
+    err = capsys.readouterr().err
+    assert "no run has a finite value of 'nope'" in err and "eval/loss" in err
+
+
+def test_bad_filter_and_sort_exit_2(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "--db", str(sweep), "--filter", "cfg.lr<"]) == 2
+    assert "expected a value after '<'" in capsys.readouterr().err
+    assert main(["ls", "--db", str(sweep), "--sort", "bogus"]) == 2
+    assert "unknown field 'bogus'" in capsys.readouterr().err
+
+
+def test_missing_empty_foreign_and_newer_databases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.db"
+    assert main(["ls", "--db", str(missing), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [] and not missing.exists()
+    assert main(["ls", "--db", str(missing)]) == 0
+    assert "no runs in" in capsys.readouterr().err
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE x (y)")
+    conn.commit()
+    conn.close()
+    assert main(["ls", "--db", str(foreign)]) == 1
+    assert "another program" in capsys.readouterr().err
+    text = tmp_path / "notes.db"
+    text.write_text("hello")
+    assert main(["best", "--metric", "x", "--db", str(text)]) == 1
+    assert "not a SQLite database" in capsys.readouterr().err
+
+
+def test_markup_and_escapes_in_names_are_printed_inertly(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tracker.init(name="[bold]x[/] [@click=app.quit]", db=db_path, quiet=True)
+    run.log({"loss": 1.0})
+    run.finish()
+    conn = sqlite3.connect(db_path)  # a hostile file: escapes written behind the tracker's back
+    conn.execute("UPDATE runs SET project = 'p\x1b]0;HACKED\x07\u202ename'")
+    conn.commit()
+    conn.close()
+    assert main(["ls", "--db", str(db_path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "p\\x1b]0;HACKED" in out
+    assert "[bold]x[/] [@click=app.quit]" in out
+    assert main(["ls", "--db", str(db_path), "--json"]) == 0
+    assert (
+        json.loads(capsys.readouterr().out)[0]["project"] == "p\x1b]0;HACKED\x07\u202ename"
+    )  # JSON escapes it
+
+
+def test_entry_point_runs_as_a_process(sweep: Path) -> None:
+    result = run_python(
+        "from tui.cli import main; raise SystemExit(main())", "ls", "--db", str(sweep), "--json"
+    )
+    assert len(json.loads(result.stdout)) == 4

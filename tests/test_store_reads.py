@@ -1,0 +1,99 @@
+"""The read API the TUI stands on: history, SQL downsampling, deltas since a cursor."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import tracker
+from tracker import store
+from tracker.schema import open_for_reading
+
+from .helpers import run_python
+
+
+def test_history_and_buckets_keep_spikes_and_count_nan(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True)
+    for step in range(10_000):
+        value = 1.0
+        if step == 4321:
+            value = 50.0  # one spike
+        elif step == 777:
+            value = math.nan
+        run.log({"loss": value})
+    run.finish()
+    conn = open_for_reading(db_path)
+    sid = store.series_id(conn, run.id, "loss")
+    assert sid is not None
+    full = store.history(conn, sid)
+    assert len(full) == 10_000 and full[4321].value == 50.0 and math.isnan(full[777].value)
+    assert [p.seq for p in store.history(conn, sid, after_seq=9_998)] == [9_999, 10_000]
+    buckets = store.history_buckets(conn, sid, 100)
+    assert len(buckets) == 100
+    assert sum(b.count for b in buckets) == 10_000
+    assert max(b.max for b in buckets if b.max is not None) == 50.0  # the spike survives
+    assert sum(b.nonfinite for b in buckets) == 1
+    assert buckets[0].first_step == 0 and buckets[-1].last_step == 9_999
+    assert all(a.last_step < b.first_step for a, b in itertools.pairwise(buckets))
+    conn.close()
+
+
+def test_read_changes_returns_only_what_is_new(db_path: Path) -> None:
+    run = tracker.init(name="a", db=db_path, quiet=True)
+    run.log({"loss": 1.0})
+    run.flush()
+    conn = open_for_reading(db_path)
+    first = store.read_changes(conn, 0)
+    assert [r.name for r in first.runs] == ["a"] and first.points == {}
+    sid = first.runs[0].metrics["loss"].series_id
+    nothing = store.read_changes(conn, first.version, {sid: 1})
+    assert nothing.runs == [] and nothing.points == {} and nothing.version == first.version
+    before = store.data_version(conn)
+    run.log({"loss": 2.0})
+    run.log({"loss": 3.0, "new": 1.0})
+    run.flush()
+    assert store.data_version(conn) != before  # the cheap probe sees another connection's commit
+    delta = store.read_changes(conn, first.version, {sid: 1})
+    assert [p.value for p in delta.points[sid]] == [2.0, 3.0]
+    assert set(delta.runs[0].metrics) == {"loss", "new"}
+    assert not conn.in_transaction
+    run.finish()
+    conn.close()
+
+
+def test_heartbeat_refreshes_updated_at(db_path: Path) -> None:
+    result = run_python(
+        """
+        import sys, time, tracker
+        from tracker import writer
+        writer.HEARTBEAT_INTERVAL_S = 0.2
+        run = tracker.init(db=sys.argv[1], quiet=True)
+        run.log({"a": 1.0})
+        run.flush()
+        time.sleep(1.0)
+        import sqlite3
+        conn = sqlite3.connect(sys.argv[1])
+        created, updated = conn.execute("SELECT created_at, updated_at FROM runs").fetchone()
+        print(updated - created)
+        run.finish()
+        """,
+        str(db_path),
+    )
+    assert float(result.stdout) >= 0.5
+
+
+def test_tracker_stays_headless(db_path: Path) -> None:
+    result = run_python(
+        """
+        import sys
+        import tracker, tracker.filters, tracker.ranking, tracker.store, tracker.schema
+        run = tracker.init(db=sys.argv[1], quiet=True)
+        run.log({"a": 1.0})
+        run.finish()
+        banned = [m for m in sys.modules if m.split(".")[0] in ("textual", "plotext", "watchdog", "tui", "rich")]
+        print(banned)
+        """,
+        str(db_path),
+    )
+    assert result.stdout.strip() == "[]"
