@@ -44,7 +44,7 @@ def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM points").fetchone()[0] == 8 * 20_000
     per_series = conn.execute(
         "SELECT s.run_id, s.key, count(*), min(p.step), max(p.step), count(DISTINCT p.step)"
-        " FROM points p JOIN series s ON s.id = p.series GROUP BY p.series"
+        " FROM point_values p JOIN series s ON s.id = p.series GROUP BY p.series"
     ).fetchall()
     assert len(per_series) == 32
     assert all(row[2:] == (5000, 0, 4999, 5000) for row in per_series)

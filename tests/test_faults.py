@@ -30,7 +30,7 @@ def _run(db: Path):  # type: ignore[no-untyped-def]
 def _steps(db: Path, key: str = "loss") -> list[int]:
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT p.step FROM points p JOIN series s ON s.id = p.series WHERE s.key = ? ORDER BY p.seq",
+        "SELECT p.step FROM point_values p JOIN series s ON s.id = p.series WHERE s.key = ? ORDER BY p.seq",
         (key,),
     ).fetchall()
     conn.close()
@@ -225,7 +225,7 @@ def test_forked_child_never_writes_for_the_parent(db_path: Path) -> None:
     assert "forked process" in result.stderr
     assert "status before finish: True" in result.stdout
     conn = sqlite3.connect(db_path)
-    values = [r[0] for r in conn.execute("SELECT value FROM points ORDER BY seq")]
+    values = [r[0] for r in conn.execute("SELECT value FROM points ORDER BY id")]
     conn.close()
     assert values == [1.0, 2.0]
     assert _run(db_path).status == FINISHED

@@ -20,7 +20,7 @@ from tracker.schema import open_for_reading
 def _points(db: Path, key: str) -> list[tuple[int, float | None]]:
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT p.step, p.value, typeof(p.value) FROM points p JOIN series s ON s.id = p.series"
+        "SELECT p.step, p.value, typeof(p.value) FROM point_values p JOIN series s ON s.id = p.series"
         " WHERE s.key = ? ORDER BY p.seq",
         (key,),
     ).fetchall()

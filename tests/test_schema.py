@@ -123,7 +123,8 @@ def test_reader_never_creates_a_file(tmp_path: Path) -> None:
     assert empty.read_bytes() == b""
 
 
-def test_eight_processes_create_a_fresh_file_at_once(db_path: Path) -> None:
+@pytest.mark.parametrize("attempt", range(3))
+def test_eight_processes_create_a_fresh_file_at_once(db_path: Path, attempt: int) -> None:
     start_at = time.time() + 1.5
     code = """
         import sys, time

@@ -16,12 +16,13 @@ from types import TracebackType
 from typing import Any
 
 from . import lifecycle, store
+from .batch import RunHandle
 from .errors import DatabaseUnavailable, TrackerError, warn_once
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .schema import open_for_writing
 from .status import this_host
 from .values import MAX_KEYS_PER_CALL, check_key, check_name, config_to_dict, dumps, flatten_metrics
-from .writer import WAKE_AT_RECORDS, RunHandle, Writer
+from .writer import WAKE_AT_RECORDS, Writer
 
 _KNOWN_KEYS_CAP = 100_000
 _ADJECTIVES = (

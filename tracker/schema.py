@@ -11,9 +11,12 @@ Tables:
 - ``runs``: one row per run with its metadata, config, summary and heartbeat (``updated_at``).
 - ``series``: one row per (run, metric key) with the running summary of that metric (count,
   last, min, max, last step), updated in the same transaction as the points.
-- ``points``: one row per logged value, clustered by (series, seq). ``value`` NULL means NaN
-  (SQLite cannot store NaN); ±inf are stored as they are. ``t`` is milliseconds since the run's
-  ``created_at``.
+- ``points``: one row per logged value. Its integer key is ``series << 32 | seq`` (``seq`` counts
+  a series' points from 1), so a series' history is one contiguous range of the table's own
+  B-tree: no second index, ~27 bytes per point. ``value`` NULL means NaN (SQLite cannot store
+  NaN); ±inf are stored as they are. ``t`` is milliseconds since the run's ``created_at``.
+  The view ``point_values`` shows the key split into ``series`` and ``seq`` for people using
+  ``sqlite3`` or ``sqlite-utils`` on the file.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, 
 from .paths import ensure_private_file, is_network_filesystem
 
 APPLICATION_ID = 0x54724B74  # "TrKt"
+SEQ_BITS = 32
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 15_000
 
@@ -79,13 +83,14 @@ CREATE TABLE series (
 CREATE INDEX series_by_version ON series (version);
 
 CREATE TABLE points (
-    series INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY,
     step INTEGER NOT NULL,
     value REAL,
-    t INTEGER NOT NULL,
-    PRIMARY KEY (series, seq)
-) WITHOUT ROWID, STRICT;
+    t INTEGER NOT NULL
+) STRICT;
+
+CREATE VIEW point_values AS
+    SELECT id >> 32 AS series, id & 4294967295 AS seq, step, value, t FROM points;
 """
 
 # MIGRATIONS[n] turns a version n-1 database into version n.
@@ -129,9 +134,16 @@ def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
 
     A fresh file (no tables, ids 0) passes with ``(0, 0)``.
     """
+    own_snapshot = not conn.in_transaction
     try:
-        app_id, version = _header(conn)
-        objects = _object_count(conn)
+        if own_snapshot:  # one snapshot: another process may create the schema meanwhile
+            conn.execute("BEGIN")
+        try:
+            app_id, version = _header(conn)
+            objects = _object_count(conn)
+        finally:
+            if own_snapshot and conn.in_transaction:
+                conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise NotATrackerDatabase(path, f"not a SQLite database ({exc})") from None
     if app_id == 0 and version == 0:

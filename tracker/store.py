@@ -13,7 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .models import Bucket, Changes, MetricSummary, Point, RunRecord, nan_if_none
+from .schema import SEQ_BITS
 from .status import derive_status
+
+_SEQ_MASK = (1 << SEQ_BITS) - 1
 
 # --- writing -----------------------------------------------------------------------------------
 
@@ -66,14 +69,14 @@ def ensure_series(
     return out
 
 
-POINT_INSERT = "INSERT OR IGNORE INTO points (series, seq, step, value, t) VALUES (?, ?, ?, ?, ?)"
+def point_id(series: int, seq: int) -> int:
+    """The key of a point: its series in the high bits, its sequence number in the low 32."""
+    return (series << SEQ_BITS) | seq
 
 
-def insert_points(
-    conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, float, int]]
-) -> None:
-    """Append points ``(series, seq, step, value, t_ms)``; a re-sent batch is not doubled."""
-    conn.executemany(POINT_INSERT, rows)
+def insert_points(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, float, int]]) -> None:
+    """Append points ``(point_id, step, value, t_ms)``; a re-sent batch is not doubled."""
+    conn.executemany("INSERT OR IGNORE INTO points (id, step, value, t) VALUES (?, ?, ?, ?)", rows)
 
 
 def update_series(
@@ -235,8 +238,9 @@ def series_id(conn: sqlite3.Connection, run_id: str, key: str) -> int | None:
 
 def _points(rows: Iterable[Sequence[Any]]) -> list[Point]:
     nan = float("nan")
+    mask = _SEQ_MASK
     return [
-        Point(seq=r[0], step=r[1], value=nan if r[2] is None else r[2], t=r[3] / 1000.0)
+        Point(seq=r[0] & mask, step=r[1], value=nan if r[2] is None else r[2], t=r[3] / 1000.0)
         for r in rows
     ]
 
@@ -245,10 +249,11 @@ def history(
     conn: sqlite3.Connection, series: int, after_seq: int = 0, limit: int | None = None
 ) -> list[Point]:
     """Points of one series in logging order, those after ``after_seq`` only."""
-    sql = "SELECT seq, step, value, t FROM points WHERE series = ? AND seq > ? ORDER BY seq"
+    sql = "SELECT id, step, value, t FROM points WHERE id BETWEEN ? AND ? ORDER BY id"
+    bounds = (point_id(series, after_seq + 1), point_id(series, _SEQ_MASK))
     if limit is not None:
-        return _points(conn.execute(sql + " LIMIT ?", (series, after_seq, limit)).fetchall())
-    return _points(conn.execute(sql, (series, after_seq)).fetchall())
+        return _points(conn.execute(sql + " LIMIT ?", (*bounds, limit)).fetchall())
+    return _points(conn.execute(sql, bounds).fetchall())
 
 
 def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list[Bucket]:
@@ -265,8 +270,8 @@ def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list
     rows = conn.execute(
         "SELECT min(step), max(step), min(value), max(value), min(t), max(t), count(*),"
         " sum(value IS NULL OR abs(value) > 1.7976931348623157e308)"
-        " FROM points WHERE series = ? GROUP BY ((seq - 1) * ?) / ? ORDER BY 1",
-        (series, buckets, total),
+        " FROM points WHERE id BETWEEN ? AND ? GROUP BY (((id & ?) - 1) * ?) / ? ORDER BY 1",
+        (point_id(series, 1), point_id(series, _SEQ_MASK), _SEQ_MASK, buckets, total),
     ).fetchall()
     return [
         Bucket(

@@ -10,7 +10,6 @@ cause, kept in a bounded buffer and retried with backoff; nothing is raised to t
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
@@ -18,9 +17,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import store
+from .batch import Record, RunHandle, metric_points, write_batch
 from .errors import DatabaseError, warn_once
 from .schema import open_for_writing
 
@@ -32,41 +31,10 @@ _MAX_BACKOFF_S = 10.0
 
 
 @dataclass(slots=True)
-class SeriesState:
-    id: int
-    count: int
-    min: float | None
-    max: float | None
-    nonfinite: int
-
-
-@dataclass(eq=False, slots=True)
-class RunHandle:
-    """The writer's view of one run. Fields below ``t0`` are touched by the writer thread only."""
-
-    run_id: str
-    db_path: Path
-    t0: float
-    config: dict[str, Any]
-    summary: dict[str, Any]
-    series: dict[str, SeriesState] = field(default_factory=dict)
-    dropped: int = 0
-    finished: bool = False
-    last_write: float = 0.0
-
-
-# A metrics record: (handle, step, unix time, {key: number}).
-# A control record: (kind, handle, payload) with kind a str: "json" (payload: column name) or
-# "finish" (payload: (status, exit_code, error)).
-Record = tuple[Any, ...]
-
-
-@dataclass(slots=True)
 class _Database:
     path: Path
     conn: sqlite3.Connection | None
     pending: list[Record] = field(default_factory=list)
-    pending_points: int = 0
     failures: int = 0
     retry_at: float = 0.0
     failing_cause: str | None = None
@@ -148,7 +116,7 @@ class Writer:
             database = self._databases.get(handle.db_path)
             if database is None:
                 return 0
-            return sum(len(r[3]) for r in database.pending if r[0] is handle)
+            return metric_points(database.pending, handle)
 
     def stop(self, timeout: float = 30.0) -> None:
         self.flush(timeout)
@@ -198,20 +166,20 @@ class Writer:
 
     def _drain(self) -> None:
         queue = self.queue
-        databases = self._databases
+        count = len(queue)
+        if not count:
+            return
         pop = queue.popleft
-        while True:
-            try:
-                record = pop()
-            except IndexError:
-                return
+        records = [pop() for _ in range(count)]
+        if len(self._databases) == 1:  # the usual case: every run of this process logs here
+            (database,) = self._databases.values()
+            database.pending.extend(records)
+            return
+        for record in records:
             handle = record[0] if type(record[0]) is RunHandle else record[1]
-            database = databases.get(handle.db_path)
-            if database is None:
-                continue
-            database.pending.append(record)
-            if type(record[0]) is RunHandle:
-                database.pending_points += len(record[3])
+            target = self._databases.get(handle.db_path)
+            if target is not None:
+                target.pending.append(record)
 
     def _write_all(self) -> None:
         with self._cond:
@@ -231,7 +199,7 @@ class Writer:
         try:
             if database.conn is None:
                 database.conn = open_for_writing(database.path)
-            commits = _write_batch(database.conn, records)
+            commits = write_batch(database.conn, records)
         except (sqlite3.Error, OSError, DatabaseError) as exc:
             self._failed(database, exc)
             return
@@ -239,9 +207,6 @@ class Writer:
             apply()
         with self._cond:
             database.pending = database.pending[len(records) :]
-            database.pending_points = sum(
-                len(r[3]) for r in database.pending if type(r[0]) is RunHandle
-            )
         if database.failures:
             warn_once(
                 f"recovered:{database.path}:{database.failing_cause}:{time.time():.0f}",
@@ -270,16 +235,15 @@ class Writer:
 
     def _enforce_cap(self, database: _Database) -> None:
         """Drop the oldest metric records once the buffer is over its cap, counting them."""
-        if database.pending_points <= MAX_PENDING_POINTS:
+        excess = metric_points(database.pending) - MAX_PENDING_POINTS
+        if excess <= 0:
             return
         with self._cond:
             kept: list[Record] = []
-            excess = database.pending_points - MAX_PENDING_POINTS
             for record in database.pending:
                 if excess > 0 and type(record[0]) is RunHandle:
                     excess -= len(record[3])
                     record[0].dropped += len(record[3])
-                    database.pending_points -= len(record[3])
                     continue
                 kept.append(record)
             database.pending = kept
@@ -318,133 +282,3 @@ class Writer:
 # Connections that must never be closed by garbage collection (after a fork, or broken ones
 # whose close could touch files another process now uses).
 _orphans: list[sqlite3.Connection] = []
-
-
-def _write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Any]:
-    """Write ``records`` in one transaction; return the updates to apply once it committed."""
-    groups: dict[RunHandle, list[Record]] = {}
-    controls: list[Record] = []
-    for record in records:
-        if type(record[0]) is RunHandle:
-            group = groups.get(record[0])
-            if group is None:
-                groups[record[0]] = [record]
-            else:
-                group.append(record)
-        else:
-            controls.append(record)
-    after_commit: list[Any] = []
-    now = time.time()
-    version = store.begin(conn)
-    try:
-        rows: list[Any] = []
-        series_updates: list[tuple[Any, ...]] = []
-        for handle, group in groups.items():
-            rows_for_run, updates, new_states, last_step = _build_rows(conn, handle, group, version)
-            rows.append(rows_for_run)
-            series_updates.extend(updates)
-            store.update_run_progress(conn, handle.run_id, last_step, now, version)
-            after_commit.append(_committer(handle, new_states, now))
-        if rows:
-            store.insert_points(conn, itertools.chain.from_iterable(rows))
-            store.update_series(conn, series_updates)
-        for kind, handle, payload in controls:
-            if kind == "json":
-                source = handle.config if payload == "config" else handle.summary
-                from .values import dumps
-
-                store.update_run_json(
-                    conn, handle.run_id, payload, _snapshot_json(source, dumps), version
-                )
-            elif kind == "finish":
-                status, exit_code, error = payload
-                store.finish_run(
-                    conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
-                )
-        store.commit(conn)
-    except BaseException:
-        store.rollback(conn)
-        raise
-    for kind, handle, _payload in controls:
-        if kind == "finish":
-            after_commit.append(_mark_finished(handle))
-    return after_commit
-
-
-def _snapshot_json(source: dict[str, Any], dumps: Any) -> str:
-    for _ in range(5):
-        try:
-            return str(dumps(dict(source)))
-        except RuntimeError:  # mutated by the training thread while we read it
-            time.sleep(0)
-    return str(dumps(dict(source)))
-
-
-def _committer(handle: RunHandle, new_states: dict[str, SeriesState], now: float) -> Any:
-    def apply() -> None:
-        handle.series.update(new_states)
-        handle.last_write = now
-
-    return apply
-
-
-def _mark_finished(handle: RunHandle) -> Any:
-    def apply() -> None:
-        handle.finished = True
-
-    return apply
-
-
-def _build_rows(
-    conn: sqlite3.Connection, handle: RunHandle, group: list[Record], version: int
-) -> tuple[Any, list[tuple[Any, ...]], dict[str, SeriesState], int | None]:
-    """Turn one run's records into point rows (grouped by series) and new series summaries."""
-    t0 = handle.t0
-    columns: dict[str, tuple[list[int], list[Any], list[int]]] = {}
-    last_step = None
-    for _handle, step, t, data in group:
-        t_ms = int((t - t0) * 1000.0)
-        for key, value in data.items():
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = ([], [], [])
-            column[0].append(step)
-            column[1].append(value)
-            column[2].append(t_ms)
-        last_step = step
-    known = handle.series
-    new_keys = [k for k in columns if k not in known]
-    created = store.ensure_series(conn, handle.run_id, new_keys, version) if new_keys else {}
-    iterators = []
-    updates: list[tuple[Any, ...]] = []
-    states: dict[str, SeriesState] = {}
-    for key, (steps, raw_values, times) in columns.items():
-        state = known.get(key)
-        if state is None:
-            sid, count, mn, mx, nonfinite = created[key]
-            state = SeriesState(sid, count, mn, mx, nonfinite)
-        values = list(map(float, raw_values))
-        n = len(values)
-        finite = [v for v in values if v - v == 0.0]
-        mn, mx = state.min, state.max
-        if finite:
-            low, high = min(finite), max(finite)
-            mn = low if mn is None or low < mn else mn
-            mx = high if mx is None or high > mx else mx
-        count = state.count + n
-        nonfinite = state.nonfinite + n - len(finite)
-        iterators.append(
-            zip(
-                itertools.repeat(state.id, n),
-                range(state.count + 1, count + 1),
-                steps,
-                values,
-                times,
-                strict=True,
-            )
-        )
-        updates.append(
-            (count, values[-1], steps[-1], times[-1], mn, mx, nonfinite, version, state.id)
-        )
-        states[key] = SeriesState(state.id, count, mn, mx, nonfinite)
-    return itertools.chain.from_iterable(iterators), updates, states, last_step

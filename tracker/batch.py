@@ -1,0 +1,213 @@
+"""Turning queued records into one write transaction: point rows, series summaries, run rows.
+
+Records of one run are split into segments of consecutive ``log()`` calls with the same keys;
+each segment is transposed into columns at C speed (``zip(*rows)``), so the Python cost is per
+call, not per point. Points of a series get consecutive sequence numbers in logging order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .errors import warn_once
+from .values import dumps
+
+MAX_SEQ = (1 << 32) - 1
+
+
+@dataclass(slots=True)
+class SeriesState:
+    id: int
+    count: int
+    min: float | None
+    max: float | None
+    nonfinite: int
+
+
+@dataclass(eq=False, slots=True)
+class RunHandle:
+    """The writer's view of one run. Fields below ``summary`` belong to the writer thread."""
+
+    run_id: str
+    db_path: Path
+    t0: float
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    series: dict[str, SeriesState] = field(default_factory=dict)
+    dropped: int = 0
+    finished: bool = False
+    last_write: float = 0.0
+
+
+# A metrics record: (handle, step, unix time, {key: number}).
+# A control record: (kind, handle, payload) with kind a str: "json" (payload: column name) or
+# "finish" (payload: (status, exit_code, error)).
+Record = tuple[Any, ...]
+Chunk = tuple[list[int], Sequence[Any], list[int]]  # steps, values, times (ms since start)
+
+
+def metric_points(records: Sequence[Record], handle: RunHandle | None = None) -> int:
+    """How many points the metric records hold (of one run, if ``handle`` is given)."""
+    return sum(
+        len(r[3]) for r in records if type(r[0]) is RunHandle and (handle is None or r[0] is handle)
+    )
+
+
+def write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Callable[[], None]]:
+    """Write ``records`` in one transaction; return the updates to apply once it committed."""
+    groups: dict[RunHandle, list[Record]] = {}
+    controls: list[Record] = []
+    for record in records:
+        if type(record[0]) is RunHandle:
+            group = groups.get(record[0])
+            if group is None:
+                groups[record[0]] = [record]
+            else:
+                group.append(record)
+        else:
+            controls.append(record)
+    after_commit: list[Callable[[], None]] = []
+    now = time.time()
+    version = store.begin(conn)
+    try:
+        rows: list[Any] = []
+        series_updates: list[tuple[Any, ...]] = []
+        for handle, group in groups.items():
+            run_rows, updates, states = _series_rows(
+                conn, handle, _columns(group, handle.t0), version
+            )
+            rows.append(run_rows)
+            series_updates.extend(updates)
+            store.update_run_progress(conn, handle.run_id, group[-1][1], now, version)
+            after_commit.append(_committer(handle, states, now))
+        if rows:
+            store.insert_points(conn, itertools.chain.from_iterable(rows))
+            store.update_series(conn, series_updates)
+        for kind, handle, payload in controls:
+            if kind == "json":
+                source = handle.config if payload == "config" else handle.summary
+                store.update_run_json(conn, handle.run_id, payload, _snapshot_json(source), version)
+            elif kind == "finish":
+                status, exit_code, error = payload
+                store.finish_run(
+                    conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
+                )
+                after_commit.append(_mark_finished(handle))
+        store.commit(conn)
+    except BaseException:
+        store.rollback(conn)
+        raise
+    return after_commit
+
+
+def _columns(group: list[Record], t0: float) -> dict[str, list[Chunk]]:
+    """Per key, the chunks of (steps, values, times) in logging order."""
+    per_key: dict[str, list[Chunk]] = {}
+    segments: list[tuple[tuple[str, ...], list[Record]]] = []
+    previous: tuple[str, ...] | None = None
+    current: list[Record] = []
+    for record in group:
+        keys = tuple(record[3])
+        if keys != previous:
+            current = []
+            segments.append((keys, current))
+            previous = keys
+        current.append(record)
+    for keys, segment in segments:
+        steps = [r[1] for r in segment]
+        times = [int((r[2] - t0) * 1000.0) for r in segment]
+        columns: Any
+        if len(keys) == 1:
+            only = keys[0]
+            columns = ([r[3][only] for r in segment],)
+        else:
+            columns = zip(*[tuple(r[3].values()) for r in segment], strict=True)
+        for key, column in zip(keys, columns, strict=True):
+            chunks = per_key.get(key)
+            if chunks is None:
+                per_key[key] = [(steps, column, times)]
+            else:
+                chunks.append((steps, column, times))
+    return per_key
+
+
+def _joined(chunks: list[Chunk], index: int) -> Sequence[Any]:
+    if len(chunks) == 1:
+        return chunks[0][index]
+    return list(itertools.chain.from_iterable(c[index] for c in chunks))
+
+
+def _series_rows(
+    conn: sqlite3.Connection, handle: RunHandle, per_key: dict[str, list[Chunk]], version: int
+) -> tuple[Any, list[tuple[Any, ...]], dict[str, SeriesState]]:
+    """Point rows for every key of one run, the series updates, and the states after commit."""
+    known = handle.series
+    new_keys = [k for k in per_key if k not in known]
+    created = store.ensure_series(conn, handle.run_id, new_keys, version) if new_keys else {}
+    iterators = []
+    updates: list[tuple[Any, ...]] = []
+    states: dict[str, SeriesState] = {}
+    for key, chunks in per_key.items():
+        state = known.get(key)
+        if state is None:
+            state = SeriesState(*created[key])
+        steps = _joined(chunks, 0)
+        values = list(map(float, _joined(chunks, 1)))
+        times = _joined(chunks, 2)
+        n = len(values)
+        if state.count + n > MAX_SEQ:
+            warn_once(f"full-series:{handle.run_id}:{key}", f"{key}: 2**32 points; no more kept")
+            continue
+        total = sum(values)
+        if total - total == 0.0:  # all finite (NaN and inf make the sum non-finite)
+            finite: Sequence[float] = values
+        else:
+            finite = [v for v in values if v - v == 0.0]
+        low, high = state.min, state.max
+        if finite:
+            batch_low, batch_high = min(finite), max(finite)
+            low = batch_low if low is None or batch_low < low else low
+            high = batch_high if high is None or batch_high > high else high
+        count = state.count + n
+        nonfinite = state.nonfinite + n - len(finite)
+        first_id = store.point_id(state.id, state.count + 1)
+        iterators.append(zip(range(first_id, first_id + n), steps, values, times, strict=True))
+        last = values[-1]
+        updates.append(
+            (count, None if math.isnan(last) else last, steps[-1], times[-1], low, high,
+             nonfinite, version, state.id)
+        )  # fmt: skip
+        states[key] = SeriesState(state.id, count, low, high, nonfinite)
+    return itertools.chain.from_iterable(iterators), updates, states
+
+
+def _snapshot_json(source: dict[str, Any]) -> str:
+    for _ in range(5):
+        try:
+            return dumps(dict(source))
+        except RuntimeError:  # mutated by the training thread while we read it
+            time.sleep(0)
+    return dumps(dict(source))
+
+
+def _committer(handle: RunHandle, states: dict[str, SeriesState], now: float) -> Callable[[], None]:
+    def apply() -> None:
+        handle.series.update(states)
+        handle.last_write = now
+
+    return apply
+
+
+def _mark_finished(handle: RunHandle) -> Callable[[], None]:
+    def apply() -> None:
+        handle.finished = True
+
+    return apply
