@@ -109,28 +109,28 @@ def write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Callabl
 
 
 def _columns(group: list[Record], t0: float) -> dict[str, list[Chunk]]:
-    """Per key, the chunks of (steps, values, times) in logging order."""
+    """Per key, the chunks of (steps, values, times) in logging order.
+
+    Columns are pulled key by key with list comprehensions: no tuple per record is kept
+    alive, which would wake the cyclic garbage collector (in every thread) again and again.
+    """
     per_key: dict[str, list[Chunk]] = {}
-    segments: list[tuple[tuple[str, ...], list[Record]]] = []
-    previous: tuple[str, ...] | None = None
+    segments: list[list[Record]] = []
+    previous: Any = None
     current: list[Record] = []
     for record in group:
-        keys = tuple(record[3])
+        keys = record[3].keys()
         if keys != previous:
             current = []
-            segments.append((keys, current))
+            segments.append(current)
             previous = keys
         current.append(record)
-    for keys, segment in segments:
+    for segment in segments:
         steps = [r[1] for r in segment]
         times = [int((r[2] - t0) * 1000.0) for r in segment]
-        columns: Any
-        if len(keys) == 1:
-            only = keys[0]
-            columns = ([r[3][only] for r in segment],)
-        else:
-            columns = zip(*[tuple(r[3].values()) for r in segment], strict=True)
-        for key, column in zip(keys, columns, strict=True):
+        dicts = [r[3] for r in segment]
+        for key in dicts[0]:
+            column = [d[key] for d in dicts]
             chunks = per_key.get(key)
             if chunks is None:
                 per_key[key] = [(steps, column, times)]
