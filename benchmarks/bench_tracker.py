@@ -98,7 +98,10 @@ def bench_append(steps: int) -> dict[str, float]:
                 append((1, key, step, value, now))
         chunks.append((time.perf_counter() - c0) / min(CHUNK, steps - start))
     t1 = time.perf_counter()
-    return {"us_per_log": statistics.median(chunks) * 1e6, "us_per_log_mean": (t1 - t0) / steps * 1e6}
+    return {
+        "us_per_log": statistics.median(chunks) * 1e6,
+        "us_per_log_mean": (t1 - t0) / steps * 1e6,
+    }
 
 
 def bench_raw_sqlite(steps: int, workdir: Path, batch: int = 1000) -> dict[str, float]:

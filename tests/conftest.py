@@ -21,6 +21,7 @@ def db_path(tmp_path: Path) -> Path:
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.delenv("TRACKTUI_DB", raising=False)
     monkeypatch.setenv("TRACKTUI_PROJECT", "tests")
+    monkeypatch.setenv("TRACKTUI_SYSTEM_METRICS", "0")  # tests that want them turn them on
     reset_warnings()
     yield
     for run in list(run_module._active_runs):

@@ -19,7 +19,13 @@ def run_python(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (same venv), returning its output."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKTUI_PROJECT": "tests", **(env or {})}
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRACKTUI_PROJECT": "tests",
+        "TRACKTUI_SYSTEM_METRICS": "0",
+        **(env or {}),
+    }
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
@@ -35,7 +41,13 @@ def run_python(
 
 
 def start_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKTUI_PROJECT": "tests", **(env or {})}
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRACKTUI_PROJECT": "tests",
+        "TRACKTUI_SYSTEM_METRICS": "0",
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         stdout=subprocess.PIPE,

@@ -21,6 +21,7 @@ from .errors import DatabaseUnavailable, TrackerError, warn_once
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .schema import open_for_writing
 from .status import this_host
+from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
 from .values import MAX_KEYS_PER_CALL, check_key, check_name, config_to_dict, dumps, flatten_metrics
 from .writer import WAKE_AT_RECORDS, Writer
 
@@ -126,7 +127,11 @@ class Run:
         tags: Iterable[str] | None = None,
         db: str | os.PathLike[str] | None = None,
         quiet: bool = False,
+        system_metrics: bool | None = None,
+        system_interval: float = DEFAULT_INTERVAL_S,
     ) -> None:
+        if system_interval <= 0:
+            raise ValueError("system_interval must be positive (seconds)")
         self.id = _new_id()
         self.project = check_name(project or _default_project(), "project")
         self.name = check_name(name, "run name") if name is not None else _new_name()
@@ -173,6 +178,12 @@ class Run:
         self._active = True
         _writer.attach(self._handle, conn)
         _active_runs.append(self)
+        self._sampler: SamplerThread | None = None
+        if _system_metrics_wanted(system_metrics):
+            self._sampler = SamplerThread(
+                self._log_system, interval=system_interval, disk_path=self.db_path
+            )
+            self._sampler.start()
         lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
@@ -266,6 +277,8 @@ class Run:
     ) -> None:
         if not self._active:
             return
+        if self._sampler is not None:
+            self._sampler.stop()
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
         _writer.flush(timeout)
@@ -314,6 +327,17 @@ def _check_step(step: Any) -> int:
     return int(step.__index__())
 
 
+def _system_metrics_wanted(choice: bool | None) -> bool:
+    if choice is not None:
+        return choice
+    return os.environ.get("TRACKTUI_SYSTEM_METRICS", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
+
+
 def _default_project() -> str:
     return os.environ.get("TRACKTUI_PROJECT") or Path.cwd().name or "default"
 
@@ -356,10 +380,25 @@ def init(
     db: str | os.PathLike[str] | None = None,
     *,
     quiet: bool = False,
+    system_metrics: bool | None = None,
+    system_interval: float = DEFAULT_INTERVAL_S,
 ) -> Run:
-    """Start a run and make it the current one (see ``tracker.log``)."""
+    """Start a run and make it the current one (see ``tracker.log``).
+
+    ``system_metrics`` (default on, or ``$TRACKTUI_SYSTEM_METRICS=0`` for off) samples CPU,
+    memory, disk, network and GPUs every ``system_interval`` seconds under ``sys/``.
+    """
     global _current
-    run = Run(project=project, name=name, config=config, tags=tags, db=db, quiet=quiet)
+    run = Run(
+        project=project,
+        name=name,
+        config=config,
+        tags=tags,
+        db=db,
+        quiet=quiet,
+        system_metrics=system_metrics,
+        system_interval=system_interval,
+    )
     _current = run
     return run
 

@@ -1,0 +1,200 @@
+"""Host and process metrics through psutil: CPU, memory, swap, disk and network rates, and the
+training process tree (children found through ``/proc``, not by scanning every process).
+
+Percentages are interval deltas between two calls (never lifetime averages); the first call of
+a delta metric returns nothing for it rather than a fake 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import psutil
+
+_VIRTUAL_DISK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd)\d*")
+
+
+def _physical_disk(name: str) -> bool:
+    """Whole physical devices only (partitions would count the same bytes twice)."""
+    if _VIRTUAL_DISK.match(name):
+        return False
+    return Path(f"/sys/block/{name}").exists() if Path("/sys/block").exists() else True
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid`` via ``/proc/<pid>/task/<tid>/children`` (~0.1 ms, flat in the
+    number of processes on the host); psutil's full process scan when that file is missing."""
+    found: list[int] = []
+    stack = [pid]
+    try:
+        while stack:
+            current = stack.pop()
+            for task in os.listdir(f"/proc/{current}/task"):
+                try:
+                    with open(f"/proc/{current}/task/{task}/children") as handle:
+                        children = [int(c) for c in handle.read().split()]
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                found.extend(children)
+                stack.extend(children)
+        return found
+    except (FileNotFoundError, PermissionError, NotADirectoryError):
+        try:
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+
+
+class HostSampler:
+    """Samples the host and one process tree; keep one instance, call :meth:`sample` on a cadence."""
+
+    def __init__(
+        self,
+        pid: int | None = None,
+        disk_path: str | os.PathLike[str] | None = None,
+        per_core: bool = False,
+        slow_every_s: float = 10.0,
+    ) -> None:
+        self.pid = os.getpid() if pid is None else pid
+        self.disk_path = str(disk_path) if disk_path is not None else None
+        self.per_core = per_core
+        self.slow_every_s = slow_every_s
+        self._processes: dict[int, psutil.Process] = {}
+        self._tree: list[int] = []
+        self._last_slow = -1e18
+        self._last_io: tuple[float, int, int, int, int] | None = None
+        self._statics: dict[str, float] = {}
+        psutil.cpu_percent(None)  # start the interval for this thread
+        if per_core:
+            psutil.cpu_percent(None, percpu=True)
+
+    def _process(self, pid: int) -> psutil.Process | None:
+        process = self._processes.get(pid)
+        if process is None:
+            try:
+                process = psutil.Process(pid)
+                process.cpu_percent(None)  # its first value is meaningless: start its interval
+            except psutil.Error:
+                return None
+            self._processes[pid] = process
+        return process
+
+    def sample(self) -> dict[str, float]:
+        now = time.monotonic()
+        values: dict[str, float] = {}
+        values["sys/cpu/util"] = psutil.cpu_percent(None)
+        if self.per_core:
+            for index, util in enumerate(psutil.cpu_percent(None, percpu=True)):
+                values[f"sys/cpu/core/{index}/util"] = util
+        try:
+            values["sys/cpu/load1"] = os.getloadavg()[0]
+        except OSError:
+            pass
+        memory = psutil.virtual_memory()
+        values["sys/mem/used"] = float(memory.total - memory.available)
+        values["sys/mem/available"] = float(memory.available)
+        values["sys/mem/util"] = memory.percent
+        self._static(values, "sys/mem/total", float(memory.total))
+        self._static(values, "sys/cpu/count", float(psutil.cpu_count() or 0))
+        swap = psutil.swap_memory()
+        values["sys/swap/used"] = float(swap.used)
+        self._static(values, "sys/swap/total", float(swap.total))
+        self._io_rates(now, values)
+        slow = now - self._last_slow >= self.slow_every_s
+        if slow:
+            self._last_slow = now
+            self._tree = descendants(self.pid)
+            if self.disk_path is not None:
+                self._disk_usage(values)
+        self._process_tree(values)
+        return values
+
+    def _static(self, values: dict[str, float], key: str, value: float) -> None:
+        """Totals are logged when first seen and when they change, not every tick."""
+        if self._statics.get(key) != value:
+            self._statics[key] = value
+            values[key] = value
+
+    def _io_rates(self, now: float, values: dict[str, float]) -> None:
+        read = write = recv = sent = 0
+        try:
+            disks = psutil.disk_io_counters(perdisk=True, nowrap=True) or {}
+            for name, disk in disks.items():
+                if _physical_disk(name):
+                    read += disk.read_bytes
+                    write += disk.write_bytes
+        except (OSError, RuntimeError):
+            pass
+        try:
+            for name, nic in (psutil.net_io_counters(pernic=True, nowrap=True) or {}).items():
+                if name != "lo":
+                    recv += nic.bytes_recv
+                    sent += nic.bytes_sent
+        except (OSError, RuntimeError):
+            pass
+        previous = self._last_io
+        self._last_io = (now, read, write, recv, sent)
+        if previous is None:
+            return
+        elapsed = now - previous[0]
+        if elapsed <= 0:
+            return
+        values["sys/disk/read_bps"] = max(0.0, (read - previous[1]) / elapsed)
+        values["sys/disk/write_bps"] = max(0.0, (write - previous[2]) / elapsed)
+        values["sys/net/recv_bps"] = max(0.0, (recv - previous[3]) / elapsed)
+        values["sys/net/sent_bps"] = max(0.0, (sent - previous[4]) / elapsed)
+
+    def _disk_usage(self, values: dict[str, float]) -> None:
+        path = self.disk_path
+        if path is None:
+            return
+        try:
+            target = path if os.path.exists(path) else os.path.dirname(os.path.abspath(path))
+            usage = psutil.disk_usage(target)
+        except OSError:
+            return
+        values["sys/disk/used"] = float(usage.used)
+        values["sys/disk/util"] = usage.percent
+        self._static(values, "sys/disk/total", float(usage.total))
+
+    def _process_tree(self, values: dict[str, float]) -> None:
+        main = self._process(self.pid)
+        if main is None:
+            return
+        cpu = 0.0
+        threads = 0
+        children_rss = 0
+        alive_children = 0
+        try:
+            with main.oneshot():
+                cpu += main.cpu_percent(None)
+                values["sys/proc/rss"] = float(main.memory_info().rss)
+                threads += main.num_threads()
+        except psutil.Error:
+            return
+        for pid in self._tree:
+            child = self._process(pid)
+            if child is None:
+                continue
+            try:
+                with child.oneshot():
+                    cpu += child.cpu_percent(None)
+                    children_rss += child.memory_info().rss
+                    threads += child.num_threads()
+                alive_children += 1
+            except psutil.Error:
+                self._processes.pop(pid, None)
+        values["sys/proc/cpu"] = cpu
+        values["sys/proc/threads"] = float(threads)
+        values["sys/proc/children"] = float(alive_children)
+        values["sys/proc/children_rss"] = float(children_rss)
+        known = {self.pid, *self._tree}
+        for pid in [p for p in self._processes if p not in known]:
+            del self._processes[pid]
+
+    def tree_pids(self) -> set[int]:
+        """The training process and its descendants as of the last slow tick."""
+        return {self.pid, *self._tree}
