@@ -49,7 +49,7 @@ def descendants(pid: int) -> list[int]:
 
 
 class HostSampler:
-    """Samples the host and one process tree; keep one instance, call :meth:`sample` on a cadence."""
+    """Samples the host and a process tree; keep one instance and call :meth:`sample` often."""
 
     def __init__(
         self,
