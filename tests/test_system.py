@@ -170,7 +170,7 @@ def test_host_sampler_reads_the_process_tree() -> None:
         assert second["sys/disk/read_bps"] >= 0 and second["sys/net/recv_bps"] >= 0
         assert second["sys/proc/children"] == 2 and second["sys/proc/children_rss"] > 0
         assert second["sys/proc/cpu"] > 50  # two spinning children: well over half a core
-        assert "sys/mem/total" not in second  # totals only when they change
+        assert second["sys/mem/total"] == first["sys/mem/total"]
     finally:
         for child in children:
             child.kill()
@@ -252,6 +252,17 @@ def test_no_cgroup_limits(tmp_path: Path) -> None:
     assert detect(tmp_path) is None
     assert CgroupSampler(tmp_path).sample() == {}
     assert detect(tmp_path / "nothing") is None
+
+
+def test_sizes_and_limits_are_logged_only_when_they_change() -> None:
+    fake = FakeNvml([{}])
+    sampler = SystemSampler(gpu_source=NvmlGpuSource(nvml=fake))
+    first, second = sampler.sample(), sampler.sample()
+    for key in ("sys/mem/total", "sys/cpu/count", "sys/gpu/0/mem_total", "sys/gpu/0/power_limit"):
+        assert key in first and key not in second, key
+    assert "sys/gpu/0/mem_used" in second and "sys/cpu/util" in second
+    fake.devices[0]["power_limit_mw"] = 500_000  # a limit changed: logged again
+    assert sampler.sample()["sys/gpu/0/power_limit"] == 500.0
 
 
 def test_every_key_has_a_registry_entry() -> None:

@@ -66,7 +66,6 @@ class HostSampler:
         self._tree: list[int] = []
         self._last_slow = -1e18
         self._last_io: tuple[float, int, int, int, int] | None = None
-        self._statics: dict[str, float] = {}
         psutil.cpu_percent(None)  # start the interval for this thread
         if per_core:
             psutil.cpu_percent(None, percpu=True)
@@ -97,11 +96,11 @@ class HostSampler:
         values["sys/mem/used"] = float(memory.total - memory.available)
         values["sys/mem/available"] = float(memory.available)
         values["sys/mem/util"] = memory.percent
-        self._static(values, "sys/mem/total", float(memory.total))
-        self._static(values, "sys/cpu/count", float(psutil.cpu_count() or 0))
+        values["sys/mem/total"] = float(memory.total)
+        values["sys/cpu/count"] = float(psutil.cpu_count() or 0)
         swap = psutil.swap_memory()
         values["sys/swap/used"] = float(swap.used)
-        self._static(values, "sys/swap/total", float(swap.total))
+        values["sys/swap/total"] = float(swap.total)
         self._io_rates(now, values)
         slow = now - self._last_slow >= self.slow_every_s
         if slow:
@@ -111,12 +110,6 @@ class HostSampler:
                 self._disk_usage(values)
         self._process_tree(values)
         return values
-
-    def _static(self, values: dict[str, float], key: str, value: float) -> None:
-        """Totals are logged when first seen and when they change, not every tick."""
-        if self._statics.get(key) != value:
-            self._statics[key] = value
-            values[key] = value
 
     def _io_rates(self, now: float, values: dict[str, float]) -> None:
         read = write = recv = sent = 0
@@ -158,7 +151,7 @@ class HostSampler:
             return
         values["sys/disk/used"] = float(usage.used)
         values["sys/disk/util"] = usage.percent
-        self._static(values, "sys/disk/total", float(usage.total))
+        values["sys/disk/total"] = float(usage.total)
 
     def _process_tree(self, values: dict[str, float]) -> None:
         main = self._process(self.pid)

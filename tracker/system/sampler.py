@@ -10,16 +10,24 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from ..errors import warn_once
 from .cgroup import CgroupSampler
 from .gpu import GpuInfo, GpuSource, GpuUnavailable, NvmlGpuSource, gpu_values
 from .host import HostSampler
+from .keys import describe
 
 DEFAULT_INTERVAL_S = 2.0
 SLOW_EVERY_S = 10.0
 FAKE_GPUS_ENV = "TRACKTUI_FAKE_GPUS"
+
+
+@lru_cache(maxsize=512)
+def _is_static(key: str) -> bool:
+    info = describe(key)
+    return info is not None and info.static
 
 
 def default_gpu_source() -> GpuSource:
@@ -50,6 +58,7 @@ class SystemSampler:
         self.gpus: list[GpuInfo] = []
         self.gpu_unavailable: str | None = None
         self._gpu: GpuSource | None = None
+        self._static_sent: dict[str, float] = {}
         source = default_gpu_source() if gpu_source == "auto" else gpu_source
         if isinstance(source, str):
             raise ValueError(f"unknown gpu_source {source!r}")
@@ -72,6 +81,16 @@ class SystemSampler:
                 self._last_slow = now
             samples = self._gpu.sample(with_processes=slow)
             values.update(gpu_values(samples, self.host.tree_pids() if slow else None))
+        return self._without_repeated_statics(values)
+
+    def _without_repeated_statics(self, values: dict[str, float]) -> dict[str, float]:
+        """Sizes and limits are logged when first seen and when they change, not every tick."""
+        sent = self._static_sent
+        for key in [k for k in values if _is_static(k)]:
+            if sent.get(key) == values[key]:
+                del values[key]
+            else:
+                sent[key] = values[key]
         return values
 
     def close(self) -> None:
