@@ -122,6 +122,7 @@ def test_no_package_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
         import_nvml()
     sampler = SystemSampler(gpu_source=NvmlGpuSource())
     assert sampler.gpu_unavailable is not None and "not installed" in sampler.gpu_unavailable
+    time.sleep(0.1)  # a CPU percentage needs an interval behind it
     assert "sys/cpu/util" in sampler.sample()
 
 
@@ -158,6 +159,7 @@ def test_host_sampler_reads_the_process_tree() -> None:
     children = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(2)]
     try:
         sampler = HostSampler(disk_path=Path.cwd(), slow_every_s=0.0)
+        time.sleep(0.1)
         first = sampler.sample()
         assert 0 <= first["sys/cpu/util"] <= 100 and first["sys/mem/total"] > 0
         assert first["sys/mem/used"] + first["sys/mem/available"] == pytest.approx(
@@ -257,7 +259,9 @@ def test_no_cgroup_limits(tmp_path: Path) -> None:
 def test_sizes_and_limits_are_logged_only_when_they_change() -> None:
     fake = FakeNvml([{}])
     sampler = SystemSampler(gpu_source=NvmlGpuSource(nvml=fake))
-    first, second = sampler.sample(), sampler.sample()
+    first = sampler.sample()
+    time.sleep(0.1)
+    second = sampler.sample()
     for key in ("sys/mem/total", "sys/cpu/count", "sys/gpu/0/mem_total", "sys/gpu/0/power_limit"):
         assert key in first and key not in second, key
     assert "sys/gpu/0/mem_used" in second and "sys/cpu/util" in second
@@ -329,3 +333,30 @@ def test_no_gpu_is_said_once_and_nothing_breaks(
         run.log({"loss": 1.0})
         run.finish()
     assert capfd.readouterr().err.count("no GPU metrics: NVML cannot start") == 1
+
+
+def test_procfs_readers_agree_with_psutil() -> None:
+    import psutil
+
+    from tracker.system import procfs
+
+    seconds, rss, threads = procfs.process_stat(os.getpid()) or (0.0, 0, 0)
+    me = psutil.Process()
+    assert abs(rss - me.memory_info().rss) < 16 * 1024**2
+    assert threads == me.num_threads()
+    times = me.cpu_times()
+    assert abs(seconds - (times.user + times.system)) < 0.1
+    busy, total = procfs.cpu_busy_total() or (0, 0)
+    assert 0 < busy < total
+    assert procfs.process_stat(999_999_991) is None
+    assert procfs.disk_bytes() is not None and procfs.net_bytes() is not None
+
+
+def test_psutil_fallback_without_procfs() -> None:
+    sampler = HostSampler(slow_every_s=0.0)
+    sampler._procfs = False  # as on macOS
+    sampler.sample()
+    time.sleep(0.1)
+    values = sampler.sample()
+    for key in ("sys/cpu/util", "sys/proc/cpu", "sys/proc/rss", "sys/proc/threads", "sys/disk/read_bps", "sys/net/recv_bps"):
+        assert key in values, key

@@ -1,27 +1,19 @@
-"""Host and process metrics through psutil: CPU, memory, swap, disk and network rates, and the
-training process tree (children found through ``/proc``, not by scanning every process).
+"""Host and process metrics: CPU, memory, swap, disk and network rates, and the training process
+tree (children found through ``/proc``, not by scanning every process).
 
 Percentages are interval deltas between two calls (never lifetime averages); the first call of
-a delta metric returns nothing for it rather than a fake 0.
+a delta metric returns nothing for it rather than a fake 0. On Linux the per-tick counters come
+from :mod:`tracker.system.procfs`; elsewhere from psutil.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
-from pathlib import Path
 
 import psutil
 
-_VIRTUAL_DISK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd)\d*")
-
-
-def _physical_disk(name: str) -> bool:
-    """Whole physical devices only (partitions would count the same bytes twice)."""
-    if _VIRTUAL_DISK.match(name):
-        return False
-    return Path(f"/sys/block/{name}").exists() if Path("/sys/block").exists() else True
+from . import procfs
 
 
 def descendants(pid: int) -> list[int]:
@@ -63,9 +55,12 @@ class HostSampler:
         self.per_core = per_core
         self.slow_every_s = slow_every_s
         self._processes: dict[int, psutil.Process] = {}
+        self._process_cpu: dict[int, tuple[float, float]] = {}  # pid -> (wall, CPU seconds)
         self._tree: list[int] = []
         self._last_slow = -1e18
         self._last_io: tuple[float, int, int, int, int] | None = None
+        self._procfs = procfs.cpu_busy_total() is not None
+        self._last_cpu = procfs.cpu_busy_total()
         psutil.cpu_percent(None)  # start the interval for this thread
         if per_core:
             psutil.cpu_percent(None, percpu=True)
@@ -84,7 +79,7 @@ class HostSampler:
     def sample(self) -> dict[str, float]:
         now = time.monotonic()
         values: dict[str, float] = {}
-        values["sys/cpu/util"] = psutil.cpu_percent(None)
+        self._cpu_util(values)
         if self.per_core:
             for index, util in enumerate(psutil.cpu_percent(None, percpu=True)):
                 values[f"sys/cpu/core/{index}/util"] = util
@@ -98,36 +93,34 @@ class HostSampler:
         values["sys/mem/util"] = memory.percent
         values["sys/mem/total"] = float(memory.total)
         values["sys/cpu/count"] = float(psutil.cpu_count() or 0)
-        swap = psutil.swap_memory()
-        values["sys/swap/used"] = float(swap.used)
-        values["sys/swap/total"] = float(swap.total)
         self._io_rates(now, values)
         slow = now - self._last_slow >= self.slow_every_s
-        if slow:
+        if slow:  # the costlier reads, and what rarely changes
             self._last_slow = now
             self._tree = descendants(self.pid)
+            swap = psutil.swap_memory()
+            values["sys/swap/used"] = float(swap.used)
+            values["sys/swap/total"] = float(swap.total)
             if self.disk_path is not None:
                 self._disk_usage(values)
         self._process_tree(values)
         return values
 
+    def _cpu_util(self, values: dict[str, float]) -> None:
+        if not self._procfs:
+            values["sys/cpu/util"] = psutil.cpu_percent(None)
+            return
+        current, previous = procfs.cpu_busy_total(), self._last_cpu
+        self._last_cpu = current
+        if current is not None and previous is not None and current[1] > previous[1]:
+            busy = (current[0] - previous[0]) / (current[1] - previous[1])
+            values["sys/cpu/util"] = round(100.0 * min(max(busy, 0.0), 1.0), 2)
+
     def _io_rates(self, now: float, values: dict[str, float]) -> None:
-        read = write = recv = sent = 0
-        try:
-            disks = psutil.disk_io_counters(perdisk=True, nowrap=True) or {}
-            for name, disk in disks.items():
-                if _physical_disk(name):
-                    read += disk.read_bytes
-                    write += disk.write_bytes
-        except (OSError, RuntimeError):
-            pass
-        try:
-            for name, nic in (psutil.net_io_counters(pernic=True, nowrap=True) or {}).items():
-                if name != "lo":
-                    recv += nic.bytes_recv
-                    sent += nic.bytes_sent
-        except (OSError, RuntimeError):
-            pass
+        disk = procfs.disk_bytes() or _psutil_disk_bytes()
+        net = procfs.net_bytes() or _psutil_net_bytes()
+        read, write = disk
+        recv, sent = net
         previous = self._last_io
         self._last_io = (now, read, write, recv, sent)
         if previous is None:
@@ -154,40 +147,77 @@ class HostSampler:
         values["sys/disk/total"] = float(usage.total)
 
     def _process_tree(self, values: dict[str, float]) -> None:
-        main = self._process(self.pid)
+        now = time.monotonic()
+        main = self._process_usage(self.pid, now)
         if main is None:
             return
-        cpu = 0.0
-        threads = 0
+        cpu, rss, threads = main
+        values["sys/proc/rss"] = float(rss)
+        values["sys/proc/threads"] = float(threads)
         children_rss = 0
         alive_children = 0
-        try:
-            with main.oneshot():
-                cpu += main.cpu_percent(None)
-                values["sys/proc/rss"] = float(main.memory_info().rss)
-                threads += main.num_threads()
-        except psutil.Error:
-            return
         for pid in self._tree:
-            child = self._process(pid)
-            if child is None:
+            usage = self._process_usage(pid, now)
+            if usage is None:
                 continue
-            try:
-                with child.oneshot():
-                    cpu += child.cpu_percent(None)
-                    children_rss += child.memory_info().rss
-                    threads += child.num_threads()
-                alive_children += 1
-            except psutil.Error:
-                self._processes.pop(pid, None)
-        values["sys/proc/cpu"] = cpu
-        values["sys/proc/threads"] = float(threads)
+            cpu += usage[0]
+            children_rss += usage[1]
+            alive_children += 1
+        values["sys/proc/cpu"] = round(cpu, 2)
         values["sys/proc/children"] = float(alive_children)
         values["sys/proc/children_rss"] = float(children_rss)
         known = {self.pid, *self._tree}
+        for pid in [p for p in self._process_cpu if p not in known]:
+            del self._process_cpu[pid]
         for pid in [p for p in self._processes if p not in known]:
             del self._processes[pid]
+
+    def _process_usage(self, pid: int, now: float) -> tuple[float, int, int] | None:
+        """(CPU % of one core since the last call, RSS bytes, threads); CPU 0 on a first call."""
+        stat = procfs.process_stat(pid) if self._procfs else None
+        if stat is None:
+            process = self._process(pid)
+            if process is None:
+                return None
+            try:
+                with process.oneshot():
+                    rss, threads = process.memory_info().rss, process.num_threads()
+                    return process.cpu_percent(None), rss, threads
+            except psutil.Error:
+                self._processes.pop(pid, None)
+                return None
+        seconds, rss, threads = stat
+        previous = self._process_cpu.get(pid)
+        self._process_cpu[pid] = (now, seconds)
+        cpu = 0.0
+        if previous is not None and now > previous[0]:
+            cpu = max(0.0, 100.0 * (seconds - previous[1]) / (now - previous[0]))
+        return cpu, rss, threads
 
     def tree_pids(self) -> set[int]:
         """The training process and its descendants as of the last slow tick."""
         return {self.pid, *self._tree}
+
+
+def _psutil_disk_bytes() -> tuple[int, int]:
+    read = written = 0
+    try:
+        for name, disk in (psutil.disk_io_counters(perdisk=True) or {}).items():
+            if procfs.physical_disk(name):
+                read += disk.read_bytes
+                written += disk.write_bytes
+    except (OSError, RuntimeError):
+        pass
+    return read, written
+
+
+def _psutil_net_bytes() -> tuple[int, int]:
+    received = sent = 0
+    try:
+        for name, nic in (psutil.net_io_counters(pernic=True) or {}).items():
+            if name != "lo":
+                received += nic.bytes_recv
+                sent += nic.bytes_sent
+    except (OSError, RuntimeError):
+        pass
+    return received, sent

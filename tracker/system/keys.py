@@ -42,7 +42,7 @@ _REGISTRY: tuple[MetricInfo, ...] = (
     MetricInfo("sys/proc/rss", "B", "Run memory (main process RSS)", 0, None, "sys/mem/total"),
     MetricInfo("sys/proc/children_rss", "B", "Run memory (children RSS)", 0, None, "sys/mem/total"),
     MetricInfo("sys/proc/children", "", "Child processes", 0, None),
-    MetricInfo("sys/proc/threads", "", "Threads", 0, None),
+    MetricInfo("sys/proc/threads", "", "Threads (main process)", 0, None),
     MetricInfo("sys/cgroup/mem/used", "B", "Container memory", 0, None, "sys/cgroup/mem/limit"),
     MetricInfo("sys/cgroup/mem/limit", "B", "Container memory limit", 0, None, static=True),
     MetricInfo("sys/cgroup/mem/util", "%", "Container memory", 0, 100),
