@@ -358,5 +358,12 @@ def test_psutil_fallback_without_procfs() -> None:
     sampler.sample()
     time.sleep(0.1)
     values = sampler.sample()
-    for key in ("sys/cpu/util", "sys/proc/cpu", "sys/proc/rss", "sys/proc/threads", "sys/disk/read_bps", "sys/net/recv_bps"):
+    for key in (
+        "sys/cpu/util",
+        "sys/proc/cpu",
+        "sys/proc/rss",
+        "sys/proc/threads",
+        "sys/disk/read_bps",
+        "sys/net/recv_bps",
+    ):
         assert key in values, key

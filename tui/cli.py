@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     best.add_argument("--filter", default="", help="only runs matching this expression")
     best.add_argument("--json", action="store_true", help="print the run as JSON")
 
+    system = sub.add_parser("system", help="live hardware monitor of this machine")
+    system.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+
     demo = sub.add_parser("demo", help="simulated training runs logging live")
     demo.add_argument("--db", dest="sub_db", help="database file (default: ./.tracktui/demo.db)")
     demo.add_argument("--runs", type=int, default=6, help="number of simulated runs")
@@ -120,6 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ls(args)
         if args.command == "best":
             return cmd_best(args)
+        if args.command == "system":
+            from .monitor import SystemMonitorApp
+
+            if args.interval <= 0:
+                print("tracktui: --interval must be positive", file=sys.stderr)
+                return 2
+            SystemMonitorApp(interval=args.interval).run()
+            return 0
         if args.command == "demo":
             from .demo import run_demo
 

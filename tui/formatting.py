@@ -39,3 +39,40 @@ def format_duration(seconds: float | None) -> str:
 
 def format_age(seconds: float) -> str:
     return f"{format_duration(seconds)} ago"
+
+
+def format_bytes(value: float | None, rate: bool = False) -> str:
+    """Binary units for sizes (``12.3 GiB``), decimal ones for rates (``1.2 MB/s``)."""
+    if value is None or value != value:
+        return "-"
+    base, units = (
+        (1000.0, ("B/s", "kB/s", "MB/s", "GB/s", "TB/s"))
+        if rate
+        else (
+            1024.0,
+            ("B", "KiB", "MiB", "GiB", "TiB", "PiB"),
+        )
+    )
+    size = float(value)
+    for unit in units:
+        if abs(size) < base or unit == units[-1]:
+            return f"{size:.0f} {unit}" if unit in ("B", "B/s") else f"{size:.1f} {unit}"
+        size /= base
+    return f"{size:.1f} {units[-1]}"
+
+
+def format_with_unit(value: float | None, unit: str) -> str:
+    """A value with the unit of the metric registry: %, B, B/s, °C, W, MHz, cores."""
+    if value is None or value != value:
+        return "-"
+    if unit == "B":
+        return format_bytes(value)
+    if unit == "B/s":
+        return format_bytes(value, rate=True)
+    if unit == "%":
+        return f"{value:.0f}%"
+    if unit in ("°C", "W", "MHz"):
+        return f"{value:.0f} {unit}"
+    if unit == "cores":
+        return f"{value:g} cores"
+    return format_number(value, 3)

@@ -1,0 +1,97 @@
+"""``tracktui system`` driven headless: gauges appear, keys work, small terminals survive."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.system.fake_nvml import FakeNvml
+from tracker.system.gpu import NvmlGpuSource
+from tracker.system.sampler import SystemSampler
+from tui.monitor import SystemMonitorApp, ordered_rows
+from tui.widgets.gauge import Gauge, sparkline
+
+
+def fake_sampler() -> SystemSampler:
+    return SystemSampler(
+        gpu_source=NvmlGpuSource(
+            nvml=FakeNvml([{"name": "[bold]Fake\x1b]0;x\x07 GPU"}, {"util_gpu": 95}])
+        ),
+        per_core=True,
+    )
+
+
+async def wait_for_gauges(app: SystemMonitorApp, pilot, key: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if key in app.gauges and app.gauges[key].value is not None:
+            return
+    raise AssertionError(f"no {key} gauge; have {list(app.gauges)}")
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24), (40, 12)])
+async def test_monitor_shows_host_and_every_gpu(size: tuple[int, int]) -> None:
+    app = SystemMonitorApp(interval=0.5, sampler_factory=fake_sampler)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_gauges(app, pilot, "sys/gpu/1/util")
+        for key in (
+            "sys/cpu/util",
+            "sys/mem/used",
+            "sys/gpu/0/util",
+            "sys/gpu/0/mem_used",
+            "sys/gpu/1/power",
+        ):
+            assert key in app.gauges, key
+        assert app.gauges["sys/gpu/1/util"].value == 95.0
+        assert app.gauges["sys/mem/used"].high is not None  # bar against total RAM
+        header = str(app.query_one("#machine").render())
+        assert "GPU 0:" in header and "\x1b" not in header and "\\x1b" in header
+        assert not any(k.startswith("sys/cpu/core/") for k in app.gauges)
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert any(k.startswith("sys/cpu/core/") for k in app.gauges)
+        await pilot.press("q")
+    assert app.return_code == 0 or app.return_code is None
+
+
+async def test_monitor_keys_pause_interval_help_and_resize() -> None:
+    app = SystemMonitorApp(interval=1.0, sampler_factory=fake_sampler)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_gauges(app, pilot, "sys/cpu/util")
+        await pilot.press("plus")
+        assert app.interval == 2.0
+        await pilot.press("minus", "minus", "minus", "minus")
+        assert app.interval == 0.5
+        await pilot.press("p")
+        assert app.paused
+        count = len(app.gauges["sys/cpu/util"].history)
+        await pilot.pause(1.2)
+        assert len(app.gauges["sys/cpu/util"].history) == count  # paused: no new samples
+        await pilot.press("p")
+        assert not app.paused
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+        await pilot.resize_terminal(30, 8)
+        await pilot.pause(0.2)
+        await pilot.resize_terminal(160, 50)
+        await pilot.pause(0.2)
+        await pilot.press("q")
+
+
+def test_rows_order_and_sparkline() -> None:
+    keys = {
+        "sys/gpu/1/util",
+        "sys/gpu/0/util",
+        "sys/cpu/util",
+        "sys/mem/used",
+        "sys/cpu/core/1/util",
+        "sys/cpu/core/0/util",
+    }
+    assert [k for k, _ in ordered_rows(keys, show_cores=True)] == [
+        "sys/cpu/util", "sys/cpu/core/0/util", "sys/cpu/core/1/util", "sys/mem/used", "sys/gpu/0/util", "sys/gpu/1/util",
+    ]  # fmt: skip
+    assert sparkline([0, 1, 2, 3], 4) == "▁▃▅█"
+    assert sparkline([5, 5], 4) == "▁▁"
+    gauge = Gauge("x", "%", 100)
+    assert gauge.value is None
