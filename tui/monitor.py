@@ -97,8 +97,8 @@ class SystemMonitorApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "quit"),
         Binding("p", "pause", "pause"),
-        Binding("plus,equals_sign", "slower", "+ interval"),
-        Binding("minus", "faster", "- interval"),
+        Binding("plus,equals_sign", "slower", "slower"),
+        Binding("minus", "faster", "faster"),
         Binding("c", "cores", "cores"),
         Binding("question_mark", "help", "keys"),
     ]
@@ -180,8 +180,10 @@ class SystemMonitorApp(App[None]):
             return info.high, ""
         if key == "sys/cpu/load1" and "sys/cpu/count" in self.totals:
             return self.totals["sys/cpu/count"], ""
+        if info.unit != "B/s":
+            return None, ""  # no natural top (clocks, counts): no bar
         top = max([value, *gauge.history]) if gauge.history else value
-        return (top or 1.0), ""  # auto-scaled: relative to the highest recent value
+        return (top or 1.0), ""  # rates: relative to the highest recent value
 
     def _sync_rows(self, keys: set[str]) -> None:
         wanted = ordered_rows(keys, self.show_cores)

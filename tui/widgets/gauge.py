@@ -71,7 +71,7 @@ class Gauge(Widget):
         value_text = format_with_unit(self.value, self.unit)
         if self.detail:
             value_text = f"{value_text} {self.detail}"
-        value_width = max(len(value_text), 9)
+        value_width = max(len(value_text), 22 if width >= 70 else 9)
         spark_width = max(0, min(24, (width - title_width - value_width) // 3))
         bar_width = max(4, width - title_width - value_width - spark_width - 4)
         line = Text(no_wrap=True, overflow="ellipsis")
