@@ -7,8 +7,9 @@ import pytest
 from tracker.system.fake_nvml import FakeNvml
 from tracker.system.gpu import NvmlGpuSource
 from tracker.system.sampler import SystemSampler
-from tui.monitor import SystemMonitorApp, ordered_rows
+from tui.monitor import SystemMonitorApp
 from tui.widgets.gauge import Gauge, sparkline
+from tui.widgets.hardware import ordered_rows
 
 
 def fake_sampler() -> SystemSampler:
@@ -89,7 +90,7 @@ def test_rows_order_and_sparkline() -> None:
         "sys/cpu/core/0/util",
     }
     assert [k for k, _ in ordered_rows(keys, show_cores=True)] == [
-        "sys/cpu/util", "sys/cpu/core/0/util", "sys/cpu/core/1/util", "sys/mem/used", "sys/gpu/0/util", "sys/gpu/1/util",
+        "sys/gpu/0/util", "sys/gpu/1/util", "sys/cpu/util", "sys/cpu/core/0/util", "sys/cpu/core/1/util", "sys/mem/used",
     ]  # fmt: skip
     assert sparkline([0, 1, 2, 3], 4) == "▁▃▅█"
     assert sparkline([5, 5], 4) == "▁▁"

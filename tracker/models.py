@@ -94,6 +94,7 @@ class Bucket:
     last_t: float
     count: int
     nonfinite: int
+    mean: float | None = None  # of the finite values
 
 
 @dataclass(slots=True)

@@ -108,8 +108,12 @@ def update_run_json(
     conn.execute(f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id))
 
 
-def heartbeat(conn: sqlite3.Connection, run_ids: Sequence[str], now: float) -> None:
-    conn.executemany("UPDATE runs SET updated_at = ? WHERE id = ?", [(now, r) for r in run_ids])
+def heartbeat(conn: sqlite3.Connection, run_ids: Sequence[str], now: float, version: int) -> None:
+    """A live run's sign of life; readers see it as a change, so durations and stale checks move."""
+    conn.executemany(
+        "UPDATE runs SET updated_at = ?, version = ? WHERE id = ?",
+        [(now, version, r) for r in run_ids],
+    )
 
 
 def finish_run(
@@ -256,10 +260,14 @@ def history(
     return _points(conn.execute(sql, bounds).fetchall())
 
 
+_FINITE = "CASE WHEN abs(value) <= 1.7976931348623157e308 THEN value END"
+
+
 def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list[Bucket]:
     """Min/max downsampling in SQL: consecutive points grouped into at most ``buckets`` buckets.
 
-    NaN points (stored as NULL) are left out of min/max by SQLite and counted in ``nonfinite``.
+    NaN points (stored as NULL) are left out of min/max/mean by SQLite; with ±inf they are
+    counted in ``nonfinite`` (and inf is left out of the mean).
     """
     if buckets <= 0:
         raise ValueError("buckets must be positive")
@@ -268,8 +276,8 @@ def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list
     if total == 0:
         return []
     rows = conn.execute(
-        "SELECT min(step), max(step), min(value), max(value), min(t), max(t), count(*),"
-        " sum(value IS NULL OR abs(value) > 1.7976931348623157e308)"
+        f"SELECT min(step), max(step), min({_FINITE}), max({_FINITE}), min(t), max(t), count(*),"
+        f" count(*) - count({_FINITE}), avg({_FINITE})"
         " FROM points WHERE id BETWEEN ? AND ? GROUP BY (((id & ?) - 1) * ?) / ? ORDER BY 1",
         (point_id(series, 1), point_id(series, _SEQ_MASK), _SEQ_MASK, buckets, total),
     ).fetchall()
@@ -283,9 +291,22 @@ def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list
             last_t=r[5] / 1000.0,
             count=r[6],
             nonfinite=int(r[7] or 0),
+            mean=r[8],
         )
         for r in rows
     ]
+
+
+def read_series(conn: sqlite3.Connection, series: int, buckets: int) -> tuple[int, list[Bucket]]:
+    """A series' point count and its history in at most ``buckets`` buckets, from one snapshot
+    (so that following it from ``seq = count`` on neither skips nor repeats a point)."""
+    conn.execute("BEGIN")
+    try:
+        row = conn.execute("SELECT count FROM series WHERE id = ?", (series,)).fetchone()
+        count = int(row[0]) if row else 0
+        return count, history_buckets(conn, series, buckets) if count else []
+    finally:
+        conn.execute("COMMIT")
 
 
 def current_version(conn: sqlite3.Connection) -> int:

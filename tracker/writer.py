@@ -271,8 +271,8 @@ class Writer:
             if database is None or database.conn is None or database.failures:
                 continue
             try:
-                database.conn.execute("BEGIN IMMEDIATE")
-                store.heartbeat(database.conn, run_ids, wall)
+                version = store.begin(database.conn)
+                store.heartbeat(database.conn, run_ids, wall, version)
                 store.commit(database.conn)
             except sqlite3.Error as exc:
                 store.rollback(database.conn)

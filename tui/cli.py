@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulated training runs logging live")
     demo.add_argument("--db", dest="sub_db", help="database file (default: ./.tracktui/demo.db)")
     demo.add_argument("--runs", type=int, default=6, help="number of simulated runs")
-    demo.add_argument("--duration", type=float, default=45.0, help="seconds each run trains")
+    demo.add_argument("--duration", type=float, default=120.0, help="seconds each run trains")
     demo.add_argument("--steps-per-second", type=float, default=25.0)
+    demo.add_argument(
+        "--no-tui", action="store_true", help="print the runs table instead of the TUI"
+    )
     return parser
 
 
@@ -135,11 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(
-                _db_path_for_demo(args), args.runs, args.duration, args.steps_per_second
+                _db_path_for_demo(args),
+                args.runs,
+                args.duration,
+                args.steps_per_second,
+                not args.no_tui,
             )
-        # The live TUI is not built yet: show the runs table.
-        args.project, args.filter, args.sort, args.desc, args.json = None, "", None, False, False
-        return cmd_ls(args)
+        return run_tui(resolve_db_path(args.db))
     except FilterError as exc:
         print(f"tracktui: bad expression: {exc}", file=sys.stderr)
         return 2
@@ -150,6 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+
+
+def run_tui(path: Path) -> int:
+    from .app import TrackTuiApp
+
+    TrackTuiApp(path).run()
+    return 0
 
 
 def _db_path_for_demo(args: argparse.Namespace) -> Path:

@@ -15,64 +15,17 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from tracker.system.keys import describe
 from tracker.system.sampler import SystemSampler
 
 from .formatting import format_bytes
 from .sanitize import safe_text
 from .screens.help import HelpScreen
-from .widgets.gauge import Gauge
+from .widgets.hardware import HardwarePanel
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
-
-# (key, label) in display order; {i} rows repeat per GPU, {k} per core.
-LAYOUT: tuple[tuple[str, str], ...] = (
-    ("sys/cpu/util", "CPU"),
-    ("sys/cpu/core/{k}/util", "  core {k}"),
-    ("sys/cpu/load1", "Load 1m"),
-    ("sys/mem/used", "RAM"),
-    ("sys/swap/used", "Swap"),
-    ("sys/cgroup/mem/used", "Container RAM"),
-    ("sys/cgroup/cpu/util", "Container CPU"),
-    ("sys/disk/used", "Disk"),
-    ("sys/disk/read_bps", "Disk read"),
-    ("sys/disk/write_bps", "Disk write"),
-    ("sys/net/recv_bps", "Net in"),
-    ("sys/net/sent_bps", "Net out"),
-    ("sys/gpu/{i}/util", "GPU {i}"),
-    ("sys/gpu/{i}/mem_used", "GPU {i} mem"),
-    ("sys/gpu/{i}/temp", "GPU {i} temp"),
-    ("sys/gpu/{i}/power", "GPU {i} power"),
-    ("sys/gpu/{i}/sm_clock", "GPU {i} SM clk"),
-)
-
-
-def ordered_rows(keys: set[str], show_cores: bool) -> list[tuple[str, str]]:
-    """The rows to show, in layout order, for the keys a sample holds."""
-    rows: list[tuple[str, str]] = []
-    gpus = sorted({int(k.split("/")[2]) for k in keys if k.startswith("sys/gpu/")})
-    cores = sorted({int(k.split("/")[3]) for k in keys if k.startswith("sys/cpu/core/")})
-    for pattern, label in LAYOUT:
-        if "{k}" in pattern:
-            if show_cores:
-                rows += [
-                    (pattern.format(k=c), label.format(k=c))
-                    for c in cores
-                    if pattern.format(k=c) in keys
-                ]
-        elif "{i}" in pattern:
-            continue
-        elif pattern in keys:
-            rows.append((pattern, label))
-    for gpu in gpus:
-        for pattern, label in LAYOUT:
-            if "{i}" in pattern and pattern.format(i=gpu) in keys:
-                rows.append((pattern.format(i=gpu), label.format(i=gpu)))
-    return rows
 
 
 class SampleReady(Message):
@@ -92,7 +45,6 @@ class SystemMonitorApp(App[None]):
     TITLE = "tracktui system"
     CSS = """
     #machine { height: auto; padding: 0 1; background: $boost; }
-    #gauges { padding: 0 1; }
     """
     BINDINGS = [
         Binding("q", "quit", "quit"),
@@ -110,18 +62,18 @@ class SystemMonitorApp(App[None]):
         self.interval = interval
         self.sampler_factory = sampler_factory or (lambda: SystemSampler(per_core=True))
         self.paused = False
-        self.show_cores = False
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self.gauges: dict[str, Gauge] = {}
-        self.totals: dict[str, float] = {}
-        self.last_values: dict[str, float] = {}
         self.gpu_names: list[str] = []
         self.gpu_note: str | None = None
 
+    @property
+    def gauges(self) -> dict[str, Any]:
+        return self.query_one(HardwarePanel).gauges
+
     def compose(self) -> ComposeResult:
         yield Static(Text(f"{socket.gethostname()}  sampling…"), id="machine")
-        yield VerticalScroll(id="gauges")
+        yield HardwarePanel()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -154,60 +106,16 @@ class SystemMonitorApp(App[None]):
         self._update_header()
 
     def on_sample_ready(self, message: SampleReady) -> None:
-        values = message.values
-        for key, value in values.items():
-            info = describe(key)
-            if info is not None and info.static:
-                self.totals[key] = value
-        self.last_values.update(values)
-        self._sync_rows(set(self.last_values))
-        for key, gauge in self.gauges.items():
-            if key in values:
-                high, detail = self._scale(key, values[key], gauge)
-                gauge.update_value(values[key], high, detail)
+        self.query_one(HardwarePanel).update_values(message.values)
         self._update_header()
 
-    def _scale(self, key: str, value: float, gauge: Gauge) -> tuple[float | None, str]:
-        info = describe(key)
-        if info is None:
-            return None, ""
-        if info.total_key and info.total_key in self.totals:
-            total = self.totals[info.total_key]
-            if info.unit == "B":
-                return total, f"/ {format_bytes(total)}"
-            return total, f"/ {total:.0f} {info.unit}"
-        if info.high is not None:
-            return info.high, ""
-        if key == "sys/cpu/load1" and "sys/cpu/count" in self.totals:
-            return self.totals["sys/cpu/count"], ""
-        if info.unit != "B/s":
-            return None, ""  # no natural top (clocks, counts): no bar
-        top = max([value, *gauge.history]) if gauge.history else value
-        return (top or 1.0), ""  # rates: relative to the highest recent value
-
-    def _sync_rows(self, keys: set[str]) -> None:
-        wanted = ordered_rows(keys, self.show_cores)
-        if [key for key, _ in wanted] == list(self.gauges):
-            return
-        old, self.gauges = self.gauges, {}
-        for key, label in wanted:
-            info = describe(key)
-            gauge = Gauge(label, info.unit if info else "", info.high if info else None)
-            if key in old:  # rebuilt rows keep their history
-                gauge.history.extend(old[key].history)
-                gauge.value = old[key].value
-            self.gauges[key] = gauge
-        container = self.query_one("#gauges", VerticalScroll)
-        container.remove_children()
-        container.mount_all(self.gauges.values())
-
     def _update_header(self) -> None:
+        values = self.query_one(HardwarePanel).values
         parts = [socket.gethostname()]
-        cores = self.totals.get("sys/cpu/count")
-        if cores:
-            parts.append(f"{cores:.0f} cores")
-        if "sys/mem/total" in self.totals:
-            parts.append(f"{format_bytes(self.totals['sys/mem/total'])} RAM")
+        if values.get("sys/cpu/count"):
+            parts.append(f"{values['sys/cpu/count']:.0f} cores")
+        if "sys/mem/total" in values:
+            parts.append(f"{format_bytes(values['sys/mem/total'])} RAM")
         parts += self.gpu_names
         if not self.gpu_names and self.gpu_note:
             parts.append(f"no GPU metrics: {safe_text(self.gpu_note, 60)}")
@@ -232,8 +140,8 @@ class SystemMonitorApp(App[None]):
         self._set_interval(-1)
 
     def action_cores(self) -> None:
-        self.show_cores = not self.show_cores
-        self._sync_rows(set(self.last_values))
+        panel = self.query_one(HardwarePanel)
+        panel.set_show_cores(not panel.show_cores)
 
     def action_help(self) -> None:
         keys = [

@@ -67,11 +67,12 @@ class Gauge(Widget):
 
     def render(self) -> Text:
         width = self.size.width or 80
-        title_width = min(18, max(8, width // 5))
+        narrow = width < 60
+        title_width = 12 if narrow else min(18, max(8, width // 5))
         value_text = format_with_unit(self.value, self.unit)
-        if self.detail:
+        if self.detail and not narrow:
             value_text = f"{value_text} {self.detail}"
-        value_width = max(len(value_text), 22 if width >= 70 else 9)
+        value_width = max(len(value_text), 9 if narrow else 22)
         spark_width = max(0, min(24, (width - title_width - value_width) // 3))
         bar_width = max(4, width - title_width - value_width - spark_width - 4)
         line = Text(no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,192 @@
+"""The tracktui app: wiring only. A reader thread turns database changes into messages; the
+model applies them on the UI thread; screens draw from the model. Plot options live here.
+
+Attributes go down (screens read ``app.model`` and ``app.options``), messages come up
+(``DataUpdated`` from the reader thread). No SQL, psutil or NVML runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from .model import Changed, RunsModel
+from .reader import DatabaseReader, Update
+from .screens.help import HelpScreen
+from .screens.runs import RunsScreen
+from .watch import DatabaseWatcher
+from .widgets.plot import PlotOptions
+
+POLL_INTERVAL_S = 1.0
+DEBOUNCE_S = 0.015
+MAX_FOLLOWED = 256
+SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
+
+KEYS_HELP: list[tuple[str, str]] = [
+    ("up / down, j / k", "move in the runs list"),
+    ("enter", "open the highlighted run (plots of every metric, hardware, config, summary)"),
+    ("escape", "back to the runs list (or close this help)"),
+    ("tab / shift+tab", "next / previous pane"),
+    ("x", "x-axis: step / relative time"),
+    ("l", "log-scale y on / off"),
+    ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
+    ("+ / -", "more / less smoothing"),
+    ("1 / 2 / 3", "in a run: show or hide plots / hardware / config and summary"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
+
+class DataUpdated(Message):
+    def __init__(self, update: Update) -> None:
+        super().__init__()
+        self.update = update
+
+
+class TrackTuiApp(App[None]):
+    TITLE = "tracktui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "keys"),
+        Binding("x", "toggle_x", "x-axis"),
+        Binding("l", "toggle_log", "log-y"),
+        Binding("m", "toggle_smoothing", "smooth"),
+        Binding("plus,equals_sign", "smoother", "smoother", show=False),
+        Binding("minus", "rougher", "rougher", show=False),
+    ]
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        poll_interval: float = POLL_INTERVAL_S,
+        watch: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.model = RunsModel()
+        self.reader = DatabaseReader(db_path)
+        self.watch_files = watch
+        self.watcher: DatabaseWatcher | None = None
+        self.smoothing = SMOOTHING_STEPS[1]
+        self.options = PlotOptions()
+        self.updates = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._followed: list[int] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(RunsScreen())
+        self._start_watcher()
+        self.read_loop()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def _start_watcher(self) -> None:
+        if not self.watch_files or (self.watcher is not None and self.watcher.running):
+            return
+        self.watcher = DatabaseWatcher(self.db_path, self._wake)
+        if not self.watcher.start():
+            self.watcher = None  # folder not there yet: the poll covers it; retried later
+
+    @work(thread=True, exclusive=True, group="reader")
+    def read_loop(self) -> None:
+        reader = self.reader
+        try:
+            while not self._stop.is_set():
+                update = reader.poll()
+                if update:
+                    self.post_message(DataUpdated(update))
+                self._wake.wait(self.poll_interval)
+                if self._wake.is_set():
+                    self._wake.clear()
+                    time.sleep(DEBOUNCE_S)  # let a burst of events settle into one read
+        finally:
+            reader.close()
+
+    def on_data_updated(self, message: DataUpdated) -> None:
+        changed = self.model.apply(message.update)
+        self.updates += 1
+        if changed.status and self.model.status.state == "ok":
+            self._start_watcher()
+        self._notify_screens(changed)
+
+    def _notify_screens(self, changed: Changed) -> None:
+        for screen in self.screen_stack:
+            handler = getattr(screen, "data_changed", None)
+            if handler is not None:
+                handler(changed)
+
+    def follow(self, series_ids: Iterable[int]) -> None:
+        """Ask the reader for the history and then the new points of these series."""
+        fresh = [sid for sid in series_ids if sid not in self._followed]
+        if not fresh:
+            return
+        self._followed.extend(fresh)
+        if len(self._followed) > MAX_FOLLOWED:
+            dropped, self._followed = self._followed[:-MAX_FOLLOWED], self._followed[-MAX_FOLLOWED:]
+            self.reader.unfollow(dropped)
+            for sid in dropped:
+                self.model.series.pop(sid, None)
+        self.reader.follow(fresh)
+        self._wake.set()
+
+    # --- plot options ------------------------------------------------------------------------
+
+    def _set_options(self, options: PlotOptions) -> None:
+        self.options = options
+        for screen in self.screen_stack:
+            handler = getattr(screen, "options_changed", None)
+            if handler is not None:
+                handler()
+
+    def action_toggle_x(self) -> None:
+        o = self.options
+        self._set_options(PlotOptions(not o.use_time, o.log_y, o.smoothing))
+
+    def action_toggle_log(self) -> None:
+        o = self.options
+        self._set_options(PlotOptions(o.use_time, not o.log_y, o.smoothing))
+
+    def action_toggle_smoothing(self) -> None:
+        o = self.options
+        self._set_options(
+            PlotOptions(o.use_time, o.log_y, None if o.smoothing is not None else self.smoothing)
+        )
+
+    def _step_smoothing(self, step: int) -> None:
+        index = SMOOTHING_STEPS.index(self.smoothing) if self.smoothing in SMOOTHING_STEPS else 1
+        self.smoothing = SMOOTHING_STEPS[max(0, min(len(SMOOTHING_STEPS) - 1, index + step))]
+        o = self.options
+        self._set_options(PlotOptions(o.use_time, o.log_y, self.smoothing))
+
+    def action_smoother(self) -> None:
+        self._step_smoothing(+1)
+
+    def action_rougher(self) -> None:
+        self._step_smoothing(-1)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(
+                HelpScreen(
+                    "tracktui — keys",
+                    KEYS_HELP,
+                    "Plots: min/max per column, so spikes survive; ⚠ marks NaN/inf (gaps).",
+                )
+            )

@@ -1,0 +1,177 @@
+"""The TUI's reading side, run on one thread: one long-lived read-only connection, deltas only.
+
+:meth:`DatabaseReader.poll` is cheap when nothing changed (``PRAGMA data_version``); when
+something did, it reads what is newer than its cursor (``store.read_changes``), the first
+history of series the UI asked to follow (bucketed in SQL), and re-derives the status of live
+runs (a killed process changes nothing in the file). It never leaves a transaction open.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tracker import store
+from tracker.errors import DatabaseError
+from tracker.models import LIVE, Bucket, Point, RunRecord
+from tracker.schema import open_for_reading
+from tracker.status import derive_status
+
+HISTORY_BUCKETS = 4096
+STATUS_EVERY_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class DbStatus:
+    state: str  # "ok", "missing", "empty", "error"
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Update:
+    status: DbStatus | None = None
+    reset: bool = False  # forget everything held: the file was (re)opened
+    runs: list[RunRecord] = field(default_factory=list)
+    points: dict[int, list[Point]] = field(default_factory=dict)
+    loaded: dict[int, tuple[int, list[Bucket]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.status or self.reset or self.runs or self.points or self.loaded)
+
+
+class DatabaseReader:
+    """Owned by one thread; :meth:`follow` may be called from any thread."""
+
+    def __init__(self, path: Path, buckets: int = HISTORY_BUCKETS) -> None:
+        self.path = path
+        self.buckets = buckets
+        self.conn: sqlite3.Connection | None = None
+        self.status: DbStatus | None = None
+        self.version = 0
+        self.data_version: int | None = None
+        self.following: dict[int, int] = {}  # series id -> last seq held
+        self._requested: set[int] = set()
+        self._lock = threading.Lock()
+        self._live: dict[str, RunRecord] = {}
+        self._known: set[str] = set()
+        self._last_status_check = 0.0
+        self._inode: int | None = None
+        self.reads = 0  # full delta reads, for tests and benchmarks
+
+    def follow(self, series_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._requested.update(s for s in series_ids if s not in self.following)
+
+    def unfollow(self, series_ids: Iterable[int]) -> None:
+        with self._lock:
+            for sid in series_ids:
+                self.following.pop(sid, None)
+                self._requested.discard(sid)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _set_status(self, status: DbStatus, update: Update) -> None:
+        if status != self.status:
+            self.status = status
+            update.status = status
+
+    def _inode_now(self) -> int | None:
+        try:
+            return os.stat(self.path).st_ino
+        except OSError:
+            return None
+
+    def poll(self, force: bool = False) -> Update:
+        update = Update()
+        if self.conn is not None and self._inode_now() != self._inode:
+            self.close()  # deleted or replaced under us: start over
+        if self.conn is None:
+            self._open(update)
+            if self.conn is None:
+                return update
+            force = True
+        assert self.conn is not None
+        try:
+            self._read(update, force)
+        except sqlite3.Error as exc:
+            self.close()
+            self._set_status(DbStatus("error", f"{self.path}: {exc}"), update)
+        return update
+
+    def _open(self, update: Update) -> None:
+        try:
+            self.conn = open_for_reading(self.path)
+        except DatabaseError as exc:
+            state = (
+                "missing"
+                if "no database" in exc.reason
+                else "empty"
+                if "empty" in exc.reason
+                else "error"
+            )
+            self._set_status(DbStatus(state, str(exc)), update)
+            return
+        self._inode = self._inode_now()
+        self.version = 0
+        self.data_version = None
+        with self._lock:
+            self._requested.update(self.following)
+            self.following.clear()
+        self._live.clear()
+        self._known.clear()
+        update.reset = True
+
+    def _read(self, update: Update, force: bool) -> None:
+        conn = self.conn
+        assert conn is not None
+        changed = store.data_version(conn)
+        with self._lock:
+            requested, self._requested = self._requested, set()
+        if force or changed != self.data_version:
+            self.data_version = changed
+            self.reads += 1
+            changes = store.read_changes(conn, self.version, dict(self.following))
+            self.version = changes.version
+            update.runs.extend(changes.runs)
+            for sid, points in changes.points.items():
+                if points:
+                    self.following[sid] = points[-1].seq
+                    update.points[sid] = points
+            for run in changes.runs:
+                if run.stored_status == LIVE:
+                    self._live[run.id] = run
+                else:
+                    self._live.pop(run.id, None)
+        for sid in requested:
+            count, buckets = store.read_series(conn, sid, self.buckets)
+            self.following[sid] = count
+            update.loaded[sid] = (count, buckets)
+        self._known.update(run.id for run in update.runs)
+        self._recheck_live(update)
+        self._set_status(
+            DbStatus("ok") if self._known else DbStatus("empty", "no runs yet"), update
+        )
+
+    def _recheck_live(self, update: Update) -> None:
+        """Runs whose process died without a word: their status changes with no write."""
+        now = time.monotonic()
+        if now - self._last_status_check < STATUS_EVERY_S:
+            return
+        self._last_status_check = now
+        wall = time.time()
+        for run_id, run in list(self._live.items()):
+            status = derive_status(
+                run.stored_status, run.host, run.pid, run.pid_start, run.updated_at, wall
+            )
+            if status != run.status:
+                run.status = status
+                update.runs.append(run)
+                self._live.pop(run_id)

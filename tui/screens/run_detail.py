@@ -1,0 +1,150 @@
+"""One run: plots of every metric grouped by prefix (losses and gradient norm first, hardware
+last), the run's hardware gauges, and its config and summary. ``escape`` goes back."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tracker.models import RunRecord
+from tracker.system.keys import describe
+
+from ..formatting import format_duration, format_number
+from ..model import Changed, ordered_metric_keys, section_of
+from ..sanitize import safe_text
+from ..widgets.hardware import HardwarePanel
+from ..widgets.plot import MetricPlot, PlotLine, run_color
+from ..widgets.runs_table import STATUS_MARKS
+from .runs import sys_values
+
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        out: list[tuple[str, Any]] = []
+        for key, inner in value.items():
+            out += flatten(inner, f"{prefix}{key}.")
+        return out
+    return [(prefix.rstrip("."), value)]
+
+
+def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
+    text = Text(f"{title}\n", style="bold")
+    if not mapping:
+        text.append("(empty)\n", style="dim")
+    for key, value in flatten(mapping):
+        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        text.append(f"{safe_text(key, 40)}", style="cyan")
+        text.append(f" = {safe_text(shown, 200)}\n")
+    return text
+
+
+class RunDetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "back"),
+        Binding("1", "toggle_pane('#detail-plots')", "plots"),
+        Binding("2", "toggle_pane('#detail-hardware')", "hardware"),
+        Binding("3", "toggle_pane('#detail-config')", "config"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.plots: dict[str, MetricPlot] = {}
+
+    @property
+    def tapp(self) -> TrackTuiApp:
+        return cast("TrackTuiApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        with Horizontal(id="detail-body"):
+            yield VerticalScroll(id="detail-plots")
+            with Vertical(id="detail-side"):
+                yield HardwarePanel(id="detail-hardware")
+                yield VerticalScroll(Static(id="detail-config-text"), id="detail-config")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.data_changed(Changed(runs={self.run_id}))
+
+    @property
+    def run(self) -> RunRecord | None:
+        return self.tapp.model.runs.get(self.run_id)
+
+    def action_toggle_pane(self, selector: str) -> None:
+        widget = self.query_one(selector)
+        widget.set_class(not widget.has_class("hidden"), "hidden")
+
+    def options_changed(self) -> None:
+        self._update_plots()
+
+    def data_changed(self, changed: Changed) -> None:
+        run = self.run
+        if run is None:
+            self.query_one("#header", Static).update(
+                Text(f" run {self.run_id} is gone from the database", style="bold red")
+            )
+            return
+        if changed.reset or run.id in changed.runs:
+            self._update_header(run)
+            self._sync_plots(run)
+            self.query_one("#detail-hardware", HardwarePanel).update_values(sys_values(run))
+            config = describe_mapping("config", run.config)
+            config.append("\n")
+            config.append_text(describe_mapping("summary", run.summary))
+            self.query_one("#detail-config-text", Static).update(config)
+        self._update_plots()
+
+    def _update_header(self, run: RunRecord) -> None:
+        mark, style = STATUS_MARKS.get(run.status, ("?", ""))
+        header = Text.assemble(
+            (f" {mark} ", style), (safe_text(run.name, 60), "bold"),
+            (f"  {run.status}", style), f"  project {safe_text(run.project, 30)}",
+            f"  step {format_number(run.step) if run.step is not None else '-'}",
+            f"  {format_duration(run.duration_s)}",
+            (f"  id {run.id}  host {safe_text(run.host, 30)}", "dim"),
+        )  # fmt: skip
+        if run.error:
+            header.append(f"  {safe_text(run.error, 80)}", style="red")
+        self.query_one("#header", Static).update(header)
+
+    def _sync_plots(self, run: RunRecord) -> None:
+        keys = ordered_metric_keys(run)
+        if keys == list(self.plots):
+            return
+        container = self.query_one("#detail-plots", VerticalScroll)
+        container.remove_children()
+        self.plots = {}
+        widgets: list[Any] = []
+        current_section = None
+        for key in keys:
+            section = section_of(key)
+            if section != current_section:
+                widgets.append(Static(Text(safe_text(section)), classes="section"))
+                current_section = section
+            info = describe(key)
+            plot = MetricPlot(key, info.unit if info else "")
+            self.plots[key] = plot
+            widgets.append(plot)
+        container.mount_all(widgets)
+        self.tapp.follow(run.metrics[k].series_id for k in keys)
+
+    def _update_plots(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        color = run_color(run.id)
+        for key, plot in self.plots.items():
+            summary = run.metrics.get(key)
+            buffer = self.tapp.model.series.get(summary.series_id) if summary else None
+            plot.show([PlotLine(run.name, color, buffer)] if buffer else [], self.tapp.options)

@@ -1,0 +1,158 @@
+"""A metric's history as the TUI holds it: a bounded list of min/max buckets.
+
+The first load comes from SQL already bucketed (``store.history_buckets``); live points append
+as one-point buckets; past :data:`MAX_BUCKETS` neighbours merge pairwise. So memory and redraw
+cost stay bounded for a series of any length, and spikes survive every merge (min and max are
+kept, never averaged away). Columns for a plot of width W are a second min/max pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tracker.models import Bucket, Point
+
+MAX_BUCKETS = 8192
+
+
+@dataclass(slots=True)
+class Span:
+    """Consecutive points: their step and time range, min/max/mean of the finite values."""
+
+    first_step: int
+    last_step: int
+    first_t: float
+    last_t: float
+    min: float | None
+    max: float | None
+    total: float  # sum of finite values
+    finite: int
+    nonfinite: int
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.finite if self.finite else None
+
+    def merge(self, other: Span) -> Span:
+        low = [v for v in (self.min, other.min) if v is not None]
+        high = [v for v in (self.max, other.max) if v is not None]
+        return Span(
+            self.first_step, other.last_step, self.first_t, other.last_t,
+            min(low) if low else None, max(high) if high else None,
+            self.total + other.total, self.finite + other.finite, self.nonfinite + other.nonfinite,
+        )  # fmt: skip
+
+
+def span_of_point(point: Point) -> Span:
+    value = point.value
+    if math.isfinite(value):
+        return Span(point.step, point.step, point.t, point.t, value, value, value, 1, 0)
+    return Span(point.step, point.step, point.t, point.t, None, None, 0.0, 0, 1)
+
+
+def span_of_bucket(bucket: Bucket, mean: float | None) -> Span:
+    finite = bucket.count - bucket.nonfinite
+    total = (mean or 0.0) * finite
+    return Span(
+        bucket.first_step, bucket.last_step, bucket.first_t, bucket.last_t,
+        bucket.min, bucket.max, total, finite, bucket.nonfinite,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    x: float
+    min: float | None
+    max: float | None
+    mean: float | None
+    nonfinite: int
+
+
+class SeriesBuffer:
+    """One followed series. ``seq`` is the last sequence number held (for the next delta)."""
+
+    def __init__(self, max_buckets: int = MAX_BUCKETS) -> None:
+        self.spans: list[Span] = []
+        self.seq = 0
+        self.count = 0
+        self.max_buckets = max_buckets
+        self.version = 0  # bumped on every change, so widgets redraw only what changed
+
+    def load(self, spans: Iterable[Span], seq: int, count: int) -> None:
+        self.spans = list(spans)
+        self.seq = seq
+        self.count = count
+        self._coarsen()
+        self.version += 1
+
+    def extend(self, points: Sequence[Point]) -> None:
+        fresh = [p for p in points if p.seq > self.seq]
+        if not fresh:
+            return
+        self.spans.extend(span_of_point(p) for p in fresh)
+        self.seq = fresh[-1].seq
+        self.count += len(fresh)
+        self._coarsen()
+        self.version += 1
+
+    def _coarsen(self) -> None:
+        spans = self.spans
+        while len(spans) > self.max_buckets:
+            merged = [spans[i].merge(spans[i + 1]) for i in range(0, len(spans) - 1, 2)]
+            if len(spans) % 2:
+                merged.append(spans[-1])
+            spans = merged
+        self.spans = spans
+
+    def columns(self, width: int, use_time: bool = False) -> list[Column]:
+        """Min/max of the spans falling in each of ``width`` equal x-ranges (spikes survive)."""
+        spans = self.spans
+        if not spans or width <= 0:
+            return []
+        xs = [
+            (s.first_t + s.last_t) / 2 if use_time else (s.first_step + s.last_step) / 2
+            for s in spans
+        ]
+        low, high = min(xs), max(xs)
+        if len(spans) <= width or high == low:
+            return [
+                Column(x, s.min, s.max, s.mean, s.nonfinite) for x, s in zip(xs, spans, strict=True)
+            ]
+        scale = (width - 1) / (high - low)
+        groups: dict[int, list[int]] = {}
+        for index, x in enumerate(xs):
+            groups.setdefault(int((x - low) * scale), []).append(index)
+        out = []
+        for members in groups.values():
+            chosen = [spans[i] for i in members]
+            mins = [s.min for s in chosen if s.min is not None]
+            maxs = [s.max for s in chosen if s.max is not None]
+            finite = sum(s.finite for s in chosen)
+            total = sum(s.total for s in chosen)
+            out.append(
+                Column(
+                    x=sum(xs[i] for i in members) / len(members),
+                    min=min(mins) if mins else None,
+                    max=max(maxs) if maxs else None,
+                    mean=total / finite if finite else None,
+                    nonfinite=sum(s.nonfinite for s in chosen),
+                )
+            )
+        return out
+
+
+def ema(columns: Sequence[Column], weight: float) -> list[float | None]:
+    """Causal exponential moving average of column means: a live tail never rewrites the past.
+
+    ``weight`` in [0, 1) is the share of the previous average kept (0.6 = light smoothing)."""
+    out: list[float | None] = []
+    average: float | None = None
+    for column in columns:
+        if column.mean is not None:
+            average = (
+                column.mean if average is None else weight * average + (1 - weight) * column.mean
+            )
+        out.append(average if column.mean is not None else None)
+    return out

@@ -1,0 +1,151 @@
+"""Hardware gauges for a set of ``sys/`` values: a machine (``tracktui system``) or a run.
+
+Rows follow :data:`LAYOUT`; bars are against the metric's total (RAM, GPU memory, power
+limit) or its fixed range (percentages); rates scale to their recent peak; values without a
+natural top (clocks) get no bar.
+"""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+
+from tracker.system.keys import describe
+
+from ..formatting import format_bytes
+from .gauge import Gauge
+
+LAYOUT: tuple[tuple[str, str], ...] = (
+    ("sys/gpu/{i}/util", "GPU {i}"),
+    ("sys/gpu/{i}/mem_used", "GPU {i} mem"),
+    ("sys/gpu/{i}/run_mem", "GPU {i} run mem"),
+    ("sys/gpu/{i}/temp", "GPU {i} temp"),
+    ("sys/gpu/{i}/power", "GPU {i} power"),
+    ("sys/gpu/{i}/sm_clock", "GPU {i} SM clk"),
+    ("sys/cpu/util", "CPU"),
+    ("sys/cpu/core/{k}/util", "  core {k}"),
+    ("sys/cpu/load1", "Load 1m"),
+    ("sys/proc/cpu", "Run CPU"),
+    ("sys/mem/used", "RAM"),
+    ("sys/proc/rss", "Run RSS"),
+    ("sys/swap/used", "Swap"),
+    ("sys/cgroup/mem/used", "Container RAM"),
+    ("sys/cgroup/cpu/util", "Container CPU"),
+    ("sys/disk/used", "Disk"),
+    ("sys/disk/read_bps", "Disk read"),
+    ("sys/disk/write_bps", "Disk write"),
+    ("sys/net/recv_bps", "Net in"),
+    ("sys/net/sent_bps", "Net out"),
+)
+
+
+def ordered_rows(
+    keys: set[str], show_cores: bool = False, compact: bool = False
+) -> list[tuple[str, str]]:
+    """The rows to show, in layout order, for the keys present. ``compact`` keeps the essentials."""
+    essentials = {
+        "sys/gpu/{i}/util",
+        "sys/gpu/{i}/mem_used",
+        "sys/cpu/util",
+        "sys/mem/used",
+        "sys/proc/rss",
+    }
+    gpus = sorted(
+        {
+            int(k.split("/")[2])
+            for k in keys
+            if k.startswith("sys/gpu/") and k.split("/")[2].isdigit()
+        }
+    )
+    cores = sorted({int(k.split("/")[3]) for k in keys if k.startswith("sys/cpu/core/")})
+    rows: list[tuple[str, str]] = []
+    for pattern, label in LAYOUT:
+        if compact and pattern not in essentials:
+            continue
+        if "{i}" in pattern:
+            rows += [
+                (pattern.format(i=g), label.format(i=g))
+                for g in gpus
+                if pattern.format(i=g) in keys
+            ]
+        elif "{k}" in pattern:
+            if show_cores:
+                rows += [
+                    (pattern.format(k=c), label.format(k=c))
+                    for c in cores
+                    if pattern.format(k=c) in keys
+                ]
+        elif pattern in keys:
+            rows.append((pattern, label))
+    return rows
+
+
+class HardwarePanel(VerticalScroll):
+    DEFAULT_CSS = """
+    HardwarePanel { padding: 0 1; }
+    """
+
+    def __init__(self, compact: bool = False, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.compact = compact
+        self.show_cores = False
+        self.gauges: dict[str, Gauge] = {}
+        self.values: dict[str, float] = {}
+
+    def clear_values(self) -> None:
+        self.values = {}
+        self._sync_rows()
+
+    def update_values(self, values: dict[str, float]) -> None:
+        """New readings (a sample, or a run's last values); sizes and limits are kept."""
+        self.values.update(values)
+        self._sync_rows()
+        for key, gauge in self.gauges.items():
+            if key in values:
+                high, detail = self._scale(key, values[key], gauge)
+                gauge.update_value(values[key], high, detail)
+
+    def set_show_cores(self, show: bool) -> None:
+        self.show_cores = show
+        self._sync_rows()
+
+    def _scale(self, key: str, value: float, gauge: Gauge) -> tuple[float | None, str]:
+        info = describe(key)
+        if info is None:
+            return None, ""
+        total = self.values.get(info.total_key) if info.total_key else None
+        if total:
+            return total, (
+                f"/ {format_bytes(total)}" if info.unit == "B" else f"/ {total:.0f} {info.unit}"
+            )
+        if info.high is not None:
+            return info.high, ""
+        if key == "sys/cpu/load1" and self.values.get("sys/cpu/count"):
+            return self.values["sys/cpu/count"], ""
+        if key == "sys/proc/cpu" and self.values.get("sys/cpu/count"):
+            return 100.0 * self.values["sys/cpu/count"], ""
+        if info.unit != "B/s":
+            return None, ""  # no natural top (clocks, counts): no bar
+        top = max([value, *gauge.history]) if gauge.history else value
+        return (top or 1.0), ""
+
+    def _sync_rows(self) -> None:
+        wanted = ordered_rows(set(self.values), self.show_cores, self.compact)
+        if [key for key, _ in wanted] == list(self.gauges):
+            return
+        old, self.gauges = self.gauges, {}
+        for key, label in wanted:
+            info = describe(key)
+            gauge = Gauge(label, info.unit if info else "", info.high if info else None)
+            if key in old:  # rebuilt rows keep their history
+                gauge.history.extend(old[key].history)
+                gauge.value, gauge.high, gauge.detail = (
+                    old[key].value,
+                    old[key].high,
+                    old[key].detail,
+                )
+            elif key in self.values:
+                high, detail = self._scale(key, self.values[key], gauge)
+                gauge.value, gauge.high, gauge.detail = self.values[key], high, detail
+            self.gauges[key] = gauge
+        self.remove_children()
+        self.mount_all(self.gauges.values())
