@@ -61,8 +61,12 @@ def metric_points(records: Sequence[Record], handle: RunHandle | None = None) ->
     )
 
 
-def write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Callable[[], None]]:
-    """Write ``records`` in one transaction; return the updates to apply once it committed."""
+def write_batch(
+    conn: sqlite3.Connection, records: list[Record], now: float | None = None
+) -> list[Callable[[], None]]:
+    """Write ``records`` in one transaction; return the updates to apply once it committed.
+
+    ``now`` stamps heartbeats and finish times (the clock, unless a fixture wants fixed ones)."""
     groups: dict[RunHandle, list[Record]] = {}
     controls: list[Record] = []
     for record in records:
@@ -75,7 +79,7 @@ def write_batch(conn: sqlite3.Connection, records: list[Record]) -> list[Callabl
         else:
             controls.append(record)
     after_commit: list[Callable[[], None]] = []
-    now = time.time()
+    now = time.time() if now is None else now
     version = store.begin(conn)
     try:
         rows: list[Any] = []

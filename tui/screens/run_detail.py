@@ -70,7 +70,7 @@ class RunDetailScreen(Screen[None]):
         with Horizontal(id="detail-body"):
             yield VerticalScroll(id="detail-plots")
             with Vertical(id="detail-side"):
-                yield HardwarePanel(id="detail-hardware")
+                yield HardwarePanel(changes_only=True, id="detail-hardware")
                 yield VerticalScroll(Static(id="detail-config-text"), id="detail-config")
         yield Footer()
 

@@ -51,6 +51,7 @@ class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "open_run", "open", show=True),
     ]
+    metric_columns = 3
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -65,12 +66,24 @@ class RunsScreen(Screen[None]):
                 with Vertical(id="preview-plots"):
                     for index in range(PREVIEW_PLOTS):
                         yield MetricPlot("", id=f"preview-{index}")
-                yield HardwarePanel(compact=True, id="preview-hardware")
+                yield HardwarePanel(compact=True, changes_only=True, id="preview-hardware")
         yield Footer()
 
     def on_mount(self) -> None:
         self.set_interval(10.0, self._refresh_ages)
+        self._fit(self.app.size.width, self.app.size.height)
         self.data_changed(Changed(status=True))
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Narrow panes keep the table and one plot; hardware and the second plot need room."""
+        self.query_one("#preview-hardware").set_class(width < 100, "hidden")
+        self.query_one("#preview-1").set_class(height < 30, "hidden")
+        self.metric_columns = 2 if width < 90 else 3
+        if self.tapp.model.status.state == "ok":
+            self.data_changed(Changed())
 
     def _refresh_ages(self) -> None:
         self.query_one(RunsTable).refresh_ages(list(self.tapp.model.runs.values()))
@@ -94,7 +107,7 @@ class RunsScreen(Screen[None]):
             for key in main_metrics(run):
                 if key not in keys:
                     keys.append(key)
-        table.set_metric_columns(keys[:3])
+        table.set_metric_columns(keys[: self.metric_columns])
         table.show_runs(runs, changed.runs if not changed.reset else None)
         self._update_preview(changed)
 

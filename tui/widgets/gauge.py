@@ -55,13 +55,13 @@ class Gauge(Widget):
         self.history: deque[float] = deque(maxlen=HISTORY)
 
     def update_value(
-        self, value: float | None, high: float | None = None, detail: str = ""
+        self, value: float | None, high: float | None = None, detail: str = "", record: bool = True
     ) -> None:
         if high is not None:
             self.high = high
         self.value = value
         self.detail = detail
-        if value is not None:
+        if value is not None and record:
             self.history.append(value)
         self.refresh()
 

@@ -84,9 +84,12 @@ class HardwarePanel(VerticalScroll):
     HardwarePanel { padding: 0 1; }
     """
 
-    def __init__(self, compact: bool = False, *, id: str | None = None) -> None:
+    def __init__(
+        self, compact: bool = False, changes_only: bool = False, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.compact = compact
+        self.changes_only = changes_only  # a run's last values repeat: keep only new ones
         self.show_cores = False
         self.gauges: dict[str, Gauge] = {}
         self.values: dict[str, float] = {}
@@ -102,7 +105,10 @@ class HardwarePanel(VerticalScroll):
         for key, gauge in self.gauges.items():
             if key in values:
                 high, detail = self._scale(key, values[key], gauge)
-                gauge.update_value(values[key], high, detail)
+                repeat = bool(gauge.history) and gauge.history[-1] == values[key]
+                gauge.update_value(
+                    values[key], high, detail, record=not (self.changes_only and repeat)
+                )
 
     def set_show_cores(self, show: bool) -> None:
         self.show_cores = show

@@ -1,0 +1,77 @@
+"""Snapshot tests of the main views on the deterministic demo database and a fixed clock.
+
+Review a changed snapshot (``pytest --snapshot-update`` writes the new SVG; open it) before
+accepting it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.app import TrackTuiApp
+from tui.demo_db import NOW, build_demo_database
+from tui.widgets.plot import MetricPlot
+from tui.widgets.runs_table import RunsTable
+
+from .tui_helpers import wait_until
+
+
+@pytest.fixture
+def demo_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo database as ``demo.db`` in the working folder: the header shows the path."""
+    monkeypatch.chdir(tmp_path)
+    path = Path("demo.db")
+    build_demo_database(path)
+    return path
+
+
+def app_for(path: Path) -> TrackTuiApp:
+    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=60.0, watch=False)
+
+
+async def settled(pilot: Any) -> None:
+    app = pilot.app
+    await wait_until(pilot, lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 6)
+    preview = app.screen.query_one("#preview-0", MetricPlot)
+    await wait_until(pilot, lambda: bool(preview.lines))
+    await pilot.pause(0.3)
+
+
+def test_runs_view_120x36(snap_compare: Any, demo_path: Path) -> None:
+    assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=settled)
+
+
+def test_runs_view_80x24(snap_compare: Any, demo_path: Path) -> None:
+    assert snap_compare(app_for(demo_path), terminal_size=(80, 24), run_before=settled)
+
+
+def test_run_detail_view(snap_compare: Any, demo_path: Path) -> None:
+    async def open_finished_run(pilot: Any) -> None:
+        await settled(pilot)
+        await pilot.press("down", "down", "down", "enter")  # lora-r16-lr0.001, finished
+        detail = pilot.app.screen
+        await wait_until(pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values()))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=open_finished_run)
+
+
+def test_smoothed_log_time_axis(snap_compare: Any, demo_path: Path) -> None:
+    async def options(pilot: Any) -> None:
+        await settled(pilot)
+        await pilot.press("x", "l", "m")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=options)
+
+
+def test_help_screen(snap_compare: Any, demo_path: Path) -> None:
+    async def show_help(pilot: Any) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(100, 30), run_before=show_help)

@@ -1,0 +1,94 @@
+"""A deterministic demo database (fixed ids, times and values) for snapshot tests and the
+screenshots in the README. It is written through the tracker's own write path (``write_batch``),
+only with chosen timestamps instead of the clock's.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from tracker import store
+from tracker.batch import RunHandle, write_batch
+from tracker.schema import open_for_writing
+from tracker.status import this_host
+from tracker.values import dumps
+
+from .simulate import curves, spec_for
+
+NOW = 1_795_000_000.0  # the fixed "now" of every snapshot
+GIB = 1024**3
+DEAD_PID = 4_194_000  # above the usual pid_max: never a live process
+
+
+def _system(step: int, index: int) -> dict[str, float]:
+    wave = 0.5 + 0.5 * math.sin(step / 40 + index)
+    values = {
+        "sys/cpu/util": 35 + 30 * wave,
+        "sys/mem/used": (6 + 2 * wave) * GIB,
+        "sys/mem/util": 25 + 8 * wave,
+        "sys/proc/rss": (2.5 + 0.5 * wave) * GIB,
+        "sys/proc/cpu": 95 + 40 * wave,
+        "sys/gpu/0/util": 80 + 18 * wave,
+        "sys/gpu/0/mem_used": (40 + 20 * wave) * GIB,
+        "sys/gpu/0/temp": 60 + 15 * wave,
+        "sys/gpu/0/power": 450 + 200 * wave,
+    }
+    if step == 0:
+        values |= {
+            "sys/mem/total": 32 * GIB,
+            "sys/gpu/0/mem_total": 80 * GIB,
+            "sys/gpu/0/power_limit": 700.0,
+        }
+    return values
+
+
+def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float = NOW) -> list[str]:
+    """Write ``runs`` simulated runs; return their ids, oldest first. Statuses: finished,
+    failed (the diverging one), crashed (index 3) and running (the newest)."""
+    conn = open_for_writing(path)
+    ids = []
+    try:
+        for index in range(runs):
+            spec = spec_for(index)
+            run_id = f"demo{index:04d}"
+            created = now - (runs - index) * 900.0
+            live = index == runs - 1
+            crashed = spec.crashes
+            version = store.begin(conn)
+            store.insert_run(
+                conn,
+                {
+                    "id": run_id, "project": "demo", "name": spec.name, "created_at": created,
+                    "host": this_host() if live or crashed else "gpu-node-1",
+                    "pid": 1 if live else DEAD_PID if crashed else 1000 + index,
+                    "pid_start": None, "tags": dumps(list(spec.tags)), "config": dumps(spec.config),
+                    "summary": "{}",
+                },
+                version,
+            )  # fmt: skip
+            store.commit(conn)
+            handle = RunHandle(run_id, path, created, dict(spec.config), {})
+            length = int(steps * 0.35) if crashed else steps
+            records: list[tuple[object, ...]] = []
+            best = math.inf
+            for step, metrics in curves(spec, length):
+                records.append((handle, step, created + step * 1.5, metrics))
+                if step % 10 == 0:
+                    records.append((handle, step, created + step * 1.5, _system(step, index)))
+                loss = metrics.get("eval/loss")
+                if loss is not None and loss < best:
+                    best = loss
+            handle.summary["best_eval_loss"] = best
+            records.append(("json", handle, "summary"))
+            if not live and not crashed:
+                failed = spec.diverges
+                outcome = (
+                    ("failed", 1, "ValueError: loss is NaN") if failed else ("finished", 0, None)
+                )
+                records.append(("finish", handle, outcome))
+            write_batch(conn, records, now=created + length * 1.5)
+            ids.append(run_id)
+    finally:
+        conn.close()
+    return ids
