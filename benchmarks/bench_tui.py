@@ -94,7 +94,12 @@ async def first_paint(path: Path, runs: int) -> tuple[float, float]:
         while True:
             tables = app.screen.query(RunsTable)
             plot = app.screen.query("#preview-0")
-            if tables and tables.first().row_count == runs and plot and plot.first(MetricPlot).lines:
+            if (
+                tables
+                and tables.first().row_count == runs
+                and plot
+                and plot.first(MetricPlot).lines
+            ):
                 await pilot.pause(0)
                 plot.first(MetricPlot).render()
                 break
@@ -157,7 +162,10 @@ async def live_latency(folder: Path, points: int = 120) -> list[float]:
     latencies: list[float] = []
     seen = 0
     async with app.run_test(size=(120, 36)) as pilot:
-        child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(LOGGER), str(db), str(points)], env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+        child = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(LOGGER), str(db), str(points)],
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        )
         deadline = time.time() + points * 0.05 + 30
         buffer = None
         while time.time() < deadline and seen < points:
@@ -170,7 +178,7 @@ async def live_latency(folder: Path, points: int = 120) -> list[float]:
                 continue
             if buffer.count > seen:
                 now = time.time()
-                for span in buffer.spans[-(buffer.count - seen):]:
+                for span in buffer.spans[-(buffer.count - seen) :]:
                     if span.max is not None:
                         latencies.append(now - span.max)
                 seen = buffer.count
@@ -179,15 +187,21 @@ async def live_latency(folder: Path, points: int = 120) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10,100,1000", help="numbers of runs (10,000 points each)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="10,100,1000", help="numbers of runs (10,000 points each)"
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--cache", default="/tmp/tracktui-bench")
     args = parser.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print("| runs | points | file | first paint (median) | TUI memory | idle poll | history scans while idle |")
+    print(
+        "| runs | points | file | first paint (median) | TUI memory | idle poll | history scans while idle |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for runs in (int(s) for s in args.sizes.split(",")):
         path = cache / f"runs{runs}.db"

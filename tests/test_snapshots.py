@@ -34,7 +34,10 @@ def app_for(path: Path) -> TrackTuiApp:
 
 async def settled(pilot: Any) -> None:
     app = pilot.app
-    await wait_until(pilot, lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 6)
+    await wait_until(
+        pilot,
+        lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 6,
+    )
     preview = app.screen.query_one("#preview-0", MetricPlot)
     await wait_until(pilot, lambda: bool(preview.lines))
     await pilot.pause(0.3)
@@ -53,7 +56,9 @@ def test_run_detail_view(snap_compare: Any, demo_path: Path) -> None:
         await settled(pilot)
         await pilot.press("down", "down", "down", "enter")  # lora-r16-lr0.001, finished
         detail = pilot.app.screen
-        await wait_until(pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values()))
+        await wait_until(
+            pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values())
+        )
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=open_finished_run)

@@ -106,7 +106,13 @@ class SystemMonitorApp(App[None]):
         self._update_header()
 
     def on_sample_ready(self, message: SampleReady) -> None:
-        self.query_one(HardwarePanel).update_values(message.values)
+        # The "run" here would be this monitor itself: its process metrics mean nothing.
+        values = {
+            k: v
+            for k, v in message.values.items()
+            if not k.startswith("sys/proc/") and not k.endswith("/run_mem")
+        }
+        self.query_one(HardwarePanel).update_values(values)
         self._update_header()
 
     def _update_header(self) -> None:

@@ -53,6 +53,7 @@ class Gauge(Widget):
         self.value: float | None = None
         self.detail = ""
         self.history: deque[float] = deque(maxlen=HISTORY)
+        self.relative = False  # the bar is against a recent peak, not a limit: no alarm colours
 
     def update_value(
         self, value: float | None, high: float | None = None, detail: str = "", record: bool = True
@@ -81,7 +82,7 @@ class Gauge(Widget):
         if self.value is not None and self.high:
             fraction = max(0.0, min(1.0, self.value / self.high))
             filled = round(fraction * bar_width)
-            line.append("█" * filled, style=level_style(fraction))
+            line.append("█" * filled, style="cyan" if self.relative else level_style(fraction))
             line.append("░" * (bar_width - filled), style="grey35")
         else:
             line.append(" " * bar_width)

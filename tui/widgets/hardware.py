@@ -105,6 +105,7 @@ class HardwarePanel(VerticalScroll):
         for key, gauge in self.gauges.items():
             if key in values:
                 high, detail = self._scale(key, values[key], gauge)
+                gauge.relative = (describe(key) or gauge).unit == "B/s"
                 repeat = bool(gauge.history) and gauge.history[-1] == values[key]
                 gauge.update_value(
                     values[key], high, detail, record=not (self.changes_only and repeat)

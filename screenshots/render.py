@@ -1,0 +1,93 @@
+"""Render the README's screenshots (SVG) from the deterministic demo database.
+
+    python screenshots/render.py
+
+Writes screenshots/runs.svg, run-detail.svg, runs-80x24.svg, smoothing.svg and system.svg
+(the hardware monitor with two simulated GPUs). Same data and clock as the snapshot tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tracker.system.fake_nvml import simulated  # noqa: E402
+from tracker.system.gpu import NvmlGpuSource  # noqa: E402
+from tracker.system.sampler import SystemSampler  # noqa: E402
+from tui.app import TrackTuiApp  # noqa: E402
+from tui.demo_db import NOW, build_demo_database  # noqa: E402
+from tui.monitor import SystemMonitorApp  # noqa: E402
+from tui.widgets.plot import MetricPlot  # noqa: E402
+from tui.widgets.runs_table import RunsTable  # noqa: E402
+
+
+async def settle(pilot: object, check: object, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    raise RuntimeError("the view did not settle")
+
+
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) -> None:
+    app = TrackTuiApp(Path("demo.db"), clock=lambda: NOW, watch=False, poll_interval=60.0)
+    async with app.run_test(size=size) as pilot:
+
+        def ready() -> bool:
+            tables = app.screen.query(RunsTable)
+            plots = app.screen.query("#preview-0")
+            return (
+                bool(tables)
+                and tables.first().row_count == 6
+                and bool(plots)
+                and bool(plots.first(MetricPlot).lines)
+            )
+
+        await settle(pilot, ready)
+        for key in keys:
+            await pilot.press(key)
+        if "enter" in keys:
+            detail = app.screen
+            await settle(
+                pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values())
+            )
+        await pilot.pause(0.3)
+        app.save_screenshot(str(HERE / f"{name}.svg"))
+
+
+async def shoot_system() -> None:
+    def sampler() -> SystemSampler:
+        return SystemSampler(gpu_source=NvmlGpuSource(nvml=simulated(2, clock=lambda: 1000.0)))
+
+    app = SystemMonitorApp(interval=0.2, sampler_factory=sampler)
+    async with app.run_test(size=(100, 28)) as pilot:
+        await settle(
+            pilot,
+            lambda: (
+                "sys/gpu/1/util" in app.gauges and app.gauges["sys/gpu/1/util"].value is not None
+            ),
+        )
+        await pilot.pause(1.5)
+        app.save_screenshot(str(HERE / "system.svg"))
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)
+        build_demo_database(Path("demo.db"))
+        await shoot("runs", (120, 36))
+        await shoot("runs-80x24", (80, 24))
+        await shoot("run-detail", (120, 36), ("down", "down", "down", "enter"))
+        await shoot("smoothing", (120, 36), ("down", "m", "l"))
+    await shoot_system()
+    print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
