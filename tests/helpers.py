@@ -55,3 +55,16 @@ def start_python(code: str, *args: str, env: dict[str, str] | None = None) -> su
         text=True,
         env=full_env,
     )
+
+
+def only_run(db: Path):  # type: ignore[no-untyped-def]
+    """The one run recorded in ``db`` (read back through the store)."""
+    from tracker import store
+    from tracker.schema import open_for_reading
+
+    conn = open_for_reading(db)
+    try:
+        (record,) = store.read_runs(conn)
+        return record
+    finally:
+        conn.close()

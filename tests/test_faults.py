@@ -13,18 +13,9 @@ from tracker import store
 from tracker.models import CRASHED, FAILED, FINISHED
 from tracker.schema import open_for_reading
 
-from .helpers import run_python, start_python
+from .helpers import only_run, run_python, start_python
 
 pytestmark = pytest.mark.slow
-
-
-def _run(db: Path):  # type: ignore[no-untyped-def]
-    conn = open_for_reading(db)
-    try:
-        (record,) = store.read_runs(conn)
-        return record
-    finally:
-        conn.close()
 
 
 def _steps(db: Path, key: str = "loss") -> list[int]:
@@ -67,7 +58,7 @@ def test_sigkill_keeps_every_flushed_point_and_shows_crashed(db_path: Path) -> N
     steps = _steps(db_path)
     assert steps[: flushed + 1] == list(range(flushed + 1))  # every acknowledged point, in order
     assert steps == list(range(len(steps)))  # nothing partial or duplicated after it either
-    record = _run(db_path)
+    record = only_run(db_path)
     assert record.stored_status == "running" and record.status == CRASHED
 
 
@@ -88,7 +79,7 @@ def test_sigterm_flushes_marks_failed_and_still_dies(db_path: Path) -> None:
     child.send_signal(signal.SIGTERM)
     assert child.wait(timeout=30) == -signal.SIGTERM  # the default action still happened
     assert _steps(db_path) == list(range(3000))
-    record = _run(db_path)
+    record = only_run(db_path)
     assert record.status == FAILED and record.error == "killed by SIGTERM"
 
 
@@ -133,7 +124,7 @@ def test_ctrl_c_flushes_and_marks_failed(db_path: Path) -> None:
     _out, err = child.communicate(timeout=30)
     assert child.returncode != 0 and "KeyboardInterrupt" in err
     assert _steps(db_path) == list(range(1000))
-    record = _run(db_path)
+    record = only_run(db_path)
     assert record.status == FAILED and "KeyboardInterrupt" in (record.error or "")
 
 
@@ -161,7 +152,7 @@ def test_status_at_exit_without_finish(
         check=False,
     )
     assert result.returncode == exit_code, result.stderr
-    record = _run(db_path)
+    record = only_run(db_path)
     assert (record.status, record.exit_code) == (status, exit_code)
     assert _steps(db_path) == list(range(100))
     if "ValueError" in ending:
@@ -199,7 +190,7 @@ def test_disk_full_never_raises_and_recovers(db_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
     assert _steps(db_path) == list(range(60001))
-    record = _run(db_path)
+    record = only_run(db_path)
     assert record.status == FINISHED and record.dropped == 0
 
 
@@ -228,7 +219,7 @@ def test_forked_child_never_writes_for_the_parent(db_path: Path) -> None:
     values = [r[0] for r in conn.execute("SELECT value FROM points ORDER BY id")]
     conn.close()
     assert values == [1.0, 2.0]
-    assert _run(db_path).status == FINISHED
+    assert only_run(db_path).status == FINISHED
 
 
 def test_a_run_of_another_host_goes_stale(db_path: Path) -> None:

@@ -16,14 +16,7 @@ from tracker import store
 from tracker.models import FAILED, FINISHED, LIVE
 from tracker.schema import open_for_reading
 
-
-def _only_run(db: Path):  # type: ignore[no-untyped-def]
-    conn = open_for_reading(db)
-    try:
-        (record,) = store.read_runs(conn)
-        return record
-    finally:
-        conn.close()
+from .helpers import only_run
 
 
 def test_init_records_run_and_prints_where(
@@ -39,7 +32,7 @@ def test_init_records_run_and_prints_where(
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "lora-r16" in err[0] and str(db_path) in err[0] and f"tracktui --db {db_path}" in err[0]
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert (record.name, record.project, record.status, record.tags) == (
         "lora-r16",
         "llm-twin",
@@ -49,7 +42,7 @@ def test_init_records_run_and_prints_where(
     assert record.config == {"lr": 3e-4, "batch_size": 16}
     assert record.pid == os.getpid()
     run.finish()
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert record.status == FINISHED and record.finished_at is not None and record.exit_code == 0
 
 
@@ -63,7 +56,7 @@ def test_config_and_summary_are_persisted(db_path: Path) -> None:
     run.summary["note"] = "[bold]fine[/]"
     run.log({"loss": 1.0})
     run.finish()
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert record.config == {
         "lr": 1e-3,
         "optimizer": {"name": "adamw"},
@@ -82,10 +75,10 @@ def test_config_from_namespace_and_dataclass(db_path: Path, tmp_path: Path) -> N
 
     run = tracker.init(config=argparse.Namespace(lr=0.01, epochs=3), db=db_path, quiet=True)
     run.finish()
-    assert _only_run(db_path).config == {"lr": 0.01, "epochs": 3}
+    assert only_run(db_path).config == {"lr": 0.01, "epochs": 3}
     other = tmp_path / "other.db"
     tracker.init(config=Hyper(), db=other, quiet=True).finish()
-    assert _only_run(other).config == {"lr": 0.1, "layers": [64, 64]}
+    assert only_run(other).config == {"lr": 0.1, "layers": [64, 64]}
 
 
 def test_finish_is_idempotent(db_path: Path) -> None:
@@ -94,14 +87,14 @@ def test_finish_is_idempotent(db_path: Path) -> None:
     run.finish()
     run.finish()
     run.finish(exit_code=3)
-    assert _only_run(db_path).status == FINISHED
+    assert only_run(db_path).status == FINISHED
 
 
 def test_context_manager_marks_exception_as_failed(db_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"), tracker.init(db=db_path, quiet=True) as run:
         run.log({"loss": 1.0})
         raise RuntimeError("boom")
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert (
         record.status == FAILED
         and record.error is not None
@@ -113,7 +106,7 @@ def test_context_manager_marks_exception_as_failed(db_path: Path) -> None:
 def test_context_manager_success_finishes(db_path: Path) -> None:
     with tracker.init(db=db_path, quiet=True) as run:
         run.log({"loss": 1.0})
-    assert _only_run(db_path).status == FINISHED
+    assert only_run(db_path).status == FINISHED
 
 
 def test_module_level_api(db_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -125,14 +118,14 @@ def test_module_level_api(db_path: Path, capfd: pytest.CaptureFixture[str]) -> N
     tracker.log({"x": 3.0}, step=7)
     tracker.finish()
     assert tracker.run is None
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert record.status == FINISHED and record.step == 7 and record.metrics["x"].count == 2
 
 
 def test_failed_via_exit_code(db_path: Path) -> None:
     run = tracker.init(db=db_path, quiet=True)
     run.finish(exit_code=2)
-    record = _only_run(db_path)
+    record = only_run(db_path)
     assert record.status == FAILED and record.exit_code == 2
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +226,44 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA cell_size_check = ON")
 
 
+def _connect(target: str, shown: str, uri: bool = False) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(
+            target,
+            uri=uri,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(shown, f"cannot open the database: {exc}") from None
+
+
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection, shown: str) -> Iterator[None]:
+    """Close ``conn`` on any failure, turning SQLite errors into errors that name the file."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise DatabaseUnavailable(shown, _explain(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _check_file(conn: sqlite3.Connection, path: Path, shown: str) -> int:
+    """The file's schema version, after refusing foreign, newer and truncated files."""
+    _app_id, version = check_header(conn, shown)
+    damage = truncation(path)
+    if damage:
+        raise NotATrackerDatabase(shown, f"damaged database ({damage})")
+    return version
+
+
 def open_for_writing(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) a tracktui database for writing, or raise a ``DatabaseError``."""
     shown = str(path)
@@ -235,18 +275,10 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
         ) from None
     if path.is_dir():
         raise DatabaseUnavailable(shown, "is a directory, not a database file")
-    try:
-        conn = sqlite3.connect(
-            shown, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise DatabaseUnavailable(shown, f"cannot open the database: {exc}") from None
-    try:
+    conn = _connect(shown, shown)
+    with _closed_on_error(conn, shown):
         _configure(conn)
-        _app_id, version = check_header(conn, shown)
-        damage = truncation(path)
-        if damage:
-            raise NotATrackerDatabase(shown, f"damaged database ({damage})")
+        version = _check_file(conn, path, shown)
         if is_network_filesystem(path):
             warn_once(
                 f"network-fs:{shown}",
@@ -264,15 +296,6 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
         if version < SCHEMA_VERSION:
             _apply_schema(conn, shown)
         verify_tables(conn, shown)
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        raise DatabaseUnavailable(shown, _explain(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
@@ -283,35 +306,13 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
         raise DatabaseUnavailable(shown, "no database here yet")
     if path.is_dir():
         raise DatabaseUnavailable(shown, "is a directory, not a database file")
-    try:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
-            uri=True,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-    except sqlite3.Error as exc:
-        raise DatabaseUnavailable(shown, f"cannot open the database: {exc}") from None
-    try:
+    conn = _connect(f"{path.resolve().as_uri()}?mode=ro", shown, uri=True)
+    with _closed_on_error(conn, shown):
         _configure(conn)
         conn.execute("PRAGMA query_only = ON")
-        _app_id, version = check_header(conn, shown)
-        damage = truncation(path)
-        if damage:
-            raise NotATrackerDatabase(shown, f"damaged database ({damage})")
-        if version == 0:
+        if _check_file(conn, path, shown) == 0:
             raise DatabaseUnavailable(shown, "empty file: no runs yet")
         verify_tables(conn, shown)
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        raise DatabaseUnavailable(shown, _explain(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
