@@ -80,3 +80,30 @@ def test_help_screen(snap_compare: Any, demo_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app_for(demo_path), terminal_size=(100, 30), run_before=show_help)
+
+
+def test_compare_view(snap_compare: Any, demo_path: Path) -> None:
+    async def compare_three(pilot: Any) -> None:
+        await settled(pilot)
+        await pilot.press("down", "down", "down", "space", "space", "space", "c")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: screen.plots and all(len(p.lines) == 3 for p in screen.plots.values()))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(140, 40), run_before=compare_three)
+
+
+def test_sorted_filtered_best(snap_compare: Any, demo_path: Path) -> None:
+    async def sweep_view(pilot: Any) -> None:
+        await settled(pilot)
+        for key in ("slash", *"NOT status=crashed", "enter", "b"):
+            await pilot.press(key)
+        metrics = pilot.app.screen.metrics
+        await pilot.press(*(["down"] * metrics.index("eval/loss")), "enter")
+        table = pilot.app.screen.query_one(RunsTable)
+        while table.column_ids[table.sort_cursor] != "best:train/loss":
+            await pilot.press("right")
+        await pilot.press("s")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(140, 36), run_before=sweep_view)

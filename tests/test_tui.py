@@ -39,8 +39,14 @@ def table(app: TrackTuiApp) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 
-def cell_text(app: TrackTuiApp, row: int, column: int) -> str:
-    value = table(app).get_row_at(row)[column]
+COLUMN_IDS = {0: "status", 1: "name"}
+
+
+def cell_text(app: TrackTuiApp, row: int, column: int | str) -> str:
+    """The text of a cell; ``column`` is a column id (or 0 = status, 1 = name)."""
+    column_id = COLUMN_IDS.get(column, column) if isinstance(column, int) else column
+    index = table(app).column_ids.index(str(column_id))
+    value = table(app).get_row_at(row)[index]
     assert isinstance(value, Text)
     return value.plain
 
@@ -55,7 +61,7 @@ async def test_runs_list_newest_first_with_statuses(demo_db: Path) -> None:
         assert marks == ["●", "✗", "†", "✓", "✓", "✓"]  # running, failed, crashed, finished
         header = app.screen.query_one("#header").render()
         assert "6 runs, 1 live" in str(header)
-        assert "⚠" in cell_text(app, 1, 5)  # the diverged run's NaN loss is flagged
+        assert "⚠" in cell_text(app, 1, "last:train/loss")  # the diverged run's NaN loss is flagged
 
 
 async def test_navigation_preview_and_detail(demo_db: Path) -> None:

@@ -25,7 +25,9 @@ from .models import RunRecord
 
 OPERATORS = ("<=", ">=", "!=", "==", "=", "<", ">", "~")
 PLAIN_FIELDS = ("name", "id", "project", "status", "tag", "host")
-NUMERIC_FIELDS = ("step", "duration", "duration_s", "created_at", "updated_at", "pid")
+NUMERIC_FIELDS = (
+    "step", "duration", "duration_s", "created_at", "updated_at", "pid", "steps_per_s",
+)  # fmt: skip
 _PREFIXES = {
     "config": "config",
     "cfg": "config",
@@ -348,11 +350,20 @@ def sort_runs(
     items = list(runs)
     if not key:
         return sorted(items, key=lambda r: r.created_at, reverse=not descending)
-    getter = sort_key_getter(key)
+    return sort_runs_by(items, sort_key_getter(key), descending)
+
+
+def sort_runs_by(
+    runs: Iterable[RunRecord], getter: Callable[[RunRecord], Any], descending: bool = False
+) -> list[RunRecord]:
+    """Sort by any value a getter returns (missing, None and NaN last); the sort is stable."""
+    items = list(runs)
     present: list[tuple[tuple[int, float, str], RunRecord]] = []
     missing: list[RunRecord] = []
     for run in items:
         value = getter(run)
+        if value is None:
+            value = _MISSING
         if isinstance(value, list):
             value = ",".join(value) if value else _MISSING
         number = _as_number(value) if value is not _MISSING else None

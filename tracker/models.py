@@ -70,6 +70,14 @@ class RunRecord:
         return max(0.0, end - self.created_at)
 
     @property
+    def steps_per_s(self) -> float | None:
+        """Training speed over the run so far (steps logged / wall time)."""
+        duration = self.duration_s
+        if self.step is None or duration <= 0:
+            return None
+        return (self.step + 1) / duration
+
+    @property
     def is_live(self) -> bool:
         return self.status == LIVE
 

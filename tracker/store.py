@@ -368,3 +368,32 @@ def read_changes(
     finally:
         conn.execute("COMMIT")
     return Changes(version=version, runs=list(runs.values()), points=points)
+
+
+def run_tags(conn: sqlite3.Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
+    marks = ",".join("?" * len(run_ids))
+    rows = conn.execute(
+        f"SELECT id, tags FROM runs WHERE id IN ({marks})", list(run_ids)
+    ).fetchall()
+    return {row[0]: [str(t) for t in _loads(row[1], [])] for row in rows}
+
+
+def set_tags(conn: sqlite3.Connection, tags: dict[str, list[str]], version: int) -> None:
+    conn.executemany(
+        "UPDATE runs SET tags = ?, version = ? WHERE id = ?",
+        [
+            (json.dumps(values, ensure_ascii=False), version, run_id)
+            for run_id, values in tags.items()
+        ],
+    )
+
+
+def recent_mean(conn: sqlite3.Connection, series: int, count: int, last: int) -> float | None:
+    """Mean of the finite values among a series' ``last`` points: a smoothed current value."""
+    if count <= 0:
+        return None
+    row = conn.execute(
+        f"SELECT avg({_FINITE}) FROM points WHERE id BETWEEN ? AND ?",
+        (point_id(series, max(1, count - last + 1)), point_id(series, count)),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])

@@ -30,9 +30,18 @@ MAX_FOLLOWED = 256
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 
 KEYS_HELP: list[tuple[str, str]] = [
-    ("up / down, j / k", "move in the runs list"),
+    ("up / down, j / k", "move in the runs table"),
     ("enter", "open the highlighted run (plots of every metric, hardware, config, summary)"),
-    ("escape", "back to the runs list (or close this help)"),
+    ("left / right", "choose the column to sort by (reversed in the header)"),
+    ("s / S", "sort by that column (again: reverse) / reverse"),
+    ("/", "filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug; enter applies"),
+    ("space", "select the run for comparison (■)"),
+    ("c", "compare the selected runs: overlaid plots, config diff, summaries (d: all keys)"),
+    ("p", "pin the run as a baseline at the top (^)"),
+    ("b / t", "mark the best run by a metric (★; m flips min/max) / tag it 'best' in the file"),
+    ("e", "export the table as shown: CSV, Markdown, LaTeX, to a file and the clipboard"),
+    ("o", "choose, hide and reorder columns (r: defaults)"),
+    ("escape", "clear the filter; back from a run or comparison; close this help"),
     ("tab / shift+tab", "next / previous pane"),
     ("x", "x-axis: step / relative time"),
     ("l", "log-scale y on / off"),
@@ -112,7 +121,8 @@ class TrackTuiApp(App[None]):
                 update = reader.poll()
                 if update:
                     self.post_message(DataUpdated(update))
-                self._wake.wait(self.poll_interval)
+                # Trends and smoothed values of a big database arrive in slices: keep going.
+                self._wake.wait(0.02 if reader.pending_extras() else self.poll_interval)
                 if self._wake.is_set():
                     self._wake.clear()
                     time.sleep(DEBOUNCE_S)  # let a burst of events settle into one read
@@ -131,6 +141,10 @@ class TrackTuiApp(App[None]):
             handler = getattr(screen, "data_changed", None)
             if handler is not None:
                 handler(changed)
+
+    def wake_reader(self) -> None:
+        """Read now rather than at the next poll (after this app wrote to the file itself)."""
+        self._wake.set()
 
     def follow(self, series_ids: Iterable[int]) -> None:
         """Ask the reader for the history and then the new points of these series."""

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 from tracker.models import RunRecord
 
-from .reader import DbStatus, Update
+from .metrics import main_metrics, ordered_metric_keys, section_of
+from .reader import DbStatus, RunExtras, Update
 from .series import SeriesBuffer, span_of_bucket
 
-MAIN_METRICS = ("train/loss", "loss", "eval/loss", "val/loss", "train/grad_norm", "grad_norm")
+__all__ = ["Changed", "RunsModel", "main_metrics", "ordered_metric_keys", "section_of"]
 
 
 @dataclass(slots=True)
@@ -27,6 +28,7 @@ class RunsModel:
     def __init__(self) -> None:
         self.runs: dict[str, RunRecord] = {}
         self.series: dict[int, SeriesBuffer] = {}
+        self.extras: dict[str, RunExtras] = {}
         self.status = DbStatus("missing", "opening…")
 
     def apply(self, update: Update) -> Changed:
@@ -34,6 +36,7 @@ class RunsModel:
         if update.reset:
             self.runs.clear()
             self.series.clear()
+            self.extras.clear()
             changed.reset = True
         if update.status is not None:
             self.status = update.status
@@ -41,6 +44,9 @@ class RunsModel:
         for run in update.runs:
             self.runs[run.id] = run
             changed.runs.add(run.id)
+        for run_id, extras in update.extras.items():
+            self.extras[run_id] = extras
+            changed.runs.add(run_id)
         for sid, (count, buckets) in update.loaded.items():
             buffer = self.series.setdefault(sid, SeriesBuffer())
             buffer.load((span_of_bucket(b, b.mean) for b in buckets), count, count)
@@ -57,46 +63,3 @@ class RunsModel:
 
     def live_count(self) -> int:
         return sum(1 for run in self.runs.values() if run.is_live)
-
-
-def section_of(key: str) -> str:
-    """The group a metric is plotted in: its prefix (``train``, ``eval``), or its hardware kind."""
-    if key.startswith("sys/gpu/"):
-        return "hardware: GPU " + key.split("/")[2]
-    if key.startswith("sys/"):
-        return "hardware: " + key.split("/")[1]
-    return key.rsplit("/", 1)[0] if "/" in key else "metrics"
-
-
-def ordered_metric_keys(run: RunRecord, include_system: bool = True) -> list[str]:
-    """Every metric of a run grouped by section: the sections of the main metrics (training
-    loss, evaluation loss, gradient norm) first, other metrics next, hardware last; inside a
-    section, main metrics first, then losses and gradients, then by name."""
-    keys = [k for k in run.metrics if include_system or not k.startswith("sys/")]
-
-    def key_rank(key: str) -> tuple[int, int, str]:
-        leaf = key.rsplit("/", 1)[-1]
-        if key in MAIN_METRICS:
-            return (0, MAIN_METRICS.index(key), key)
-        return (1 if ("loss" in leaf or "grad" in leaf) else 2, 0, key)
-
-    def section_rank(section: str) -> tuple[int, int, str]:
-        members = [k for k in keys if section_of(k) == section]
-        best = min(key_rank(k) for k in members)
-        hardware = section.startswith("hardware")
-        return (2 if hardware else 0 if best[0] == 0 else 1, best[1], section)
-
-    sections = sorted({section_of(k) for k in keys}, key=section_rank)
-    return [
-        k
-        for section in sections
-        for k in sorted((k for k in keys if section_of(k) == section), key=key_rank)
-    ]
-
-
-def main_metrics(run: RunRecord, limit: int = 3) -> list[str]:
-    chosen = [k for k in MAIN_METRICS if k in run.metrics]
-    for key in ordered_metric_keys(run, include_system=False):
-        if key not in chosen:
-            chosen.append(key)
-    return chosen[:limit]

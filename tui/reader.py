@@ -22,8 +22,23 @@ from tracker.models import LIVE, Bucket, Point, RunRecord
 from tracker.schema import open_for_reading
 from tracker.status import derive_status
 
+from .metrics import main_metrics
+
 HISTORY_BUCKETS = 4096
 STATUS_EVERY_S = 2.0
+TREND_BUCKETS = 24
+RECENT_POINTS = 20
+EXTRAS_PER_POLL = 40  # runs per poll, so a big first load never holds the reader up long
+EXTRAS_EVERY_S = 5.0  # per live run
+
+
+@dataclass(frozen=True, slots=True)
+class RunExtras:
+    """What the comparison table shows beyond the summaries: a trend and smoothed values."""
+
+    trend_key: str | None
+    trend: tuple[float | None, ...]  # bucket means of the trend metric, oldest first
+    recent: dict[str, float | None]  # key -> mean of its last RECENT_POINTS finite values
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +54,12 @@ class Update:
     runs: list[RunRecord] = field(default_factory=list)
     points: dict[int, list[Point]] = field(default_factory=dict)
     loaded: dict[int, tuple[int, list[Bucket]]] = field(default_factory=dict)
+    extras: dict[str, RunExtras] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.status or self.reset or self.runs or self.points or self.loaded)
+        return bool(
+            self.status or self.reset or self.runs or self.points or self.loaded or self.extras
+        )
 
 
 class DatabaseReader:
@@ -59,6 +77,8 @@ class DatabaseReader:
         self._lock = threading.Lock()
         self._live: dict[str, RunRecord] = {}
         self._known: set[str] = set()
+        self._extras_wanted: dict[str, RunRecord] = {}
+        self._extras_next: dict[str, float] = {}
         self._last_status_check = 0.0
         self._inode: int | None = None
         self.reads = 0  # full delta reads, for tests and benchmarks
@@ -127,6 +147,8 @@ class DatabaseReader:
             self.following.clear()
         self._live.clear()
         self._known.clear()
+        self._extras_wanted.clear()
+        self._extras_next.clear()
         update.reset = True
 
     def _read(self, update: Update, force: bool) -> None:
@@ -155,10 +177,45 @@ class DatabaseReader:
             self.following[sid] = count
             update.loaded[sid] = (count, buckets)
         self._known.update(run.id for run in update.runs)
+        for run in update.runs:
+            self._extras_wanted[run.id] = run
+        self._compute_extras(update)
         self._recheck_live(update)
         self._set_status(
             DbStatus("ok") if self._known else DbStatus("empty", "no runs yet"), update
         )
+
+    def _compute_extras(self, update: Update) -> None:
+        conn = self.conn
+        assert conn is not None
+        now = time.monotonic()
+        done = 0
+        for run_id, run in list(self._extras_wanted.items()):
+            if done >= EXTRAS_PER_POLL:
+                break
+            if self._extras_next.get(run_id, 0.0) > now:
+                continue
+            del self._extras_wanted[run_id]
+            self._extras_next[run_id] = now + EXTRAS_EVERY_S
+            keys = main_metrics(run, 3)
+            recent = {}
+            for key in keys:
+                summary = run.metrics[key]
+                recent[key] = store.recent_mean(
+                    conn, summary.series_id, summary.count, RECENT_POINTS
+                )
+            trend: tuple[float | None, ...] = ()
+            if keys:
+                first = run.metrics[keys[0]]
+                if first.count:
+                    trend = tuple(
+                        b.mean for b in store.history_buckets(conn, first.series_id, TREND_BUCKETS)
+                    )
+            update.extras[run_id] = RunExtras(keys[0] if keys else None, trend, recent)
+            done += 1
+
+    def pending_extras(self) -> bool:
+        return bool(self._extras_wanted)
 
     def _recheck_live(self, update: Update) -> None:
         """Runs whose process died without a word: their status changes with no write."""

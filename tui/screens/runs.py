@@ -1,7 +1,11 @@
-"""The main screen: every run (newest first, live) and the highlighted run's plots and hardware.
+"""The main screen: the comparison table of every run, live, and the highlighted run's plots
+and hardware below it.
 
-A missing, empty, foreign, damaged or newer-schema database shows a message here instead of
-the table, and the app keeps watching: the table appears as soon as there is something to show.
+Sort by any column (``left``/``right`` choose it, ``s`` sorts, again or ``S`` reverses), pin
+baselines to the top (``p``), filter with the expression language (``/``), select runs
+(``space``) and compare them (``c``), mark the best run by a metric (``b``) and tag it (``t``),
+export the table (``e``), choose columns (``o``). A missing, empty, foreign, damaged or
+newer-schema database shows a message instead, and the app keeps watching.
 """
 
 from __future__ import annotations
@@ -9,15 +13,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
+from tracker.annotate import tag_exclusively
+from tracker.compare import differing_keys
+from tracker.errors import FilterError
+from tracker.filters import compile_filter, sort_runs_by
 from tracker.models import RunRecord
+from tracker.ranking import Best, best_run
 from tracker.system.keys import describe
 
+from ..columns import TableContext, available_columns, column_for, default_columns
+from ..formatting import format_number
 from ..model import Changed, main_metrics
 from ..sanitize import safe_text
 from ..widgets.hardware import HardwarePanel
@@ -49,9 +61,32 @@ def sys_values(run: RunRecord) -> dict[str, float]:
 
 class RunsScreen(Screen[None]):
     BINDINGS = [
-        Binding("enter", "open_run", "open", show=True),
+        Binding("enter", "open_run", "open"),
+        Binding("space", "select", "select"),
+        Binding("c", "compare", "compare"),
+        Binding("s", "sort", "sort"),
+        Binding("S", "reverse", "reverse", show=False),
+        Binding("slash", "filter", "filter"),
+        Binding("p", "pin", "pin"),
+        Binding("b", "best", "best"),
+        Binding("t", "tag_best", "tag best", show=False),
+        Binding("e", "export", "export"),
+        Binding("o", "columns", "columns"),
+        Binding("escape", "clear", "clear", show=False),
     ]
-    metric_columns = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self.filter_error: str | None = None
+        self.pinned: list[str] = []
+        self.selected: set[str] = set()
+        self.best_choice: tuple[str, str] | None = None  # (metric, mode)
+        self.best: Best | None = None
+        self.custom_columns: list[str] | None = None
+        self.shown_runs: list[RunRecord] = []
+        self.width = 120
+        self.height = 36
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -61,12 +96,18 @@ class RunsScreen(Screen[None]):
         yield Static(id="header")
         yield Static(id="message")
         with Vertical(id="body", classes="hidden"):
-            yield RunsTable(clock=self.tapp.clock)
+            yield RunsTable()
             with Horizontal(id="preview"):
                 with Vertical(id="preview-plots"):
                     for index in range(PREVIEW_PLOTS):
                         yield MetricPlot("", id=f"preview-{index}")
                 yield HardwarePanel(compact=True, changes_only=True, id="preview-hardware")
+        with Vertical(id="filter-bar", classes="hidden"):
+            yield Input(
+                placeholder="filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug",
+                id="filter-input",
+            )
+            yield Static(id="filter-error")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -79,36 +120,69 @@ class RunsScreen(Screen[None]):
 
     def _fit(self, width: int, height: int) -> None:
         """Narrow panes keep the table and one plot; hardware and the second plot need room."""
+        self.width, self.height = width, height
         self.query_one("#preview-hardware").set_class(width < 100, "hidden")
         self.query_one("#preview-1").set_class(height < 30, "hidden")
-        self.metric_columns = 2 if width < 90 else 3
         if self.tapp.model.status.state == "ok":
             self.data_changed(Changed())
 
     def _refresh_ages(self) -> None:
-        self.query_one(RunsTable).refresh_ages(list(self.tapp.model.runs.values()))
+        self.data_changed(Changed(runs={run.id for run in self.shown_runs}))
+
+    # --- data ----------------------------------------------------------------------------------
+
+    def context(self) -> TableContext:
+        return TableContext(
+            now=self.tapp.clock(),
+            extras=self.tapp.model.extras,
+            pinned=self.pinned,
+            selected=self.selected,
+            best=self.best.run.id if self.best else None,
+        )
+
+    def ordered_runs(self) -> list[RunRecord]:
+        """Filtered, then pinned first (in pin order), then sorted (newest first by default)."""
+        runs = self.tapp.model.newest_first()
+        if self.filter_text and self.filter_error is None:
+            predicate = compile_filter(self.filter_text)
+            runs = [run for run in runs if predicate(run)]
+        table = self.query_one(RunsTable)
+        if table.sort_column is not None:
+            column = column_for(table.sort_column)
+            ctx = self.context()
+            runs = sort_runs_by(runs, lambda run: column.value(run, ctx), table.descending)
+        pinned = [run for pin in self.pinned for run in runs if run.id == pin]
+        return pinned + [run for run in runs if run.id not in self.pinned]
 
     def data_changed(self, changed: Changed) -> None:
         model = self.tapp.model
-        self._update_header()
         ok = model.status.state == "ok"
         self.query_one("#message").set_class(ok, "hidden")
         self.query_one("#body").set_class(not ok, "hidden")
         if not ok:
+            self._update_header()
             template = STATE_MESSAGES.get(model.status.state, "{reason}")
             self.query_one("#message", Static).update(
                 Text(template.format(reason=safe_text(model.status.reason)))
             )
             return
+        self.shown_runs = self.ordered_runs()
+        if self.best_choice is not None:
+            self.best = best_run(self.shown_runs, *self.best_choice)
         table = self.query_one(RunsTable)
-        runs = model.newest_first()
-        keys: list[str] = []
-        for run in runs:
-            for key in main_metrics(run):
-                if key not in keys:
-                    keys.append(key)
-        table.set_metric_columns(keys[: self.metric_columns])
-        table.show_runs(runs, changed.runs if not changed.reset else None)
+        differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
+        columns = self.custom_columns or default_columns(self.shown_runs, differing, self.width)
+        rebuilt = table.configure(
+            [
+                c
+                for c in columns
+                if c in available_columns(self.shown_runs, differing) or c in ("marks",)
+            ]
+        )
+        table.show_runs(
+            self.shown_runs, self.context(), None if (rebuilt or changed.reset) else changed.runs
+        )
+        self._update_header()
         self._update_preview(changed)
 
     def _update_header(self) -> None:
@@ -119,6 +193,22 @@ class RunsScreen(Screen[None]):
         ]
         if model.status.state == "ok":
             parts.append(Text(f"   {len(model.runs)} runs, {model.live_count()} live"))
+            if self.filter_text:
+                count = f"{len(self.shown_runs)}/{len(model.runs)}"
+                shown = safe_text(self.filter_text, 40)
+                parts.append(Text(f"   filter: {shown} {count}", style="bold cyan"))
+            table = self.query_one(RunsTable)
+            if table.sort_column:
+                direction = "desc" if table.descending else "asc"
+                title = column_for(table.sort_column).title
+                parts.append(Text(f"   sort: {title} {direction}", style="cyan"))
+            if self.best is not None:
+                b = self.best
+                value = format_number(b.value)
+                name = safe_text(b.run.name, 24)
+                parts.append(
+                    Text(f"   ★ {safe_text(b.metric)} {b.mode} {value}: {name}", style="yellow")
+                )
         o = self.tapp.options
         flags = [
             "time" if o.use_time else "step",
@@ -126,7 +216,7 @@ class RunsScreen(Screen[None]):
             f"EMA {o.smoothing:g}" if o.smoothing is not None else "",
         ]
         parts.append(Text(f"   x: {' · '.join(f for f in flags if f)}", style="dim"))
-        parts.append(Text("   ? keys  q quit", style="dim"))
+        parts.append(Text("   ? keys", style="dim"))
         self.query_one("#header", Static).update(Text.assemble(*parts))
 
     def selected_run(self) -> RunRecord | None:
@@ -135,6 +225,9 @@ class RunsScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._update_preview(None)
+
+    def on_runs_table_sort_cursor_moved(self, event: RunsTable.SortCursorMoved) -> None:
+        self._update_header()
 
     def options_changed(self) -> None:
         self._update_header()
@@ -151,8 +244,7 @@ class RunsScreen(Screen[None]):
             hardware.clear_values()
             return
         keys = main_metrics(run, PREVIEW_PLOTS)
-        wanted = [run.metrics[k].series_id for k in keys]
-        self.tapp.follow(wanted)
+        self.tapp.follow(run.metrics[k].series_id for k in keys)
         for index, plot in enumerate(plots):
             if index >= len(keys):
                 plot.title = ""
@@ -170,6 +262,8 @@ class RunsScreen(Screen[None]):
                 hardware.clear_values()
             hardware.update_values(sys_values(run))
 
+    # --- actions -------------------------------------------------------------------------------
+
     def action_open_run(self) -> None:
         run = self.selected_run()
         if run is not None:
@@ -179,3 +273,170 @@ class RunsScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: Any) -> None:
         self.action_open_run()
+
+    def _refresh_rows(self, run_ids: set[str]) -> None:
+        self.data_changed(Changed(runs=run_ids))
+
+    def action_select(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        self.selected.symmetric_difference_update({run.id})
+        self._refresh_rows({run.id})
+        table = self.query_one(RunsTable)
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_pin(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        if run.id in self.pinned:
+            self.pinned.remove(run.id)
+        else:
+            self.pinned.append(run.id)
+        self.data_changed(Changed(runs={run.id}))
+
+    def action_sort(self) -> None:
+        table = self.query_one(RunsTable)
+        if not table.specs:
+            return
+        column = table.specs[table.sort_cursor].id
+        if table.sort_column == column:
+            table.descending = not table.descending
+        else:
+            table.sort_column, table.descending = column, False
+        table.refresh_headers()
+        self.data_changed(Changed())
+
+    def action_reverse(self) -> None:
+        table = self.query_one(RunsTable)
+        if table.sort_column is None:
+            self.action_sort()
+            return
+        table.descending = not table.descending
+        table.refresh_headers()
+        self.data_changed(Changed())
+
+    def action_compare(self) -> None:
+        chosen = [
+            run_id for run_id in (run.id for run in self.shown_runs) if run_id in self.selected
+        ]
+        if len(chosen) < 2:
+            run = self.selected_run()
+            self.notify("select two or more runs with space, then press c", severity="warning")
+            if run is None:
+                return
+            return
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(chosen))
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        bar.remove_class("hidden")
+        field = self.query_one("#filter-input", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter-input":
+            return
+        error = self.query_one("#filter-error", Static)
+        try:
+            predicate = compile_filter(event.value)
+        except FilterError as exc:
+            error.update(Text(str(exc), style="red"))
+            return
+        matches = sum(1 for run in self.tapp.model.runs.values() if predicate(run))
+        total = len(self.tapp.model.runs)
+        error.update(
+            Text(f"{matches} of {total} runs match · enter applies, escape clears", style="dim")
+        )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter-input":
+            return
+        try:
+            compile_filter(event.value)
+        except FilterError:
+            return  # the error stays on screen; nothing is applied
+        self.filter_text = event.value.strip()
+        self.filter_error = None
+        self.query_one("#filter-bar").add_class("hidden")
+        self.query_one(RunsTable).focus()
+        self.data_changed(Changed())
+
+    def action_clear(self) -> None:
+        bar = self.query_one("#filter-bar")
+        if not bar.has_class("hidden") or self.filter_text:
+            self.filter_text = ""
+            self.filter_error = None
+            bar.add_class("hidden")
+            self.query_one(RunsTable).focus()
+            self.data_changed(Changed())
+
+    def action_best(self) -> None:
+        from .pick_best import PickBestScreen
+
+        keys: list[str] = []
+        for run in self.shown_runs:
+            for key in main_metrics(run, 50):
+                if key not in keys:
+                    keys.append(key)
+        if not keys:
+            self.notify("no metrics to rank by yet", severity="warning")
+            return
+        self.app.push_screen(PickBestScreen(keys, self.best_choice), self._best_chosen)
+
+    def _best_chosen(self, choice: tuple[str, str] | None) -> None:
+        self.best_choice = choice
+        self.best = None
+        self.data_changed(Changed(runs={run.id for run in self.shown_runs}))
+        if choice is not None:
+            if self.best is None:
+                self.notify(f"no run has a finite {choice[0]}", severity="warning")
+            else:
+                name, value = safe_text(self.best.run.name), format_number(self.best.value)
+                self.notify(
+                    f"best by {choice[0]} ({choice[1]}): {name} = {value} · t tags it 'best'"
+                )
+
+    def action_tag_best(self) -> None:
+        if self.best is None:
+            self.notify("mark the best run first (b)", severity="warning")
+            return
+        self._write_best_tag(self.best.run.id, [run.id for run in self.shown_runs])
+
+    @work(thread=True, exclusive=True, group="tagging")
+    def _write_best_tag(self, winner: str, among: list[str]) -> None:
+        try:
+            tag_exclusively(self.tapp.db_path, "best", winner, among)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"could not tag: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, "tagged 'best' (tracktui best agrees)")
+        self.tapp.wake_reader()
+
+    def action_export(self) -> None:
+        from .export import ExportScreen
+
+        table = self.query_one(RunsTable)
+        headers, rows = table.export_rows(self.shown_runs, self.context())
+        self.app.push_screen(ExportScreen(headers, rows))
+
+    def action_columns(self) -> None:
+        from .columns import ColumnsScreen
+
+        differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
+        shown = self.query_one(RunsTable).column_ids
+        self.app.push_screen(
+            ColumnsScreen(available_columns(self.shown_runs, differing), shown),
+            self._columns_chosen,
+        )
+
+    def _columns_chosen(self, chosen: list[str] | None) -> None:
+        if chosen is None:
+            return
+        self.custom_columns = chosen or None  # an empty choice means "the defaults again"
+        self.data_changed(Changed())

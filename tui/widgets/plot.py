@@ -10,6 +10,7 @@ plotext keeps one global figure: it is only ever used on the UI thread.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,13 +21,44 @@ from textual.widget import Widget
 from ..sanitize import safe_text
 from ..series import Column, SeriesBuffer, ema
 
-PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "white")
+# (plotext colour name, the same colour for Rich): ANSI palette entries, so both agree.
+PALETTE = (
+    ("cyan", "color(6)"), ("orange", "color(3)"), ("green", "color(2)"), ("magenta", "color(5)"),
+    ("blue+", "color(12)"), ("red", "color(1)"), ("cyan+", "color(14)"), ("green+", "color(10)"),
+    ("magenta+", "color(13)"), ("orange+", "color(11)"),
+)  # fmt: skip
 FAINT = "gray"
 
 
+def _palette_index(run_id: str) -> int:
+    return zlib.crc32(run_id.encode()) % len(PALETTE)
+
+
 def run_color(run_id: str) -> str:
-    """A stable colour per run (the same in every plot and every session)."""
-    return PALETTE[sum(run_id.encode()) % len(PALETTE)]
+    """A stable plotext colour per run (the same in every plot and every session)."""
+    return PALETTE[_palette_index(run_id)][0]
+
+
+def run_style(run_id: str) -> str:
+    """The Rich style of :func:`run_color`, for legends and table headers."""
+    return PALETTE[_palette_index(run_id)][1]
+
+
+def distinct_colors(run_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(plotext, Rich) colours for runs shown together: each run's own colour unless an
+    earlier run has it, then the next free one (distinct for up to ten runs)."""
+    taken: set[int] = set()
+    out: dict[str, tuple[str, str]] = {}
+    for run_id in run_ids:
+        index = _palette_index(run_id)
+        for step in range(len(PALETTE)):
+            candidate = (index + step) % len(PALETTE)
+            if candidate not in taken:
+                index = candidate
+                break
+        taken.add(index)
+        out[run_id] = PALETTE[index]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,121 +1,133 @@
-"""The runs list: one row per run, newest first, updated cell by cell as runs change.
+"""The comparison table: one row per run, in the order the screen gives, cell by cell updates.
 
 Every cell is a ``rich.text.Text`` made from sanitised text: a run named ``[bold]x`` or carrying
 terminal escapes is shown literally (DataTable parses plain ``str`` cells as markup).
+``left``/``right`` move the sort cursor between columns (shown reversed in the header).
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
-from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
+from tracker.models import RunRecord
 
-from ..formatting import format_duration, format_number
-from ..sanitize import safe_text
+from ..columns import STATUS_MARKS, Column, TableContext, column_for
 
-STATUS_MARKS = {
-    LIVE: ("●", "bold green"),
-    FINISHED: ("✓", "dim"),
-    FAILED: ("✗", "bold red"),
-    CRASHED: ("†", "bold magenta"),
-}
-FIXED_COLUMNS = ("st", "name", "project", "step", "age")
-
-
-def status_cell(status: str) -> Text:
-    mark, style = STATUS_MARKS.get(status, ("?", ""))
-    return Text(mark, style=style)
-
-
-def metric_cell(run: RunRecord, key: str) -> Text:
-    summary = run.metrics.get(key)
-    if summary is None or summary.last is None:
-        return Text("-", style="dim", justify="right")
-    value = summary.last
-    if not math.isfinite(value):
-        return Text(f"{format_number(value)} ⚠", style="bold yellow", justify="right")
-    text = Text(format_number(value), justify="right")
-    if summary.nonfinite:
-        text.append(" ⚠", style="yellow")
-    return text
+__all__ = ["STATUS_MARKS", "RunsTable"]
 
 
 class RunsTable(DataTable[Text]):
     BINDINGS = [
         Binding("j", "cursor_down", "down", show=False),
         Binding("k", "cursor_up", "up", show=False),
+        Binding("left", "sort_cursor(-1)", "column", show=False),
+        Binding("right", "sort_cursor(1)", "column", show=False),
     ]
 
-    def __init__(self, clock: Callable[[], float] = time.time, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.clock = clock
-        self.metric_keys: list[str] = []
-        self.order: list[str] = []
+    class SortCursorMoved(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
 
-    def set_metric_columns(self, keys: Sequence[str]) -> bool:
-        """Choose the metric columns; True if they changed (the table is then rebuilt)."""
-        if list(keys) == self.metric_keys and self.columns:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.specs: list[Column] = []
+        self.order: list[str] = []
+        self.sort_cursor = 2
+        self.sort_column: str | None = None
+        self.descending = False
+
+    @property
+    def column_ids(self) -> list[str]:
+        return [spec.id for spec in self.specs]
+
+    def configure(self, column_ids: Sequence[str]) -> bool:
+        """Use these columns; True if they changed (the table is then rebuilt)."""
+        if list(column_ids) == self.column_ids and self.columns:
             return False
-        self.metric_keys = list(keys)
+        current = (
+            self.column_ids[self.sort_cursor]
+            if self.specs and self.sort_cursor < len(self.specs)
+            else None
+        )
+        self.specs = [column_for(cid) for cid in column_ids]
+        if current is not None and current in column_ids:
+            self.sort_cursor = list(column_ids).index(current)
+        self.sort_cursor = max(0, min(self.sort_cursor, len(self.specs) - 1))
         self.clear(columns=True)
-        for name in FIXED_COLUMNS:
-            self.add_column(Text(name, style="bold"), key=name)
-        for key in self.metric_keys:
-            self.add_column(Text(safe_text(key, 18), style="bold", justify="right"), key=f"m:{key}")
+        for index, spec in enumerate(self.specs):
+            self.add_column(self._header(spec, index), key=spec.id)
         self.order = []
         return True
 
-    def _cells(self, run: RunRecord) -> list[Text]:
-        age = self.clock() - run.created_at
-        cells = [
-            status_cell(run.status),
-            Text(safe_text(run.name, 40)),
-            Text(safe_text(run.project, 20), style="dim"),
-            Text(format_number(run.step) if run.step is not None else "-", justify="right"),
-            Text(format_duration(age), justify="right"),
-        ]
-        return cells + [metric_cell(run, key) for key in self.metric_keys]
+    def _header(self, spec: Column, index: int) -> Text:
+        title = spec.title
+        if spec.id == self.sort_column:
+            title += " ▼" if self.descending else " ▲"
+        style = "bold reverse" if index == self.sort_cursor else "bold"
+        return Text(title, style=style, justify="right" if spec.numeric else "left")
 
-    def show_runs(self, runs: Sequence[RunRecord], changed: Iterable[str] | None = None) -> None:
-        """Rows for ``runs`` in this order; only ``changed`` rows are rewritten when the order
-        and the set of runs are unchanged (no full rebuild per update)."""
+    def refresh_headers(self) -> None:
+        for index, spec in enumerate(self.specs):
+            column = self.columns.get(spec.id)  # type: ignore[call-overload]
+            if column is not None:
+                column.label = self._header(spec, index)
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def action_sort_cursor(self, step: int) -> None:
+        if not self.specs:
+            return
+        self.sort_cursor = (self.sort_cursor + step) % len(self.specs)
+        self.refresh_headers()
+        self.scroll_to_column_if_needed()
+        self.post_message(self.SortCursorMoved(self.sort_cursor))
+
+    def scroll_to_column_if_needed(self) -> None:
+        x = sum(
+            column.get_render_width(self)
+            for column in list(self.columns.values())[: self.sort_cursor]
+        )
+        if x < self.scroll_x or x > self.scroll_x + self.size.width - 8:
+            self.scroll_to(x=max(0, x - 8), animate=False)
+
+    def show_runs(
+        self, runs: Sequence[RunRecord], ctx: TableContext, changed: Iterable[str] | None = None
+    ) -> None:
+        """Rows for ``runs`` in this order; only ``changed`` rows are rewritten when the order and
+        the set of runs are unchanged (no full rebuild per update)."""
         order = [run.id for run in runs]
-        by_id = {run.id: run for run in runs}
         if order != self.order:
             selected = self.selected_run_id()
             self.clear()
             for run in runs:
-                self.add_row(*self._cells(run), key=run.id)
+                self.add_row(*(spec.cell(run, ctx) for spec in self.specs), key=run.id)
             self.order = order
-            if selected in by_id:
+            if selected in order:
                 self.move_cursor(row=order.index(selected), animate=False)
             return
+        by_id = {run.id: run for run in runs}
         for run_id in changed if changed is not None else order:
             record = by_id.get(run_id)
             if record is None:
                 continue
-            for column, cell in zip(self._column_keys(), self._cells(record), strict=True):
-                self.update_cell(run_id, column, cell)
-
-    def refresh_ages(self, runs: Sequence[RunRecord]) -> None:
-        for run in runs:
-            if run.id in self.rows:
-                self.update_cell(
-                    run.id,
-                    "age",
-                    Text(format_duration(self.clock() - run.created_at), justify="right"),
-                )
-
-    def _column_keys(self) -> list[str]:
-        return [*FIXED_COLUMNS, *(f"m:{key}" for key in self.metric_keys)]
+            for spec in self.specs:
+                self.update_cell(run_id, spec.id, spec.cell(record, ctx))
 
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
             return None
         return self.order[self.cursor_row]
+
+    def export_rows(
+        self, runs: Sequence[RunRecord], ctx: TableContext
+    ) -> tuple[list[str], list[list[str]]]:
+        """The table as plain text: headers and rows, columns and order as shown."""
+        specs = [spec for spec in self.specs if spec.id != "marks"]
+        headers = [spec.title or spec.id for spec in specs]
+        return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]

@@ -1,0 +1,272 @@
+"""The comparison table's columns: what each shows, how it sorts, how it exports.
+
+A column is one of: run facts (status, name, project, tags, start, duration, step, steps/s), a
+metric's last, best (min or max by the metric's direction) or smoothed value (mean of its last
+20 points) or its trend (a sparkline), or a config key. By default the table shows the main
+metrics and the config keys that differ between the runs shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+
+from tracker.compare import MISSING, flatten_config
+from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
+from tracker.ranking import best_value, metric_direction
+
+from .formatting import format_duration, format_number
+from .metrics import main_metrics
+from .reader import RunExtras
+from .sanitize import safe_text
+from .widgets.gauge import sparkline
+
+STATUS_MARKS = {
+    LIVE: ("●", "bold green"),
+    FINISHED: ("✓", "dim"),
+    FAILED: ("✗", "bold red"),
+    CRASHED: ("†", "bold magenta"),
+}
+
+
+@dataclass(slots=True)
+class TableContext:
+    """What cells need beyond the run itself (attributes down from the screen)."""
+
+    now: float
+    extras: dict[str, RunExtras] = field(default_factory=dict)
+    pinned: list[str] = field(default_factory=list)
+    selected: set[str] = field(default_factory=set)
+    best: str | None = None  # run id marked best
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    id: str
+    title: str
+    value: Callable[[RunRecord, TableContext], Any]  # what sorting compares (None: missing)
+    cell: Callable[[RunRecord, TableContext], Text]
+    numeric: bool = False
+
+    def text(self, run: RunRecord, ctx: TableContext) -> str:
+        return self.cell(run, ctx).plain
+
+
+def _number_cell(value: float | int | None, flag: bool = False) -> Text:
+    if value is None:
+        return Text("-", style="dim", justify="right")
+    if isinstance(value, float) and not math.isfinite(value):
+        return Text(f"{format_number(value)} ⚠", style="bold yellow", justify="right")
+    text = Text(format_number(value), justify="right")
+    if flag:
+        text.append(" ⚠", style="yellow")
+    return text
+
+
+def _marks(run: RunRecord, ctx: TableContext) -> Text:
+    text = Text()
+    text.append("^" if run.id in ctx.pinned else " ", style="bold cyan")
+    text.append("■" if run.id in ctx.selected else " ", style="bold yellow")
+    text.append("★" if run.id == ctx.best else " ", style="bold yellow")
+    return text
+
+
+def _status(run: RunRecord, ctx: TableContext) -> Text:
+    mark, style = STATUS_MARKS.get(run.status, ("?", ""))
+    return Text(mark, style=style)
+
+
+def _start(run: RunRecord, ctx: TableContext) -> Text:
+    stamp = datetime.fromtimestamp(run.created_at, tz=timezone.utc).astimezone()
+    return Text(stamp.strftime("%m-%d %H:%M"))
+
+
+def _name(run: RunRecord, ctx: TableContext) -> Text:
+    return Text(safe_text(run.name, 40))
+
+
+def _project(run: RunRecord, ctx: TableContext) -> Text:
+    return Text(safe_text(run.project, 20), style="dim")
+
+
+def _tags(run: RunRecord, ctx: TableContext) -> Text:
+    return Text(safe_text(",".join(run.tags), 24), style="cyan")
+
+
+def _age(run: RunRecord, ctx: TableContext) -> Text:
+    return Text(format_duration(ctx.now - run.created_at), justify="right")
+
+
+def _duration(run: RunRecord, ctx: TableContext) -> Text:
+    return Text(format_duration(run.duration_s), justify="right")
+
+
+FIXED: dict[str, Column] = {
+    c.id: c
+    for c in (
+        Column("marks", "", lambda r, c: (r.id in c.pinned, r.id in c.selected), _marks),
+        Column("status", "st", lambda r, c: r.status, _status),
+        Column("name", "name", lambda r, c: r.name, _name),
+        Column("project", "project", lambda r, c: r.project, _project),
+        Column("tags", "tags", lambda r, c: ",".join(r.tags) or None, _tags),
+        Column("start", "start", lambda r, c: r.created_at, _start, numeric=True),
+        Column("age", "age", lambda r, c: -r.created_at, _age, numeric=True),
+        Column("duration", "dur", lambda r, c: r.duration_s, _duration, numeric=True),
+        Column(
+            "step", "step", lambda r, c: r.step, lambda r, c: _number_cell(r.step), numeric=True
+        ),
+        Column(
+            "rate",
+            "steps/s",
+            lambda r, c: r.steps_per_s,
+            lambda r, c: _number_cell(r.steps_per_s),
+            True,
+        ),
+    )
+}
+
+
+def metric_column(key: str, stat: str) -> Column:
+    """``stat``: ``last``, ``best``, ``smooth`` or ``trend``."""
+    shown = safe_text(key, 24)
+    if stat == "last":
+
+        def last(run: RunRecord, ctx: TableContext) -> Any:
+            summary = run.metrics.get(key)
+            return None if summary is None else summary.last
+
+        def last_cell(run: RunRecord, ctx: TableContext) -> Text:
+            summary = run.metrics.get(key)
+            value = None if summary is None else summary.last
+            return _number_cell(value, bool(summary and summary.nonfinite))
+
+        return Column(f"last:{key}", shown, last, last_cell, numeric=True)
+    if stat == "best":
+        mode = metric_direction(key)
+
+        def best(run: RunRecord, ctx: TableContext) -> Any:
+            return best_value(run, key, mode)
+
+        return Column(
+            f"best:{key}", f"{shown} {mode}", best, lambda r, c: _number_cell(best(r, c)), True
+        )
+    if stat == "smooth":
+
+        def smooth(run: RunRecord, ctx: TableContext) -> Any:
+            extras = ctx.extras.get(run.id)
+            return None if extras is None else extras.recent.get(key)
+
+        return Column(
+            f"smooth:{key}", f"{shown} ~", smooth, lambda r, c: _number_cell(smooth(r, c)), True
+        )
+
+    def trend_value(run: RunRecord, ctx: TableContext) -> Any:
+        extras = ctx.extras.get(run.id)
+        if extras is None or extras.trend_key != key or not extras.trend:
+            return None
+        finite = [v for v in extras.trend if v is not None]
+        return finite[-1] - finite[0] if len(finite) > 1 else None
+
+    def trend_cell(run: RunRecord, ctx: TableContext) -> Text:
+        extras = ctx.extras.get(run.id)
+        if extras is None or extras.trend_key != key:
+            return Text("")
+        values = [v if v is not None else math.nan for v in extras.trend]
+        return Text(sparkline(values, 12), style="cyan")
+
+    return Column(f"trend:{key}", f"{shown} trend", trend_value, trend_cell)
+
+
+def config_column(key: str) -> Column:
+    def value(run: RunRecord, ctx: TableContext) -> Any:
+        found = flatten_config(run.config).get(key, MISSING)
+        return None if found is MISSING else found
+
+    def cell(run: RunRecord, ctx: TableContext) -> Text:
+        found = value(run, ctx)
+        if found is None:
+            return Text("-", style="dim", justify="right")
+        if isinstance(found, (int, float)) and not isinstance(found, bool):
+            return Text(format_number(found), justify="right")
+        return Text(safe_text(found if isinstance(found, str) else repr(found), 20))
+
+    return Column(f"cfg:{key}", f"cfg.{safe_text(key, 20)}", value, cell)
+
+
+def column_for(column_id: str) -> Column:
+    if column_id in FIXED:
+        return FIXED[column_id]
+    kind, _, key = column_id.partition(":")
+    if kind == "cfg":
+        return config_column(key)
+    if kind in ("last", "best", "smooth", "trend"):
+        return metric_column(key, kind)
+    raise KeyError(column_id)
+
+
+def available_columns(runs: Sequence[RunRecord], differing: Sequence[str]) -> list[str]:
+    """Every column the runs could show: facts, each non-hardware metric's four views, config."""
+    ids = list(FIXED)
+    metrics: list[str] = []
+    for run in runs:
+        for key in main_metrics(run, 50):
+            if key not in metrics:
+                metrics.append(key)
+    for key in metrics:
+        ids += [f"last:{key}", f"best:{key}", f"smooth:{key}", f"trend:{key}"]
+    configs: list[str] = list(differing)
+    for run in runs:
+        for key in flatten_config(run.config):
+            if key not in configs:
+                configs.append(key)
+    return ids + [f"cfg:{key}" for key in configs]
+
+
+_CONFIG_PRIORITY = (
+    "lr",
+    "learning_rate",
+    "batch_size",
+    "warmup",
+    "weight_decay",
+    "dropout",
+    "epochs",
+)
+
+
+def config_priority(key: str) -> tuple[int, str]:
+    """Learning rate and friends first, seeds last: the hyperparameters people compare first."""
+    leaf = key.rsplit(".", 1)[-1].lower()
+    if leaf in _CONFIG_PRIORITY:
+        return (_CONFIG_PRIORITY.index(leaf), key)
+    if "seed" in leaf:
+        return (99, key)
+    return (len(_CONFIG_PRIORITY), key)
+
+
+def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
+    """The main metrics (last value; best and trend of the first), then differing config keys."""
+    ids = ["marks", "status", "name"]
+    if width >= 100:
+        ids.append("project")
+    ids += ["step", "age"]
+    if width >= 120:
+        ids.append("rate")
+    metrics: list[str] = []
+    for run in runs:
+        for key in main_metrics(run, 3):
+            if key not in metrics:
+                metrics.append(key)
+    metrics = metrics[: 3 if width >= 90 else 2]
+    for index, key in enumerate(metrics):
+        ids.append(f"last:{key}")
+        if index == 0 and width >= 100:
+            ids += [f"best:{key}", f"trend:{key}"]
+    if width >= 120:
+        wanted = sorted(differing, key=config_priority)
+        ids += [f"cfg:{key}" for key in wanted[: 4 if width < 160 else 6]]
+    return ids

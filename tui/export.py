@@ -1,0 +1,63 @@
+"""The runs table as text: CSV, Markdown or LaTeX, exactly as shown (columns, order, filter)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+FORMATS = {"csv": "csv", "md": "markdown", "tex": "latex"}
+
+
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in headers) + " |",
+        "| " + " | ".join("---" for _ in headers) + " |",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+
+
+def _tex_cell(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def to_latex(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    spec = "l" * len(headers)
+    lines = [
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\hline",
+        " & ".join(_tex_cell(h) for h in headers) + " \\\\",
+        "\\hline",
+    ]
+    lines += [" & ".join(_tex_cell(c) for c in row) + " \\\\" for row in rows]
+    lines += ["\\hline", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def render(kind: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    if kind == "csv":
+        return to_csv(headers, rows)
+    if kind in ("md", "markdown"):
+        return to_markdown(headers, rows)
+    if kind in ("tex", "latex"):
+        return to_latex(headers, rows)
+    raise ValueError(f"unknown export format {kind!r}; use csv, md or tex")

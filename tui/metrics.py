@@ -1,0 +1,50 @@
+"""Which metrics matter most: the main ones (losses, gradient norm) and how a run's are grouped."""
+
+from __future__ import annotations
+
+from tracker.models import RunRecord
+
+MAIN_METRICS = ("train/loss", "loss", "eval/loss", "val/loss", "train/grad_norm", "grad_norm")
+
+
+def section_of(key: str) -> str:
+    """The group a metric is plotted in: its prefix (``train``, ``eval``), or its hardware kind."""
+    if key.startswith("sys/gpu/"):
+        return "hardware: GPU " + key.split("/")[2]
+    if key.startswith("sys/"):
+        return "hardware: " + key.split("/")[1]
+    return key.rsplit("/", 1)[0] if "/" in key else "metrics"
+
+
+def ordered_metric_keys(run: RunRecord, include_system: bool = True) -> list[str]:
+    """Every metric of a run grouped by section: the sections of the main metrics (training
+    loss, evaluation loss, gradient norm) first, other metrics next, hardware last; inside a
+    section, main metrics first, then losses and gradients, then by name."""
+    keys = [k for k in run.metrics if include_system or not k.startswith("sys/")]
+
+    def key_rank(key: str) -> tuple[int, int, str]:
+        leaf = key.rsplit("/", 1)[-1]
+        if key in MAIN_METRICS:
+            return (0, MAIN_METRICS.index(key), key)
+        return (1 if ("loss" in leaf or "grad" in leaf) else 2, 0, key)
+
+    def section_rank(section: str) -> tuple[int, int, str]:
+        members = [k for k in keys if section_of(k) == section]
+        best = min(key_rank(k) for k in members)
+        hardware = section.startswith("hardware")
+        return (2 if hardware else 0 if best[0] == 0 else 1, best[1], section)
+
+    sections = sorted({section_of(k) for k in keys}, key=section_rank)
+    return [
+        k
+        for section in sections
+        for k in sorted((k for k in keys if section_of(k) == section), key=key_rank)
+    ]
+
+
+def main_metrics(run: RunRecord, limit: int = 3) -> list[str]:
+    chosen = [k for k in MAIN_METRICS if k in run.metrics]
+    for key in ordered_metric_keys(run, include_system=False):
+        if key not in chosen:
+            chosen.append(key)
+    return chosen[:limit]
