@@ -197,7 +197,11 @@ async def test_best_run_marked_tagged_and_agreed_with(
 
 @pytest.mark.parametrize(
     "kind, key, first_line",
-    [("csv", "f1", "st,name,"), ("md", "f2", "| st | name |"), ("tex", "f3", "\\begin{tabular}")],
+    [
+        ("csv", "f1", "status,name,"),
+        ("md", "f2", "| status | name |"),
+        ("tex", "f3", "\\begin{tabular}"),
+    ],
 )
 async def test_export_what_is_shown(
     demo_db: Path, tmp_path: Path, kind: str, key: str, first_line: str

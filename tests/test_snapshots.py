@@ -87,7 +87,9 @@ def test_compare_view(snap_compare: Any, demo_path: Path) -> None:
         await settled(pilot)
         await pilot.press("down", "down", "down", "space", "space", "space", "c")
         screen = pilot.app.screen
-        await wait_until(pilot, lambda: screen.plots and all(len(p.lines) == 3 for p in screen.plots.values()))
+        await wait_until(
+            pilot, lambda: screen.plots and all(len(p.lines) == 3 for p in screen.plots.values())
+        )
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(demo_path), terminal_size=(140, 40), run_before=compare_three)

@@ -52,9 +52,17 @@ class Column:
     value: Callable[[RunRecord, TableContext], Any]  # what sorting compares (None: missing)
     cell: Callable[[RunRecord, TableContext], Text]
     numeric: bool = False
+    full_title: str = ""  # untruncated, for exports
+    plain: Callable[[RunRecord, TableContext], str] | None = None  # export text, if not the cell's
 
     def text(self, run: RunRecord, ctx: TableContext) -> str:
+        if self.plain is not None:
+            return self.plain(run, ctx)
         return self.cell(run, ctx).plain
+
+    @property
+    def export_title(self) -> str:
+        return self.full_title or self.title or self.id
 
 
 def _number_cell(value: float | int | None, flag: bool = False) -> Text:
@@ -110,8 +118,15 @@ FIXED: dict[str, Column] = {
     c.id: c
     for c in (
         Column("marks", "", lambda r, c: (r.id in c.pinned, r.id in c.selected), _marks),
-        Column("status", "st", lambda r, c: r.status, _status),
-        Column("name", "name", lambda r, c: r.name, _name),
+        Column(
+            "status",
+            "st",
+            lambda r, c: r.status,
+            _status,
+            full_title="status",
+            plain=lambda r, c: r.status,
+        ),
+        Column("name", "name", lambda r, c: r.name, _name, plain=lambda r, c: safe_text(r.name)),
         Column("project", "project", lambda r, c: r.project, _project),
         Column("tags", "tags", lambda r, c: ",".join(r.tags) or None, _tags),
         Column("start", "start", lambda r, c: r.created_at, _start, numeric=True),
@@ -145,7 +160,7 @@ def metric_column(key: str, stat: str) -> Column:
             value = None if summary is None else summary.last
             return _number_cell(value, bool(summary and summary.nonfinite))
 
-        return Column(f"last:{key}", shown, last, last_cell, numeric=True)
+        return Column(f"last:{key}", shown, last, last_cell, numeric=True, full_title=key)
     if stat == "best":
         mode = metric_direction(key)
 
@@ -153,8 +168,9 @@ def metric_column(key: str, stat: str) -> Column:
             return best_value(run, key, mode)
 
         return Column(
-            f"best:{key}", f"{shown} {mode}", best, lambda r, c: _number_cell(best(r, c)), True
-        )
+            f"best:{key}", f"{shown} {mode}", best, lambda r, c: _number_cell(best(r, c)), True,
+            full_title=f"{key} {mode}",
+        )  # fmt: skip
     if stat == "smooth":
 
         def smooth(run: RunRecord, ctx: TableContext) -> Any:
@@ -162,8 +178,9 @@ def metric_column(key: str, stat: str) -> Column:
             return None if extras is None else extras.recent.get(key)
 
         return Column(
-            f"smooth:{key}", f"{shown} ~", smooth, lambda r, c: _number_cell(smooth(r, c)), True
-        )
+            f"smooth:{key}", f"{shown} ~", smooth, lambda r, c: _number_cell(smooth(r, c)), True,
+            full_title=f"{key} (mean of the last 20)",
+        )  # fmt: skip
 
     def trend_value(run: RunRecord, ctx: TableContext) -> Any:
         extras = ctx.extras.get(run.id)
@@ -179,7 +196,9 @@ def metric_column(key: str, stat: str) -> Column:
         values = [v if v is not None else math.nan for v in extras.trend]
         return Text(sparkline(values, 12), style="cyan")
 
-    return Column(f"trend:{key}", f"{shown} trend", trend_value, trend_cell)
+    return Column(
+        f"trend:{key}", f"{shown} trend", trend_value, trend_cell, full_title=f"{key} trend"
+    )
 
 
 def config_column(key: str) -> Column:
@@ -195,7 +214,12 @@ def config_column(key: str) -> Column:
             return Text(format_number(found), justify="right")
         return Text(safe_text(found if isinstance(found, str) else repr(found), 20))
 
-    return Column(f"cfg:{key}", f"cfg.{safe_text(key, 20)}", value, cell)
+    def plain(run: RunRecord, ctx: TableContext) -> str:
+        found = value(run, ctx)
+        return "" if found is None else safe_text(found)
+
+    title = f"cfg.{safe_text(key, 20)}"
+    return Column(f"cfg:{key}", title, value, cell, full_title=f"config.{key}", plain=plain)
 
 
 def column_for(column_id: str) -> Column:

@@ -100,7 +100,9 @@ class CompareScreen(Screen[None]):
     def data_changed(self, changed: Changed) -> None:
         header = Text.assemble((" compare ", "bold reverse"), "  ")
         for run in self.runs:
-            header.append(f"━ {safe_text(run.name, 28)}  ", style=f"bold {self.run_colors[run.id][1]}")
+            header.append(
+                f"━ {safe_text(run.name, 28)}  ", style=f"bold {self.run_colors[run.id][1]}"
+            )
         self.query_one("#header", Static).update(header)
         if changed.reset or changed.runs & set(self.run_ids):
             self._update_tables()
@@ -123,7 +125,8 @@ class CompareScreen(Screen[None]):
         table.add_column("key", style="cyan", no_wrap=True)
         for run in self.runs:
             table.add_column(
-                Text(safe_text(run.name, 18), style=f"bold {self.run_colors[run.id][1]}"), no_wrap=True
+                Text(safe_text(run.name, 18), style=f"bold {self.run_colors[run.id][1]}"),
+                no_wrap=True,
             )
         return table
 

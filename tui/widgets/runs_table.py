@@ -129,5 +129,5 @@ class RunsTable(DataTable[Text]):
     ) -> tuple[list[str], list[list[str]]]:
         """The table as plain text: headers and rows, columns and order as shown."""
         specs = [spec for spec in self.specs if spec.id != "marks"]
-        headers = [spec.title or spec.id for spec in specs]
+        headers = [spec.export_title for spec in specs]
         return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]
