@@ -271,3 +271,42 @@ async def test_a_thousand_runs_load_without_blocking(tmp_path: Path) -> None:
         assert values == sorted(values)
         preview = app.screen.query_one("#preview-0", MetricPlot)
         await wait_until(pilot, lambda: bool(preview.lines), timeout=10)
+
+
+async def test_the_whole_sweep_workflow_keyboard_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sort a 50-run sweep by best eval loss, filter to one learning-rate range, overlay the
+    top three, see their config differences, mark the best, export — and `tracktui best` agrees."""
+    db = tmp_path / "sweep.db"
+    build_demo_database(db, runs=50, steps=120)
+    expression = "cfg.lr>=2e-4 cfg.lr<=1e-3 NOT status=crashed"
+    app = make_app(db)
+    export_path = tmp_path / "sweep.md"
+    async with app.run_test(size=(160, 45)) as pilot:
+        await ready(app, pilot, rows=50)
+        await sort_by(app, pilot, "best:eval/loss")
+        await pilot.press("slash", *expression, "enter")
+        shown = table(app).order
+        assert 0 < len(shown) < 50
+        bests = [float(v) for v in column(app, "best:eval/loss")]
+        assert bests == sorted(bests)
+        await pilot.press("space", "space", "space", "c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and screen.run_ids == shown[:3]
+        assert "lr" in screen.config_keys or "batch_size" in screen.config_keys
+        await pilot.press("escape", "b")
+        metrics = app.screen.metrics  # type: ignore[attr-defined]
+        await pilot.press(*(["down"] * metrics.index("eval/loss")), "enter")
+        runs_screen = app.screen
+        assert isinstance(runs_screen, RunsScreen) and runs_screen.best is not None
+        winner = runs_screen.best.run.id
+        assert winner == shown[0]  # the top of the table sorted by best eval loss
+        await pilot.press("t")
+        await wait_until(pilot, lambda: "best" in app.model.runs[winner].tags)
+        await pilot.press("e", "f2")
+        app.screen.query_one("#export-path").value = str(export_path)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: export_path.exists())
+    exported = export_path.read_text().splitlines()
+    assert len(exported) == 2 + len(shown)
+    assert main(["best", "--metric", "eval/loss", "--db", str(db), "--filter", expression, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == winner

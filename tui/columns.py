@@ -290,6 +290,8 @@ def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: 
         ids.append(f"last:{key}")
         if index == 0 and width >= 100:
             ids += [f"best:{key}", f"trend:{key}"]
+        elif index == 1 and width >= 100 and "loss" in key:
+            ids.append(f"best:{key}")
     if width >= 120:
         wanted = sorted(differing, key=config_priority)
         ids += [f"cfg:{key}" for key in wanted[: 4 if width < 160 else 6]]
