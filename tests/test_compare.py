@@ -273,7 +273,9 @@ async def test_a_thousand_runs_load_without_blocking(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: bool(preview.lines), timeout=10)
 
 
-async def test_the_whole_sweep_workflow_keyboard_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_whole_sweep_workflow_keyboard_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Sort a 50-run sweep by best eval loss, filter to one learning-rate range, overlay the
     top three, see their config differences, mark the best, export — and `tracktui best` agrees."""
     db = tmp_path / "sweep.db"
@@ -308,5 +310,8 @@ async def test_the_whole_sweep_workflow_keyboard_only(tmp_path: Path, capsys: py
         await wait_until(pilot, lambda: export_path.exists())
     exported = export_path.read_text().splitlines()
     assert len(exported) == 2 + len(shown)
-    assert main(["best", "--metric", "eval/loss", "--db", str(db), "--filter", expression, "--json"]) == 0
+    assert (
+        main(["best", "--metric", "eval/loss", "--db", str(db), "--filter", expression, "--json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["id"] == winner
