@@ -18,7 +18,7 @@ from .errors import (
     NotATrackerDatabase,
     TrackerError,
 )
-from .recorder import Run, current_run, finish, init, log
+from .recorder import Run, current_run, finish, init, log, unsupported
 
 __version__ = "0.1.0"
 
@@ -37,7 +37,24 @@ __all__ = [
 ]
 
 
+# wandb functions that have no meaning here: accepted and ignored (one warning each).
+watch = unsupported("watch")
+unwatch = unsupported("unwatch")
+define_metric = unsupported("define_metric")
+save = unsupported("save")
+alert = unsupported("alert")
+log_artifact = unsupported("log_artifact")
+use_artifact = unsupported("use_artifact")
+login = unsupported("login")
+
+
 def __getattr__(name: str) -> Any:
-    if name == "run":  # wandb-style ``tracker.run``: the current run or None
+    # wandb-style ``tracker.run``, ``tracker.config``, ``tracker.summary`` of the current run
+    if name == "run":
         return current_run()
+    if name in ("config", "summary"):
+        run = current_run()
+        if run is None:
+            raise AttributeError(f"tracker.{name} exists once tracker.init() has started a run")
+        return getattr(run, name)
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")

@@ -139,6 +139,7 @@ class Run:
         self.db_path = resolve_db_path(db)
         self.created_at = time.time()
         self._step = -1
+        self._open_step = False  # a wandb-style log(commit=False) left this step open
         self._active = False
         self._keys_ok: set[str] = set()
         self._queue = _writer.queue
@@ -190,17 +191,28 @@ class Run:
 
     # --- logging -----------------------------------------------------------------------------
 
-    def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
         """Record metrics for ``step`` (default: the previous step + 1).
 
-        Raises ``TypeError``/``ValueError`` for values or keys it cannot store, before anything
-        of the call is queued; never raises for storage trouble.
+        ``commit=False`` (wandb style) keeps the step open: the next call without a step logs
+        at the same one. Raises ``TypeError``/``ValueError`` for values or keys it cannot
+        store, before anything of the call is queued; never raises for storage trouble.
         """
         if not self._active:
             self._inactive_log()
             return
         if step is None:
-            step = self._step + 1
+            if self._open_step:
+                step = self._step
+                self._open_step = commit is False
+            else:
+                step = self._step + 1
+                if commit is False:
+                    self._open_step = True
+        elif commit is not None:
+            self._open_step = commit is False
         elif type(step) is not int:
             step = _check_step(step)
         if type(data) is dict:
@@ -382,23 +394,41 @@ def init(
     quiet: bool = False,
     system_metrics: bool | None = None,
     system_interval: float = DEFAULT_INTERVAL_S,
+    **wandb_options: Any,
 ) -> Run:
     """Start a run and make it the current one (see ``tracker.log``).
 
     ``system_metrics`` (default on, or ``$TRACKTUI_SYSTEM_METRICS=0`` for off) samples CPU,
     memory, disk, network and GPUs every ``system_interval`` seconds under ``sys/``.
+    wandb's arguments are accepted so that ``import tracker as wandb`` scripts run unchanged:
+    ``group`` and ``job_type`` become tags, ``notes`` goes to the summary, the rest (``entity``,
+    ``mode``, ``dir``, ``reinit``, ...) is ignored with one warning.
     """
     global _current
+    tags = list(tags or [])
+    notes = wandb_options.pop("notes", None)
+    for option in ("group", "job_type"):
+        value = wandb_options.pop(option, None)
+        if value:
+            tags.append(f"{option}:{value}")
+    if wandb_options:
+        warn_once(
+            f"ignored-options:{sorted(wandb_options)}",
+            "init(): ignoring wandb options tracktui does not use: "
+            + ", ".join(sorted(wandb_options)),
+        )
     run = Run(
         project=project,
         name=name,
         config=config,
-        tags=tags,
+        tags=tags or None,
         db=db,
         quiet=quiet,
         system_metrics=system_metrics,
         system_interval=system_interval,
     )
+    if notes:
+        run.summary["notes"] = str(notes)
     _current = run
     return run
 
@@ -407,13 +437,23 @@ def current_run() -> Run | None:
     return _current
 
 
-def log(data: Mapping[str, Any], step: int | None = None) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """Log to the current run (the last ``init()``); warns once and drops if there is none."""
     run = _current
     if run is None:
         warn_once("no-run", "tracker.log() called before tracker.init(); ignored")
         return
-    run.log(data, step=step)
+    run.log(data, step=step, commit=commit)
+
+
+def unsupported(name: str) -> Any:
+    """wandb functions tracktui has no use for: callable, warn once, do nothing."""
+
+    def ignored(*args: Any, **kwargs: Any) -> None:
+        warn_once(f"unsupported:{name}", f"tracker.{name}() is not supported by tracktui; ignored")
+
+    ignored.__name__ = name
+    return ignored
 
 
 def finish(exit_code: int | None = None) -> None:
