@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 LIVE = "running"
 FINISHED = "finished"
@@ -82,8 +82,9 @@ class RunRecord:
         return self.status == LIVE
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):
+    """One logged value (a tuple: reading 100,000 of them must be cheap)."""
+
     seq: int
     step: int
     value: float  # NaN for a logged NaN

@@ -240,24 +240,31 @@ def series_id(conn: sqlite3.Connection, run_id: str, key: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _points(rows: Iterable[Sequence[Any]]) -> list[Point]:
-    nan = float("nan")
-    mask = _SEQ_MASK
-    return [
-        Point(seq=r[0] & mask, step=r[1], value=nan if r[2] is None else r[2], t=r[3] / 1000.0)
-        for r in rows
-    ]
-
-
 def history(
     conn: sqlite3.Connection, series: int, after_seq: int = 0, limit: int | None = None
 ) -> list[Point]:
-    """Points of one series in logging order, those after ``after_seq`` only."""
-    sql = "SELECT id, step, value, t FROM points WHERE id BETWEEN ? AND ? ORDER BY id"
-    bounds = (point_id(series, after_seq + 1), point_id(series, _SEQ_MASK))
-    if limit is not None:
-        return _points(conn.execute(sql + " LIMIT ?", (*bounds, limit)).fetchall())
-    return _points(conn.execute(sql, bounds).fetchall())
+    """Points of one series in logging order, those after ``after_seq`` only.
+
+    The arithmetic is done by SQLite and rows become ``Point`` tuples in C; only a series that
+    holds a NaN takes a second pass (NULL in the file becomes ``nan``).
+    """
+    sql = (
+        "SELECT id & ?, step, value, t / 1000.0 FROM points WHERE id BETWEEN ? AND ? ORDER BY id"
+        + (" LIMIT ?" if limit is not None else "")
+    )
+    params: tuple[int, ...] = (
+        _SEQ_MASK,
+        point_id(series, after_seq + 1),
+        point_id(series, _SEQ_MASK),
+    )
+    points = list(
+        map(Point._make, conn.execute(sql, (*params, limit) if limit is not None else params))
+    )
+    row = conn.execute("SELECT nonfinite FROM series WHERE id = ?", (series,)).fetchone()
+    if row is not None and row[0]:
+        nan = float("nan")
+        points = [p if p.value is not None else p._replace(value=nan) for p in points]
+    return points
 
 
 _FINITE = "CASE WHEN abs(value) <= 1.7976931348623157e308 THEN value END"
