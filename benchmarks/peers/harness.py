@@ -141,11 +141,12 @@ class MlflowTool(Tool):
         if not (self.folder / "mlflow.db").exists():
             return None
         try:
-            if not hasattr(self, "client"):
+            if not hasattr(self, "run_id"):  # set only once the run exists
                 mlflow.set_tracking_uri(f"sqlite:///{self.folder / 'mlflow.db'}")
-                self.client = MlflowClient()
-                experiment = self.client.get_experiment_by_name("bench")
-                self.run_id = self.client.search_runs([experiment.experiment_id])[0].info.run_id
+                client = MlflowClient()
+                experiment = client.get_experiment_by_name("bench")
+                self.run_id = client.search_runs([experiment.experiment_id])[0].info.run_id
+                self.client = client
             return self.client.get_run(self.run_id).data.metrics.get("lr")
         except Exception:
             return None
