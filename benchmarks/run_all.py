@@ -19,13 +19,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
     args = parser.parse_args()
     quick = args.quick
     steps = [
         ["bench_tracker.py", *(["--quick"] if quick else ["--reps", "5"])],
-        ["bench_peers.py", *(["--steps", "2000", "--reps", "1", "--read-points", "20000"] if quick else [])],
+        [
+            "bench_peers.py",
+            *(["--steps", "2000", "--reps", "1", "--read-points", "20000"] if quick else []),
+        ],
         ["bench_system.py", "--seconds", "10" if quick else "20"],
         ["bench_tui.py", *(["--sizes", "10,100", "--reps", "1"] if quick else [])],
     ]

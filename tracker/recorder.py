@@ -7,7 +7,6 @@ record to the writer's queue. Storage trouble after ``init()`` never raises here
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ from . import lifecycle, store
 from .batch import RunHandle
 from .errors import DatabaseUnavailable, TrackerError, warn_once
 from .paths import DEFAULT_RELATIVE, resolve_db_path
+from .persisted import PersistedDict, new_run_id, new_run_name
 from .schema import open_for_writing
 from .status import this_host
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
@@ -26,93 +26,9 @@ from .values import MAX_KEYS_PER_CALL, check_key, check_name, config_to_dict, du
 from .writer import WAKE_AT_RECORDS, Writer
 
 _KNOWN_KEYS_CAP = 100_000
-_ADJECTIVES = (
-    "amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly",
-    "keen", "lucid", "misty", "noble", "olive", "proud", "quiet", "rapid", "silver", "tidy",
-    "upbeat", "vivid", "warm", "young", "zesty",
-)  # fmt: skip
-_NOUNS = (
-    "badger", "comet", "delta", "ember", "falcon", "glacier", "harbor", "island", "jaguar",
-    "kernel", "lagoon", "meadow", "nebula", "otter", "prairie", "quasar", "river", "summit",
-    "tundra", "valley", "willow", "yak", "zephyr",
-)  # fmt: skip
-
 _writer = Writer()
 _active_runs: list[Run] = []
 _current: Run | None = None
-
-
-def _new_id() -> str:
-    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    return "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-def _new_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(100)}"
-
-
-class _PersistedDict(dict[str, Any]):
-    """A dict whose changes are written to the run's row (config or summary) by the writer."""
-
-    def __init__(self, run: Run, column: str, initial: Mapping[str, Any]) -> None:
-        super().__init__(initial)
-        self._run = run
-        self._column = column
-
-    def _changed(self) -> None:
-        self._run._persist(self._column)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(str(key), value)
-        self._changed()
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._changed()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update({str(k): v for k, v in dict(*args, **kwargs).items()})
-        self._changed()
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        had = key in self
-        value = super().setdefault(str(key), default)
-        if not had:
-            self._changed()
-        return value
-
-    def pop(self, key: str, *default: Any) -> Any:
-        value = super().pop(key, *default)
-        self._changed()
-        return value
-
-    def popitem(self) -> tuple[str, Any]:
-        item = super().popitem()
-        self._changed()
-        return item
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-    def __ior__(self, other: Any) -> _PersistedDict:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        # wandb-style ``run.config.lr``
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
-        else:
-            self[name] = value
 
 
 class Run:
@@ -132,9 +48,9 @@ class Run:
     ) -> None:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
-        self.id = _new_id()
+        self.id = new_run_id()
         self.project = check_name(project or _default_project(), "project")
-        self.name = check_name(name, "run name") if name is not None else _new_name()
+        self.name = check_name(name, "run name") if name is not None else new_run_name()
         self.tags = [check_name(tag, "tag") for tag in (tags or [])]
         self.db_path = resolve_db_path(db)
         self.created_at = time.time()
@@ -147,8 +63,8 @@ class Run:
         self._handle = RunHandle(
             run_id=self.id, db_path=self.db_path, t0=self.created_at, config={}, summary={}
         )
-        self.config = _PersistedDict(self, "config", config_dict)
-        self.summary = _PersistedDict(self, "summary", {})
+        self.config = PersistedDict(self, "config", config_dict)
+        self.summary = PersistedDict(self, "summary", {})
         self._handle.config = self.config
         self._handle.summary = self.summary
         conn = open_for_writing(self.db_path)

@@ -239,7 +239,10 @@ def live(tool_name: str, tool: Tool, n: int) -> dict[str, Any]:
     tool.finish()
     out, _ = reader.communicate(timeout=60)
     seen = {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
-    return {"latencies": sorted(seen[s] - logged[s] for s in range(n) if s in seen), "missed": n - len(seen)}
+    return {
+        "latencies": sorted(seen[s] - logged[s] for s in range(n) if s in seen),
+        "missed": n - len(seen),
+    }
 
 
 def watch(tool: Tool, n: int) -> dict[str, float]:

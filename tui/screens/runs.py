@@ -18,12 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 
 from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
-from tracker.errors import FilterError
-from tracker.filters import compile_filter, sort_runs_by
+from tracker.filters import Predicate, compile_filter, sort_runs_by
 from tracker.models import RunRecord
 from tracker.ranking import Best, best_run
 from tracker.system.keys import describe
@@ -32,6 +31,7 @@ from ..columns import TableContext, available_columns, column_for, default_colum
 from ..formatting import format_number
 from ..model import Changed, main_metrics
 from ..sanitize import safe_text
+from ..widgets.filter_bar import FilterBar
 from ..widgets.hardware import HardwarePanel
 from ..widgets.plot import MetricPlot, PlotLine, run_color
 from ..widgets.runs_table import RunsTable
@@ -78,7 +78,6 @@ class RunsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
-        self.filter_error: str | None = None
         self.pinned: list[str] = []
         self.selected: set[str] = set()
         self.best_choice: tuple[str, str] | None = None  # (metric, mode)
@@ -102,12 +101,7 @@ class RunsScreen(Screen[None]):
                     for index in range(PREVIEW_PLOTS):
                         yield MetricPlot("", id=f"preview-{index}")
                 yield HardwarePanel(compact=True, changes_only=True, id="preview-hardware")
-        with Vertical(id="filter-bar", classes="hidden"):
-            yield Input(
-                placeholder="filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug",
-                id="filter-input",
-            )
-            yield Static(id="filter-error")
+        yield FilterBar(self._count_matches, id="filter-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,7 +137,7 @@ class RunsScreen(Screen[None]):
     def ordered_runs(self) -> list[RunRecord]:
         """Filtered, then pinned first (in pin order), then sorted (newest first by default)."""
         runs = self.tapp.model.newest_first()
-        if self.filter_text and self.filter_error is None:
+        if self.filter_text:
             predicate = compile_filter(self.filter_text)
             runs = [run for run in runs if predicate(run)]
         table = self.query_one(RunsTable)
@@ -323,56 +317,30 @@ class RunsScreen(Screen[None]):
             run_id for run_id in (run.id for run in self.shown_runs) if run_id in self.selected
         ]
         if len(chosen) < 2:
-            run = self.selected_run()
             self.notify("select two or more runs with space, then press c", severity="warning")
-            if run is None:
-                return
             return
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(chosen))
 
+    def _count_matches(self, predicate: Predicate) -> tuple[int, int]:
+        runs = self.tapp.model.runs.values()
+        return sum(1 for run in runs if predicate(run)), len(runs)
+
     def action_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
-        bar.remove_class("hidden")
-        field = self.query_one("#filter-input", Input)
-        field.value = self.filter_text
-        field.focus()
+        self.query_one(FilterBar).open(self.filter_text)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "filter-input":
-            return
-        error = self.query_one("#filter-error", Static)
-        try:
-            predicate = compile_filter(event.value)
-        except FilterError as exc:
-            error.update(Text(str(exc), style="red"))
-            return
-        matches = sum(1 for run in self.tapp.model.runs.values() if predicate(run))
-        total = len(self.tapp.model.runs)
-        error.update(
-            Text(f"{matches} of {total} runs match · enter applies, escape clears", style="dim")
-        )
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id != "filter-input":
-            return
-        try:
-            compile_filter(event.value)
-        except FilterError:
-            return  # the error stays on screen; nothing is applied
-        self.filter_text = event.value.strip()
-        self.filter_error = None
-        self.query_one("#filter-bar").add_class("hidden")
+    def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
+        self.filter_text = event.expression
+        self.query_one(FilterBar).close()
         self.query_one(RunsTable).focus()
         self.data_changed(Changed())
 
     def action_clear(self) -> None:
-        bar = self.query_one("#filter-bar")
-        if not bar.has_class("hidden") or self.filter_text:
+        bar = self.query_one(FilterBar)
+        if bar.is_open or self.filter_text:
             self.filter_text = ""
-            self.filter_error = None
-            bar.add_class("hidden")
+            bar.close()
             self.query_one(RunsTable).focus()
             self.data_changed(Changed())
 
