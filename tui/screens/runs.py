@@ -86,6 +86,8 @@ class RunsScreen(Screen[None]):
         self.shown_runs: list[RunRecord] = []
         self.width = 120
         self.height = 36
+        self._choices_signature: tuple[tuple[str, int, int], ...] | None = None
+        self._choices: tuple[list[str], list[str]] = ([], [])
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -121,7 +123,7 @@ class RunsScreen(Screen[None]):
             self.data_changed(Changed())
 
     def _refresh_ages(self) -> None:
-        self.data_changed(Changed(runs={run.id for run in self.shown_runs}))
+        self.query_one(RunsTable).rewrite_column("age", self.shown_runs, self.context())
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -164,20 +166,28 @@ class RunsScreen(Screen[None]):
         if self.best_choice is not None:
             self.best = best_run(self.shown_runs, *self.best_choice)
         table = self.query_one(RunsTable)
-        differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
-        columns = self.custom_columns or default_columns(self.shown_runs, differing, self.width)
-        rebuilt = table.configure(
-            [
-                c
-                for c in columns
-                if c in available_columns(self.shown_runs, differing) or c in ("marks",)
-            ]
-        )
+        rebuilt = table.configure(self._columns())
         table.show_runs(
             self.shown_runs, self.context(), None if (rebuilt or changed.reset) else changed.runs
         )
         self._update_header()
         self._update_preview(changed)
+
+    def _column_choices(self) -> tuple[list[str], list[str]]:
+        """(differing config keys, every available column) of the runs shown, recomputed only
+        when the runs shown or their sets of config keys and metrics change, not per update."""
+        signature = tuple((r.id, len(r.config), len(r.metrics)) for r in self.shown_runs)
+        if signature != self._choices_signature:
+            differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
+            self._choices = (differing, available_columns(self.shown_runs, differing))
+            self._choices_signature = signature
+        return self._choices
+
+    def _columns(self) -> list[str]:
+        differing, available = self._column_choices()
+        wanted = self.custom_columns or default_columns(self.shown_runs, differing, self.width)
+        allowed = set(available)
+        return [c for c in wanted if c in allowed]
 
     def _update_header(self) -> None:
         model = self.tapp.model
@@ -396,10 +406,9 @@ class RunsScreen(Screen[None]):
     def action_columns(self) -> None:
         from .columns import ColumnsScreen
 
-        differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
         shown = self.query_one(RunsTable).column_ids
         self.app.push_screen(
-            ColumnsScreen(available_columns(self.shown_runs, differing), shown),
+            ColumnsScreen(self._column_choices()[1], shown),
             self._columns_chosen,
         )
 

@@ -119,6 +119,15 @@ class RunsTable(DataTable[Text]):
             for spec in self.specs:
                 self.update_cell(run_id, spec.id, spec.cell(record, ctx))
 
+    def rewrite_column(self, column_id: str, runs: Sequence[RunRecord], ctx: TableContext) -> None:
+        """Rewrite one column (the ages, as the clock moves) without touching the others."""
+        spec = next((s for s in self.specs if s.id == column_id), None)
+        if spec is None:
+            return
+        for run in runs:
+            if run.id in self.rows:
+                self.update_cell(run.id, column_id, spec.cell(run, ctx))
+
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
             return None
