@@ -50,6 +50,7 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) ->
             )
 
         await settle(pilot, ready)
+        await settle(pilot, lambda: len(app.model.extras) == 6 and not app.reader.pending_extras())
         for key in keys:
             await pilot.press(key)
         if "enter" in keys:

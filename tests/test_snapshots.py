@@ -40,6 +40,8 @@ async def settled(pilot: Any) -> None:
     )
     preview = app.screen.query_one("#preview-0", MetricPlot)
     await wait_until(pilot, lambda: bool(preview.lines))
+    # trends and smoothed values arrive a moment after the first paint: wait for all of them
+    await wait_until(pilot, lambda: len(app.model.extras) == 6 and not app.reader.pending_extras())
     await pilot.pause(0.3)
 
 

@@ -21,7 +21,7 @@ from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
 from tracker.ranking import best_value, metric_direction
 
 from .formatting import format_duration, format_number
-from .metrics import main_metrics
+from .metrics import main_metrics, order_keys
 from .reader import RunExtras
 from .sanitize import safe_text
 from .widgets.gauge import sparkline
@@ -236,19 +236,21 @@ def column_for(column_id: str) -> Column:
 def available_columns(runs: Sequence[RunRecord], differing: Sequence[str]) -> list[str]:
     """Every column the runs could show: facts, each non-hardware metric's four views, config."""
     ids = list(FIXED)
-    metrics: list[str] = []
-    for run in runs:
-        for key in main_metrics(run, 50):
-            if key not in metrics:
-                metrics.append(key)
+    metrics = ordered_keys_of(runs)
     for key in metrics:
         ids += [f"last:{key}", f"best:{key}", f"smooth:{key}", f"trend:{key}"]
-    configs: list[str] = list(differing)
+    configs = dict.fromkeys(differing)
     for run in runs:
-        for key in flatten_config(run.config):
-            if key not in configs:
-                configs.append(key)
+        configs.update(dict.fromkeys(flatten_config(run.config)))
     return ids + [f"cfg:{key}" for key in configs]
+
+
+def ordered_keys_of(runs: Sequence[RunRecord]) -> list[str]:
+    """Every non-hardware metric of these runs, in plotting order (computed once, not per run)."""
+    keys: dict[str, None] = {}
+    for run in runs:
+        keys.update(dict.fromkeys(k for k in run.metrics if not k.startswith("sys/")))
+    return order_keys(keys, include_system=False)
 
 
 _CONFIG_PRIORITY = (

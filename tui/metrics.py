@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tracker.models import RunRecord
 
 MAIN_METRICS = ("train/loss", "loss", "eval/loss", "val/loss", "train/grad_norm", "grad_norm")
@@ -17,10 +19,15 @@ def section_of(key: str) -> str:
 
 
 def ordered_metric_keys(run: RunRecord, include_system: bool = True) -> list[str]:
+    """Every metric of a run in plotting order (see :func:`order_keys`)."""
+    return order_keys(run.metrics, include_system)
+
+
+def order_keys(metric_keys: Iterable[str], include_system: bool = True) -> list[str]:
     """Every metric of a run grouped by section: the sections of the main metrics (training
     loss, evaluation loss, gradient norm) first, other metrics next, hardware last; inside a
     section, main metrics first, then losses and gradients, then by name."""
-    keys = [k for k in run.metrics if include_system or not k.startswith("sys/")]
+    keys = [k for k in metric_keys if include_system or not k.startswith("sys/")]
 
     def key_rank(key: str) -> tuple[int, int, str]:
         leaf = key.rsplit("/", 1)[-1]
@@ -43,7 +50,10 @@ def ordered_metric_keys(run: RunRecord, include_system: bool = True) -> list[str
 
 
 def main_metrics(run: RunRecord, limit: int = 3) -> list[str]:
+    """The run's first ``limit`` metrics in plotting order (cheap when the usual ones exist)."""
     chosen = [k for k in MAIN_METRICS if k in run.metrics]
+    if len(chosen) >= limit:
+        return chosen[:limit]
     for key in ordered_metric_keys(run, include_system=False):
         if key not in chosen:
             chosen.append(key)

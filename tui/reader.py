@@ -30,6 +30,8 @@ TREND_BUCKETS = 24
 RECENT_POINTS = 20
 EXTRAS_PER_POLL = 40  # runs per poll, so a big first load never holds the reader up long
 EXTRAS_EVERY_S = 5.0  # per live run
+EXTRAS_MAX_WAIT_S = 0.5  # while other updates keep coming
+EXTRAS_START_DELAY_S = 1.5  # after opening: the first screen and its plots come first
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ class DatabaseReader:
         self._known: set[str] = set()
         self._extras_wanted: dict[str, RunRecord] = {}
         self._extras_next: dict[str, float] = {}
+        self._last_extras = time.monotonic()
+        self._extras_after = 0.0
         self._last_status_check = 0.0
         self._inode: int | None = None
         self.reads = 0  # full delta reads, for tests and benchmarks
@@ -149,6 +153,7 @@ class DatabaseReader:
         self._known.clear()
         self._extras_wanted.clear()
         self._extras_next.clear()
+        self._extras_after = time.monotonic() + EXTRAS_START_DELAY_S
         update.reset = True
 
     def _read(self, update: Update, force: bool) -> None:
@@ -179,7 +184,12 @@ class DatabaseReader:
         self._known.update(run.id for run in update.runs)
         for run in update.runs:
             self._extras_wanted[run.id] = run
-        self._compute_extras(update)
+        # Trends are extras: what the screen waits for (runs, followed series) goes out first.
+        now = time.monotonic()
+        waited = now - self._last_extras >= EXTRAS_MAX_WAIT_S
+        if now >= self._extras_after and not update.loaded and (not update.runs or waited):
+            self._last_extras = now
+            self._compute_extras(update)
         self._recheck_live(update)
         self._set_status(
             DbStatus("ok") if self._known else DbStatus("empty", "no runs yet"), update

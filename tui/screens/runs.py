@@ -88,6 +88,8 @@ class RunsScreen(Screen[None]):
         self.height = 36
         self._choices_signature: tuple[tuple[str, int, int], ...] | None = None
         self._choices: tuple[list[str], list[str]] = ([], [])
+        self._columns_key: object = None
+        self._columns_cache: list[str] = []
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -185,9 +187,13 @@ class RunsScreen(Screen[None]):
 
     def _columns(self) -> list[str]:
         differing, available = self._column_choices()
-        wanted = self.custom_columns or default_columns(self.shown_runs, differing, self.width)
-        allowed = set(available)
-        return [c for c in wanted if c in allowed]
+        key = (self._choices_signature, self.width, tuple(self.custom_columns or ()))
+        if key != self._columns_key:
+            wanted = self.custom_columns or default_columns(self.shown_runs, differing, self.width)
+            allowed = set(available)
+            self._columns_cache = [c for c in wanted if c in allowed]
+            self._columns_key = key
+        return self._columns_cache
 
     def _update_header(self) -> None:
         model = self.tapp.model

@@ -20,6 +20,10 @@ from ..columns import STATUS_MARKS, Column, TableContext, column_for
 
 __all__ = ["STATUS_MARKS", "RunsTable"]
 
+FIRST_ROWS = 60
+ROWS_PER_SLICE = 150
+SLICE_GAP_S = 0.01
+
 
 class RunsTable(DataTable[Text]):
     BINDINGS = [
@@ -41,6 +45,7 @@ class RunsTable(DataTable[Text]):
         self.sort_cursor = 2
         self.sort_column: str | None = None
         self.descending = False
+        self._generation = 0
 
     @property
     def column_ids(self) -> list[str]:
@@ -105,19 +110,45 @@ class RunsTable(DataTable[Text]):
         if order != self.order:
             selected = self.selected_run_id()
             self.clear()
-            for run in runs:
-                self.add_row(*(spec.cell(run, ctx) for spec in self.specs), key=run.id)
             self.order = order
+            self._generation += 1
+            # A screenful first (DataTable measures every cell it adds); the rest in slices
+            # after the screen has painted, so a thousand runs never hold the UI up.
+            first = max(FIRST_ROWS, order.index(selected) + 1 if selected in order else 0)
+            self._add_rows(runs[:first], ctx)
+            if len(runs) > first:
+                self._schedule_rest(runs[first:], ctx)
             if selected in order:
                 self.move_cursor(row=order.index(selected), animate=False)
             return
         by_id = {run.id: run for run in runs}
         for run_id in changed if changed is not None else order:
             record = by_id.get(run_id)
-            if record is None:
+            if record is None or run_id not in self.rows:
                 continue
             for spec in self.specs:
                 self.update_cell(run_id, spec.id, spec.cell(record, ctx))
+
+    def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
+        for run in runs:
+            self.add_row(*(spec.cell(run, ctx) for spec in self.specs), key=run.id)
+
+    def _add_rest(self, runs: Sequence[RunRecord], ctx: TableContext, generation: int) -> None:
+        if generation != self._generation:
+            return  # rebuilt meanwhile: these rows are stale
+        self._add_rows(runs[:ROWS_PER_SLICE], ctx)
+        if len(runs) > ROWS_PER_SLICE:
+            self._schedule_rest(runs[ROWS_PER_SLICE:], ctx)
+
+    def _schedule_rest(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
+        # A timer, not call_after_refresh: messages waiting (new data, key presses) go first.
+        generation = self._generation
+        self.set_timer(SLICE_GAP_S, lambda: self._add_rest(runs, ctx, generation))
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the current order is in the table (the slices are done)."""
+        return self.row_count == len(self.order)
 
     def rewrite_column(self, column_id: str, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         """Rewrite one column (the ages, as the clock moves) without touching the others."""
