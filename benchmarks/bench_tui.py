@@ -202,9 +202,9 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(
-        "| runs | points | file | first paint (median) | TUI memory | idle poll | history scans while idle |"
+        "| runs | points | file | first paint (median) | every row in the table | TUI memory | idle poll | history scans while idle |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for runs in (int(s) for s in args.sizes.split(",")):
         path = cache / f"runs{runs}.db"
         t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from tracker.status import derive_status
 
 from .metrics import main_metrics
 
-HISTORY_BUCKETS = 4096
+HISTORY_BUCKETS = 640  # a plot draws 2 columns per cell: 320 cells wide is plenty
 STATUS_EVERY_S = 2.0
 TREND_BUCKETS = 24
 RECENT_POINTS = 20
