@@ -75,7 +75,15 @@ class RunDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.width)
         self.data_changed(Changed(runs={self.run_id}))
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """The side pane takes 46 columns when there is room, a third of a narrow terminal."""
+        self.query_one("#detail-side").styles.width = 46 if width >= 120 else max(24, width // 3)
 
     @property
     def run(self) -> RunRecord | None:
