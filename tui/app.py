@@ -15,6 +15,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 
 from .model import Changed, RunsModel
@@ -139,8 +140,12 @@ class TrackTuiApp(App[None]):
     def _notify_screens(self, changed: Changed) -> None:
         for screen in self.screen_stack:
             handler = getattr(screen, "data_changed", None)
-            if handler is not None:
+            if handler is None or not screen.is_mounted:
+                continue
+            try:
                 handler(changed)
+            except NoMatches:
+                pass  # the app is closing and this screen's widgets are already gone
 
     def wake_reader(self) -> None:
         """Read now rather than at the next poll (after this app wrote to the file itself)."""
