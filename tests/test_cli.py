@@ -221,3 +221,14 @@ def test_entry_point_runs_as_a_process(sweep: Path) -> None:
         "from tui.cli import main; raise SystemExit(main())", "ls", "--db", str(sweep), "--json"
     )
     assert len(json.loads(result.stdout)) == 4
+
+
+@pytest.mark.parametrize(
+    "kind, first",
+    [("csv", "ID,NAME,PROJECT"), ("md", "| ID | NAME |"), ("tex", "\\begin{tabular}")],
+)
+def test_ls_formats(sweep: Path, capsys: pytest.CaptureFixture[str], kind: str, first: str) -> None:
+    assert main(["ls", "--db", str(sweep), "--format", kind, "--sort", "name"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(first)
+    assert out.index("elsewhere") < out.index("lr-1e-2") < out.index("lr-1e-4")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("--desc", action="store_true", help="sort descending")
     ls.add_argument("--json", action="store_true", help="print a JSON array")
+    ls.add_argument(
+        "--format", choices=("table", "csv", "md", "tex"), default="table",
+        help="plain table (default), CSV, Markdown or LaTeX",
+    )  # fmt: skip
 
     best = sub.add_parser("best", help="the best run by a metric")
     best.add_argument("--metric", required=True, help="metric key, e.g. eval/loss")
@@ -97,7 +102,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if args.sort and args.sort.lower().startswith(("metrics.", "m."))
         else []
     )
-    print(listing.render_table(runs, listing.choose_metrics(runs, wanted)))
+    metrics = listing.choose_metrics(runs, wanted)
+    if args.format != "table":
+        from .export import render
+
+        headers, rows = listing.table_rows(runs, metrics, time.time(), truncate=False)
+        print(render(args.format, headers, rows), end="")
+        return 0
+    print(listing.render_table(runs, metrics))
     return 0
 
 

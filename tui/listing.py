@@ -38,18 +38,22 @@ def choose_metrics(runs: Sequence[RunRecord], wanted: Sequence[str] = ()) -> lis
     return chosen
 
 
-def render_table(
-    runs: Sequence[RunRecord], metrics: Sequence[str], now: float | None = None
-) -> str:
-    now = time.time() if now is None else now
+def table_rows(
+    runs: Sequence[RunRecord], metrics: Sequence[str], now: float, truncate: bool = True
+) -> tuple[list[str], list[list[str]]]:
+    """The ``ls`` table as headers and rows of text (names shortened only for the terminal)."""
+
+    def text(value: object, limit: int) -> str:
+        return safe_text(value, limit if truncate else None)
+
     headers = ["ID", "NAME", "PROJECT", "STATUS", "STEP", "CREATED", "DURATION"]
-    headers += [safe_text(key, 18) for key in metrics]
+    headers += [text(key, 18) for key in metrics]
     rows: list[list[str]] = []
     for run in runs:
         cells = [
             run.id,
-            safe_text(run.name, 32),
-            safe_text(run.project, 20),
+            text(run.name, 32),
+            text(run.project, 20),
             run.status,
             format_number(run.step) if run.step is not None else "-",
             format_age(now - run.created_at),
@@ -59,6 +63,14 @@ def render_table(
             summary = run.metrics.get(key)
             cells.append(format_number(summary.last) if summary else "-")
         rows.append(cells)
+    return headers, rows
+
+
+def render_table(
+    runs: Sequence[RunRecord], metrics: Sequence[str], now: float | None = None
+) -> str:
+    now = time.time() if now is None else now
+    headers, rows = table_rows(runs, metrics, now)
     numeric = {4} | set(range(7, len(headers)))
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
