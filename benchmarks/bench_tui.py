@@ -121,7 +121,7 @@ def redraw(path: Path) -> tuple[float, float, int]:
     count, buckets = store.read_series(reader.conn, sid, 4096)
     load = time.perf_counter() - t0
     buffer = SeriesBuffer()
-    buffer.load((span_of_bucket(b, b.mean) for b in buckets), count, count)
+    buffer.load((span_of_bucket(b) for b in buckets), count, count)
     times = []
     for _ in range(20):
         buffer.version += 1

@@ -22,11 +22,11 @@ from . import store
 from .batch import Record, RunHandle, metric_points, write_batch
 from .errors import DatabaseError, warn_once
 from .schema import open_for_writing
+from .status import HEARTBEAT_INTERVAL_S
 
 FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
 MAX_PENDING_POINTS = 2_000_000
-HEARTBEAT_INTERVAL_S = 5.0
 _MAX_BACKOFF_S = 10.0
 
 

@@ -10,17 +10,9 @@ from tracker.models import RunRecord, run_as_json
 from tracker.ranking import Best
 
 from .formatting import format_age, format_duration, format_number
+from .metrics import MAIN_METRICS
 from .sanitize import safe_text
 
-PREFERRED_METRICS = (
-    "train/loss",
-    "loss",
-    "eval/loss",
-    "val/loss",
-    "validation/loss",
-    "train/grad_norm",
-    "grad_norm",
-)
 MAX_METRIC_COLUMNS = 3
 
 
@@ -30,7 +22,7 @@ def choose_metrics(runs: Sequence[RunRecord], wanted: Sequence[str] = ()) -> lis
     for run in runs:
         present.update(run.metrics)
     chosen = [key for key in wanted if key in present]
-    for key in (*PREFERRED_METRICS, *sorted(k for k in present if not k.startswith("sys/"))):
+    for key in (*MAIN_METRICS, *sorted(k for k in present if not k.startswith("sys/"))):
         if len(chosen) >= MAX_METRIC_COLUMNS:
             break
         if key in present and key not in chosen:

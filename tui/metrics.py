@@ -6,7 +6,19 @@ from collections.abc import Iterable
 
 from tracker.models import RunRecord
 
-MAIN_METRICS = ("train/loss", "loss", "eval/loss", "val/loss", "train/grad_norm", "grad_norm")
+MAIN_METRICS = (
+    "train/loss", "loss", "eval/loss", "val/loss", "validation/loss",
+    "train/grad_norm", "grad_norm",
+)  # fmt: skip
+
+
+def sys_values(run: RunRecord) -> dict[str, float]:
+    """A run's last hardware readings (its ``sys/`` metrics' last finite values)."""
+    return {
+        key: summary.last
+        for key, summary in run.metrics.items()
+        if key.startswith("sys/") and summary.last is not None and summary.last == summary.last
+    }
 
 
 def section_of(key: str) -> str:

@@ -49,7 +49,7 @@ class RunsModel:
             changed.runs.add(run_id)
         for sid, (count, buckets) in update.loaded.items():
             buffer = self.series.setdefault(sid, SeriesBuffer())
-            buffer.load((span_of_bucket(b, b.mean) for b in buckets), count, count)
+            buffer.load((span_of_bucket(b) for b in buckets), count, count)
             changed.series.add(sid)
         for sid, points in update.points.items():
             followed = self.series.get(sid)

@@ -52,9 +52,9 @@ def span_of_point(point: Point) -> Span:
     return Span(point.step, point.step, point.t, point.t, None, None, 0.0, 0, 1)
 
 
-def span_of_bucket(bucket: Bucket, mean: float | None) -> Span:
+def span_of_bucket(bucket: Bucket) -> Span:
     finite = bucket.count - bucket.nonfinite
-    total = (mean or 0.0) * finite
+    total = (bucket.mean or 0.0) * finite
     return Span(
         bucket.first_step, bucket.last_step, bucket.first_t, bucket.last_t,
         bucket.min, bucket.max, total, finite, bucket.nonfinite,

@@ -17,12 +17,12 @@ from tracker.models import RunRecord
 from tracker.system.keys import describe
 
 from ..formatting import format_duration, format_number
+from ..metrics import sys_values
 from ..model import Changed, ordered_metric_keys, section_of
 from ..sanitize import safe_text
 from ..widgets.hardware import HardwarePanel
 from ..widgets.plot import MetricPlot, PlotLine, run_color
 from ..widgets.runs_table import STATUS_MARKS
-from .runs import sys_values
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp

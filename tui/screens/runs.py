@@ -29,6 +29,7 @@ from tracker.system.keys import describe
 
 from ..columns import TableContext, available_columns, column_for, default_columns
 from ..formatting import format_number
+from ..metrics import sys_values
 from ..model import Changed, main_metrics
 from ..sanitize import safe_text
 from ..widgets.filter_bar import FilterBar
@@ -48,15 +49,6 @@ STATE_MESSAGES = {
     "error": "This file cannot be shown:\n{reason}\n\n"
     "Waiting: this screen recovers by itself once the file is fixed or replaced.",
 }
-
-
-def sys_values(run: RunRecord) -> dict[str, float]:
-    """A run's last hardware readings (its ``sys/`` metrics' last finite values)."""
-    return {
-        key: summary.last
-        for key, summary in run.metrics.items()
-        if key.startswith("sys/") and summary.last is not None and summary.last == summary.last
-    }
 
 
 class RunsScreen(Screen[None]):
@@ -85,7 +77,6 @@ class RunsScreen(Screen[None]):
         self.custom_columns: list[str] | None = None
         self.shown_runs: list[RunRecord] = []
         self.width = 120
-        self.height = 36
         self._choices_signature: tuple[tuple[str, int, int], ...] | None = None
         self._choices: tuple[list[str], list[str]] = ([], [])
         self._columns_key: object = None
@@ -118,7 +109,7 @@ class RunsScreen(Screen[None]):
 
     def _fit(self, width: int, height: int) -> None:
         """Narrow panes keep the table and one plot; hardware and the second plot need room."""
-        self.width, self.height = width, height
+        self.width = width
         self.query_one("#preview-hardware").set_class(width < 100, "hidden")
         self.query_one("#preview-1").set_class(height < 30, "hidden")
         if self.tapp.model.status.state == "ok":
@@ -284,15 +275,12 @@ class RunsScreen(Screen[None]):
     def on_data_table_row_selected(self, event: Any) -> None:
         self.action_open_run()
 
-    def _refresh_rows(self, run_ids: set[str]) -> None:
-        self.data_changed(Changed(runs=run_ids))
-
     def action_select(self) -> None:
         run = self.selected_run()
         if run is None:
             return
         self.selected.symmetric_difference_update({run.id})
-        self._refresh_rows({run.id})
+        self.data_changed(Changed(runs={run.id}))
         table = self.query_one(RunsTable)
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
