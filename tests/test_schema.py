@@ -13,6 +13,7 @@ from tracker.errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDat
 from tracker.schema import (
     APPLICATION_ID,
     SCHEMA_VERSION,
+    TABLES,
     describe,
     open_for_reading,
     open_for_writing,
@@ -143,7 +144,7 @@ def test_eight_processes_create_a_fresh_file_at_once(db_path: Path, attempt: int
     conn = open_for_reading(db_path)
     assert describe(conn)["schema_version"] == SCHEMA_VERSION
     assert conn.execute("SELECT count(*) FROM runs WHERE status = 'finished'").fetchone()[0] == 8
-    assert (
-        conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 4
-    )
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
+        0
+    ] == len(TABLES)
     conn.close()

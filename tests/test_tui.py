@@ -90,7 +90,7 @@ async def test_navigation_preview_and_detail(demo_db: Path) -> None:
         for number, pane in (
             ("1", "#detail-plots"),
             ("2", "#detail-hardware"),
-            ("3", "#detail-config"),
+            ("5", "#detail-config"),
         ):
             await pilot.press(number)
             assert detail.query_one(pane).has_class("hidden")

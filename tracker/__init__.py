@@ -18,17 +18,22 @@ from .errors import (
     NotATrackerDatabase,
     TrackerError,
 )
+from .media import ConfusionMatrix, Histogram, Image, Table
 from .recorder import Run, current_run, finish, init, log, unsupported
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfusionMatrix",
     "DatabaseError",
     "DatabaseUnavailable",
     "FilterError",
+    "Histogram",
+    "Image",
     "NewerSchemaError",
     "NotATrackerDatabase",
     "Run",
+    "Table",
     "TrackerError",
     "__version__",
     "finish",

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import store
+from .console import collapse_carriage_returns
 from .errors import warn_once
+from .media.base import Encoded
 from .values import dumps
 
 MAX_SEQ = (1 << 32) - 1
@@ -48,8 +50,9 @@ class RunHandle:
 
 
 # A metrics record: (handle, step, unix time, {key: number}).
-# A control record: (kind, handle, payload) with kind a str: "json" (payload: column name) or
-# "finish" (payload: (status, exit_code, error)).
+# A control record: (kind, handle, payload) with kind a str: "json" (payload: column name),
+# "finish" (payload: (status, exit_code, error)), "media" (payload: (step, unix time,
+# {key: Media or its Encoded form})) or "console" (payload: (stream, unix time, text)).
 Record = tuple[Any, ...]
 Chunk = tuple[list[int], Sequence[Any], list[int]]  # steps, values, times (ms since start)
 
@@ -80,6 +83,8 @@ def write_batch(
             controls.append(record)
     after_commit: list[Callable[[], None]] = []
     now = time.time() if now is None else now
+    media_rows = _media_rows(controls)  # encoded before the write lock is taken
+    console_rows = _console_rows(controls)
     version = store.begin(conn)
     try:
         rows: list[Any] = []
@@ -105,11 +110,73 @@ def write_batch(
                     conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
                 )
                 after_commit.append(_mark_finished(handle))
+        if media_rows:
+            store.insert_media(conn, media_rows)
+        if console_rows:
+            store.insert_console(conn, console_rows)
         store.commit(conn)
     except BaseException:
         store.rollback(conn)
         raise
     return after_commit
+
+
+def _media_rows(controls: list[Record]) -> list[tuple[str, str, int, float, str, str, bytes]]:
+    """Encode each media object once (the result replaces it, so a retried batch does not
+    encode again); one that cannot be encoded is reported and left out."""
+    rows = []
+    for kind, handle, payload in controls:
+        if kind != "media":
+            continue
+        step, wall, objects = payload
+        for key, item in list(objects.items()):
+            if not isinstance(item, Encoded):
+                try:
+                    item = objects[key] = item.encode()
+                except Exception as exc:
+                    warn_once(f"media-encode:{key}", f"cannot store {key!r} ({exc}); left out")
+                    del objects[key]
+                    continue
+            rows.append((handle.run_id, key, step, wall, item.kind, dumps(item.meta), item.data))
+    return rows
+
+
+def _console_rows(controls: list[Record]) -> list[tuple[str, int, float, str]]:
+    """Consecutive console chunks of one run and stream become one row, in order."""
+    rows: list[tuple[str, int, float, str]] = []
+    current: tuple[Any, int] | None = None
+    texts: list[str] = []
+    started = 0.0
+    for kind, handle, payload in controls:
+        if kind != "console":
+            continue
+        stream, wall, text = payload
+        if current != (handle, stream):
+            if current is not None and texts:
+                rows.append((current[0].run_id, current[1], started, _console_text(texts)))
+            current, texts, started = (handle, stream), [], wall
+        texts.append(text)
+    if current is not None and texts:
+        rows.append((current[0].run_id, current[1], started, _console_text(texts)))
+    return rows
+
+
+def _console_text(texts: list[str]) -> str:
+    text = collapse_carriage_returns("".join(texts))
+    return text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
+
+
+def heavy_bytes(record: Record) -> int:
+    """Memory a console or media record holds until written (0 for other records)."""
+    kind = record[0]
+    if kind == "console":
+        return len(record[2][2])
+    if kind == "media":
+        return sum(
+            len(item.data) if isinstance(item, Encoded) else item.approx_bytes()
+            for item in record[2][2].values()
+        )
+    return 0
 
 
 def _columns(group: list[Record], t0: float) -> dict[str, list[Chunk]]:

@@ -16,7 +16,9 @@ from typing import Any
 
 from . import lifecycle, store
 from .batch import RunHandle
+from .console import ConsoleCapture, console_wanted
 from .errors import DatabaseUnavailable, TrackerError, warn_once
+from .media import Histogram, Media
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .persisted import PersistedDict, new_run_id, new_run_name
 from .schema import open_for_writing
@@ -45,6 +47,7 @@ class Run:
         quiet: bool = False,
         system_metrics: bool | None = None,
         system_interval: float = DEFAULT_INTERVAL_S,
+        console: bool | None = None,
     ) -> None:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
@@ -101,6 +104,9 @@ class Run:
                 self._log_system, interval=system_interval, disk_path=self.db_path
             )
             self._sampler.start()
+        self._console: ConsoleCapture | None = None
+        if console_wanted(console):
+            self._console = ConsoleCapture(self._queue, self._handle)
         lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
@@ -137,25 +143,33 @@ class Run:
                 kind = type(value)
                 if (kind is float or kind is int) and key in keys_ok:
                     continue
-                data = self._validated(data)
+                data, media = self._validated(data)
                 break
             else:
-                data = data.copy()
+                data, media = data.copy(), None
         else:
-            data = self._validated(data)
+            data, media = self._validated(data)
         self._step = step
         queue = self._queue
-        queue.append((self._handle, step, time.time(), data))
+        now = time.time()
+        queue.append((self._handle, step, now, data))
+        if media:
+            queue.append(("media", self._handle, (step, now, media)))
+            _writer.wake.set()  # media are big: write them soon rather than let them pile up
         if len(queue) > WAKE_AT_RECORDS:
             _writer.wake.set()
 
-    def _validated(self, data: Any) -> dict[str, float]:
+    def _validated(self, data: Any) -> tuple[dict[str, float], dict[str, Media] | None]:
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
-        flat = flatten_metrics(data)
+        media: dict[str, Media] = {}
+        flat = flatten_metrics(data, media=media)
         if len(self._keys_ok) < _KNOWN_KEYS_CAP:
             self._keys_ok.update(k for k in data if type(k) is str and k in flat)
-        return flat
+        for key, item in media.items():
+            if isinstance(item, Histogram):
+                item.warn_nonfinite(key)
+        return flat, media or None
 
     def _log_system(self, values: dict[str, float]) -> None:
         """Hardware samples: logged at the current step without advancing it."""
@@ -207,6 +221,8 @@ class Run:
             return
         if self._sampler is not None:
             self._sampler.stop()
+        if self._console is not None:
+            self._console.stop()
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
         _writer.flush(timeout)
@@ -293,6 +309,8 @@ def _after_fork_in_child() -> None:
     global _current
     for run in _active_runs:
         run._active = False
+        if run._console is not None:
+            run._console.stop()  # the child's prints are its own, not the parent run's
     _active_runs.clear()
     from .writer import _orphans
 
@@ -310,12 +328,15 @@ def init(
     quiet: bool = False,
     system_metrics: bool | None = None,
     system_interval: float = DEFAULT_INTERVAL_S,
+    console: bool | None = None,
     **wandb_options: Any,
 ) -> Run:
     """Start a run and make it the current one (see ``tracker.log``).
 
     ``system_metrics`` (default on, or ``$TRACKTUI_SYSTEM_METRICS=0`` for off) samples CPU,
     memory, disk, network and GPUs every ``system_interval`` seconds under ``sys/``.
+    ``console`` (default on, or ``$TRACKTUI_CONSOLE=0`` for off) records what the process
+    prints to stdout and stderr, still showing it as before.
     wandb's arguments are accepted so that ``import tracker as wandb`` scripts run unchanged:
     ``group`` and ``job_type`` become tags, ``notes`` goes to the summary, the rest (``entity``,
     ``mode``, ``dir``, ``reinit``, ...) is ignored with one warning.
@@ -342,6 +363,7 @@ def init(
         quiet=quiet,
         system_metrics=system_metrics,
         system_interval=system_interval,
+        console=console,
     )
     if notes:
         run.summary["notes"] = str(notes)

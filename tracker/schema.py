@@ -17,6 +17,12 @@ Tables:
   NaN); ±inf are stored as they are. ``t`` is milliseconds since the run's ``created_at``.
   The view ``point_values`` shows the key split into ``series`` and ``seq`` for people using
   ``sqlite3`` or ``sqlite-utils`` on the file.
+- ``media`` (schema 2): one row per logged image, text table, histogram or confusion matrix:
+  its run, key, step, time, kind, a small JSON ``meta`` (caption, sizes, columns, ...) and the
+  encoded ``data`` (PNG/JPEG bytes or JSON). Media live in the database, not in a folder beside
+  it, so that one file holds a whole experiment: copying it, or opening it over SSH, keeps every
+  image, and a killed writer leaves no half-written file behind.
+- ``console`` (schema 2): the run's captured stdout/stderr in chunks, oldest first.
 """
 
 from __future__ import annotations
@@ -34,10 +40,14 @@ from .paths import ensure_private_file, is_network_filesystem
 APPLICATION_ID = 0x54724B74  # "TrKt"
 SEQ_BITS = 32
 PAGE_SIZE = 16384
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
 
-TABLES = ("state", "runs", "series", "points")
+TABLES_BY_VERSION = {
+    1: ("state", "runs", "series", "points"),
+    2: ("state", "runs", "series", "points", "media", "console"),
+}
+TABLES = TABLES_BY_VERSION[SCHEMA_VERSION]
 
 _SCHEMA_V1 = """
 CREATE TABLE state (
@@ -96,8 +106,31 @@ CREATE VIEW point_values AS
     SELECT id >> 32 AS series, id & 4294967295 AS seq, step, value, t FROM points;
 """
 
+_SCHEMA_V2 = """
+CREATE TABLE media (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    t REAL NOT NULL,
+    kind TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    data BLOB NOT NULL
+) STRICT;
+CREATE INDEX media_by_run ON media (run_id, key, step);
+
+CREATE TABLE console (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    t REAL NOT NULL,
+    text TEXT NOT NULL
+) STRICT;
+CREATE INDEX console_by_run ON console (run_id, id);
+"""
+
 # MIGRATIONS[n] turns a version n-1 database into version n.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 def _header(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -310,18 +343,21 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
     with _closed_on_error(conn, shown):
         _configure(conn)
         conn.execute("PRAGMA query_only = ON")
-        if _check_file(conn, path, shown) == 0:
+        version = _check_file(conn, path, shown)
+        if version == 0:
             raise DatabaseUnavailable(shown, "empty file: no runs yet")
-        verify_tables(conn, shown)
+        verify_tables(conn, shown, version)
     return conn
 
 
-def verify_tables(conn: sqlite3.Connection, path: str) -> None:
-    """Check that every table of the schema is there (a damaged or half-copied file is not)."""
+def verify_tables(conn: sqlite3.Connection, path: str, version: int = SCHEMA_VERSION) -> None:
+    """Check that every table of the file's schema version is there (a damaged or half-copied
+    file is not). Readers accept older versions: a file written by an older tracktui is shown
+    as it is, without its newer tables."""
     present = {
         row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
-    missing = [name for name in TABLES if name not in present]
+    missing = [name for name in TABLES_BY_VERSION[version] if name not in present]
     if missing:
         raise NotATrackerDatabase(path, f"damaged tracktui database: missing tables {missing}")
 
@@ -333,6 +369,10 @@ def _explain(exc: sqlite3.Error) -> str:
     if "unable to open" in text:
         return f"{text} (the folder may be missing or not writable)"
     return text
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return _header(conn)[1]
 
 
 def describe(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -133,6 +133,21 @@ def finish_run(
     )
 
 
+def insert_media(
+    conn: sqlite3.Connection, rows: Iterable[tuple[str, str, int, float, str, str, bytes]]
+) -> None:
+    """Rows of ``(run_id, key, step, t, kind, meta_json, data)``."""
+    conn.executemany(
+        "INSERT INTO media (run_id, key, step, t, kind, meta, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def insert_console(conn: sqlite3.Connection, rows: Iterable[tuple[str, int, float, str]]) -> None:
+    """Rows of ``(run_id, stream, t, text)`` in the order they were written."""
+    conn.executemany("INSERT INTO console (run_id, stream, t, text) VALUES (?, ?, ?, ?)", rows)
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 _RUN_COLUMNS = (
@@ -404,3 +419,57 @@ def recent_mean(conn: sqlite3.Connection, series: int, count: int, last: int) ->
         (point_id(series, max(1, count - last + 1)), point_id(series, count)),
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
+
+
+# --- media and console (schema 2) -------------------------------------------------------------
+
+
+def read_media_index(
+    conn: sqlite3.Connection, run_id: str, after_id: int = 0
+) -> list[tuple[int, str, int, float, str, str]]:
+    """``(id, key, step, t, kind, meta_json)`` of a run's media newer than ``after_id``."""
+    return conn.execute(
+        "SELECT id, key, step, t, kind, meta FROM media WHERE run_id = ? AND id > ? ORDER BY id",
+        (run_id, after_id),
+    ).fetchall()
+
+
+def read_media_data(conn: sqlite3.Connection, media_ids: Sequence[int]) -> dict[int, bytes]:
+    """The encoded data of these media rows (PNG/JPEG bytes or JSON)."""
+    out: dict[int, bytes] = {}
+    ids = list(media_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT id, data FROM media WHERE id IN ({marks})", chunk):
+            out[int(row[0])] = bytes(row[1])
+    return out
+
+
+def media_counts(conn: sqlite3.Connection) -> dict[str, dict[str, tuple[str, int, int]]]:
+    """Per run, per media key: ``(kind, count, last step)``."""
+    out: dict[str, dict[str, tuple[str, int, int]]] = {}
+    for run_id, key, kind, count, step in conn.execute(
+        "SELECT run_id, key, max(kind), count(*), max(step) FROM media GROUP BY run_id, key"
+    ):
+        out.setdefault(run_id, {})[key] = (kind, int(count), int(step))
+    return out
+
+
+def read_console(
+    conn: sqlite3.Connection, run_id: str, after_id: int = 0, last: int | None = None
+) -> list[tuple[int, int, float, str]]:
+    """``(id, stream, t, text)`` chunks of a run's console after ``after_id``, oldest first;
+    ``last`` keeps only the newest chunks (a first look at a long log)."""
+    if last is None:
+        return conn.execute(
+            "SELECT id, stream, t, text FROM console WHERE run_id = ? AND id > ? ORDER BY id",
+            (run_id, after_id),
+        ).fetchall()
+    rows = conn.execute(
+        "SELECT id, stream, t, text FROM console WHERE run_id = ? AND id > ?"
+        " ORDER BY id DESC LIMIT ?",
+        (run_id, after_id, last),
+    ).fetchall()
+    rows.reverse()
+    return rows

@@ -134,8 +134,14 @@ def _element_count(value: object) -> int | None:
     return None
 
 
-def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Validate and flatten a ``log()`` payload: nested mappings become ``outer/inner`` keys."""
+def flatten_metrics(
+    data: Mapping[str, Any], prefix: str = "", media: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Validate and flatten a ``log()`` payload: nested mappings become ``outer/inner`` keys.
+
+    Media objects (and lists of them, which become ``key[0]``, ``key[1]``...) go to ``media``
+    when it is given; without it they are refused like any other non-number.
+    """
     out: dict[str, float] = {}
     for raw_key, value in data.items():
         if not isinstance(raw_key, str):
@@ -144,12 +150,29 @@ def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, floa
             )
         key = check_key(f"{prefix}{raw_key}")
         if isinstance(value, Mapping):
-            out.update(flatten_metrics(value, key + "/"))
+            out.update(flatten_metrics(value, key + "/", media))
+        elif media is not None and _is_media(value):
+            media[key] = value
+        elif media is not None and _is_media_list(value):
+            for index, item in enumerate(value):
+                media[check_key(f"{key}[{index}]")] = item
         else:
             out[key] = to_float(key, value)
-        if len(out) > MAX_KEYS_PER_CALL:
+        if len(out) + (len(media) if media else 0) > MAX_KEYS_PER_CALL:
             raise ValueError(f"log(): more than {MAX_KEYS_PER_CALL} keys in one call")
     return out
+
+
+def _is_media(value: object) -> bool:
+    from .media.base import Media
+
+    return isinstance(value, Media)
+
+
+def _is_media_list(value: object) -> bool:
+    return (
+        isinstance(value, (list, tuple)) and bool(value) and all(_is_media(item) for item in value)
+    )
 
 
 def to_jsonable(value: Any, depth: int = 0) -> Any:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import store
-from .batch import Record, RunHandle, metric_points, write_batch
+from .batch import Record, RunHandle, heavy_bytes, metric_points, write_batch
 from .errors import DatabaseError, warn_once
 from .schema import open_for_writing
 from .status import HEARTBEAT_INTERVAL_S
@@ -27,6 +27,7 @@ from .status import HEARTBEAT_INTERVAL_S
 FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
 MAX_PENDING_POINTS = 2_000_000
+MAX_PENDING_HEAVY_BYTES = 256 * 1024 * 1024  # media and console text kept while unwritable
 _MAX_BACKOFF_S = 10.0
 
 
@@ -234,7 +235,9 @@ class Writer:
         self._enforce_cap(database)
 
     def _enforce_cap(self, database: _Database) -> None:
-        """Drop the oldest metric records once the buffer is over its cap, counting them."""
+        """Drop the oldest records once the buffer is over its caps (metric points are counted
+        and reported at finish; media and console text are reported once)."""
+        self._enforce_heavy_cap(database)
         excess = metric_points(database.pending) - MAX_PENDING_POINTS
         if excess <= 0:
             return
@@ -251,6 +254,26 @@ class Writer:
             f"dropping:{database.path}",
             f"{database.path} is still not writable; dropping the oldest points beyond "
             f"{MAX_PENDING_POINTS:,} (counted and reported at finish)",
+        )
+
+    def _enforce_heavy_cap(self, database: _Database) -> None:
+        sizes = [heavy_bytes(record) for record in database.pending]
+        excess = sum(sizes) - MAX_PENDING_HEAVY_BYTES
+        if excess <= 0:
+            return
+        with self._cond:
+            kept: list[Record] = []
+            for record, size in zip(database.pending, sizes, strict=False):
+                if excess > 0 and size:
+                    excess -= size
+                    continue
+                kept.append(record)
+            kept.extend(database.pending[len(sizes) :])
+            database.pending = kept
+        warn_once(
+            f"dropping-media:{database.path}",
+            f"{database.path} is still not writable; dropping the oldest media and console "
+            f"output beyond {MAX_PENDING_HEAVY_BYTES // 2**20} MiB",
         )
 
     def _heartbeat_if_due(self) -> None:

@@ -48,7 +48,13 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("l", "log-scale y on / off"),
     ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
     ("+ / -", "more / less smoothing"),
-    ("1 / 2 / 3", "in a run: show or hide plots / hardware / config and summary"),
+    ("1 / 2 / 3 / 4 / 5", "in a run: show or hide plots / hardware / media / console / config"),
+    ("3 / 4", "in the runs table: open the highlighted run at its media / console"),
+    ("tab", "in a run: move between plots, media and console"),
+    ("left / right, home / end", "media: earlier / later step, first / last (last = live)"),
+    ("up / down", "media: choose the image, table, histogram or confusion matrix"),
+    ("v / r", "media: a table's prompt across steps / image renderer (half cells, Kitty, Sixel)"),
+    ("f, n / N", "console: search, next / previous match; end: follow the tail"),
     ("?", "this help"),
     ("q", "quit"),
 ]
@@ -163,6 +169,20 @@ class TrackTuiApp(App[None]):
             for sid in dropped:
                 self.model.series.pop(sid, None)
         self.reader.follow(fresh)
+        self._wake.set()
+
+    def follow_media(self, run_id: str) -> None:
+        """Ask the reader for this run's media list, then its new media as they come."""
+        self.reader.follow_media(run_id)
+        self._wake.set()
+
+    def follow_console(self, run_id: str) -> None:
+        self.reader.follow_console(run_id)
+        self._wake.set()
+
+    def want_media_data(self, media_ids: Iterable[int]) -> None:
+        """Ask the reader for the stored data of these media (images, tables...) to show."""
+        self.reader.want_media_data(media_ids)
         self._wake.set()
 
     # --- plot options ------------------------------------------------------------------------

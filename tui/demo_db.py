@@ -6,6 +6,7 @@ only with chosen timestamps instead of the clock's.
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 from tracker import store
@@ -15,6 +16,7 @@ from tracker.status import this_host
 from tracker.values import dumps
 
 from .simulate import curves, spec_for
+from .simulate_media import eval_line, media_for, progress_line
 
 NOW = 1_795_000_000.0  # the fixed "now" of every snapshot
 GIB = 1024**3
@@ -72,8 +74,18 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
             length = int(steps * 0.35) if crashed else steps
             records: list[tuple[object, ...]] = []
             best = math.inf
+            media_rng = random.Random(500 + index)
             for step, metrics in curves(spec, length):
-                records.append((handle, step, created + step * 1.5, metrics))
+                at = created + step * 1.5
+                records.append((handle, step, at, metrics))
+                if "eval/loss" in metrics:
+                    records.append(
+                        ("media", handle, (step, at, media_for(step, metrics, media_rng)))
+                    )
+                    records.append(("console", handle, (1, at, f"\n{eval_line(step, metrics)}\n")))
+                if step % 5 == 0:
+                    bar = progress_line(step, length, metrics["train/loss"])
+                    records.append(("console", handle, (2, at, bar)))
                 if step % 10 == 0:
                     records.append((handle, step, created + step * 1.5, _system(step, index)))
                 loss = metrics.get("eval/loss")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from tracker.models import RunRecord
 
+from .console_log import ConsoleLog
+from .media_model import MediaCache, RunMedia
 from .metrics import main_metrics, ordered_metric_keys, section_of
 from .reader import DbStatus, RunExtras, Update
 from .series import SeriesBuffer, span_of_bucket
@@ -22,6 +24,8 @@ class Changed:
     series: set[int] = field(default_factory=set)
     status: bool = False
     reset: bool = False
+    media: set[str] = field(default_factory=set)  # runs with new media or media data
+    console: set[str] = field(default_factory=set)  # runs with new console output
 
 
 class RunsModel:
@@ -29,6 +33,7 @@ class RunsModel:
         self.runs: dict[str, RunRecord] = {}
         self.series: dict[int, SeriesBuffer] = {}
         self.extras: dict[str, RunExtras] = {}
+        self.media = MediaCache()
         self.status = DbStatus("missing", "opening…")
 
     def apply(self, update: Update) -> Changed:
@@ -37,6 +42,7 @@ class RunsModel:
             self.runs.clear()
             self.series.clear()
             self.extras.clear()
+            self.media.clear()
             changed.reset = True
         if update.status is not None:
             self.status = update.status
@@ -56,6 +62,18 @@ class RunsModel:
             if followed is not None:
                 followed.extend(points)
                 changed.series.add(sid)
+        for run_id, items in update.media.items():
+            self.media.runs.setdefault(run_id, RunMedia()).add(items)
+            changed.media.add(run_id)
+        for media_id, data in update.media_data.items():
+            self.media.add_data(media_id, data)
+        if update.media_data:
+            changed.media.update(self.media.runs)
+        for run_id, chunks in update.console.items():
+            log = self.media.consoles.setdefault(run_id, ConsoleLog())
+            for _id, stream, t, text in chunks:
+                log.feed(stream, t, text)
+            changed.console.add(run_id)
         return changed
 
     def newest_first(self) -> list[RunRecord]:

@@ -18,14 +18,16 @@ from pathlib import Path
 
 from tracker import store
 from tracker.errors import DatabaseError
+from tracker.media.decoded import MediaItem, parse_meta
 from tracker.models import LIVE, Bucket, Point, RunRecord
-from tracker.schema import open_for_reading
+from tracker.schema import open_for_reading, schema_version
 from tracker.status import derive_status
 
 from .metrics import main_metrics
 
 HISTORY_BUCKETS = 640  # a plot draws 2 columns per cell: 320 cells wide is plenty
 STATUS_EVERY_S = 2.0
+CONSOLE_FIRST_CHUNKS = 2000  # a first look at a long console log starts near its end
 TREND_BUCKETS = 24
 RECENT_POINTS = 20
 EXTRAS_PER_POLL = 40  # runs per poll, so a big first load never holds the reader up long
@@ -57,10 +59,21 @@ class Update:
     points: dict[int, list[Point]] = field(default_factory=dict)
     loaded: dict[int, tuple[int, list[Bucket]]] = field(default_factory=dict)
     extras: dict[str, RunExtras] = field(default_factory=dict)
+    media: dict[str, list[MediaItem]] = field(default_factory=dict)
+    media_data: dict[int, bytes] = field(default_factory=dict)
+    console: dict[str, list[tuple[int, int, float, str]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
-            self.status or self.reset or self.runs or self.points or self.loaded or self.extras
+            self.status
+            or self.reset
+            or self.runs
+            or self.points
+            or self.loaded
+            or self.extras
+            or self.media
+            or self.media_data
+            or self.console
         )
 
 
@@ -85,6 +98,11 @@ class DatabaseReader:
         self._extras_after = 0.0
         self._last_status_check = 0.0
         self._inode: int | None = None
+        self.has_media = False  # schema 2 and later
+        self._media_runs: dict[str, int] = {}  # run id -> last media row id held
+        self._console_runs: dict[str, int] = {}  # run id -> last console row id held
+        self._media_wanted: set[int] = set()
+        self._media_fresh = False
         self.reads = 0  # full delta reads, for tests and benchmarks
 
     def follow(self, series_ids: Iterable[int]) -> None:
@@ -96,6 +114,24 @@ class DatabaseReader:
             for sid in series_ids:
                 self.following.pop(sid, None)
                 self._requested.discard(sid)
+
+    def follow_media(self, run_id: str) -> None:
+        """Read this run's media list (and then its new media) from now on."""
+        with self._lock:
+            if run_id not in self._media_runs:
+                self._media_runs[run_id] = 0
+                self._media_fresh = True
+
+    def follow_console(self, run_id: str) -> None:
+        with self._lock:
+            if run_id not in self._console_runs:
+                self._console_runs[run_id] = -1  # -1: the first read takes only the tail
+                self._media_fresh = True
+
+    def want_media_data(self, media_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._media_wanted.update(media_ids)
+            self._media_fresh = True
 
     def close(self) -> None:
         if self.conn is not None:
@@ -144,6 +180,10 @@ class DatabaseReader:
             self._set_status(DbStatus(state, str(exc)), update)
             return
         self._inode = self._inode_now()
+        self.has_media = schema_version(self.conn) >= 2
+        with self._lock:
+            self._media_runs = dict.fromkeys(self._media_runs, 0)
+            self._console_runs = dict.fromkeys(self._console_runs, -1)
         self.version = 0
         self.data_version = None
         with self._lock:
@@ -177,6 +217,11 @@ class DatabaseReader:
                     self._live[run.id] = run
                 else:
                     self._live.pop(run.id, None)
+        with self._lock:
+            media_fresh, self._media_fresh = self._media_fresh, False
+        if self.has_media and (media_fresh or force or changed != self._media_version):
+            self._media_version = changed
+            self._read_media(update)
         for sid in requested:
             count, buckets = store.read_series(conn, sid, self.buckets)
             self.following[sid] = count
@@ -194,6 +239,39 @@ class DatabaseReader:
         self._set_status(
             DbStatus("ok") if self._known else DbStatus("empty", "no runs yet"), update
         )
+
+    _media_version: int | None = None
+
+    def _read_media(self, update: Update) -> None:
+        """New media rows and console chunks of the runs on screen, and the data asked for."""
+        conn = self.conn
+        assert conn is not None
+        with self._lock:
+            media_runs = dict(self._media_runs)
+            console_runs = dict(self._console_runs)
+            wanted, self._media_wanted = self._media_wanted, set()
+        for run_id, after in media_runs.items():
+            rows = store.read_media_index(conn, run_id, after)
+            if rows:
+                items = [
+                    MediaItem(r[0], run_id, r[1], r[2], r[3], r[4], parse_meta(r[5])) for r in rows
+                ]
+                update.media[run_id] = items
+                with self._lock:
+                    if run_id in self._media_runs:
+                        self._media_runs[run_id] = items[-1].id
+        for run_id, after in console_runs.items():
+            if after < 0:
+                chunks = store.read_console(conn, run_id, 0, last=CONSOLE_FIRST_CHUNKS)
+            else:
+                chunks = store.read_console(conn, run_id, after)
+            if chunks or after < 0:
+                update.console[run_id] = chunks
+                with self._lock:
+                    if run_id in self._console_runs:
+                        self._console_runs[run_id] = chunks[-1][0] if chunks else 0
+        if wanted:
+            update.media_data.update(store.read_media_data(conn, sorted(wanted)))
 
     def _compute_extras(self, update: Update) -> None:
         conn = self.conn

@@ -93,9 +93,14 @@ def curves(
 
 
 def run_worker(db: str, index: int, steps: int, steps_per_second: float) -> None:
+    import sys
+
     import tracker
 
+    from .simulate_media import eval_line, media_for, progress_line
+
     spec = spec_for(index)
+    media_rng = random.Random(500 + index)
     run = tracker.init(
         project="demo", name=spec.name, config=spec.config, tags=list(spec.tags), db=db, quiet=True
     )
@@ -105,8 +110,15 @@ def run_worker(db: str, index: int, steps: int, steps_per_second: float) -> None
     for step, metrics in curves(spec, steps):
         if crash_at is not None and step == crash_at:
             os.kill(os.getpid(), signal.SIGKILL)  # a hard crash: no finish, no flush
-        run.log(metrics, step=step)
         eval_loss = metrics.get("eval/loss")
+        if eval_loss is not None:
+            run.log({**metrics, **media_for(step, metrics, media_rng)}, step=step)
+            print(f"\n{eval_line(step, metrics)}", flush=True)
+        else:
+            run.log(metrics, step=step)
+        if step % 5 == 0:
+            sys.stderr.write(progress_line(step, steps, metrics["train/loss"]))
+            sys.stderr.flush()
         if eval_loss is not None and eval_loss < best:
             best = eval_loss
             run.summary["best_eval_loss"] = best

@@ -1,5 +1,6 @@
 """One run: plots of every metric grouped by prefix (losses and gradient norm first, hardware
-last), the run's hardware gauges, and its config and summary. ``escape`` goes back."""
+last), the run's hardware gauges, its config and summary, and (``3``/``4``) its media and
+console panes, all live. ``escape`` goes back."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from ..formatting import format_duration, format_number
 from ..metrics import sys_values
 from ..model import Changed, ordered_metric_keys, section_of
 from ..sanitize import safe_text
+from ..widgets.console_pane import ConsolePane
 from ..widgets.hardware import HardwarePanel
+from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, PlotLine, run_color
 from ..widgets.runs_table import STATUS_MARKS
 
@@ -41,6 +44,7 @@ def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
     text = Text(f"{title}\n", style="bold")
     if not mapping:
         text.append("(empty)\n", style="dim")
+        return text
     for key, value in flatten(mapping):
         shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
         text.append(f"{safe_text(key, 40)}", style="cyan")
@@ -53,12 +57,15 @@ class RunDetailScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "back"),
         Binding("1", "toggle_pane('#detail-plots')", "plots"),
         Binding("2", "toggle_pane('#detail-hardware')", "hardware"),
-        Binding("3", "toggle_pane('#detail-config')", "config"),
+        Binding("3", "toggle_pane('#detail-media')", "media"),
+        Binding("4", "toggle_pane('#detail-console')", "console"),
+        Binding("5", "toggle_pane('#detail-config')", "config"),
     ]
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, show: str | None = None) -> None:
         super().__init__()
         self.run_id = run_id
+        self.initial_pane = show
         self.plots: dict[str, MetricPlot] = {}
 
     @property
@@ -72,11 +79,15 @@ class RunDetailScreen(Screen[None]):
             with Vertical(id="detail-side"):
                 yield HardwarePanel(changes_only=True, id="detail-hardware")
                 yield VerticalScroll(Static(id="detail-config-text"), id="detail-config")
+        yield MediaPane(id="detail-media", classes="hidden")
+        yield ConsolePane(id="detail-console", classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)
         self.data_changed(Changed(runs={self.run_id}))
+        if self.initial_pane:
+            self.action_toggle_pane(f"#detail-{self.initial_pane}")
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width)
@@ -91,7 +102,16 @@ class RunDetailScreen(Screen[None]):
 
     def action_toggle_pane(self, selector: str) -> None:
         widget = self.query_one(selector)
-        widget.set_class(not widget.has_class("hidden"), "hidden")
+        showing = widget.has_class("hidden")
+        widget.set_class(not showing, "hidden")
+        run = self.run
+        if showing and run is not None:
+            if isinstance(widget, MediaPane):
+                widget.show_runs([(run.id, run.name)])
+                widget.query_one("#media-keys").focus()
+            elif isinstance(widget, ConsolePane):
+                widget.show_run(run.id)
+                widget.query_one("#console-log").focus()
 
     def options_changed(self) -> None:
         self._update_plots()
@@ -103,6 +123,12 @@ class RunDetailScreen(Screen[None]):
                 Text(f" run {self.run_id} is gone from the database", style="bold red")
             )
             return
+        media = self.query_one("#detail-media", MediaPane)
+        if not media.has_class("hidden") and (changed.reset or run.id in changed.media):
+            media.refresh_media()
+        console = self.query_one("#detail-console", ConsolePane)
+        if not console.has_class("hidden") and (changed.reset or run.id in changed.console):
+            console.refresh_console()
         if changed.reset or run.id in changed.runs:
             self._update_header(run)
             self._sync_plots(run)

@@ -54,6 +54,8 @@ STATE_MESSAGES = {
 class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "open_run", "open"),
+        Binding("3", "open_run('media')", "media", show=False),
+        Binding("4", "open_run('console')", "console", show=False),
         Binding("space", "select", "select"),
         Binding("c", "compare", "compare"),
         Binding("s", "sort", "sort"),
@@ -265,12 +267,13 @@ class RunsScreen(Screen[None]):
 
     # --- actions -------------------------------------------------------------------------------
 
-    def action_open_run(self) -> None:
+    def action_open_run(self, pane: str | None = None) -> None:
+        """Open the highlighted run; ``pane`` ("media", "console") shown from the start."""
         run = self.selected_run()
         if run is not None:
             from .run_detail import RunDetailScreen
 
-            self.app.push_screen(RunDetailScreen(run.id))
+            self.app.push_screen(RunDetailScreen(run.id, show=pane))
 
     def on_data_table_row_selected(self, event: Any) -> None:
         self.action_open_run()

@@ -1,0 +1,72 @@
+"""The UI thread's cache of media and console output for the runs on screen.
+
+Media lists grow by the rows the reader sends; encoded data (images, tables, histograms) is
+held in a bounded least-recently-used cache, since only what is on screen needs it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from tracker.media.decoded import MediaItem
+
+from .console_log import ConsoleLog
+
+MAX_DATA_BYTES = 96 * 1024 * 1024
+
+
+def natural_key(text: str) -> list[object]:
+    """``img[2]`` before ``img[10]``."""
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+class RunMedia:
+    """One run's media, by key, each key's items in step order."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, list[MediaItem]] = {}
+
+    def add(self, items: Iterable[MediaItem]) -> None:
+        for item in items:
+            series = self.by_key.setdefault(item.key, [])
+            if series and item.step < series[-1].step:
+                series.append(item)
+                series.sort(key=lambda m: (m.step, m.id))
+            else:
+                series.append(item)
+
+    def keys(self) -> list[str]:
+        return sorted(self.by_key, key=natural_key)
+
+
+class MediaCache:
+    def __init__(self, max_bytes: int = MAX_DATA_BYTES) -> None:
+        self.runs: dict[str, RunMedia] = {}
+        self.consoles: dict[str, ConsoleLog] = {}
+        self._data: OrderedDict[int, bytes] = OrderedDict()
+        self._bytes = 0
+        self.max_bytes = max_bytes
+
+    def clear(self) -> None:
+        self.runs.clear()
+        self.consoles.clear()
+        self._data.clear()
+        self._bytes = 0
+
+    def add_data(self, media_id: int, data: bytes) -> None:
+        if media_id in self._data:
+            return
+        self._data[media_id] = data
+        self._bytes += len(data)
+        while self._bytes > self.max_bytes and len(self._data) > 1:
+            _, dropped = self._data.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def data(self, media_id: int) -> bytes | None:
+        value = self._data.get(media_id)
+        if value is not None:
+            self._data.move_to_end(media_id)
+        return value

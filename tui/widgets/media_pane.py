@@ -1,0 +1,476 @@
+"""The media pane: every image, text table, histogram and confusion matrix a run logged.
+
+Keys on the left (up/down choose); the chosen key at the scrubbed step on the right, one tile
+per run (several runs in the comparison view share one step cursor). ``left``/``right`` step
+through the logged steps, ``home``/``end`` jump to the first/last; at the last step the pane
+follows new media live. ``v`` on a text table shows the highlighted row's first cell (the
+prompt) across every step (and run); ``r`` switches the image renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tracker.media.decoded import (
+    MediaItem,
+    decode_confusion,
+    decode_histogram,
+    decode_table,
+)
+
+from ..formatting import format_number
+from ..media_model import MediaCache
+from ..media_render import confusion_table, histogram_heatmap, histogram_line
+from ..sanitize import safe_text
+from .image_view import DETECTED, HalfcellImage, image_widget, open_image, renderer_name
+
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
+KIND_MARKS = {"image": "▣", "table": "☰", "histogram": "▥", "confusion": "▦"}
+HISTORY_ITEMS = 160  # histogram steps drawn in the heatmap (evenly spaced, newest kept)
+COMPARE_ITEMS = 100  # table steps searched for the same prompt
+CELL_CHARS = 120
+
+
+def pick_at(items: list[MediaItem], step: int | None) -> MediaItem | None:
+    """The newest item logged at or before ``step`` (the last one when ``step`` is None)."""
+    if not items:
+        return None
+    if step is None:
+        return items[-1]
+    chosen = None
+    for item in items:
+        if item.step <= step:
+            chosen = item
+        else:
+            break
+    return chosen
+
+
+def sample(items: list[MediaItem], limit: int) -> list[MediaItem]:
+    if len(items) <= limit:
+        return items
+    picks = {round(i * (len(items) - 1) / (limit - 1)) for i in range(limit)}
+    return [items[i] for i in sorted(picks)]
+
+
+class MediaPane(Vertical):
+    BINDINGS = [
+        Binding("left,h", "step(-1)", "earlier", show=False),
+        Binding("right", "step(1)", "later", show=False),
+        Binding("pageup", "step(-10)", "-10 steps", show=False),
+        Binding("pagedown", "step(10)", "+10 steps", show=False),
+        Binding("home", "first", "first step", show=False),
+        Binding("end", "last", "last step", show=False),
+        Binding("v", "compare_prompt", "prompt across steps", show=False),
+        Binding("r", "renderer", "image renderer", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_ids: list[str] = []
+        self.run_names: dict[str, str] = {}
+        self.key: str | None = None
+        self.cursor: int | None = None  # None: the newest step, following live
+        self.compare_prompt = False
+        self.prompt: str | None = None
+        self.renderer: type[Widget] = DETECTED
+        self._keys: list[str] = []
+        self._shown: object = None
+
+    @property
+    def tapp(self) -> TrackTuiApp:
+        return cast("TrackTuiApp", self.app)
+
+    @property
+    def cache(self) -> MediaCache:
+        return self.tapp.model.media
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="media-header")
+        with Horizontal(id="media-body"):
+            yield OptionList(id="media-keys")
+            yield VerticalScroll(id="media-view")
+
+    def show_runs(self, runs: Iterable[tuple[str, str]]) -> None:
+        """Follow the media of these ``(run id, name)`` runs."""
+        pairs = list(runs)
+        self.run_ids = [run_id for run_id, _ in pairs]
+        self.run_names = dict(pairs)
+        for run_id in self.run_ids:
+            self.tapp.follow_media(run_id)
+        self.refresh_media()
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _items(self, run_id: str, key: str) -> list[MediaItem]:
+        media = self.cache.runs.get(run_id)
+        return media.by_key.get(key, []) if media else []
+
+    def _all_keys(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for run_id in self.run_ids:
+            media = self.cache.runs.get(run_id)
+            if media:
+                seen.update(dict.fromkeys(media.keys()))
+        return list(seen)
+
+    def _steps(self) -> list[int]:
+        if self.key is None:
+            return []
+        return sorted({i.step for r in self.run_ids for i in self._items(r, self.key)})
+
+    def _data(self, items: Iterable[MediaItem]) -> dict[int, bytes] | None:
+        """The data of ``items``, or None after asking the reader for what is missing."""
+        out, missing = {}, []
+        for item in items:
+            data = self.cache.data(item.id)
+            if data is None:
+                missing.append(item.id)
+            else:
+                out[item.id] = data
+        if missing:
+            self.tapp.want_media_data(missing)
+            return None
+        return out
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def refresh_media(self) -> None:
+        keys = self._all_keys()
+        options = self.query_one("#media-keys", OptionList)
+        if keys != self._keys:
+            highlighted = self.key
+            self._keys = keys
+            options.clear_options()
+            options.add_options(
+                [Option(self._key_label(k), id=f"k{i}") for i, k in enumerate(keys)]
+            )
+            if keys:
+                index = keys.index(highlighted) if highlighted in keys else 0
+                options.highlighted = index
+                self.key = keys[index]
+        self._draw()
+
+    def _key_label(self, key: str) -> Text:
+        kind = next((i.kind for r in self.run_ids for i in self._items(r, key)), "")
+        count = sum(len(self._items(r, key)) for r in self.run_ids)
+        return Text.assemble(
+            (KIND_MARKS.get(kind, "?") + " ", "cyan"), safe_text(key, 40), (f"  {count}", "dim")
+        )
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        index = event.option_index
+        if 0 <= index < len(self._keys) and self._keys[index] != self.key:
+            self.key = self._keys[index]
+            self.compare_prompt = False
+            self._draw()
+
+    def _draw(self) -> None:
+        header = self.query_one("#media-header", Static)
+        if not self._keys or self.key is None:
+            header.update(Text(" no media logged yet (tracker.Image, Table, Histogram, "
+                               "ConfusionMatrix)", style="dim"))  # fmt: skip
+            self._replace([], ("empty",))
+            return
+        steps = self._steps()
+        step = self.cursor if self.cursor is not None else (steps[-1] if steps else None)
+        picked = [(r, pick_at(self._items(r, self.key), step)) for r in self.run_ids]
+        kind = next((item.kind for _, item in picked if item is not None), "")
+        position = steps.index(step) + 1 if step in steps else len(steps)
+        live = "  ● live" if self.cursor is None else ""
+        header.update(
+            Text.assemble(
+                (f" {KIND_MARKS.get(kind, '?')} {safe_text(self.key, 50)}", "bold"),
+                f"  step {format_number(step) if step is not None else '-'}",
+                (f"  ({position}/{len(steps)})", "dim"),
+                (live, "green"),
+                ("   ←/→ step  home/end", "dim"),
+                ("  v prompt across steps" if kind == "table" else "", "dim"),
+                (f"  r renderer: {renderer_name(self.renderer)}" if kind == "image" else "", "dim"),
+            )
+        )
+        builder = {
+            "image": self._image_tiles,
+            "table": self._table_tiles,
+            "histogram": self._histogram_tiles,
+            "confusion": self._confusion_tiles,
+        }.get(kind)
+        if builder is None:
+            self._replace([Static(Text(f"cannot show media of kind {kind!r}"))], ("?", kind))
+            return
+        builder(picked, step)
+
+    def _replace(self, widgets: list[Widget], signature: object) -> None:
+        if signature == self._shown:
+            return
+        self._shown = signature
+        view = self.query_one("#media-view", VerticalScroll)
+        view.remove_children()
+        if widgets:
+            view.mount_all(widgets)
+
+    def _title(self, run_id: str, item: MediaItem | None) -> Text:
+        name = self.run_names.get(run_id, run_id)
+        text = Text(safe_text(name, 30), style="bold") if len(self.run_ids) > 1 else Text()
+        if item is None:
+            text.append(" nothing logged yet at this step", style="dim")
+            return text
+        text.append(f" step {format_number(item.step)}", style="dim")
+        if item.caption:
+            text.append(f"  {safe_text(item.caption, 120)}")
+        return text
+
+    def _loading(self, signature: object) -> None:
+        self._replace([Static(Text("loading…", style="dim"))], ("loading", signature))
+
+    def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
+        items = [item for _, item in picked if item is not None]
+        data = self._data(items)
+        signature = ("image", tuple(i.id if i else 0 for _, i in picked), self.renderer)
+        if data is None:
+            self._loading(signature)
+            return
+        tiles: list[Widget] = []
+        for run_id, item in picked:
+            parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
+            if item is not None:
+                try:
+                    parts.append(image_widget(open_image(data[item.id]), self.renderer))
+                except ValueError as exc:
+                    parts.append(Static(Text(str(exc), style="red")))
+            tiles.append(Vertical(*parts, classes="media-tile"))
+        self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
+
+    def _table_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
+        if self.compare_prompt:
+            self._prompt_across(picked)
+            return
+        items = [item for _, item in picked if item is not None]
+        data = self._data(items)
+        signature = ("table", tuple(i.id if i else 0 for _, i in picked))
+        if data is None:
+            self._loading(signature)
+            return
+        tiles: list[Widget] = []
+        for run_id, item in picked:
+            tiles.append(Static(self._title(run_id, item), classes="media-title"))
+            if item is None:
+                continue
+            try:
+                table = decode_table(data[item.id])
+            except ValueError as exc:
+                tiles.append(Static(Text(str(exc), style="red")))
+                continue
+            grid = SamplesTable(table.columns, table.rows)
+            tiles.append(grid)
+            tiles.append(grid.detail)
+        self._replace(tiles, signature)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        grid = event.data_table
+        if isinstance(grid, SamplesTable):
+            grid.show_row(event.cursor_row)
+
+    def _prompt_across(self, picked: list[tuple[str, MediaItem | None]]) -> None:
+        prompt = self.prompt
+        everything = {
+            run_id: sample(self._items(run_id, self.key or ""), COMPARE_ITEMS)
+            for run_id in self.run_ids
+        }
+        items = [item for run_items in everything.values() for item in run_items]
+        signature = ("prompt", prompt, tuple(i.id for i in items))
+        data = self._data(items)
+        if data is None:
+            self._loading(signature)
+            return
+        grid: DataTable[Text] = DataTable(zebra_stripes=True, classes="media-table")
+        first_columns: list[str] | None = None
+        for run_id, run_items in everything.items():
+            for item in run_items:
+                try:
+                    table = decode_table(data[item.id])
+                except ValueError:
+                    continue
+                if first_columns is None:
+                    first_columns = table.columns
+                    labels = (
+                        (["run"] if len(self.run_ids) > 1 else []) + ["step"] + table.columns[1:]
+                    )
+                    grid.add_columns(*(Text(safe_text(c, 40), style="bold") for c in labels))
+                for row in table.rows:
+                    if row and _cell(row[0]).plain == prompt and len(row) == len(first_columns):
+                        lead = (
+                            [Text(safe_text(self.run_names.get(run_id, run_id), 24))]
+                            if len(self.run_ids) > 1
+                            else []
+                        )
+                        grid.add_row(
+                            *lead, Text(format_number(item.step)), *(_cell(v) for v in row[1:])
+                        )
+        title = Text.assemble(
+            ("same prompt across steps: ", "dim"), safe_text(prompt or "(no row highlighted)", 100),
+            ("   v: back to the table", "dim"),
+        )  # fmt: skip
+        self._replace([Static(title, classes="media-title"), grid], signature)
+
+    def _histogram_tiles(
+        self, picked: list[tuple[str, MediaItem | None]], step: int | None
+    ) -> None:
+        everything = {
+            run_id: sample(self._items(run_id, self.key or ""), HISTORY_ITEMS)
+            for run_id in self.run_ids
+        }
+        items = [item for run_items in everything.values() for item in run_items]
+        width = max(30, self.query_one("#media-view").size.width - 2) // max(1, len(self.run_ids))
+        height = max(8, self.query_one("#media-view").size.height - 4)
+        signature = ("histogram", tuple(i.id for i in items), step, width, height)
+        data = self._data(items)
+        if data is None:
+            self._loading(signature)
+            return
+        tiles: list[Widget] = []
+        for run_id, item in picked:
+            history = []
+            for entry in everything[run_id]:
+                try:
+                    history.append((entry.step, decode_histogram(data[entry.id])))
+                except ValueError:
+                    continue
+            text = self._title(run_id, item)
+            text.append("\n")
+            text.append_text(histogram_heatmap(history, width, height, step))
+            if item is not None:
+                text.append("\n")
+                text.append_text(_histogram_stats(item))
+                current = dict(history).get(item.step)
+                if current is not None:
+                    text.append("\n")
+                    text.append_text(histogram_line(current, width - 2))
+            tiles.append(Static(text, classes="media-tile"))
+        self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
+
+    def _confusion_tiles(
+        self, picked: list[tuple[str, MediaItem | None]], step: int | None
+    ) -> None:
+        items = [item for _, item in picked if item is not None]
+        signature = ("confusion", tuple(i.id if i else 0 for _, i in picked))
+        data = self._data(items)
+        if data is None:
+            self._loading(signature)
+            return
+        tiles: list[Widget] = []
+        for run_id, item in picked:
+            parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
+            if item is not None:
+                try:
+                    parts.append(Static(confusion_table(decode_confusion(data[item.id]))))
+                except ValueError as exc:
+                    parts.append(Static(Text(str(exc), style="red")))
+            tiles.append(Vertical(*parts, classes="media-tile"))
+        self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def action_step(self, delta: int) -> None:
+        steps = self._steps()
+        if not steps:
+            return
+        current = self.cursor if self.cursor is not None else steps[-1]
+        index = max((i for i, s in enumerate(steps) if s <= current), default=0)
+        index = max(0, min(len(steps) - 1, index + delta))
+        self.cursor = None if index == len(steps) - 1 else steps[index]
+        self._draw()
+
+    def action_first(self) -> None:
+        steps = self._steps()
+        if steps:
+            self.cursor = steps[0] if len(steps) > 1 else None
+            self._draw()
+
+    def action_last(self) -> None:
+        self.cursor = None
+        self._draw()
+
+    def action_compare_prompt(self) -> None:
+        if self.compare_prompt:
+            self.compare_prompt = False
+        else:
+            grids = self.query(".media-table").results(DataTable)
+            grid = next(iter(grids), None)
+            if grid is None or grid.row_count == 0:
+                self.app.bell()
+                return
+            row = grid.get_row_at(grid.cursor_row)
+            self.prompt = row[0].plain if isinstance(row[0], Text) else str(row[0])
+            self.compare_prompt = True
+        self._shown = None
+        self._draw()
+
+    def action_renderer(self) -> None:
+        self.renderer = HalfcellImage if self.renderer is not HalfcellImage else DETECTED
+        if self.renderer is HalfcellImage and DETECTED is HalfcellImage:
+            self.app.notify("this terminal shows images as half cells (no Kitty or Sixel)")
+        self._draw()
+
+
+class SamplesTable(DataTable[Text]):
+    """A logged table, one line per row; the highlighted row is shown in full below it."""
+
+    def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
+        super().__init__(zebra_stripes=True, classes="media-table")
+        self.column_names = columns
+        self.full_rows = rows
+        self.detail = Static(classes="media-row")
+        self.add_columns(*(Text(safe_text(c, 40), style="bold") for c in columns))
+        for row in rows:
+            self.add_row(*(_cell(v) for v in row))
+        self.show_row(0)
+
+    def show_row(self, index: int) -> None:
+        if not 0 <= index < len(self.full_rows):
+            self.detail.update("")
+            return
+        text = Text()
+        for name, value in zip(self.column_names, self.full_rows[index], strict=False):
+            text.append(f"{safe_text(name, 40)}: ", style="bold cyan")
+            shown = value if isinstance(value, str) else _cell(value).plain
+            text.append(safe_text(shown, 4000, single_line=False) + "\n")
+        self.detail.update(text)
+
+
+def _plain(value: object) -> str:
+    return safe_text(value if value is not None else "", CELL_CHARS)
+
+
+def _cell(value: object) -> Text:
+    if isinstance(value, float):
+        return Text(format_number(value), justify="right")
+    if isinstance(value, (int, bool)) or value is None:
+        return Text(str(value) if value is not None else "–", justify="right")
+    return Text(_plain(value))
+
+
+def _histogram_stats(item: MediaItem) -> Text:
+    meta = item.meta
+    parts = []
+    for name in ("total", "mean", "std", "min", "max"):
+        value = meta.get(name)
+        if isinstance(value, (int, float)):
+            parts.append(f"{'n' if name == 'total' else name} {format_number(value)}")
+    text = Text("  ".join(parts), style="dim")
+    nonfinite = meta.get("nonfinite")
+    if nonfinite:
+        text.append(f"  ⚠ {nonfinite} NaN/inf left out", style="bold red")
+    return text
