@@ -111,3 +111,54 @@ def test_sorted_filtered_best(snap_compare: Any, demo_path: Path) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(demo_path), terminal_size=(140, 36), run_before=sweep_view)
+
+
+def _media_view(presses: tuple[str, ...], ready: str) -> Any:
+    """Open the finished run lora-r16-lr0.001 at its media pane, plots hidden, then press keys."""
+
+    async def run_before(pilot: Any) -> None:
+        from tui.widgets.media_pane import MediaPane
+
+        await settled(pilot)
+        await pilot.press("down", "down", "down", "3")
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query(MediaPane)))
+        pane = pilot.app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: len(pane._keys) == 4)
+        await pilot.press("1", *presses)
+        await wait_until(pilot, lambda: bool(pane.query(ready)))
+        await pilot.pause(0.4)
+
+    return run_before
+
+
+@pytest.mark.parametrize(
+    ("name", "presses", "ready"),
+    [
+        ("confusion", (), ".media-tile Static"),
+        ("image", ("down",), "HalfcellImage"),
+        ("table", ("down", "down"), "SamplesTable"),
+        ("histogram", ("down", "down", "down", "left"), ".media-tile"),
+    ],
+    ids=["confusion", "image", "table", "histogram"],
+)
+def test_media_pane(
+    snap_compare: Any, demo_path: Path, name: str, presses: tuple[str, ...], ready: str
+) -> None:
+    assert snap_compare(
+        app_for(demo_path), terminal_size=(120, 36), run_before=_media_view(presses, ready)
+    )
+
+
+def test_console_pane(snap_compare: Any, demo_path: Path) -> None:
+    async def console(pilot: Any) -> None:
+        from textual.widgets import RichLog
+
+        await settled(pilot)
+        await pilot.press("down", "down", "down", "4")
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query(RichLog)))
+        log = pilot.app.screen.query_one(RichLog)
+        await wait_until(pilot, lambda: len(log.lines) >= 16)
+        await pilot.press("1", "f", *"loss 1.15", "enter")
+        await pilot.pause(0.4)
+
+    assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=console)

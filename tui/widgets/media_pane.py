@@ -70,8 +70,8 @@ class MediaPane(Vertical):
         Binding("right", "step(1)", "later", show=False),
         Binding("pageup", "step(-10)", "-10 steps", show=False),
         Binding("pagedown", "step(10)", "+10 steps", show=False),
-        Binding("home", "first", "first step", show=False),
-        Binding("end", "last", "last step", show=False),
+        Binding("home", "first", "first step", show=False, priority=True),
+        Binding("end", "last", "last step", show=False, priority=True),
         Binding("v", "compare_prompt", "prompt across steps", show=False),
         Binding("r", "renderer", "image renderer", show=False),
     ]
@@ -295,7 +295,7 @@ class MediaPane(Vertical):
         if data is None:
             self._loading(signature)
             return
-        grid: DataTable[Text] = DataTable(zebra_stripes=True, classes="media-table")
+        grid: DataTable[Text] = DataTable(zebra_stripes=True, cursor_type="row", classes="media-table")
         first_columns: list[str] | None = None
         for run_id, run_items in everything.items():
             for item in run_items:
@@ -429,7 +429,7 @@ class SamplesTable(DataTable[Text]):
     """A logged table, one line per row; the highlighted row is shown in full below it."""
 
     def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
-        super().__init__(zebra_stripes=True, classes="media-table")
+        super().__init__(zebra_stripes=True, cursor_type="row", classes="media-table")
         self.column_names = columns
         self.full_rows = rows
         self.detail = Static(classes="media-row")

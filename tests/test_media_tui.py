@@ -1,0 +1,229 @@
+"""The media and console panes driven headless: every kind of media, step scrubbing, the
+prompt-across-steps view, console search, bad stored data, and live updates from a process
+that is logging while the app watches."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, OptionList, RichLog, Static
+
+import tracker
+from tui.app import TrackTuiApp
+from tui.demo_db import NOW, build_demo_database
+from tui.screens.run_detail import RunDetailScreen
+from tui.widgets.console_pane import ConsolePane
+from tui.widgets.image_view import HalfcellImage
+from tui.widgets.media_pane import MediaPane, SamplesTable
+
+from .helpers import start_python
+from .tui_helpers import wait_until
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.db"
+    build_demo_database(path, runs=3, steps=200)
+    return path
+
+
+def make_app(path: Path) -> TrackTuiApp:
+    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=0.2)
+
+
+def rendered(widget: Static) -> str:
+    """The text a Static shows, whatever Rich renderable it holds."""
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, (str, Text)):
+        return str(content)
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(content)
+    return console.export_text()
+
+
+async def open_media(pilot: object, app: TrackTuiApp) -> MediaPane:
+    await wait_until(pilot, lambda: len(app.model.runs) == 3, what="runs")
+    await pilot.press("down", "3")  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="detail")
+    pane = app.screen.query_one(MediaPane)
+    await wait_until(pilot, lambda: len(pane._keys) == 4, what="media keys")
+    return pane
+
+
+def header(pane: MediaPane) -> str:
+    return rendered(pane.query_one("#media-header", Static))
+
+
+async def test_every_kind_and_step_scrubbing(demo_db: Path) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_media(pilot, app)
+        assert pane._keys == [
+            "eval/confusion",
+            "eval/decision_map",
+            "eval/generations",
+            "grads/layer1",
+        ]
+        assert pane.query_one(OptionList).has_focus
+        await wait_until(pilot, lambda: "accuracy" in _view_text(pane), what="confusion")
+        assert "cat" in _view_text(pane) and "recall" in _view_text(pane)
+        assert "step 199" in header(pane) and "live" in header(pane)
+
+        await pilot.press("down")
+        await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="image")
+        assert "predicted class per input" in _view_text(pane)
+        await pilot.press("left")
+        assert "step 149" in header(pane) and "live" not in header(pane)
+        await pilot.press("home")
+        assert "step 49" in header(pane) and "(1/4)" in header(pane)
+        await pilot.press("right", "right")
+        assert "step 149" in header(pane)
+        await pilot.press("end")
+        assert "step 199" in header(pane) and "live" in header(pane)
+
+        await pilot.press("down")
+        await wait_until(pilot, lambda: bool(pane.query(SamplesTable)), what="table")
+        grid = pane.query_one(SamplesTable)
+        assert grid.row_count == 4
+        assert "reference:" in rendered(grid.detail)
+        grid.focus()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "Summarise" in rendered(grid.detail), what="row detail")
+        await pilot.press("v")  # the highlighted prompt across every step
+        await wait_until(
+            pilot,
+            lambda: any(not isinstance(t, SamplesTable) for t in pane.query(DataTable)),
+            what="prompt view",
+        )
+        across = next(t for t in pane.query(DataTable) if not isinstance(t, SamplesTable))
+        assert across.row_count == 4  # steps 49, 99, 149, 199
+        assert [across.get_row_at(i)[0].plain for i in range(4)] == ["49", "99", "149", "199"]
+        await pilot.press("v")
+        await wait_until(pilot, lambda: bool(pane.query(SamplesTable)), what="table again")
+
+        pane.query_one(OptionList).focus()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "n 2000" in _view_text(pane), what="histogram")
+        assert "▀" in _view_text(pane)
+
+
+def _view_text(pane: MediaPane) -> str:
+    out = []
+    for widget in pane.query("#media-view Static").results(Static):
+        out.append(rendered(widget))
+    return "\n".join(out)
+
+
+async def test_console_pane_tails_and_searches(demo_db: Path) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 3, what="runs")
+        await pilot.press("down", "4")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="detail")
+        pane = app.screen.query_one(ConsolePane)
+        log = pane.query_one(RichLog)
+        await wait_until(pilot, lambda: len(log.lines) >= 8, what="console lines")
+        assert log.has_focus
+        text = "\n".join(strip.text for strip in log.lines)
+        assert "eval/loss" in text and "train   196/200" in text
+        await pilot.press("f", *"accuracy 0.6", "enter")
+        assert pane.query_text == "accuracy 0.6"
+        assert "search" in rendered(pane.query_one("#console-header", Static))
+        await pilot.press("n", "N")
+        await pilot.press("escape")  # back to the runs table
+        assert not isinstance(app.screen, RunDetailScreen)
+
+
+async def test_media_and_console_follow_a_live_run(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    child = start_python(
+        """
+        import sys, time
+        import numpy as np
+        import tracker
+        run = tracker.init(db=sys.argv[1], name="live-media", quiet=True)
+        for step in range(600):
+            run.log({"loss": 1.0 / (step + 1),
+                     "img": tracker.Image(np.full((8, 8), step % 256, np.uint8))}, step=step)
+            print(f"line {step}", flush=True)
+            time.sleep(0.05)
+        run.finish()
+        """,
+        str(db),
+    )
+    try:
+        app = make_app(db)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="run")
+            await pilot.press("3", "4")
+            await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+            pane = app.screen.query_one(MediaPane)
+            await wait_until(pilot, lambda: pane._keys == ["img"], timeout=20, what="key")
+            first = header(pane)
+            await wait_until(pilot, lambda: header(pane) != first, timeout=20, what="new step")
+            assert "live" in header(pane)
+            console = app.screen.query_one(ConsolePane)
+            log = console.query_one(RichLog)
+            await wait_until(pilot, lambda: len(log.lines) >= 2, timeout=20, what="lines")
+            seen = len(log.lines)
+            await wait_until(pilot, lambda: len(log.lines) > seen, timeout=20, what="more")
+    finally:
+        child.kill()
+        child.wait()
+
+
+async def test_markup_in_media_is_literal_and_bad_data_is_reported(tmp_path: Path) -> None:
+    import numpy as np
+
+    db = tmp_path / "odd.db"
+    run = tracker.init(db=db, name="odd", quiet=True, console=False)
+    run.log(
+        {
+            "t": tracker.Table(columns=["[bold]col"], rows=[["[red]x[/red] \x1b[2J"]]),
+            "img": tracker.Image(np.zeros((4, 4), np.uint8), caption="[link=x]cap[/link]"),
+        }
+    )
+    run.finish()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE media SET data = x'00ff' WHERE key = 'img'")  # damaged image data
+    conn.commit()
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        pane = app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: len(pane._keys) == 2, what="keys")
+        await wait_until(pilot, lambda: "cannot be decoded" in _view_text(pane), what="error")
+        assert "[link=x]cap[/link]" in _view_text(pane)
+        await pilot.press("down")
+        await wait_until(pilot, lambda: bool(pane.query(SamplesTable)), what="table")
+        grid = pane.query_one(SamplesTable)
+        cell = grid.get_row_at(0)[0]
+        assert isinstance(cell, Text) and cell.plain == "[red]x[/red] \\x1b[2J"
+
+
+async def test_a_run_without_media_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "plain.db"
+    run = tracker.init(db=db, name="plain", quiet=True, console=False)
+    run.log({"loss": 1.0})
+    run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        pane = app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: "no media logged yet" in header(pane), what="empty")
+        await pilot.press("left", "right", "home", "end", "v", "r")  # nothing to do: no crash
+        await pilot.press("4")
+        console = app.screen.query_one(ConsolePane)
+        await wait_until(
+            pilot, lambda: "0 lines" in rendered(console.query_one("#console-header", Static))
+        )
