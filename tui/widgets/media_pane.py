@@ -295,7 +295,9 @@ class MediaPane(Vertical):
         if data is None:
             self._loading(signature)
             return
-        grid: DataTable[Text] = DataTable(zebra_stripes=True, cursor_type="row", classes="media-table")
+        grid: DataTable[Text] = DataTable(
+            zebra_stripes=True, cursor_type="row", classes="media-table"
+        )
         first_columns: list[str] | None = None
         for run_id, run_items in everything.items():
             for item in run_items:
