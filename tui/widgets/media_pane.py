@@ -31,7 +31,7 @@ from ..formatting import format_number
 from ..media_model import MediaCache
 from ..media_render import confusion_table, histogram_heatmap, histogram_line
 from ..sanitize import safe_text
-from .image_view import DETECTED, HalfcellImage, image_widget, open_image, renderer_name
+from .image_view import DETECTED, image_widget, next_renderer, open_image, renderer_name
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -87,6 +87,7 @@ class MediaPane(Vertical):
         self.renderer: type[Widget] = DETECTED
         self._keys: list[str] = []
         self._shown: object = None
+        self._shown_key: str | None = None
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -160,6 +161,9 @@ class MediaPane(Vertical):
                 index = keys.index(highlighted) if highlighted in keys else 0
                 options.highlighted = index
                 self.key = keys[index]
+        else:
+            for index, key in enumerate(keys):  # counts grow while the run logs
+                options.replace_option_prompt_at_index(index, self._key_label(key))
         self._draw()
 
     def _key_label(self, key: str) -> Text:
@@ -216,6 +220,7 @@ class MediaPane(Vertical):
         if signature == self._shown:
             return
         self._shown = signature
+        self._shown_key = self.key
         view = self.query_one("#media-view", VerticalScroll)
         view.remove_children()
         if widgets:
@@ -233,6 +238,10 @@ class MediaPane(Vertical):
         return text
 
     def _loading(self, signature: object) -> None:
+        """Keep what is on screen for this key until the newer data arrives (no flicker while
+        following a live run); a key shown for the first time says it is loading."""
+        if self._shown_key == self.key and self._shown not in (None, ("empty",)):
+            return
         self._replace([Static(Text("loading…", style="dim"))], ("loading", signature))
 
     def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
@@ -421,9 +430,10 @@ class MediaPane(Vertical):
         self._draw()
 
     def action_renderer(self) -> None:
-        self.renderer = HalfcellImage if self.renderer is not HalfcellImage else DETECTED
-        if self.renderer is HalfcellImage and DETECTED is HalfcellImage:
-            self.app.notify("this terminal shows images as half cells (no Kitty or Sixel)")
+        """Half cells work everywhere; Sixel and Kitty graphics only where the terminal (and
+        tmux, if any) passes them through: the choice is the user's."""
+        self.renderer = next_renderer(self.renderer)
+        self.app.notify(f"images: {renderer_name(self.renderer)}")
         self._draw()
 
 
