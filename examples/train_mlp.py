@@ -4,8 +4,10 @@
 
 Two interleaved spirals (generated here, nothing downloaded), a 3-layer MLP, AdamW with linear
 warmup and cosine decay, gradient clipping; logs training loss, gradient norm (measured before
-clipping), learning rate and throughput every step, evaluation loss and accuracy every 50 steps.
-Watch it live with ``tracktui`` in another pane.
+clipping), learning rate and throughput every step; every 50 steps the evaluation loss and
+accuracy, and what the model predicts: its decision map as an image, a confusion matrix, a table
+of sample predictions, and histograms of the first layer's weights and gradients. Its console
+output is recorded too. Watch it live with ``tracktui`` in another pane (``3``: media).
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ def spirals(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Ten
     angle = radius * 2.5 + labels * math.pi
     points = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
     return points + 0.08 * torch.randn(n, 2, generator=generator), labels
+
+
+def decision_map(model: nn.Module, size: int = 64) -> torch.Tensor:
+    """The model's probability of the second spiral over the input plane, as an RGB image."""
+    axis = torch.linspace(-3.5, 3.5, size)
+    grid = torch.stack(torch.meshgrid(axis, -axis, indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        probability = model(grid).softmax(dim=1)[:, 1].reshape(size, size, 1)
+    blue, orange = torch.tensor([40.0, 90.0, 200.0]), torch.tensor([250.0, 150.0, 40.0])
+    return (probability * orange + (1 - probability) * blue).to(torch.uint8)
 
 
 def main() -> None:
@@ -93,7 +105,33 @@ def main() -> None:
                     logits = model(eval_x)
                     eval_loss = loss_fn(logits, eval_y).item()
                     accuracy = (logits.argmax(dim=1) == eval_y).float().mean().item()
-                run.log({"eval/loss": eval_loss, "eval/accuracy": accuracy}, step=step)
+                predicted = logits.argmax(dim=1)
+                confidence = logits.softmax(dim=1).max(dim=1).values
+                samples = [
+                    [f"({x:.2f}, {y:.2f})", ("A", "B")[int(t)], ("A", "B")[int(p)], float(c)]
+                    for (x, y), t, p, c in zip(
+                        eval_x[:8].tolist(), eval_y[:8], predicted[:8], confidence[:8], strict=True
+                    )
+                ]
+                run.log(
+                    {
+                        "eval/loss": eval_loss,
+                        "eval/accuracy": accuracy,
+                        "eval/decision_map": tracker.Image(
+                            decision_map(model), caption=f"step {step}: P(spiral B)"
+                        ),
+                        "eval/confusion": tracker.ConfusionMatrix(
+                            eval_y, predicted, labels=["spiral A", "spiral B"]
+                        ),
+                        "eval/samples": tracker.Table(
+                            columns=["input", "label", "predicted", "confidence"], rows=samples
+                        ),
+                        "weights/layer1": tracker.Histogram(model[0].weight.detach()),
+                        "grads/layer1": tracker.Histogram(model[0].weight.grad),
+                    },
+                    step=step,
+                )
+                print(f"step {step:>4}  eval loss {eval_loss:.4f}  accuracy {accuracy:.3f}")
                 if eval_loss < best:
                     best = eval_loss
                     run.summary["best_eval_loss"] = best

@@ -45,6 +45,15 @@ def test_pytorch_example_end_to_end(db_path: Path, capsys: pytest.CaptureFixture
     assert metrics["eval/loss"]["count"] == 6 and metrics["eval/accuracy"]["last"] > 0.9  # type: ignore[index]
     assert metrics["train/lr"]["max"] == pytest.approx(3e-3, rel=0.05)  # type: ignore[index]
     assert run["config"]["lr"] == 3e-3 and run["summary"]["best_eval_loss"] < 0.5  # type: ignore[index]
+    media = run["media"]
+    assert media["eval/decision_map"] == {"kind": "image", "count": 6, "step": 299}  # type: ignore[index]
+    for key, kind in (
+        ("eval/confusion", "confusion"),
+        ("eval/samples", "table"),
+        ("weights/layer1", "histogram"),
+        ("grads/layer1", "histogram"),
+    ):
+        assert media[key]["kind"] == kind and media[key]["count"] == 6  # type: ignore[index]
 
 
 @needs("transformers", "accelerate", "torch")

@@ -227,3 +227,24 @@ async def test_a_run_without_media_says_so(tmp_path: Path) -> None:
         await wait_until(
             pilot, lambda: "0 lines" in rendered(console.query_one("#console-header", Static))
         )
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "expected"),
+    [
+        ({}, False, "HalfcellImage"),
+        ({"TERM": "xterm-kitty"}, True, "TGPImage"),
+        ({"KITTY_WINDOW_ID": "1", "TERM": "xterm-256color"}, True, "TGPImage"),
+        ({"TERM_PROGRAM": "WezTerm"}, True, "SixelImage"),
+        ({"KONSOLE_VERSION": "230804"}, True, "SixelImage"),
+        ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, True, "HalfcellImage"),
+        ({"TERM": "xterm-256color"}, True, "HalfcellImage"),
+        ({"TRACKTUI_IMAGES": "sixel", "TMUX": "x"}, False, "SixelImage"),
+    ],
+)
+def test_image_renderer_is_chosen_from_the_environment(
+    env: dict[str, str], tty: bool, expected: str
+) -> None:
+    from tui.widgets.image_view import choose_renderer
+
+    assert choose_renderer(env, tty).__name__ == expected

@@ -62,6 +62,7 @@ class RunRecord:
     dropped: int
     version: int
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> kind, count, step
 
     @property
     def duration_s(self) -> float:
@@ -150,6 +151,7 @@ def run_as_json(run: RunRecord) -> dict[str, Any]:
         "config": to_json_safe(run.config),
         "summary": to_json_safe(run.summary),
         "metrics": {key: m.as_json() for key, m in sorted(run.metrics.items())},
+        "media": dict(sorted(run.media.items())),
         "exit_code": run.exit_code,
         "error": run.error,
         "dropped_points": run.dropped,

@@ -231,7 +231,19 @@ def read_runs(
         ).fetchall()
     runs = {row[0]: _run_from_row(row, now) for row in rows}
     _attach_metrics(runs, series)
+    if _has_media(conn):
+        for run_id, keys in media_counts(conn).items():
+            run = runs.get(run_id)
+            if run is not None:
+                run.media = {
+                    key: {"kind": kind, "count": count, "step": step}
+                    for key, (kind, count, step) in keys.items()
+                }
     return list(runs.values())
+
+
+def _has_media(conn: sqlite3.Connection) -> bool:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0]) >= 2
 
 
 def read_run(conn: sqlite3.Connection, run_id: str, now: float | None = None) -> RunRecord | None:
