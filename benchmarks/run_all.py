@@ -4,8 +4,8 @@
 
 Runs, in order: bench_tracker.py (the write path against raw sqlite3), bench_peers.py (MLflow,
 Trackio and wandb offline side by side; installs them into /tmp/tracktui-peers on first use),
-bench_system.py (the hardware sampler's cost) and bench_tui.py (first paint, redraw, idle cost,
-live latency on generated databases). About 15 minutes in full, 4 with --quick.
+bench_system.py (the hardware sampler's cost), bench_tui.py (first paint, redraw, idle cost,
+live latency on generated databases) and bench_media.py (console capture, media logging). About 15 minutes in full, 4 with --quick.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main() -> None:
         ],
         ["bench_system.py", "--seconds", "10" if quick else "20"],
         ["bench_tui.py", *(["--sizes", "10,100", "--reps", "1"] if quick else [])],
+        ["bench_media.py", *(["--reps", "1", "--images", "50"] if quick else [])],
     ]
     for script, *options in steps:
         print(f"\n## {script} {' '.join(options)}\n", flush=True)

@@ -2,8 +2,9 @@
 
     python screenshots/render.py
 
-Writes screenshots/runs.svg, run-detail.svg, runs-80x24.svg, smoothing.svg and system.svg
-(the hardware monitor with two simulated GPUs). Same data and clock as the snapshot tests.
+Writes screenshots/runs.svg, run-detail.svg, runs-80x24.svg, smoothing.svg, media-*.svg
+(image, text table, histogram, confusion matrix), console.svg and system.svg (the hardware
+monitor with two simulated GPUs). Same data and clock as the snapshot tests.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) ->
             await settle(
                 pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values())
             )
+        if "3" in keys or "4" in keys:
+            for _ in range(3):  # each step may ask the reader for data: let it arrive
+                await pilot.pause(0.6)
         await pilot.pause(0.3)
         app.save_screenshot(str(HERE / f"{name}.svg"))
 
@@ -86,6 +90,12 @@ async def main() -> None:
         await shoot("runs-80x24", (80, 24))
         await shoot("run-detail", (120, 36), ("down", "down", "down", "enter"))
         await shoot("smoothing", (120, 36), ("down", "m", "l"))
+        opened = ("down", "down", "down", "3", "1")  # lora-r16-lr0.001 at its media, plots hidden
+        await shoot("media-confusion", (120, 36), opened)
+        await shoot("media-image", (120, 36), (*opened, "down"))
+        await shoot("media-table", (120, 36), (*opened, "down", "down"))
+        await shoot("media-histogram", (120, 36), (*opened, "down", "down", "down"))
+        await shoot("console", (120, 36), ("down", "down", "down", "4", "1"))
     await shoot_system()
     print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
 

@@ -93,8 +93,13 @@ class RunDetailScreen(Screen[None]):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        """The side pane takes 46 columns when there is room, a third of a narrow terminal."""
-        self.query_one("#detail-side").styles.width = 46 if width >= 120 else max(24, width // 3)
+        """The side pane takes 46 columns when there is room, a third of a narrow terminal,
+        and the whole width when the plots are hidden."""
+        side = self.query_one("#detail-side")
+        if self.query_one("#detail-plots").has_class("hidden"):
+            side.styles.width = "1fr"
+        else:
+            side.styles.width = 46 if width >= 120 else max(24, width // 3)
 
     @property
     def run(self) -> RunRecord | None:
@@ -104,6 +109,7 @@ class RunDetailScreen(Screen[None]):
         widget = self.query_one(selector)
         showing = widget.has_class("hidden")
         widget.set_class(not showing, "hidden")
+        self._fit(self.app.size.width)
         run = self.run
         if showing and run is not None:
             if isinstance(widget, MediaPane):

@@ -103,6 +103,10 @@ class MediaPane(Vertical):
             yield OptionList(id="media-keys")
             yield VerticalScroll(id="media-view")
 
+    def on_resize(self, event: object) -> None:
+        if self.key is not None:
+            self._draw()
+
     def show_runs(self, runs: Iterable[tuple[str, str]]) -> None:
         """Follow the media of these ``(run id, name)`` runs."""
         pairs = list(runs)
@@ -247,7 +251,8 @@ class MediaPane(Vertical):
     def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
         items = [item for _, item in picked if item is not None]
         data = self._data(items)
-        signature = ("image", tuple(i.id if i else 0 for _, i in picked), self.renderer)
+        height = self.query_one("#media-view").size.height
+        signature = ("image", tuple(i.id if i else 0 for _, i in picked), self.renderer, height)
         if data is None:
             self._loading(signature)
             return
@@ -256,7 +261,12 @@ class MediaPane(Vertical):
             parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
             if item is not None:
                 try:
-                    parts.append(image_widget(open_image(data[item.id]), self.renderer))
+                    picture = image_widget(open_image(data[item.id]), self.renderer)
+                    # fit the pane's height; the width follows the picture's aspect ratio
+                    view_height = self.query_one("#media-view").size.height
+                    picture.styles.height = max(4, view_height - 2)
+                    picture.styles.width = "auto"
+                    parts.append(picture)
                 except ValueError as exc:
                     parts.append(Static(Text(str(exc), style="red")))
             tiles.append(Vertical(*parts, classes="media-tile"))
