@@ -248,3 +248,31 @@ def test_image_renderer_is_chosen_from_the_environment(
     from tui.widgets.image_view import choose_renderer, renderer_name
 
     assert renderer_name(choose_renderer(env, tty)) == expected
+
+
+async def test_compared_runs_share_one_step_cursor_and_prompt_view(demo_db: Path) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 3, what="runs")
+        await pilot.press("space", "space", "space", "c", "3")
+        pane = app.screen.query_one(MediaPane)
+        assert len(pane.run_ids) == 3
+        await wait_until(pilot, lambda: len(pane._keys) == 4, what="keys")
+        await pilot.press("down")
+        await wait_until(pilot, lambda: len(pane.query(HalfcellImage)) == 3, what="3 images")
+        await pilot.press("home")
+        titles = [rendered(t) for t in pane.query(".media-title").results(Static)]
+        assert len(titles) == 3 and all("step 49" in t for t in titles)
+        await pilot.press("down")
+        await wait_until(pilot, lambda: len(pane.query(SamplesTable)) == 3, what="3 tables")
+        pane.query_one(SamplesTable).focus()
+        await pilot.press("v")
+        await wait_until(
+            pilot,
+            lambda: any(not isinstance(t, SamplesTable) for t in pane.query(DataTable)),
+            what="prompt view",
+        )
+        across = next(t for t in pane.query(DataTable) if not isinstance(t, SamplesTable))
+        assert across.row_count == 12  # 3 runs x 4 steps
+        runs = {across.get_row_at(i)[0].plain for i in range(12)}
+        assert runs == {run.name for run in app.model.runs.values()}

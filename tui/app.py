@@ -50,6 +50,7 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("+ / -", "more / less smoothing"),
     ("1 / 2 / 3 / 4 / 5", "in a run: show or hide plots / hardware / media / console / config"),
     ("3 / 4", "in the runs table: open the highlighted run at its media / console"),
+    ("3 (compare)", "the selected runs' media side by side on one step cursor"),
     ("tab", "in a run: move between plots, media and console"),
     ("left / right, home / end", "media: earlier / later step, first / last (last = live)"),
     ("up / down", "media: choose the image, table, histogram or confusion matrix"),

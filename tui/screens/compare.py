@@ -1,5 +1,7 @@
 """Selected runs side by side: their curves overlaid on shared plots, the config keys that
-differ (``d`` shows every key), and summaries with each metric's best value."""
+differ (``d`` shows every key), summaries with each metric's best value, and (``3``) their media
+side by side on one step cursor: the same image or table of every run at the same step, and a
+prompt's outputs across runs and steps (``v``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from tracker.ranking import best_value, metric_direction
 from ..formatting import format_number
 from ..model import Changed, main_metrics
 from ..sanitize import safe_text
+from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, PlotLine, distinct_colors
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ class CompareScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
         Binding("d", "toggle_diff", "diff only / all"),
+        Binding("3", "toggle_media", "media"),
     ]
 
     def __init__(self, run_ids: list[str]) -> None:
@@ -69,6 +73,7 @@ class CompareScreen(Screen[None]):
             with VerticalScroll(id="compare-side"):
                 yield Static(id="compare-config")
                 yield Static(id="compare-summary")
+        yield MediaPane(id="compare-media", classes="hidden")
         yield Footer()
 
     def metric_keys(self) -> list[str]:
@@ -90,6 +95,14 @@ class CompareScreen(Screen[None]):
         )
         self.data_changed(Changed(runs=set(self.run_ids)))
 
+    def action_toggle_media(self) -> None:
+        pane = self.query_one("#compare-media", MediaPane)
+        showing = pane.has_class("hidden")
+        pane.set_class(not showing, "hidden")
+        if showing:
+            pane.show_runs((run.id, run.name) for run in self.runs)
+            pane.query_one("#media-keys").focus()
+
     def action_toggle_diff(self) -> None:
         self.only_differences = not self.only_differences
         self._update_tables()
@@ -106,6 +119,9 @@ class CompareScreen(Screen[None]):
         self.query_one("#header", Static).update(header)
         if changed.reset or changed.runs & set(self.run_ids):
             self._update_tables()
+        media = self.query_one("#compare-media", MediaPane)
+        if not media.has_class("hidden") and (changed.reset or changed.media & set(self.run_ids)):
+            media.refresh_media()
         self._update_plots()
 
     def _update_plots(self) -> None:

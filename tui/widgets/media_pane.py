@@ -205,7 +205,7 @@ class MediaPane(Vertical):
                 (f"  ({position}/{len(steps)})", "dim"),
                 (live, "green"),
                 ("   ←/→ step  home/end", "dim"),
-                ("  v prompt across steps" if kind == "table" else "", "dim"),
+                (f"  v prompt across {self._across()}" if kind == "table" else "", "dim"),
                 (f"  r renderer: {renderer_name(self.renderer)}" if kind == "image" else "", "dim"),
             )
         )
@@ -341,10 +341,13 @@ class MediaPane(Vertical):
                             *lead, Text(format_number(item.step)), *(_cell(v) for v in row[1:])
                         )
         title = Text.assemble(
-            ("same prompt across steps: ", "dim"), safe_text(prompt or "(no row highlighted)", 100),
+            (f"same prompt across {self._across()}: ", "dim"), safe_text(prompt or "(no row highlighted)", 100),
             ("   v: back to the table", "dim"),
         )  # fmt: skip
         self._replace([Static(title, classes="media-title"), grid], signature)
+
+    def _across(self) -> str:
+        return "steps and runs" if len(self.run_ids) > 1 else "steps"
 
     def _histogram_tiles(
         self, picked: list[tuple[str, MediaItem | None]], step: int | None
