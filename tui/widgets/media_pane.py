@@ -341,9 +341,10 @@ class MediaPane(Vertical):
                             *lead, Text(format_number(item.step)), *(_cell(v) for v in row[1:])
                         )
         title = Text.assemble(
-            (f"same prompt across {self._across()}: ", "dim"), safe_text(prompt or "(no row highlighted)", 100),
+            (f"same prompt across {self._across()}: ", "dim"),
+            safe_text(prompt or "(no row highlighted)", 100),
             ("   v: back to the table", "dim"),
-        )  # fmt: skip
+        )
         self._replace([Static(title, classes="media-title"), grid], signature)
 
     def _across(self) -> str:
