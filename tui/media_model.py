@@ -70,3 +70,25 @@ class MediaCache:
         if value is not None:
             self._data.move_to_end(media_id)
         return value
+
+
+def pick_at(items: list[MediaItem], step: int | None) -> MediaItem | None:
+    """The newest item logged at or before ``step`` (the last one when ``step`` is None)."""
+    if not items:
+        return None
+    if step is None:
+        return items[-1]
+    chosen = None
+    for item in items:
+        if item.step <= step:
+            chosen = item
+        else:
+            break
+    return chosen
+
+
+def sample(items: list[MediaItem], limit: int) -> list[MediaItem]:
+    if len(items) <= limit:
+        return items
+    picks = {round(i * (len(items) - 1) / (limit - 1)) for i in range(limit)}
+    return [items[i] for i in sorted(picks)]

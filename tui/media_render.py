@@ -5,6 +5,7 @@ heatmap. No widget state: easy to test, drawn on the UI thread from data already
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -176,3 +177,17 @@ def _confusion_style(share: float, diagonal: bool) -> str:
         return f"bold #ffffff on #10{green:02x}30"
     red = int(60 + 160 * level)
     return f"bold #ffffff on #{red:02x}1818"
+
+
+def histogram_stats(meta: dict[str, Any]) -> Text:
+    """A histogram's count, mean, spread and range, and how many NaN/inf were left out."""
+    parts = []
+    for name in ("total", "mean", "std", "min", "max"):
+        value = meta.get(name)
+        if isinstance(value, (int, float)):
+            parts.append(f"{'n' if name == 'total' else name} {format_number(value)}")
+    text = Text("  ".join(parts), style="dim")
+    nonfinite = meta.get("nonfinite")
+    if nonfinite:
+        text.append(f"  ⚠ {nonfinite} NaN/inf left out", style="bold red")
+    return text

@@ -28,10 +28,11 @@ from tracker.media.decoded import (
 )
 
 from ..formatting import format_number
-from ..media_model import MediaCache
-from ..media_render import confusion_table, histogram_heatmap, histogram_line
+from ..media_model import MediaCache, pick_at, sample
+from ..media_render import confusion_table, histogram_heatmap, histogram_line, histogram_stats
 from ..sanitize import safe_text
 from .image_view import DETECTED, image_widget, next_renderer, open_image, renderer_name
+from .samples_table import SamplesTable, prompt_table
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -39,29 +40,6 @@ if TYPE_CHECKING:
 KIND_MARKS = {"image": "▣", "table": "☰", "histogram": "▥", "confusion": "▦"}
 HISTORY_ITEMS = 160  # histogram steps drawn in the heatmap (evenly spaced, newest kept)
 COMPARE_ITEMS = 100  # table steps searched for the same prompt
-CELL_CHARS = 120
-
-
-def pick_at(items: list[MediaItem], step: int | None) -> MediaItem | None:
-    """The newest item logged at or before ``step`` (the last one when ``step`` is None)."""
-    if not items:
-        return None
-    if step is None:
-        return items[-1]
-    chosen = None
-    for item in items:
-        if item.step <= step:
-            chosen = item
-        else:
-            break
-    return chosen
-
-
-def sample(items: list[MediaItem], limit: int) -> list[MediaItem]:
-    if len(items) <= limit:
-        return items
-    picks = {round(i * (len(items) - 1) / (limit - 1)) for i in range(limit)}
-    return [items[i] for i in sorted(picks)]
 
 
 class MediaPane(Vertical):
@@ -314,32 +292,16 @@ class MediaPane(Vertical):
         if data is None:
             self._loading(signature)
             return
-        grid: DataTable[Text] = DataTable(
-            zebra_stripes=True, cursor_type="row", classes="media-table"
-        )
-        first_columns: list[str] | None = None
+        tables = []
         for run_id, run_items in everything.items():
             for item in run_items:
                 try:
-                    table = decode_table(data[item.id])
+                    tables.append(
+                        (self.run_names.get(run_id, run_id), item.step, decode_table(data[item.id]))
+                    )
                 except ValueError:
                     continue
-                if first_columns is None:
-                    first_columns = table.columns
-                    labels = (
-                        (["run"] if len(self.run_ids) > 1 else []) + ["step"] + table.columns[1:]
-                    )
-                    grid.add_columns(*(Text(safe_text(c, 40), style="bold") for c in labels))
-                for row in table.rows:
-                    if row and _cell(row[0]).plain == prompt and len(row) == len(first_columns):
-                        lead = (
-                            [Text(safe_text(self.run_names.get(run_id, run_id), 24))]
-                            if len(self.run_ids) > 1
-                            else []
-                        )
-                        grid.add_row(
-                            *lead, Text(format_number(item.step)), *(_cell(v) for v in row[1:])
-                        )
+        grid = prompt_table(tables, prompt, with_runs=len(self.run_ids) > 1)
         title = Text.assemble(
             (f"same prompt across {self._across()}: ", "dim"),
             safe_text(prompt or "(no row highlighted)", 100),
@@ -378,7 +340,7 @@ class MediaPane(Vertical):
             text.append_text(histogram_heatmap(history, width, height, step))
             if item is not None:
                 text.append("\n")
-                text.append_text(_histogram_stats(item))
+                text.append_text(histogram_stats(item.meta))
                 current = dict(history).get(item.step)
                 if current is not None:
                     text.append("\n")
@@ -449,54 +411,3 @@ class MediaPane(Vertical):
         self.renderer = next_renderer(self.renderer)
         self.app.notify(f"images: {renderer_name(self.renderer)}")
         self._draw()
-
-
-class SamplesTable(DataTable[Text]):
-    """A logged table, one line per row; the highlighted row is shown in full below it."""
-
-    def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
-        super().__init__(zebra_stripes=True, cursor_type="row", classes="media-table")
-        self.column_names = columns
-        self.full_rows = rows
-        self.detail = Static(classes="media-row")
-        self.add_columns(*(Text(safe_text(c, 40), style="bold") for c in columns))
-        for row in rows:
-            self.add_row(*(_cell(v) for v in row))
-        self.show_row(0)
-
-    def show_row(self, index: int) -> None:
-        if not 0 <= index < len(self.full_rows):
-            self.detail.update("")
-            return
-        text = Text()
-        for name, value in zip(self.column_names, self.full_rows[index], strict=False):
-            text.append(f"{safe_text(name, 40)}: ", style="bold cyan")
-            shown = value if isinstance(value, str) else _cell(value).plain
-            text.append(safe_text(shown, 4000, single_line=False) + "\n")
-        self.detail.update(text)
-
-
-def _plain(value: object) -> str:
-    return safe_text(value if value is not None else "", CELL_CHARS)
-
-
-def _cell(value: object) -> Text:
-    if isinstance(value, float):
-        return Text(format_number(value), justify="right")
-    if isinstance(value, (int, bool)) or value is None:
-        return Text(str(value) if value is not None else "–", justify="right")
-    return Text(_plain(value))
-
-
-def _histogram_stats(item: MediaItem) -> Text:
-    meta = item.meta
-    parts = []
-    for name in ("total", "mean", "std", "min", "max"):
-        value = meta.get(name)
-        if isinstance(value, (int, float)):
-            parts.append(f"{'n' if name == 'total' else name} {format_number(value)}")
-    text = Text("  ".join(parts), style="dim")
-    nonfinite = meta.get("nonfinite")
-    if nonfinite:
-        text.append(f"  ⚠ {nonfinite} NaN/inf left out", style="bold red")
-    return text
