@@ -146,15 +146,15 @@ class Run:
                 data, media = self._validated(data)
                 break
             else:
-                data, media = data.copy(), None
+                data = data.copy()
+                media = None
         else:
             data, media = self._validated(data)
         self._step = step
         queue = self._queue
-        now = time.time()
-        queue.append((self._handle, step, now, data))
-        if media:
-            queue.append(("media", self._handle, (step, now, media)))
+        queue.append((self._handle, step, time.time(), data))
+        if media is not None:
+            queue.append(("media", self._handle, (step, time.time(), media)))
             _writer.wake.set()  # media are big: write them soon rather than let them pile up
         if len(queue) > WAKE_AT_RECORDS:
             _writer.wake.set()
