@@ -114,3 +114,31 @@ def test_console_log_behaves_like_a_terminal() -> None:
     log.feed(1, 4.0, "\n\x1b[1mbold\x1b[0m \x07bell\n")
     assert [line.text for line in log.shown()] == ["second", "bar 90%", "bold \\x07bell"]
     assert log.total == 4
+
+
+def test_a_real_tqdm_bar_is_stored_as_its_states_not_every_redraw(db_path: Path) -> None:
+    pytest.importorskip("tqdm")
+    result = run_python(
+        """
+        import sys, time
+        import tracker
+        from tqdm import tqdm
+        run = tracker.init(db=sys.argv[1], quiet=True)
+        for _ in tqdm(range(300), desc="epoch 1", mininterval=0, ascii=True):
+            time.sleep(0.002)
+        print("done")
+        run.finish()
+        """,
+        str(db_path),
+    )
+    redraws = result.stderr.count("epoch 1:")
+    assert redraws >= 300  # tqdm redrew the bar on every step, and the user saw all of it
+    rows = _console(db_path)
+    stored = sum(text.count("epoch 1:") for _, text in rows)
+    assert stored < redraws / 3  # one state per write batch, not one per redraw
+    log = ConsoleLog()
+    for stream, text in rows:
+        log.feed(stream, 0.0, text)
+    lines = [line.text for line in log.shown()]
+    assert lines[-1] == "done"
+    assert lines[-2].startswith("epoch 1: 100%") and "300/300" in lines[-2]

@@ -260,3 +260,16 @@ def test_pandas_style_and_wandb_spellings() -> None:
     assert cm.matrix == [[0, 1], [0, 1]]
     numpy_cells = tracker.Table(columns=["x"], rows=[[np.float32(0.5)], [np.int64(3)]])
     assert numpy_cells.rows == [[0.5], [3]]
+
+
+def test_wandb_style_confusion_matrix_helper() -> None:
+    import tracker as wandb
+
+    from_probs = wandb.plot.confusion_matrix(
+        probs=[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], y_true=[0, 1, 1], class_names=["no", "yes"]
+    )
+    assert from_probs.matrix == [[1, 0], [1, 1]] and from_probs.labels == ["no", "yes"]
+    from_preds = wandb.plot.confusion_matrix(y_true=[0, 1], preds=[1, 1], class_names=["a", "b"])
+    assert from_preds.matrix == [[0, 1], [0, 1]]
+    with pytest.raises(ValueError, match="samples x classes"):
+        wandb.plot.confusion_matrix(probs=[0.1, 0.9], y_true=[1])

@@ -18,6 +18,7 @@ from .errors import (
     NotATrackerDatabase,
     TrackerError,
 )
+from . import plot
 from .media import ConfusionMatrix, Histogram, Image, Table
 from .recorder import Run, current_run, finish, init, log, unsupported
 
@@ -39,6 +40,7 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "plot",
 ]
 
 
