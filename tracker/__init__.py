@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import plot
 from .errors import (
     DatabaseError,
     DatabaseUnavailable,
@@ -18,7 +19,6 @@ from .errors import (
     NotATrackerDatabase,
     TrackerError,
 )
-from . import plot
 from .media import ConfusionMatrix, Histogram, Image, Table
 from .recorder import Run, current_run, finish, init, log, unsupported
 
