@@ -276,3 +276,22 @@ async def test_compared_runs_share_one_step_cursor_and_prompt_view(demo_db: Path
         assert across.row_count == 12  # 3 runs x 4 steps
         runs = {across.get_row_at(i)[0].plain for i in range(12)}
         assert runs == {run.name for run in app.model.runs.values()}
+
+
+async def test_a_huge_table_shows_its_first_thousand_rows(tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    run = tracker.init(db=db, name="big", quiet=True, console=False)
+    run.log(
+        {"rows": tracker.Table(columns=["i", "text"], rows=[[i, "x" * 50] for i in range(5000)])}
+    )
+    run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        pane = app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: bool(pane.query(SamplesTable)), what="table")
+        grid = pane.query_one(SamplesTable)
+        assert grid.row_count == 1001
+        assert "4,000 more rows not shown" in grid.get_row_at(1000)[0].plain

@@ -37,7 +37,7 @@ from .samples_table import SamplesTable, prompt_table
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
 
-KIND_MARKS = {"image": "▣", "table": "☰", "histogram": "▥", "confusion": "▦"}
+KIND_MARKS = {"image": "▣", "table": "≡", "histogram": "▥", "confusion": "▦"}
 HISTORY_ITEMS = 160  # histogram steps drawn in the heatmap (evenly spaced, newest kept)
 COMPARE_ITEMS = 100  # table steps searched for the same prompt
 
@@ -82,6 +82,7 @@ class MediaPane(Vertical):
             yield VerticalScroll(id="media-view")
 
     def on_resize(self, event: object) -> None:
+        self.query_one("#media-keys").styles.width = 30 if self.size.width >= 100 else 22
         if self.key is not None:
             self._draw()
 
@@ -150,10 +151,13 @@ class MediaPane(Vertical):
 
     def _key_label(self, key: str) -> Text:
         kind = next((i.kind for r in self.run_ids for i in self._items(r, key)), "")
-        count = sum(len(self._items(r, key)) for r in self.run_ids)
-        return Text.assemble(
-            (KIND_MARKS.get(kind, "?") + " ", "cyan"), safe_text(key, 40), (f"  {count}", "dim")
+        count = f" {sum(len(self._items(r, key)) for r in self.run_ids)}"
+        room = (30 if self.size.width >= 100 or not self.size.width else 22) - 7 - len(count)
+        label = Text.assemble(
+            (KIND_MARKS.get(kind, "?") + " ", "cyan"), safe_text(key, room), (count, "dim")
         )
+        label.no_wrap = True
+        return label
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
@@ -320,7 +324,7 @@ class MediaPane(Vertical):
             for run_id in self.run_ids
         }
         items = [item for run_items in everything.values() for item in run_items]
-        width = max(30, self.query_one("#media-view").size.width - 2) // max(1, len(self.run_ids))
+        width = max(30, self.query_one("#media-view").size.width - 3) // max(1, len(self.run_ids))
         height = max(8, self.query_one("#media-view").size.height - 4)
         signature = ("histogram", tuple(i.id for i in items), step, width, height)
         data = self._data(items)
@@ -345,6 +349,8 @@ class MediaPane(Vertical):
                 if current is not None:
                     text.append("\n")
                     text.append_text(histogram_line(current, width - 2))
+            text.no_wrap = True  # a heatmap row must never wrap onto the next
+            text.overflow = "crop"
             tiles.append(Static(text, classes="media-tile"))
         self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
 

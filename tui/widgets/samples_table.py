@@ -15,6 +15,7 @@ from ..formatting import format_number
 from ..sanitize import safe_text
 
 CELL_CHARS = 120
+MAX_SHOWN_ROWS = 1000  # DataTable measures every cell it adds: a 10,000-row table would stall
 
 
 def cell_text(value: object) -> Text:
@@ -35,8 +36,11 @@ class SamplesTable(DataTable[Text]):
         self.full_rows = rows
         self.detail = Static(classes="media-row")
         self.add_columns(*(Text(safe_text(c, 40), style="bold") for c in columns))
-        for row in rows:
+        for row in rows[:MAX_SHOWN_ROWS]:
             self.add_row(*(cell_text(v) for v in row))
+        if len(rows) > MAX_SHOWN_ROWS:
+            note = Text(f"… {len(rows) - MAX_SHOWN_ROWS:,} more rows not shown", style="dim")
+            self.add_row(note, *(Text("") for _ in columns[1:]))
         self.show_row(0)
 
     def show_row(self, index: int) -> None:
