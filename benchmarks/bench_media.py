@@ -8,7 +8,8 @@
 - Images written per second until durable (``flush``), and bytes per image in the file
   (256×256 decision maps like the demo's: smooth regions and edges).
 - ``tracker.Histogram`` of 1M float32 values (numpy binning, in the caller's thread).
-- Reading back: the media index of a run and the data of one image, as the TUI does.
+- Reading back: the media index of a run and the data of one image, as the TUI does, and how
+  long after ``log()`` a reader polling like the TUI's finds a new image.
 Medians of ``--reps`` repetitions.
 """
 
@@ -103,6 +104,47 @@ def read_back_ms(folder: Path) -> tuple[float, float]:
     return index_ms, data_ms
 
 
+def media_latency(folder: Path, count: int = 40) -> tuple[float, float]:
+    """From ``log()`` of an image to a reader (polling ``data_version`` every 5 ms, as the TUI's
+    reader does after a watchdog event) finding it in the run's media index: p50, p95 in ms."""
+    import threading
+
+    path = folder / "latency.db"
+    run = tracker.init(db=path, quiet=True, console=False)
+    run.flush()
+    logged: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def reader() -> None:
+        conn = open_for_reading(path)
+        last_version, after = None, 0
+        while not stop.is_set():
+            version = store.data_version(conn)
+            if version != last_version:
+                last_version = version
+                for row in store.read_media_index(conn, run.id, after):
+                    seen.setdefault(row[2], time.perf_counter())
+                    after = row[0]
+            time.sleep(0.005)
+        conn.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    for step in range(count):
+        logged[step] = time.perf_counter()
+        run.log({"img": tracker.Image(pixels)}, step=step)
+        time.sleep(0.1)
+    run.flush()
+    time.sleep(0.1)
+    stop.set()
+    thread.join()
+    run.finish()
+    delays = sorted((seen[s] - logged[s]) * 1000 for s in logged if s in seen)
+    return statistics.median(delays), delays[int(len(delays) * 0.95) - 1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,6 +174,9 @@ def main() -> None:
             index_ms, data_ms = read_back_ms(folder)
             keep(f"read media index ({args.images} rows) ms", index_ms)
             keep("read one image's data ms", data_ms)
+            p50, p95 = media_latency(folder)
+            keep("image log() -> visible to a reader, p50 ms", p50)
+            keep("image log() -> visible to a reader, p95 ms", p95)
     print(f"medians of {args.reps} runs")
     for name, values in results.items():
         print(f"  {name:<48} {statistics.median(values):>12,.2f}")
