@@ -273,3 +273,84 @@ def test_wandb_style_confusion_matrix_helper() -> None:
     assert from_preds.matrix == [[0, 1], [0, 1]]
     with pytest.raises(ValueError, match="samples x classes"):
         wandb.plot.confusion_matrix(probs=[0.1, 0.9], y_true=[1])
+
+
+def test_sigkill_while_logging_media_leaves_a_sound_file(db_path: Path) -> None:
+    import signal
+
+    from .helpers import start_python
+
+    child = start_python(
+        """
+        import sys, numpy as np, tracker
+        run = tracker.init(db=sys.argv[1], quiet=True)
+        step = 0
+        while True:
+            for _ in range(5):
+                pixels = np.full((128, 128, 3), step % 256, np.uint8)
+                run.log({"img": tracker.Image(pixels), "h": tracker.Histogram(np.arange(100.0))},
+                        step=step)
+                print(f"console line {step}")
+                step += 1
+            if run.flush():
+                print(f"flushed {step - 1}", flush=True)
+        """,
+        str(db_path),
+    )
+    assert child.stdout is not None
+    flushed = -1
+    while flushed < 20:
+        line = child.stdout.readline()
+        if line.startswith("flushed"):
+            flushed = int(line.split()[1])
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    conn = open_for_reading(db_path)
+    (run,) = store.read_runs(conn)
+    rows = store.read_media_index(conn, run.id)
+    data = store.read_media_data(conn, [r[0] for r in rows])
+    console = store.read_console(conn, run.id)
+    conn.close()
+    steps = sorted({r[2] for r in rows if r[1] == "img"})
+    assert steps[: flushed + 1] == list(range(flushed + 1))  # every acknowledged image
+    for row in rows:  # and every stored one is whole
+        if row[1] == "img":
+            assert _pixels(data[row[0]])[0, 0, 0] == row[2] % 256
+    assert "console line 0\n" in "".join(chunk[3] for chunk in console)
+    assert run.status == "crashed"
+
+
+def test_disk_full_while_logging_media_never_raises_and_recovers(db_path: Path) -> None:
+    from .helpers import run_python
+
+    result = run_python(
+        """
+        import os, resource, sys, time, numpy as np, tracker
+        run = tracker.init(db=sys.argv[1], quiet=True)
+        run.flush()
+        size = sum(os.path.getsize(sys.argv[1] + s) for s in ("", "-wal") if os.path.exists(sys.argv[1] + s))
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 256 * 1024, hard))
+        noise = np.random.default_rng(0).integers(0, 256, (40, 128, 128, 3), dtype=np.uint8)
+        for step in range(40):  # 40 incompressible images of 48 KiB: far more than fits
+            run.log({"loss": float(step), "img": tracker.Image(noise[step])}, step=step)
+        print("flushed while full:", run.flush(timeout=5), flush=True)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space comes back
+        deadline = time.time() + 30
+        while not run.flush(timeout=5) and time.time() < deadline:
+            time.sleep(0.2)
+        run.finish()
+        print("loop finished", flush=True)
+        """,
+        str(db_path),
+    )
+    assert "flushed while full: False" in result.stdout
+    assert "loop finished" in result.stdout
+    assert result.stderr.count("cannot write to") == 1, result.stderr
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM media").fetchone()[0] == 40
+    conn.close()
