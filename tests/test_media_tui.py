@@ -295,3 +295,19 @@ async def test_a_huge_table_shows_its_first_thousand_rows(tmp_path: Path) -> Non
         grid = pane.query_one(SamplesTable)
         assert grid.row_count == 1001
         assert "4,000 more rows not shown" in grid.get_row_at(1000)[0].plain
+
+
+async def test_leaving_a_run_stops_following_its_media(demo_db: Path) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_media(pilot, app)
+        run_id = pane.run_ids[0]
+        assert run_id in app.reader._media_runs
+        await pilot.press("escape")
+        assert run_id not in app.reader._media_runs and run_id not in app.model.media.runs
+        await pilot.press("3")  # and opening it again reads it all again, once
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        pane = app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: len(pane._keys) == 4, what="keys again")
+        media = app.model.media.runs[run_id]
+        assert all(len(items) == 4 for items in media.by_key.values())

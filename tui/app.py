@@ -181,6 +181,12 @@ class TrackTuiApp(App[None]):
         self.reader.follow_console(run_id)
         self._wake.set()
 
+    def unfollow_media(self, run_ids: Iterable[str]) -> None:
+        """Stop following these runs' media and console, and forget what was read of them."""
+        for run_id in run_ids:
+            self.reader.unfollow_media(run_id)
+            self.model.media.forget_run(run_id)
+
     def want_media_data(self, media_ids: Iterable[int]) -> None:
         """Ask the reader for the stored data of these media (images, tables...) to show."""
         self.reader.want_media_data(media_ids)

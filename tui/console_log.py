@@ -31,6 +31,7 @@ class ConsoleLog:
         self.lines: deque[ConsoleLine] = deque(maxlen=max_lines)
         self.partial: ConsoleLine | None = None  # the line being written (no newline yet)
         self.total = 0  # lines ever finished, so widgets know how many are new
+        self.last_id = 0  # the newest stored chunk fed
         self._return = False
 
     def feed(self, stream: int, t: float, text: str) -> None:

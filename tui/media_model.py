@@ -28,9 +28,13 @@ class RunMedia:
 
     def __init__(self) -> None:
         self.by_key: dict[str, list[MediaItem]] = {}
+        self._ids: set[int] = set()
 
     def add(self, items: Iterable[MediaItem]) -> None:
         for item in items:
+            if item.id in self._ids:  # a re-read after the file was reopened
+                continue
+            self._ids.add(item.id)
             series = self.by_key.setdefault(item.key, [])
             if series and item.step < series[-1].step:
                 series.append(item)
@@ -55,6 +59,11 @@ class MediaCache:
         self.consoles.clear()
         self._data.clear()
         self._bytes = 0
+
+    def forget_run(self, run_id: str) -> None:
+        """Drop a run's media list and console (the reader stopped following them)."""
+        self.runs.pop(run_id, None)
+        self.consoles.pop(run_id, None)
 
     def add_data(self, media_id: int, data: bytes) -> None:
         if media_id in self._data:

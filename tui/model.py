@@ -71,8 +71,10 @@ class RunsModel:
             changed.media.update(self.media.runs)
         for run_id, chunks in update.console.items():
             log = self.media.consoles.setdefault(run_id, ConsoleLog())
-            for _id, stream, t, text in chunks:
-                log.feed(stream, t, text)
+            for chunk_id, stream, t, text in chunks:
+                if chunk_id > log.last_id:  # a chunk read twice (re-followed) is shown once
+                    log.feed(stream, t, text)
+                    log.last_id = chunk_id
             changed.console.add(run_id)
         return changed
 

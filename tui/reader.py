@@ -128,6 +128,12 @@ class DatabaseReader:
                 self._console_runs[run_id] = -1  # -1: the first read takes only the tail
                 self._media_fresh = True
 
+    def unfollow_media(self, run_id: str) -> None:
+        """Stop reading this run's media and console (its pane closed)."""
+        with self._lock:
+            self._media_runs.pop(run_id, None)
+            self._console_runs.pop(run_id, None)
+
     def want_media_data(self, media_ids: Iterable[int]) -> None:
         with self._lock:
             self._media_wanted.update(media_ids)

@@ -95,6 +95,9 @@ class CompareScreen(Screen[None]):
         )
         self.data_changed(Changed(runs=set(self.run_ids)))
 
+    def on_unmount(self) -> None:
+        self.tapp.unfollow_media(self.run_ids)
+
     def action_toggle_media(self) -> None:
         pane = self.query_one("#compare-media", MediaPane)
         showing = pane.has_class("hidden")

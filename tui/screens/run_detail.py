@@ -89,6 +89,9 @@ class RunDetailScreen(Screen[None]):
         if self.initial_pane:
             self.action_toggle_pane(f"#detail-{self.initial_pane}")
 
+    def on_unmount(self) -> None:
+        self.tapp.unfollow_media([self.run_id])
+
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width)
 
