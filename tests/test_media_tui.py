@@ -311,3 +311,23 @@ async def test_leaving_a_run_stops_following_its_media(demo_db: Path) -> None:
         await wait_until(pilot, lambda: len(pane._keys) == 4, what="keys again")
         media = app.model.media.runs[run_id]
         assert all(len(items) == 4 for items in media.by_key.values())
+
+
+async def test_every_image_renderer_draws_without_error(demo_db: Path) -> None:
+    """Sixel and Kitty output cannot be seen headless, but building and drawing them must work."""
+    from tui.widgets.image_view import SixelImage, TGPImage
+
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_media(pilot, app)
+        await pilot.press("down")
+        await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="half cells")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: bool(pane.query(SixelImage)), what="sixel")
+        await pilot.pause(0.2)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: bool(pane.query(TGPImage)), what="kitty")
+        await pilot.pause(0.2)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="back")
+        assert "half cells" in header(pane)
