@@ -9,7 +9,7 @@ prompt) across every step (and run); ``r`` switches the image renderer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -230,11 +230,14 @@ class MediaPane(Vertical):
             return
         self._replace([Static(Text("loading…", style="dim"))], ("loading", signature))
 
-    def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
-        items = [item for _, item in picked if item is not None]
-        data = self._data(items)
-        height = self.query_one("#media-view").size.height
-        signature = ("image", tuple(i.id if i else 0 for _, i in picked), self.renderer, height)
+    def _item_tiles(
+        self,
+        picked: list[tuple[str, MediaItem | None]],
+        signature: object,
+        build: Callable[[bytes], Widget],
+    ) -> None:
+        """One tile per run: its title and ``build(data)`` of its item (or what went wrong)."""
+        data = self._data(item for _, item in picked if item is not None)
         if data is None:
             self._loading(signature)
             return
@@ -243,16 +246,24 @@ class MediaPane(Vertical):
             parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
             if item is not None:
                 try:
-                    picture = image_widget(open_image(data[item.id]), self.renderer)
-                    # fit the pane's height; the width follows the picture's aspect ratio
-                    view_height = self.query_one("#media-view").size.height
-                    picture.styles.height = max(4, view_height - 2)
-                    picture.styles.width = "auto"
-                    parts.append(picture)
+                    parts.append(build(data[item.id]))
                 except ValueError as exc:
                     parts.append(Static(Text(str(exc), style="red")))
             tiles.append(Vertical(*parts, classes="media-tile"))
         self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
+
+    def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
+        height = self.query_one("#media-view").size.height
+
+        def picture(data: bytes) -> Widget:
+            widget = image_widget(open_image(data), self.renderer)
+            # fit the pane's height; the width follows the picture's aspect ratio
+            widget.styles.height = max(4, height - 2)
+            widget.styles.width = "auto"
+            return widget
+
+        ids = tuple(i.id if i else 0 for _, i in picked)
+        self._item_tiles(picked, ("image", ids, self.renderer, height), picture)
 
     def _table_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
         if self.compare_prompt:
@@ -357,22 +368,10 @@ class MediaPane(Vertical):
     def _confusion_tiles(
         self, picked: list[tuple[str, MediaItem | None]], step: int | None
     ) -> None:
-        items = [item for _, item in picked if item is not None]
-        signature = ("confusion", tuple(i.id if i else 0 for _, i in picked))
-        data = self._data(items)
-        if data is None:
-            self._loading(signature)
-            return
-        tiles: list[Widget] = []
-        for run_id, item in picked:
-            parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
-            if item is not None:
-                try:
-                    parts.append(Static(confusion_table(decode_confusion(data[item.id]))))
-                except ValueError as exc:
-                    parts.append(Static(Text(str(exc), style="red")))
-            tiles.append(Vertical(*parts, classes="media-tile"))
-        self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
+        ids = tuple(i.id if i else 0 for _, i in picked)
+        self._item_tiles(
+            picked, ("confusion", ids), lambda data: Static(confusion_table(decode_confusion(data)))
+        )
 
     # --- actions ---------------------------------------------------------------------------
 
