@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .media.base import Media
+
 MAX_KEY_LENGTH = 256
 MAX_NAME_LENGTH = 256
 MAX_KEYS_PER_CALL = 10_000
@@ -151,7 +153,7 @@ def flatten_metrics(
         key = check_key(f"{prefix}{raw_key}")
         if isinstance(value, Mapping):
             out.update(flatten_metrics(value, key + "/", media))
-        elif media is not None and _is_media(value):
+        elif media is not None and isinstance(value, Media):
             media[key] = value
         elif media is not None and _is_media_list(value):
             for index, item in enumerate(value):
@@ -163,15 +165,11 @@ def flatten_metrics(
     return out
 
 
-def _is_media(value: object) -> bool:
-    from .media.base import Media
-
-    return isinstance(value, Media)
-
-
 def _is_media_list(value: object) -> bool:
     return (
-        isinstance(value, (list, tuple)) and bool(value) and all(_is_media(item) for item in value)
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(isinstance(item, Media) for item in value)
     )
 
 
