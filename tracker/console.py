@@ -15,13 +15,13 @@ and terminal detection behave as before. Output written straight to file descrip
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections import deque
 from typing import Any, TextIO
 
 STDOUT, STDERR = 1, 2
-MAX_PENDING_CHARS = 8_000_000  # unwritten console text kept while the database is unwritable
 
 
 class ConsoleTee:
@@ -119,8 +119,6 @@ def collapse_carriage_returns(text: str) -> str:
 
 
 def console_wanted(choice: bool | None) -> bool:
-    import os
-
     if choice is not None:
         return choice
     return os.environ.get("TRACKTUI_CONSOLE", "1").strip().lower() not in (
