@@ -331,3 +331,26 @@ async def test_every_image_renderer_draws_without_error(demo_db: Path) -> None:
         await pilot.press("r")
         await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="back")
         assert "half cells" in header(pane)
+
+
+def test_media_are_decoded_for_display_off_the_ui_thread() -> None:
+    """What the reader thread hands the UI: pictures cut to a display size, parsed tables, and
+    a reason instead of an exception for anything it cannot decode."""
+    import io
+
+    from PIL import Image as PILImage
+
+    from tracker.media.decoded import TableData
+    from tui.media_decode import MAX_DISPLAY_SIDE, Unreadable, decode_for_display
+
+    buffer = io.BytesIO()
+    PILImage.new("L", (4000, 1000), 128).save(buffer, format="PNG")
+    picture = decode_for_display("image", buffer.getvalue())
+    assert isinstance(picture, PILImage.Image)
+    assert picture.size == (MAX_DISPLAY_SIDE, 400) and picture.mode == "RGB"
+    table = decode_for_display("table", b'{"columns": ["a"], "rows": [["x"]]}')
+    assert table == TableData(["a"], [["x"]])
+    assert isinstance(decode_for_display("table", b"{not json"), Unreadable)
+    assert isinstance(decode_for_display("histogram", b'{"counts": [1], "edges": [0]}'), Unreadable)
+    assert isinstance(decode_for_display("image", b"\x89PNG broken"), Unreadable)
+    assert "cannot be shown" in decode_for_display("video", b"").reason  # type: ignore[union-attr]

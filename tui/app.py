@@ -18,6 +18,8 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 
+from tracker.media.decoded import MediaItem
+
 from .model import Changed, RunsModel
 from .reader import DatabaseReader, Update
 from .screens.help import HelpScreen
@@ -187,9 +189,9 @@ class TrackTuiApp(App[None]):
             self.reader.unfollow_media(run_id)
             self.model.media.forget_run(run_id)
 
-    def want_media_data(self, media_ids: Iterable[int]) -> None:
-        """Ask the reader for the stored data of these media (images, tables...) to show."""
-        self.reader.want_media_data(media_ids)
+    def want_media_data(self, items: Iterable[MediaItem]) -> None:
+        """Ask the reader for these media (images, tables...), read and decoded on its thread."""
+        self.reader.want_media_data(items)
         self._wake.set()
 
     # --- plot options ------------------------------------------------------------------------

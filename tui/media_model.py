@@ -1,7 +1,7 @@
 """The UI thread's cache of media and console output for the runs on screen.
 
-Media lists grow by the rows the reader sends; encoded data (images, tables, histograms) is
-held in a bounded least-recently-used cache, since only what is on screen needs it.
+Media lists grow by the rows the reader sends; decoded media (images, tables, histograms)
+are held in a bounded least-recently-used cache, since only what is on screen needs them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from tracker.media.decoded import MediaItem
 
 from .console_log import ConsoleLog
+from .media_decode import Decoded, decoded_size
 
 MAX_DATA_BYTES = 96 * 1024 * 1024
 
@@ -50,7 +51,7 @@ class MediaCache:
     def __init__(self, max_bytes: int = MAX_DATA_BYTES) -> None:
         self.runs: dict[str, RunMedia] = {}
         self.consoles: dict[str, ConsoleLog] = {}
-        self._data: OrderedDict[int, bytes] = OrderedDict()
+        self._data: OrderedDict[int, tuple[Decoded, int]] = OrderedDict()  # id -> (value, size)
         self._bytes = 0
         self.max_bytes = max_bytes
 
@@ -65,20 +66,22 @@ class MediaCache:
         self.runs.pop(run_id, None)
         self.consoles.pop(run_id, None)
 
-    def add_data(self, media_id: int, data: bytes) -> None:
+    def add_data(self, media_id: int, value: Decoded) -> None:
         if media_id in self._data:
             return
-        self._data[media_id] = data
-        self._bytes += len(data)
+        size = decoded_size(value)
+        self._data[media_id] = (value, size)
+        self._bytes += size
         while self._bytes > self.max_bytes and len(self._data) > 1:
-            _, dropped = self._data.popitem(last=False)
-            self._bytes -= len(dropped)
+            _, (_, dropped) = self._data.popitem(last=False)
+            self._bytes -= dropped
 
-    def data(self, media_id: int) -> bytes | None:
-        value = self._data.get(media_id)
-        if value is not None:
-            self._data.move_to_end(media_id)
-        return value
+    def data(self, media_id: int) -> Decoded | None:
+        entry = self._data.get(media_id)
+        if entry is None:
+            return None
+        self._data.move_to_end(media_id)
+        return entry[0]
 
 
 def pick_at(items: list[MediaItem], step: int | None) -> MediaItem | None:

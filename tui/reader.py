@@ -23,6 +23,7 @@ from tracker.models import LIVE, Bucket, Point, RunRecord
 from tracker.schema import open_for_reading, schema_version
 from tracker.status import derive_status
 
+from .media_decode import Decoded, decode_for_display
 from .metrics import main_metrics
 
 HISTORY_BUCKETS = 640  # a plot draws 2 columns per cell: 320 cells wide is plenty
@@ -60,7 +61,7 @@ class Update:
     loaded: dict[int, tuple[int, list[Bucket]]] = field(default_factory=dict)
     extras: dict[str, RunExtras] = field(default_factory=dict)
     media: dict[str, list[MediaItem]] = field(default_factory=dict)
-    media_data: dict[int, bytes] = field(default_factory=dict)
+    media_data: dict[int, Decoded] = field(default_factory=dict)
     console: dict[str, list[tuple[int, int, float, str]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -101,7 +102,7 @@ class DatabaseReader:
         self.has_media = False  # schema 2 and later
         self._media_runs: dict[str, int] = {}  # run id -> last media row id held
         self._console_runs: dict[str, int] = {}  # run id -> last console row id held
-        self._media_wanted: set[int] = set()
+        self._media_wanted: dict[int, str] = {}  # media id -> kind
         self._media_fresh = False
         self.reads = 0  # full delta reads, for tests and benchmarks
 
@@ -134,9 +135,10 @@ class DatabaseReader:
             self._media_runs.pop(run_id, None)
             self._console_runs.pop(run_id, None)
 
-    def want_media_data(self, media_ids: Iterable[int]) -> None:
+    def want_media_data(self, items: Iterable[MediaItem]) -> None:
+        """Read and decode the data of these media (on this thread) at the next poll."""
         with self._lock:
-            self._media_wanted.update(media_ids)
+            self._media_wanted.update((item.id, item.kind) for item in items)
             self._media_fresh = True
 
     def close(self) -> None:
@@ -255,7 +257,7 @@ class DatabaseReader:
         with self._lock:
             media_runs = dict(self._media_runs)
             console_runs = dict(self._console_runs)
-            wanted, self._media_wanted = self._media_wanted, set()
+            wanted, self._media_wanted = self._media_wanted, {}
         for run_id, after in media_runs.items():
             rows = store.read_media_index(conn, run_id, after)
             if rows:
@@ -277,7 +279,8 @@ class DatabaseReader:
                     if run_id in self._console_runs:
                         self._console_runs[run_id] = chunks[-1][0] if chunks else 0
         if wanted:
-            update.media_data.update(store.read_media_data(conn, sorted(wanted)))
+            for media_id, data in store.read_media_data(conn, sorted(wanted)).items():
+                update.media_data[media_id] = decode_for_display(wanted[media_id], data)
 
     def _compute_extras(self, update: Update) -> None:
         conn = self.conn

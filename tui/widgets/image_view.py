@@ -12,7 +12,6 @@ which needs no answer.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Iterator
@@ -112,7 +111,6 @@ __all__ = [
     "choose_renderer",
     "image_widget",
     "next_renderer",
-    "open_image",
     "renderer_name",
 ]
 
@@ -128,18 +126,6 @@ def next_renderer(kind: type[Widget]) -> type[Widget]:
 
 def renderer_name(kind: type[Widget]) -> str:
     return RENDERER_NAMES.get(kind, "auto")
-
-
-def open_image(data: bytes) -> PILImage.Image:
-    """Decode stored PNG/JPEG bytes (raises ``ValueError`` for data that is not an image)."""
-    try:
-        picture = PILImage.open(io.BytesIO(data))
-        picture.load()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"stored image cannot be decoded ({exc})") from None
-    if picture.mode in ("RGB", "RGBA"):
-        return picture
-    return picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
 
 
 def image_widget(picture: PILImage.Image, renderer: type[Widget] | None = None) -> Widget:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,18 +21,14 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tracker.media.decoded import (
-    MediaItem,
-    decode_confusion,
-    decode_histogram,
-    decode_table,
-)
+from tracker.media.decoded import HistogramData, MediaItem, TableData
 
 from ..formatting import format_number
+from ..media_decode import Decoded, Unreadable
 from ..media_model import MediaCache, pick_at, sample
 from ..media_render import confusion_table, histogram_heatmap, histogram_line, histogram_stats
 from ..sanitize import safe_text
-from .image_view import DETECTED, image_widget, next_renderer, open_image, renderer_name
+from .image_view import DETECTED, image_widget, next_renderer, renderer_name
 from .samples_table import SamplesTable, prompt_table
 
 if TYPE_CHECKING:
@@ -114,15 +111,16 @@ class MediaPane(Vertical):
             return []
         return sorted({i.step for r in self.run_ids for i in self._items(r, self.key)})
 
-    def _data(self, items: Iterable[MediaItem]) -> dict[int, bytes] | None:
-        """The data of ``items``, or None after asking the reader for what is missing."""
-        out, missing = {}, []
+    def _data(self, items: Iterable[MediaItem]) -> dict[int, Decoded] | None:
+        """The decoded ``items``, or None after asking the reader for what is missing."""
+        out: dict[int, Decoded] = {}
+        missing = []
         for item in items:
-            data = self.cache.data(item.id)
-            if data is None:
-                missing.append(item.id)
+            value = self.cache.data(item.id)
+            if value is None:
+                missing.append(item)
             else:
-                out[item.id] = data
+                out[item.id] = value
         if missing:
             self.tapp.want_media_data(missing)
             return None
@@ -234,9 +232,10 @@ class MediaPane(Vertical):
         self,
         picked: list[tuple[str, MediaItem | None]],
         signature: object,
-        build: Callable[[bytes], Widget],
+        build: Callable[[Any], Widget],
     ) -> None:
-        """One tile per run: its title and ``build(data)`` of its item (or what went wrong)."""
+        """One tile per run: its title and ``build(value)`` of its item (or why it cannot be
+        shown)."""
         data = self._data(item for _, item in picked if item is not None)
         if data is None:
             self._loading(signature)
@@ -244,19 +243,19 @@ class MediaPane(Vertical):
         tiles: list[Widget] = []
         for run_id, item in picked:
             parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
-            if item is not None:
-                try:
-                    parts.append(build(data[item.id]))
-                except ValueError as exc:
-                    parts.append(Static(Text(str(exc), style="red")))
+            value = data[item.id] if item is not None else None
+            if isinstance(value, Unreadable):
+                parts.append(Static(Text(value.reason, style="red")))
+            elif value is not None:
+                parts.append(build(value))
             tiles.append(Vertical(*parts, classes="media-tile"))
         self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
 
     def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
         height = self.query_one("#media-view").size.height
 
-        def picture(data: bytes) -> Widget:
-            widget = image_widget(open_image(data), self.renderer)
+        def picture(value: PILImage.Image) -> Widget:
+            widget = image_widget(value, self.renderer)
             # fit the pane's height; the width follows the picture's aspect ratio
             widget.styles.height = max(4, height - 2)
             widget.styles.width = "auto"
@@ -280,10 +279,10 @@ class MediaPane(Vertical):
             tiles.append(Static(self._title(run_id, item), classes="media-title"))
             if item is None:
                 continue
-            try:
-                table = decode_table(data[item.id])
-            except ValueError as exc:
-                tiles.append(Static(Text(str(exc), style="red")))
+            table = data[item.id]
+            if not isinstance(table, TableData):
+                reason = table.reason if isinstance(table, Unreadable) else "not a table"
+                tiles.append(Static(Text(reason, style="red")))
                 continue
             grid = SamplesTable(table.columns, table.rows)
             tiles.append(grid)
@@ -310,12 +309,9 @@ class MediaPane(Vertical):
         tables = []
         for run_id, run_items in everything.items():
             for item in run_items:
-                try:
-                    tables.append(
-                        (self.run_names.get(run_id, run_id), item.step, decode_table(data[item.id]))
-                    )
-                except ValueError:
-                    continue
+                table = data[item.id]
+                if isinstance(table, TableData):
+                    tables.append((self.run_names.get(run_id, run_id), item.step, table))
         grid = prompt_table(tables, prompt, with_runs=len(self.run_ids) > 1)
         title = Text.assemble(
             (f"same prompt across {self._across()}: ", "dim"),
@@ -346,10 +342,9 @@ class MediaPane(Vertical):
         for run_id, item in picked:
             history = []
             for entry in everything[run_id]:
-                try:
-                    history.append((entry.step, decode_histogram(data[entry.id])))
-                except ValueError:
-                    continue
+                value = data[entry.id]
+                if isinstance(value, HistogramData):
+                    history.append((entry.step, value))
             text = self._title(run_id, item)
             text.append("\n")
             text.append_text(histogram_heatmap(history, width, height, step))
@@ -369,9 +364,7 @@ class MediaPane(Vertical):
         self, picked: list[tuple[str, MediaItem | None]], step: int | None
     ) -> None:
         ids = tuple(i.id if i else 0 for _, i in picked)
-        self._item_tiles(
-            picked, ("confusion", ids), lambda data: Static(confusion_table(decode_confusion(data)))
-        )
+        self._item_tiles(picked, ("confusion", ids), lambda value: Static(confusion_table(value)))
 
     # --- actions ---------------------------------------------------------------------------
 
