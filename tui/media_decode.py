@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TypeAlias
-
-from PIL import Image as PILImage
+from typing import TYPE_CHECKING, TypeAlias
 
 from tracker.media.decoded import (
     ConfusionData,
@@ -19,6 +17,9 @@ from tracker.media.decoded import (
     decode_table,
 )
 
+if TYPE_CHECKING:  # Pillow is imported when the first image is decoded, not at startup
+    from PIL import Image as PILImage
+
 MAX_DISPLAY_SIDE = 1600  # more pixels than any terminal shows in one tile
 
 
@@ -27,11 +28,13 @@ class Unreadable:
     reason: str
 
 
-Decoded: TypeAlias = PILImage.Image | TableData | HistogramData | ConfusionData | Unreadable
+Decoded: TypeAlias = "PILImage.Image | TableData | HistogramData | ConfusionData | Unreadable"
 
 
 def open_image(data: bytes) -> PILImage.Image:
     """Decode stored PNG/JPEG bytes as RGB(A), at most ``MAX_DISPLAY_SIDE`` a side."""
+    from PIL import Image as PILImage
+
     try:
         opened = PILImage.open(io.BytesIO(data))
         opened.load()
@@ -62,8 +65,6 @@ def decode_for_display(kind: str, data: bytes) -> Decoded:
 
 def decoded_size(value: Decoded) -> int:
     """Bytes held by a decoded object, roughly, for the cache's bound."""
-    if isinstance(value, PILImage.Image):
-        return value.width * value.height * 4
     if isinstance(value, TableData):
         return 64 * len(value.columns) * (len(value.rows) + 1) + sum(
             len(c) for row in value.rows for c in row if isinstance(c, str)
@@ -72,4 +73,6 @@ def decoded_size(value: Decoded) -> int:
         return 16 * (len(value.counts) + len(value.edges))
     if isinstance(value, ConfusionData):
         return 16 * len(value.labels) ** 2 + 64
-    return 64
+    if isinstance(value, Unreadable):
+        return 64
+    return int(value.width) * int(value.height) * 4  # a picture
