@@ -88,10 +88,8 @@ def only_metric_keys(db: Path) -> set[str]:
 
 
 def test_image_sources(db_path: Path, tmp_path: Path) -> None:
-    import torch
-
     grey_float = np.linspace(0.0, 1.0, 6 * 5, dtype=np.float32).reshape(6, 5)
-    chw = torch.zeros(3, 4, 6)
+    chw = np.zeros((3, 4, 6), np.float32)
     chw[0] = 1.0  # red, channels first
     pil = PILImage.new("RGB", (9, 3), (10, 200, 30))
     png_file = tmp_path / "pic.png"
@@ -122,6 +120,20 @@ def test_image_sources(db_path: Path, tmp_path: Path) -> None:
     assert media["jpeg"][3] == jpeg_file.read_bytes() and media["jpeg"][2]["format"] == "jpeg"
     assert {"many[0]", "many[1]", "many[2]"} <= set(media)
     assert _pixels(media["bool"][3]).max() == 255
+
+
+def test_torch_tensors_on_any_device_path(db_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    chw = torch.zeros(3, 4, 6, requires_grad=True)  # channels first, part of a graph
+    with torch.no_grad():
+        chw[1] = 0.5
+    run = tracker.init(db=db_path, quiet=True, console=False)
+    run.log({"t": tracker.Image(chw), "h": tracker.Histogram(torch.linspace(-1, 1, 101))})
+    run.finish()
+    media = _media(db_path)
+    pixels = _pixels(media["t"][3])
+    assert pixels.shape == (4, 6, 3) and (pixels[..., 1] == 128).all()
+    assert sum(decode_histogram(media["h"][3]).counts) == 101
 
 
 @pytest.mark.parametrize(
