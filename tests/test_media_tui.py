@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -46,11 +47,16 @@ def rendered(widget: Static) -> str:
     return console.export_text()
 
 
-async def open_media(pilot: object, app: TrackTuiApp) -> MediaPane:
-    await wait_until(pilot, lambda: len(app.model.runs) == 3, what="runs")
-    await pilot.press("down", "3")  # type: ignore[attr-defined]
+async def press_into_media(pilot: Any, app: TrackTuiApp, *keys: str) -> MediaPane:
+    """Press ``keys``, then ``3``: the highlighted run's detail opens at its media pane."""
+    await pilot.press(*keys, "3")
     await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="detail")
-    pane = app.screen.query_one(MediaPane)
+    return app.screen.query_one(MediaPane)
+
+
+async def open_media(pilot: Any, app: TrackTuiApp) -> MediaPane:
+    await wait_until(pilot, lambda: len(app.model.runs) == 3, what="runs")
+    pane = await press_into_media(pilot, app, "down")
     await wait_until(pilot, lambda: len(pane._keys) == 4, what="media keys")
     return pane
 
@@ -196,9 +202,7 @@ async def test_markup_in_media_is_literal_and_bad_data_is_reported(tmp_path: Pat
     app = make_app(db)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
-        await pilot.press("3")
-        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        pane = app.screen.query_one(MediaPane)
+        pane = await press_into_media(pilot, app)
         await wait_until(pilot, lambda: len(pane._keys) == 2, what="keys")
         await wait_until(pilot, lambda: "cannot be decoded" in _view_text(pane), what="error")
         assert "[link=x]cap[/link]" in _view_text(pane)
@@ -217,9 +221,7 @@ async def test_a_run_without_media_says_so(tmp_path: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
-        await pilot.press("3")
-        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        pane = app.screen.query_one(MediaPane)
+        pane = await press_into_media(pilot, app)
         await wait_until(pilot, lambda: "no media logged yet" in header(pane), what="empty")
         await pilot.press("left", "right", "home", "end", "v", "r")  # nothing to do: no crash
         await pilot.press("4")
@@ -288,9 +290,7 @@ async def test_a_huge_table_shows_its_first_thousand_rows(tmp_path: Path) -> Non
     app = make_app(db)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: len(app.model.runs) == 1, what="run")
-        await pilot.press("3")
-        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        pane = app.screen.query_one(MediaPane)
+        pane = await press_into_media(pilot, app)
         await wait_until(pilot, lambda: bool(pane.query(SamplesTable)), what="table")
         grid = pane.query_one(SamplesTable)
         assert grid.row_count == 1001
@@ -305,9 +305,7 @@ async def test_leaving_a_run_stops_following_its_media(demo_db: Path) -> None:
         assert run_id in app.reader._media_runs
         await pilot.press("escape")
         assert run_id not in app.reader._media_runs and run_id not in app.model.media.runs
-        await pilot.press("3")  # and opening it again reads it all again, once
-        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        pane = app.screen.query_one(MediaPane)
+        pane = await press_into_media(pilot, app)  # opening it again reads it all again, once
         await wait_until(pilot, lambda: len(pane._keys) == 4, what="keys again")
         media = app.model.media.runs[run_id]
         assert all(len(items) == 4 for items in media.by_key.values())
