@@ -44,11 +44,21 @@ def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
 def ensure_private_file(path: Path) -> bool:
     """Create missing parent folders (0700) and the file itself (0600); True if it was created.
 
-    Existing folders and files keep their modes: they belong to the user already.
+    Existing folders and files keep their modes: they belong to the user already. A symlink
+    whose target does not exist yet (a dangling link) is followed: its final target is created
+    the same way, as a regular file, so the database, and the ``-wal``/``-shm`` files SQLite
+    makes beside it with the same mode, are private too. An existing file is never opened
+    (closing any descriptor of a database drops SQLite's locks in this process).
     """
-    make_private_dirs(path.parent)
+    target = _dangling_target(path)
+    if target is None:
+        if os.path.lexists(path):
+            return False  # an existing file, folder or link to one: left as it is
+        target = path
+    make_private_dirs(target.parent)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        # O_EXCL: never follows a symlink and never opens a file that exists (a race lost)
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return False
     except OSError as exc:
@@ -57,6 +67,19 @@ def ensure_private_file(path: Path) -> bool:
         raise
     os.close(fd)
     return True
+
+
+def _dangling_target(path: Path) -> Path | None:
+    """The path a chain of symlinks at ``path`` ends at, when nothing exists there yet."""
+    if not os.path.islink(path) or os.path.exists(path):
+        return None
+    current = path
+    for _ in range(40):  # the kernel's own limit on links followed (ELOOP)
+        # each link relative to the real folder it is in, as the kernel resolves it
+        current = Path(os.path.realpath(current.parent)) / os.readlink(current)
+        if not os.path.islink(current):
+            return Path(os.path.realpath(current.parent)) / current.name
+    raise OSError(errno.ELOOP, f"too many levels of symbolic links at {path}")
 
 
 def make_private_dirs(folder: Path) -> None:
