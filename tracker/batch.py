@@ -45,6 +45,7 @@ class RunHandle:
     summary: dict[str, Any]
     series: dict[str, SeriesState] = field(default_factory=dict)
     dropped: int = 0
+    refused: int = 0  # records SQLite refused and the writer left out
     finished: bool = False
     last_write: float = 0.0
 
@@ -55,6 +56,12 @@ class RunHandle:
 # {key: Media or its Encoded form})) or "console" (payload: (stream, unix time, text)).
 Record = tuple[Any, ...]
 Chunk = tuple[list[int], Sequence[Any], list[int]]  # steps, values, times (ms since start)
+
+
+def owner(record: Record) -> RunHandle:
+    """The run a queued record belongs to."""
+    first = record[0]
+    return first if type(first) is RunHandle else record[1]
 
 
 def metric_points(records: Sequence[Record], handle: RunHandle | None = None) -> int:

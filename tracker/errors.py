@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import threading
 
+from .sanitize import safe_text
+
 
 class TrackerError(Exception):
     """Base class for every error the tracker raises on purpose."""
@@ -32,7 +34,13 @@ class NewerSchemaError(DatabaseError):
 
 
 class DatabaseUnavailable(DatabaseError):
-    """The file cannot be created, opened or written (permissions, missing disk, corruption)."""
+    """The file cannot be created, opened or written (permissions, missing disk, corruption).
+
+    ``busy`` says the cause was other processes holding the database's lock (worth waiting)."""
+
+    def __init__(self, path: str, reason: str, *, busy: bool = False) -> None:
+        super().__init__(path, reason)
+        self.busy = busy
 
 
 class FilterError(TrackerError, ValueError):
@@ -57,7 +65,7 @@ def warn_once(cause: str, message: str) -> bool:
             return False
         _warned.add(cause)
     try:
-        print(f"tracker: {message}", file=sys.stderr, flush=True)
+        print(f"tracker: {safe_text(message, single_line=False)}", file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
     return True

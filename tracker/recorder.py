@@ -7,6 +7,7 @@ record to the writer's queue. Storage trouble after ``init()`` never raises here
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -21,13 +22,25 @@ from .errors import DatabaseUnavailable, TrackerError, warn_once
 from .media import Histogram, Media
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .persisted import PersistedDict, new_run_id, new_run_name
-from .schema import open_for_writing
+from .schema import BUSY_TIMEOUT_MS, open_for_writing, set_busy_timeout
+from .sqlite_errors import is_busy, retry_while_busy
 from .status import this_host
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
-from .values import MAX_KEYS_PER_CALL, check_key, check_name, config_to_dict, dumps, flatten_metrics
+from .values import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_KEYS_PER_CALL,
+    check_key,
+    check_name,
+    config_to_dict,
+    dumps,
+    flatten_metrics,
+)
 from .writer import WAKE_AT_RECORDS, Writer
 
 _KNOWN_KEYS_CAP = 100_000
+FINISH_STALL_S = 30.0  # $TRACKTUI_FINISH_TIMEOUT: finish() gives up this long after the last write
+INIT_TIMEOUT_S = 120.0  # $TRACKTUI_INIT_TIMEOUT: how long init() waits out other writers
 _writer = Writer()
 _active_runs: list[Run] = []
 _current: Run | None = None
@@ -70,7 +83,31 @@ class Run:
         self.summary = PersistedDict(self, "summary", {})
         self._handle.config = self.config
         self._handle.summary = self.summary
-        conn = open_for_writing(self.db_path)
+        conn = retry_while_busy(
+            self._record_start, init_timeout(), str(self.db_path), "cannot start the run"
+        )
+        self._owner_pid = os.getpid()
+        self._active = True
+        _writer.attach(self._handle, conn)
+        _active_runs.append(self)
+        self._sampler: SamplerThread | None = None
+        if _system_metrics_wanted(system_metrics):
+            self._sampler = SamplerThread(
+                self._log_system, interval=system_interval, disk_path=self.db_path
+            )
+            self._sampler.start()
+        self._console: ConsoleCapture | None = None
+        if console_wanted(console):
+            self._console = ConsoleCapture(self._queue, self._handle)
+        lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
+        if not quiet:
+            print(self._where_line(), file=sys.stderr, flush=True)
+
+    def _record_start(self, seconds_left: float) -> sqlite3.Connection:
+        """One attempt at opening the database and inserting this run's row (retried while
+        other processes hold the lock); the open connection goes to the writer."""
+        wait_ms = int(min(seconds_left, BUSY_TIMEOUT_MS / 1000) * 1000)
+        conn = open_for_writing(self.db_path, busy_timeout_ms=max(wait_ms, 50))
         try:
             version = store.begin(conn)
             store.insert_run(
@@ -90,26 +127,18 @@ class Run:
                 version,
             )
             store.commit(conn)
-        except Exception as exc:
+        except sqlite3.Error as exc:
             store.rollback(conn)
             conn.close()
+            if is_busy(exc):
+                raise
             raise DatabaseUnavailable(str(self.db_path), f"cannot record the run: {exc}") from None
-        self._owner_pid = os.getpid()
-        self._active = True
-        _writer.attach(self._handle, conn)
-        _active_runs.append(self)
-        self._sampler: SamplerThread | None = None
-        if _system_metrics_wanted(system_metrics):
-            self._sampler = SamplerThread(
-                self._log_system, interval=system_interval, disk_path=self.db_path
-            )
-            self._sampler.start()
-        self._console: ConsoleCapture | None = None
-        if console_wanted(console):
-            self._console = ConsoleCapture(self._queue, self._handle)
-        lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
-        if not quiet:
-            print(self._where_line(), file=sys.stderr, flush=True)
+        except BaseException:
+            store.rollback(conn)
+            conn.close()
+            raise
+        set_busy_timeout(conn)
+        return conn
 
     # --- logging -----------------------------------------------------------------------------
 
@@ -131,17 +160,23 @@ class Run:
                 self._open_step = commit is False
             else:
                 step = self._step + 1
+                if step > INT64_MAX:
+                    step = _check_step(step)
                 if commit is False:
                     self._open_step = True
-        elif commit is not None:
-            self._open_step = commit is False
-        elif type(step) is not int:
-            step = _check_step(step)
+        else:
+            if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
+                step = _check_step(step)
+            if commit is not None:
+                self._open_step = commit is False
         if type(data) is dict:
             keys_ok = self._keys_ok
             for key, value in data.items():
                 kind = type(value)
-                if (kind is float or kind is int) and key in keys_ok:
+                # ints of 1024 bits or more may have no float: to_float decides (TypeError)
+                if (
+                    kind is float or (kind is int and value.bit_length() < 1024)
+                ) and key in keys_ok:
                     continue
                 data, media = self._validated(data)
                 break
@@ -190,7 +225,7 @@ class Run:
         """Block until everything logged so far is committed; False if it could not be (yet)."""
         if not self._active:
             return True
-        return _writer.flush(timeout) and _writer.pending_points(self._handle) == 0
+        return _writer.flush(timeout, self._handle)
 
     @property
     def step(self) -> int:
@@ -215,28 +250,67 @@ class Run:
         self._end(status, exit_code if exit_code is not None else 0, error)
 
     def _end(
-        self, status: str, exit_code: int | None, error: str | None, timeout: float = 30.0
+        self, status: str, exit_code: int | None, error: str | None, timeout: float | None = None
     ) -> None:
         if not self._active:
             return
+        timeout = finish_timeout() if timeout is None else timeout
         if self._sampler is not None:
             self._sampler.stop()
         if self._console is not None:
             self._console.stop()
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
-        _writer.flush(timeout)
+        self._drain_before_end(timeout)
         if self in _active_runs:
             _active_runs.remove(self)
         global _current
         if _current is self:
             _current = None
-        unwritten = _writer.pending_points(self._handle) + self._handle.dropped
-        if unwritten:
-            warn_once(
-                f"unwritten:{self.id}",
-                f"run {self.name}: {unwritten:,} points could not be written to {self.db_path}",
-            )
+
+    def _drain_before_end(self, timeout: float) -> None:
+        """Wait for the buffer to be written: as long as writes succeed, and ``timeout`` seconds
+        past the last one that did. Then say exactly what could not be written, and give the
+        run's end one more try so that ``ls`` shows the run finished with its losses counted."""
+        handle = self._handle
+        if _writer.flush(min(2.0, timeout), handle):
+            self._report_losses()
+            return
+        warn_once(
+            f"draining:{self.id}",
+            f"run {self.name}: still writing what is buffered to {self.db_path} "
+            f"(up to {timeout:g} s after the last successful write)",
+        )
+        if _writer.flush(timeout, handle, stall=timeout):
+            self._report_losses()
+            return
+        left_out, cause = _writer.give_up(handle)
+        ended = _writer.flush(min(5.0, timeout), handle)
+        where = f"{self.db_path}" + (f" ({cause})" if cause else "")
+        outcome = (
+            "the run is marked finished with those losses counted"
+            if ended
+            else "its end could not be recorded either, so it will show as crashed"
+        )
+        warn_once(
+            f"unwritten:{self.id}",
+            f"run {self.name}: not written to {where}: {left_out.describe()}; {outcome}",
+        )
+
+    def _report_losses(self) -> None:
+        """Everything was written but what had been left out on the way: say how much."""
+        handle = self._handle
+        if not handle.dropped and not handle.refused:
+            return
+        causes = []
+        if handle.refused:
+            causes.append(f"{handle.refused:,} records the database refused")
+        if handle.dropped:
+            causes.append(f"{handle.dropped:,} points in all (see the warnings above)")
+        warn_once(
+            f"losses:{self.id}",
+            f"run {self.name}: written to {self.db_path} except {' and '.join(causes)}",
+        )
 
     def __enter__(self) -> Run:
         return self
@@ -266,9 +340,35 @@ class Run:
 
 
 def _check_step(step: Any) -> int:
+    """``step`` as an int SQLite can store (64-bit signed), or a clear error."""
     if isinstance(step, bool) or not hasattr(step, "__index__"):
         raise TypeError(f"log(): step must be an int, not {type(step).__name__}")
-    return int(step.__index__())
+    try:
+        value = int(step.__index__())
+    except Exception as exc:
+        raise TypeError(f"log(): step {type(step).__name__} cannot be read as an int") from exc
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(
+            f"log(): step {value} is out of range; steps are 64-bit signed integers "
+            f"({INT64_MIN} to {INT64_MAX})"
+        )
+    return value
+
+
+def finish_timeout() -> float:
+    """How long ``finish()`` waits past the last successful write for the buffer to drain."""
+    try:
+        return max(0.1, float(os.environ.get("TRACKTUI_FINISH_TIMEOUT", FINISH_STALL_S)))
+    except ValueError:
+        return FINISH_STALL_S
+
+
+def init_timeout() -> float:
+    """How long ``init()`` waits for a database other processes keep locked (seconds)."""
+    try:
+        return max(0.1, float(os.environ.get("TRACKTUI_INIT_TIMEOUT", INIT_TIMEOUT_S)))
+    except ValueError:
+        return INIT_TIMEOUT_S
 
 
 def _system_metrics_wanted(choice: bool | None) -> bool:
@@ -296,7 +396,7 @@ def _process_start() -> float | None:
 def _finish_all(status: str, exit_code: int | None, error: str | None) -> None:
     for run in list(_active_runs):
         try:
-            run._end(status, exit_code, error, timeout=10.0)
+            run._end(status, exit_code, error)
         except Exception as exc:  # never let the exit path raise
             warn_once(f"finish:{run.id}", f"could not finish run {run.name}: {exc!r}")
 

@@ -27,6 +27,7 @@ Tables:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -36,12 +37,16 @@ from typing import Any
 
 from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
 from .paths import ensure_private_file, is_network_filesystem
+from .sqlite_errors import is_busy, is_corrupt
 
 APPLICATION_ID = 0x54724B74  # "TrKt"
 SEQ_BITS = 32
 PAGE_SIZE = 16384
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
+_WAL_HEADER = 32  # bytes before the first frame of a -wal file
+_WAL_FRAME_HEADER = 24  # bytes before each page in a -wal frame
 
 TABLES_BY_VERSION = {
     1: ("state", "runs", "series", "points"),
@@ -143,25 +148,30 @@ def _object_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
 
 
-def truncation(path: Path) -> str | None:
-    """Why the file looks cut short (its header promises more pages than it has), or None.
+def truncation(conn: sqlite3.Connection, path: Path) -> str | None:
+    """Why the file looks cut short (it promises more pages than the file and its WAL hold),
+    or None.
 
-    A cheap check on the 100-byte header: a full ``quick_check`` costs seconds on big files.
+    Asked through SQLite (``page_count`` includes pages that live only in the WAL, as after a
+    disk-full episode) and ``os.stat``: this process never opens the database file itself,
+    because closing any descriptor of it would drop every POSIX lock SQLite holds on it here,
+    and the next connection to close anywhere would then delete a WAL still in use. A full
+    ``quick_check`` costs seconds on big files; this costs two pragmas.
     """
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except OSError:
         return None
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        return None
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    counter_valid = header[24:28] == header[92:96]
-    if counter_valid and pages * page_size > size:
-        return f"truncated: the header promises {pages * page_size:,} bytes, the file has {size:,}"
+    try:
+        wal_bytes = os.stat(f"{path}-wal").st_size
+    except OSError:
+        wal_bytes = 0
+    wal_pages = max(0, wal_bytes - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER)
+    promised = pages * page_size
+    if promised > size + wal_pages * page_size:
+        return f"truncated: the database promises {promised:,} bytes, the file has {size:,}"
     return None
 
 
@@ -181,6 +191,8 @@ def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
             if own_snapshot and conn.in_transaction:
                 conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise
         raise NotATrackerDatabase(path, f"not a SQLite database ({exc})") from None
     if app_id == 0 and version == 0:
         if objects:
@@ -201,18 +213,20 @@ def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
     return app_id, version
 
 
-def _set_wal(conn: sqlite3.Connection, path: str) -> None:
+def _set_wal(conn: sqlite3.Connection, path: str, busy_timeout_ms: int) -> None:
     """Switch to WAL. This is the one step that fails at once under contention: retry it."""
     delay = 0.005
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not is_busy(exc):
                 raise DatabaseUnavailable(path, f"cannot enable WAL mode: {exc}") from None
             if time.monotonic() > deadline:
-                raise DatabaseUnavailable(path, f"cannot enable WAL mode: {exc}") from None
+                raise DatabaseUnavailable(
+                    path, f"cannot enable WAL mode: {exc}", busy=True
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
             continue
@@ -253,8 +267,8 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-def _configure(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def _configure(conn: sqlite3.Connection, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     conn.execute("PRAGMA trusted_schema = OFF")
     conn.execute("PRAGMA cell_size_check = ON")
 
@@ -279,9 +293,13 @@ def _closed_on_error(conn: sqlite3.Connection, shown: str) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as exc:
         conn.close()
-        raise DatabaseUnavailable(shown, _explain(exc)) from None
+        if is_corrupt(exc):
+            raise NotATrackerDatabase(shown, f"damaged database ({exc})") from None
+        raise DatabaseUnavailable(shown, _explain(exc), busy=is_busy(exc)) from None
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_busy(exc):
+            raise DatabaseUnavailable(shown, _explain(exc), busy=True) from None
         raise NotATrackerDatabase(shown, f"unreadable ({exc})") from None
     except BaseException:
         conn.close()
@@ -291,14 +309,17 @@ def _closed_on_error(conn: sqlite3.Connection, shown: str) -> Iterator[None]:
 def _check_file(conn: sqlite3.Connection, path: Path, shown: str) -> int:
     """The file's schema version, after refusing foreign, newer and truncated files."""
     _app_id, version = check_header(conn, shown)
-    damage = truncation(path)
+    damage = truncation(conn, path) if version else None
     if damage:
         raise NotATrackerDatabase(shown, f"damaged database ({damage})")
     return version
 
 
-def open_for_writing(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) a tracktui database for writing, or raise a ``DatabaseError``."""
+def open_for_writing(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """Open (creating if needed) a tracktui database for writing, or raise a ``DatabaseError``.
+
+    ``busy_timeout_ms`` bounds each wait for another process's lock while opening; the
+    connection keeps it (callers that retry set it back with :func:`set_busy_timeout`)."""
     shown = str(path)
     try:
         ensure_private_file(path)
@@ -310,7 +331,7 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
         raise DatabaseUnavailable(shown, "is a directory, not a database file")
     conn = _connect(shown, shown)
     with _closed_on_error(conn, shown):
-        _configure(conn)
+        _configure(conn, busy_timeout_ms)
         version = _check_file(conn, path, shown)
         if is_network_filesystem(path):
             warn_once(
@@ -324,8 +345,11 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
                 # Only takes effect on a file with no content yet; 16 KiB pages measured ~15%
                 # faster than 4 KiB for the append-heavy points table.
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            _set_wal(conn, shown)
+            _set_wal(conn, shown, busy_timeout_ms)
         conn.execute("PRAGMA synchronous = NORMAL")
+        # After a checkpoint the WAL is cut back to this size, so a long run (or a disk-full
+        # episode) does not keep a large -wal file on a small disk.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         if version < SCHEMA_VERSION:
             _apply_schema(conn, shown)
         verify_tables(conn, shown)
@@ -369,6 +393,10 @@ def _explain(exc: sqlite3.Error) -> str:
     if "unable to open" in text:
         return f"{text} (the folder may be missing or not writable)"
     return text
+
+
+def set_busy_timeout(conn: sqlite3.Connection, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

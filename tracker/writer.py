@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import store
-from .batch import Record, RunHandle, heavy_bytes, metric_points, write_batch
+from .batch import Record, RunHandle, heavy_bytes, metric_points, owner, write_batch
 from .errors import DatabaseError, warn_once
 from .schema import open_for_writing
+from .sqlite_errors import BUSY, DISK, classify, is_record_error
 from .status import HEARTBEAT_INTERVAL_S
+from .unwritten import Unwritten, describe_left_out
 
 FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
 MAX_PENDING_POINTS = 2_000_000
 MAX_PENDING_HEAVY_BYTES = 256 * 1024 * 1024  # media and console text kept while unwritable
 _MAX_BACKOFF_S = 10.0
+_RETRY_WHILE_WAITED_S = 0.25  # how often a failing database is retried while flush() waits
 
 
 @dataclass(slots=True)
@@ -39,24 +42,8 @@ class _Database:
     failures: int = 0
     retry_at: float = 0.0
     failing_cause: str | None = None
-
-
-_DISK = "disk full or write error"
-_LOCKED = "database locked by another process"
-
-
-def classify(exc: BaseException) -> str:
-    """Group storage errors by cause, so each cause is reported once."""
-    text = str(exc).lower()
-    if "full" in text or "disk i/o" in text or "no space" in text or "file too large" in text:
-        return _DISK
-    if "readonly" in text or "read-only" in text or "permission" in text:
-        return "database not writable"
-    if "locked" in text or "busy" in text:
-        return _LOCKED
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return "database corrupt"
-    return type(exc).__name__
+    last_success: float = field(default_factory=time.monotonic)
+    last_attempt: float = 0.0
 
 
 class Writer:
@@ -75,6 +62,7 @@ class Writer:
         self._stopping = False
         self._pid = os.getpid()
         self._last_heartbeat = time.monotonic()
+        self._flush_waiters = 0
 
     # --- called from user threads ------------------------------------------------------------
 
@@ -94,23 +82,63 @@ class Writer:
                 )
                 self._thread.start()
 
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued before this call was written or failed; True if on time."""
+    def flush(
+        self, timeout: float = 30.0, handle: RunHandle | None = None, stall: float | None = None
+    ) -> bool:
+        """Wait until what was queued before this call is committed; True if it was in time.
+
+        Only ``handle``'s records count when it is given. While a database fails, the writer
+        retries it every quarter second as long as someone waits here. With ``stall``, the wait
+        also lasts as long as commits keep succeeding, giving up only after ``stall`` seconds
+        without one (many processes sharing a busy database drain slowly, but they drain).
+        """
         thread = self._thread
         if thread is None or not thread.is_alive():
             return not self.queue
+        start = time.monotonic()
         with self._cond:
-            self._requested += 1
-            ticket = self._requested
-        self.wake.set()
-        deadline = time.monotonic() + timeout
+            self._flush_waiters += 1
+        try:
+            while True:
+                with self._cond:
+                    self._requested += 1
+                    ticket = self._requested
+                self.wake.set()
+                with self._cond:
+                    while self._completed < ticket and thread.is_alive():
+                        left = self._deadline(start, timeout, stall, handle) - time.monotonic()
+                        if left <= 0:
+                            return False
+                        self._cond.wait(min(left, 0.5))
+                    if not self._unwritten_records(handle):
+                        return True
+                    if not thread.is_alive():
+                        return False
+                    left = self._deadline(start, timeout, stall, handle) - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(min(left, self.interval))
+        finally:
+            with self._cond:
+                self._flush_waiters -= 1
+
+    def _deadline(
+        self, start: float, timeout: float, stall: float | None, handle: RunHandle | None
+    ) -> float:
+        if stall is None:
+            return start + timeout
+        databases = [self._databases.get(handle.db_path)] if handle else self._databases.values()
+        latest = max((d.last_success for d in databases if d is not None), default=start)
+        return max(start + timeout, latest + stall)
+
+    def _unwritten_records(self, handle: RunHandle | None) -> int:
         with self._cond:
-            while self._completed < ticket:
-                left = deadline - time.monotonic()
-                if left <= 0 or not thread.is_alive():
-                    return False
-                self._cond.wait(min(left, 0.5))
-        return True
+            if handle is None:
+                return sum(len(d.pending) for d in self._databases.values())
+            database = self._databases.get(handle.db_path)
+            if database is None:
+                return 0
+            return sum(1 for record in database.pending if owner(record) is handle)
 
     def pending_points(self, handle: RunHandle) -> int:
         with self._cond:
@@ -118,6 +146,24 @@ class Writer:
             if database is None:
                 return 0
             return metric_points(database.pending, handle)
+
+    def give_up(self, handle: RunHandle) -> tuple[Unwritten, str | None]:
+        """Drop what ``handle`` still has buffered, except its finish record (which gets one more
+        try); return what was dropped and the cause the database fails with."""
+        with self._cond:
+            database = self._databases.get(handle.db_path)
+            if database is None:
+                return Unwritten(), None
+            left_out = Unwritten()
+            kept: list[Record] = []
+            for record in database.pending:
+                if owner(record) is handle and record[0] != "finish":
+                    left_out.add(record)
+                else:
+                    kept.append(record)
+            database.pending = kept
+            handle.dropped += left_out.points
+            return left_out, database.failing_cause
 
     def stop(self, timeout: float = 30.0) -> None:
         self.flush(timeout)
@@ -177,8 +223,7 @@ class Writer:
             database.pending.extend(records)
             return
         for record in records:
-            handle = record[0] if type(record[0]) is RunHandle else record[1]
-            target = self._databases.get(handle.db_path)
+            target = self._databases.get(owner(record).db_path)
             if target is not None:
                 target.pending.append(record)
 
@@ -186,40 +231,85 @@ class Writer:
         with self._cond:
             self._drain()
             databases = list(self._databases.values())
+            waited = self._flush_waiters > 0
         now = time.monotonic()
         for database in databases:
             if not database.pending:
                 continue
             if database.failures and now < database.retry_at:
-                self._enforce_cap(database)
-                continue
+                soon = waited and now - database.last_attempt >= _RETRY_WHILE_WAITED_S
+                if not soon:
+                    self._enforce_cap(database)
+                    continue
             self._write_database(database)
 
     def _write_database(self, database: _Database) -> None:
         records = database.pending
+        done = [0]  # records resolved so far: committed, or left out as unstorable
+        database.last_attempt = time.monotonic()
         try:
             if database.conn is None:
                 database.conn = open_for_writing(database.path)
-            commits = write_batch(database.conn, records)
+            self._commit_isolating(database.conn, records, 0, len(records), done)
         except (sqlite3.Error, OSError, DatabaseError) as exc:
+            self._resolved(database, done[0])
             self._failed(database, exc)
             return
-        for apply in commits:
-            apply()
-        with self._cond:
-            database.pending = database.pending[len(records) :]
+        self._resolved(database, done[0])
+        database.last_success = time.monotonic()
         if database.failures:
             warn_once(
                 f"recovered:{database.path}:{database.failing_cause}:{time.time():.0f}",
                 f"writing to {database.path} again after: {database.failing_cause}",
             )
+            if database.failing_cause == DISK:
+                _checkpoint(database.conn)
             database.failures = 0
             database.failing_cause = None
+
+    def _resolved(self, database: _Database, count: int) -> None:
+        if count:
+            with self._cond:
+                database.pending = database.pending[count:]
+
+    def _commit_isolating(
+        self, conn: sqlite3.Connection, records: list[Record], start: int, end: int, done: list[int]
+    ) -> None:
+        """Commit ``records[start:end]`` in one transaction; if SQLite refuses it because of
+        what a record holds, halve the range until the unstorable records stand alone, leave
+        them out (counted, reported once) and commit the rest. Storage errors propagate."""
+        try:
+            commits = write_batch(conn, records[start:end])
+        except Exception as exc:
+            if not is_record_error(exc):
+                raise
+            if end - start == 1:
+                _left_out(records[start], exc)
+                done[0] = end
+                return
+            middle = (start + end) // 2
+            self._commit_isolating(conn, records, start, middle, done)
+            self._commit_isolating(conn, records, middle, end, done)
+            return
+        for apply in commits:
+            apply()
+        done[0] = end
 
     def _failed(self, database: _Database, exc: BaseException) -> None:
         cause = classify(exc)
         database.failures += 1
         database.failing_cause = cause
+        if cause == BUSY:
+            # The busy timeout already waited its turn: try again at once, and only say so
+            # once (another process kept the write lock longer than the busy timeout).
+            database.retry_at = time.monotonic()
+            warn_once(
+                f"write:{database.path}:{cause}",
+                f"{database.path} stayed locked by other processes; still retrying "
+                "(nothing is lost meanwhile)",
+            )
+            self._enforce_cap(database)
+            return
         backoff = min(0.5 * 2 ** (database.failures - 1), _MAX_BACKOFF_S)
         database.retry_at = time.monotonic() + backoff
         warn_once(
@@ -227,7 +317,9 @@ class Writer:
             f"cannot write to {database.path} ({exc}); training continues, up to "
             f"{MAX_PENDING_POINTS:,} points are kept in memory and retried",
         )
-        if cause not in (_LOCKED, _DISK) and database.conn is not None:
+        if cause == DISK and database.conn is not None:
+            _checkpoint(database.conn)  # frees WAL space for the next try if it can
+        elif database.conn is not None:
             # A broken connection (file replaced, permissions changed) is reopened next attempt;
             # it is not closed here because closing may checkpoint into a file that moved.
             _orphans.append(database.conn)
@@ -300,6 +392,28 @@ class Writer:
             except sqlite3.Error as exc:
                 store.rollback(database.conn)
                 self._failed(database, exc)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Move the WAL into the database file and cut the WAL back (``journal_size_limit``), so
+    that after a disk-full episode the next writes reuse its space instead of growing it."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error:
+        pass  # still no room, or readers in the way: the next success tries again
+
+
+def _left_out(record: Record, exc: BaseException) -> None:
+    """A record SQLite refuses whatever we do: count it and say so once per cause."""
+    handle = owner(record)
+    if type(record[0]) is RunHandle:
+        handle.dropped += len(record[3])
+    handle.refused += 1
+    warn_once(
+        f"refused:{handle.run_id}:{type(exc).__name__}",
+        f"run {handle.run_id}: left out {describe_left_out(record)} that the database refuses "
+        f"({type(exc).__name__}: {exc}); every other record is written",
+    )
 
 
 # Connections that must never be closed by garbage collection (after a fork, or broken ones
