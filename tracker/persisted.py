@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .values import check_entry
+
 if TYPE_CHECKING:
     from .recorder import Run
 
@@ -43,7 +45,7 @@ class PersistedDict(dict[str, Any]):
         self._run._persist(self._column)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(str(key), value)
+        super().__setitem__(check_entry(self._column, key, value), value)
         self._changed()
 
     def __delitem__(self, key: str) -> None:
@@ -51,12 +53,14 @@ class PersistedDict(dict[str, Any]):
         self._changed()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update({str(k): v for k, v in dict(*args, **kwargs).items()})
+        entries = dict(*args, **kwargs).items()
+        super().update({check_entry(self._column, k, v): v for k, v in entries})
         self._changed()
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        had = key in self
-        value = super().setdefault(str(key), default)
+        name = check_entry(self._column, key, default)
+        had = name in self
+        value = super().setdefault(name, default)
         if not had:
             self._changed()
         return value

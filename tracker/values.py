@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,17 +76,23 @@ def check_name(value: object, what: str) -> str:
     return text
 
 
+FLOAT_INT_MAX = int(sys.float_info.max)  # ints beyond it have no float (OverflowError)
+
+
 def to_float(key: str, value: object) -> float:
     """Convert one metric value to a float or raise ``TypeError`` naming ``key``.
 
     Accepted: int, float, bool, numpy scalars and 0-d / one-element arrays, torch tensors with
     one element (``.item()``), and any object with ``__float__``. NaN and ±inf pass through.
+    Whatever the value's own conversion raises is chained as the ``TypeError``'s cause.
     """
     kind = type(value)
     if kind is float:
         return value  # type: ignore[return-value]
     if kind is int or kind is bool:
-        return float(value)  # type: ignore[arg-type]
+        if -FLOAT_INT_MAX <= value <= FLOAT_INT_MAX:  # type: ignore[operator]
+            return float(value)  # type: ignore[arg-type]
+        raise _Refused(f"log(): value of {key!r} is an int too large for a float")
     if isinstance(value, (str, bytes, bytearray)) or value is None:
         raise TypeError(
             f"log(): value of {key!r} is {type(value).__name__}, not a number"
@@ -95,31 +102,51 @@ def to_float(key: str, value: object) -> float:
                 else ""
             )
         )
+    try:
+        return _converted(key, value)
+    except _Refused:
+        raise
+    except Exception as exc:  # the value's own code (item, __float__, size...) failed
+        raise TypeError(
+            f"log(): value of {key!r} cannot be converted to float: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class _Refused(TypeError):
+    """A value :func:`to_float` turns down itself (the user's code did not fail)."""
+
+
+def _converted(key: str, value: object) -> float:
+    """``value`` as a float; exceptions from the value's own methods propagate."""
+    if isinstance(value, int):  # int subclasses (IntEnum, numpy bool excluded)
+        return to_float(key, int(value))
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", None) in _NOT_NUMBERS:
+        raise _Refused(f"log(): value of {key!r} is {dtype}, not a number")
     item = getattr(value, "item", None)
     if item is not None and callable(item):
         size = _element_count(value)
         if size is not None and size != 1:
-            raise TypeError(
+            raise _Refused(
                 f"log(): value of {key!r} is an array with {size} elements; log a scalar "
                 "(e.g. .mean()) or a tracker.Histogram"
             )
-        try:
-            scalar = item()
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise TypeError(f"log(): value of {key!r} cannot be read as a scalar: {exc}") from None
+        scalar = item()
+        if type(scalar) is float or type(scalar) is int or type(scalar) is bool:
+            return to_float(key, scalar)
         if isinstance(scalar, (int, float)) and not isinstance(scalar, complex):
+            return to_float(key, float(scalar))
+        if getattr(getattr(scalar, "dtype", None), "kind", None) == "f":  # numpy longdouble
             return float(scalar)
-        raise TypeError(f"log(): value of {key!r} holds {type(scalar).__name__}, not a number")
+        raise _Refused(f"log(): value of {key!r} holds {type(scalar).__name__}, not a number")
     if isinstance(value, complex):
-        raise TypeError(f"log(): value of {key!r} is complex; log its .real and .imag separately")
-    if hasattr(kind, "__float__"):
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise TypeError(
-                f"log(): value of {key!r} cannot be converted to float: {exc}"
-            ) from None
-    raise TypeError(f"log(): value of {key!r} is {type(value).__name__}, not a number")
+        raise _Refused(f"log(): value of {key!r} is complex; log its .real and .imag separately")
+    if hasattr(type(value), "__float__"):
+        return float(value)  # type: ignore[arg-type]
+    raise _Refused(f"log(): value of {key!r} is {type(value).__name__}, not a number")
+
+
+_NOT_NUMBERS = frozenset("cmMOSUV")  # complex, times, objects, text, raw bytes
 
 
 def _element_count(value: object) -> int | None:
@@ -173,50 +200,87 @@ def _is_media_list(value: object) -> bool:
     )
 
 
-def to_jsonable(value: Any, depth: int = 0) -> Any:
+def to_jsonable(value: Any, depth: int = 0, strict: bool = False) -> Any:
     """A JSON-ready copy of a config or summary value (numpy/torch scalars become numbers).
 
     Objects that are not plain data are stored as their ``str()``, so a config never fails to
-    save because one entry is exotic.
+    save because one entry is exotic. What cannot be represented at all (a ``__str__`` that
+    raises, an int beyond any float) raises with ``strict`` (``check_entry`` does, when the
+    value is set) and otherwise becomes a ``<type: unrepresentable>`` placeholder.
     """
+    try:
+        return _jsonable(value, depth, strict)
+    except Exception:
+        if strict:
+            raise
+        return f"<{type(value).__name__}: unrepresentable>"
+
+
+def _jsonable(value: Any, depth: int, strict: bool) -> Any:
     if depth > 32:
         return str(value)
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return value if INT64_MIN <= value <= INT64_MAX else float(value)
+        value = int(value)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        if -FLOAT_INT_MAX <= value <= FLOAT_INT_MAX:
+            return float(value)
+        raise OverflowError(f"an int of {value.bit_length()} bits is too large for a float")
     if isinstance(value, float):
-        return value
+        return float(value)
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v, depth + 1) for k, v in value.items()}
+        return {str(k): to_jsonable(v, depth + 1, strict) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_jsonable(v, depth + 1) for v in items]
+        return [to_jsonable(v, depth + 1, strict) for v in items]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value), depth + 1)
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return to_jsonable(fields, depth + 1, strict)
     item = getattr(value, "item", None)
     if callable(item) and _element_count(value) == 1:
-        try:
-            return to_jsonable(item(), depth + 1)
-        except Exception:
-            return str(value)
+        return to_jsonable(item(), depth + 1, strict)
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
-        try:
-            return to_jsonable(tolist(), depth + 1)
-        except Exception:
-            return str(value)
+        return to_jsonable(tolist(), depth + 1, strict)
     return str(value)
 
 
+def check_entry(what: str, key: object, value: Any) -> str:
+    """The key under which ``value`` goes into ``config``/``summary`` (``what``), after
+    checking that it can be stored as JSON; else ``TypeError`` naming the key, the cause
+    chained. Called when the value is set, so the writer never meets a value it cannot store."""
+    try:
+        name = key if type(key) is str else str(key)
+    except Exception as exc:
+        raise TypeError(f"{what} key of type {type(key).__name__} has no str()") from exc
+    try:
+        json.dumps(to_jsonable(value, strict=True))
+    except Exception as exc:
+        raise TypeError(
+            f"{what}[{name!r}]: a {type(value).__name__} that cannot be stored as JSON "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    return name
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """Accept a mapping, an argparse Namespace, a dataclass or an object with ``to_dict()``."""
+    """Accept a mapping, an argparse Namespace, a dataclass or an object with ``to_dict()``;
+    every entry is checked by :func:`check_entry`."""
+    return {check_entry("config", k, v): v for k, v in _config_items(config).items()}
+
+
+def _config_items(config: Any) -> dict[Any, Any]:
     if config is None:
         return {}
     if isinstance(config, Mapping):
-        return {str(k): v for k, v in config.items()}
+        return dict(config.items())
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return dataclasses.asdict(config)
+        try:
+            return dataclasses.asdict(config)  # nested dataclasses become dicts
+        except Exception:  # a field deepcopy refuses (a lock, a file): kept as it is
+            return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     to_dict = getattr(config, "to_dict", None)
     if callable(to_dict):
         result = to_dict()
@@ -230,8 +294,17 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 def dumps(value: Any) -> str:
-    """JSON text for the database: compact, keys kept in insertion order, NaN written as NaN."""
-    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    """JSON text for the database: compact, keys kept in insertion order, NaN written as NaN.
+
+    Never raises for a value (see :func:`to_jsonable`); text SQLite could not store as UTF-8
+    (a lone surrogate) is written with JSON escapes instead."""
+    plain = to_jsonable(value)
+    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(plain, separators=(",", ":"))
+    return text
 
 
 def json_safe_number(value: float | None) -> float | str | None:
