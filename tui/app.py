@@ -17,11 +17,13 @@ from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.notifications import SeverityLevel
 
 from tracker.media.decoded import MediaItem
 
 from .model import Changed, RunsModel
 from .reader import DatabaseReader, Update
+from .sanitize import safe_text
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
 from .watch import DatabaseWatcher
@@ -222,6 +224,25 @@ class TrackTuiApp(App[None]):
         self.smoothing = SMOOTHING_STEPS[max(0, min(len(SMOOTHING_STEPS) - 1, index + step))]
         o = self.options
         self._set_options(PlotOptions(o.use_time, o.log_y, self.smoothing))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast (screens and widgets notify through the app) as plain, safe text:
+        run names and keys in a message are neither markup nor terminal escapes."""
+        super().notify(
+            safe_text(message, single_line=False),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def action_smoother(self) -> None:
         self._step_smoothing(+1)

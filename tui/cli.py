@@ -20,6 +20,13 @@ from . import listing
 from .sanitize import safe_text
 
 
+def emit(text: str, error: bool = False) -> None:
+    """Print one result or message of a subcommand: the CLI's single way to the terminal, so
+    nothing read from the file is printed raw (a last pass of :func:`safe_text` over text that
+    should already be safe; newlines and tabs stay)."""
+    print(safe_text(text, single_line=False), file=sys.stderr if error else sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracktui",
@@ -91,11 +98,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     runs = filter_runs(load_runs(path, args.project), args.filter)
     runs = sort_runs(runs, args.sort, args.desc)
     if args.json:
-        print(listing.runs_json(runs))
+        emit(listing.runs_json(runs))
         return 0
     if not runs:
         where = safe_text(path)
-        print(f"no runs{' match' if args.filter else ''} in {where}", file=sys.stderr)
+        emit(f"no runs{' match' if args.filter else ''} in {where}", error=True)
         return 0
     wanted = (
         [args.sort.split(".", 1)[1]]
@@ -107,9 +114,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from .export import render
 
         headers, rows = listing.table_rows(runs, metrics, time.time(), truncate=False)
-        print(render(args.format, headers, rows), end="")
+        emit(render(args.format, headers, rows).removesuffix("\n"))
         return 0
-    print(listing.render_table(runs, metrics))
+    emit(listing.render_table(runs, metrics))
     return 0
 
 
@@ -121,12 +128,9 @@ def cmd_best(args: argparse.Namespace) -> int:
     if chosen is None:
         keys = sorted({k for run in runs for k in run.metrics if not k.startswith("sys/")})
         hint = f"; metrics seen: {', '.join(safe_text(k) for k in keys[:12])}" if keys else ""
-        print(
-            f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}",
-            file=sys.stderr,
-        )
+        emit(f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}", error=True)
         return 1
-    print(listing.best_json(chosen) if args.json else listing.best_text(chosen))
+    emit(listing.best_json(chosen) if args.json else listing.best_text(chosen))
     return 0
 
 

@@ -1,10 +1,16 @@
-"""The runs table as text: CSV, Markdown or LaTeX, exactly as shown (columns, order, filter)."""
+"""The runs table as text: CSV, Markdown or LaTeX, exactly as shown (columns, order, filter).
+
+:func:`render` passes every header and cell through :func:`safe_text` first: the text goes to
+the terminal (``tracktui ls --format``), to a file and to the clipboard (the TUI's ``e``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
+
+from .sanitize import safe_text
 
 FORMATS = {"csv": "csv", "md": "markdown", "tex": "latex"}
 
@@ -54,6 +60,9 @@ def to_latex(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def render(kind: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """The table in format ``kind`` (``csv``, ``md``, ``tex``), every cell made safe text."""
+    headers = [safe_text(h) for h in headers]
+    rows = [[safe_text(c) for c in row] for row in rows]
     if kind == "csv":
         return to_csv(headers, rows)
     if kind in ("md", "markdown"):

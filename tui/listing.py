@@ -1,8 +1,11 @@
-"""``tracktui ls`` and ``tracktui best`` output: a plain text table or JSON."""
+"""``tracktui ls`` and ``tracktui best`` output: a plain text table or JSON.
+
+Every cell, header and message passes :func:`safe_text`, and JSON is written by
+:func:`safe_json`: nothing read from the file reaches the terminal raw.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 
@@ -11,7 +14,7 @@ from tracker.ranking import Best
 
 from .formatting import format_age, format_duration, format_number
 from .metrics import MAIN_METRICS
-from .sanitize import safe_text
+from .sanitize import safe_json, safe_text
 
 MAX_METRIC_COLUMNS = 3
 
@@ -33,19 +36,22 @@ def choose_metrics(runs: Sequence[RunRecord], wanted: Sequence[str] = ()) -> lis
 def table_rows(
     runs: Sequence[RunRecord], metrics: Sequence[str], now: float, truncate: bool = True
 ) -> tuple[list[str], list[list[str]]]:
-    """The ``ls`` table as headers and rows of text (names shortened only for the terminal)."""
+    """The ``ls`` table as headers and rows of safe text (shortened only for the terminal)."""
+    limits: list[int | None] = [None, 32, 20, 12, None, None, None] + [18] * len(metrics)
 
-    def text(value: object, limit: int) -> str:
-        return safe_text(value, limit if truncate else None)
+    def safe_row(cells: Sequence[object]) -> list[str]:
+        return [
+            safe_text(cell, limit if truncate else None)
+            for cell, limit in zip(cells, limits, strict=True)
+        ]
 
-    headers = ["ID", "NAME", "PROJECT", "STATUS", "STEP", "CREATED", "DURATION"]
-    headers += [text(key, 18) for key in metrics]
+    headers = ["ID", "NAME", "PROJECT", "STATUS", "STEP", "CREATED", "DURATION", *metrics]
     rows: list[list[str]] = []
     for run in runs:
-        cells = [
+        cells: list[object] = [
             run.id,
-            text(run.name, 32),
-            text(run.project, 20),
+            run.name,
+            run.project,
             run.status,
             format_number(run.step) if run.step is not None else "-",
             format_age(now - run.created_at),
@@ -54,8 +60,8 @@ def table_rows(
         for key in metrics:
             summary = run.metrics.get(key)
             cells.append(format_number(summary.last) if summary else "-")
-        rows.append(cells)
-    return headers, rows
+        rows.append(safe_row(cells))
+    return safe_row(headers), rows
 
 
 def render_table(
@@ -79,18 +85,19 @@ def render_table(
 
 
 def runs_json(runs: Sequence[RunRecord]) -> str:
-    return json.dumps([run_as_json(run) for run in runs], indent=2, ensure_ascii=False)
+    return safe_json([run_as_json(run) for run in runs])
 
 
 def best_text(best: Best) -> str:
     run = best.run
     return (
-        f"{safe_text(run.name)} ({run.id})  {safe_text(best.metric)} {best.mode}="
-        f"{format_number(best.value)}  project={safe_text(run.project)} status={run.status}"
+        f"{safe_text(run.name)} ({safe_text(run.id)})  {safe_text(best.metric)} {best.mode}="
+        f"{format_number(best.value)}  project={safe_text(run.project)}"
+        f" status={safe_text(run.status)}"
     )
 
 
 def best_json(best: Best) -> str:
     record = run_as_json(best.run)
     record["best"] = {"metric": best.metric, "mode": best.mode, "value": best.value}
-    return json.dumps(record, indent=2, ensure_ascii=False)
+    return safe_json(record)

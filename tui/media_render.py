@@ -189,5 +189,5 @@ def histogram_stats(meta: dict[str, Any]) -> Text:
     text = Text("  ".join(parts), style="dim")
     nonfinite = meta.get("nonfinite")
     if nonfinite:
-        text.append(f"  ⚠ {nonfinite} NaN/inf left out", style="bold red")
+        text.append(f"  ⚠ {safe_text(nonfinite, 20)} NaN/inf left out", style="bold red")
     return text

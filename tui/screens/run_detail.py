@@ -129,7 +129,7 @@ class RunDetailScreen(Screen[None]):
         run = self.run
         if run is None:
             self.query_one("#header", Static).update(
-                Text(f" run {self.run_id} is gone from the database", style="bold red")
+                Text(f" run {safe_text(self.run_id)} is gone from the database", style="bold red")
             )
             return
         media = self.query_one("#detail-media", MediaPane)
@@ -152,10 +152,10 @@ class RunDetailScreen(Screen[None]):
         mark, style = STATUS_MARKS.get(run.status, ("?", ""))
         header = Text.assemble(
             (f" {mark} ", style), (safe_text(run.name, 60), "bold"),
-            (f"  {run.status}", style), f"  project {safe_text(run.project, 30)}",
+            (f"  {safe_text(run.status, 12)}", style), f"  project {safe_text(run.project, 30)}",
             f"  step {format_number(run.step) if run.step is not None else '-'}",
             f"  {format_duration(run.duration_s)}",
-            (f"  id {run.id}  host {safe_text(run.host, 30)}", "dim"),
+            (f"  id {safe_text(run.id, 40)}  host {safe_text(run.host, 30)}", "dim"),
         )  # fmt: skip
         if run.error:
             header.append(f"  {safe_text(run.error, 80)}", style="red")

@@ -255,7 +255,7 @@ class RunsScreen(Screen[None]):
                 continue
             key = keys[index]
             buffer = self.tapp.model.series.get(run.metrics[key].series_id)
-            plot.title = f"{safe_text(run.name, 30)} · {key}"
+            plot.title = f"{safe_text(run.name, 30)} · {safe_text(key, 40)}"
             info = describe(key)
             plot.unit = info.unit if info else ""
             lines = [PlotLine(run.name, run_color(run.id), buffer)] if buffer is not None else []

@@ -196,7 +196,9 @@ class MediaPane(Vertical):
             "confusion": self._confusion_tiles,
         }.get(kind)
         if builder is None:
-            self._replace([Static(Text(f"cannot show media of kind {kind!r}"))], ("?", kind))
+            self._replace(
+                [Static(Text(f"cannot show media of kind {safe_text(repr(kind))}"))], ("?", kind)
+            )
             return
         builder(picked, step)
 
@@ -245,7 +247,7 @@ class MediaPane(Vertical):
             parts: list[Widget] = [Static(self._title(run_id, item), classes="media-title")]
             value = data[item.id] if item is not None else None
             if isinstance(value, Unreadable):
-                parts.append(Static(Text(value.reason, style="red")))
+                parts.append(Static(Text(safe_text(value.reason, 300), style="red")))
             elif value is not None:
                 parts.append(build(value))
             tiles.append(Vertical(*parts, classes="media-tile"))
@@ -282,7 +284,7 @@ class MediaPane(Vertical):
             table = data[item.id]
             if not isinstance(table, TableData):
                 reason = table.reason if isinstance(table, Unreadable) else "not a table"
-                tiles.append(Static(Text(reason, style="red")))
+                tiles.append(Static(Text(safe_text(reason, 300), style="red")))
                 continue
             grid = SamplesTable(table.columns, table.rows)
             tiles.append(grid)
