@@ -3,9 +3,16 @@ not have the expected shape raises ``ValueError`` with what is wrong, never anyt
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from .base import MAX_MEDIA_BYTES
+from .confusion import MAX_CLASSES
+from .histogram import MAX_BINS
+from .table import MAX_COLUMNS, MAX_ROWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,30 +51,72 @@ class ConfusionData:
     matrix: list[list[int]]
 
 
-def parse_meta(text: str) -> dict[str, Any]:
+MAX_META_CHARS = 64 * 1024  # the writer's meta is a few names and numbers
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def parse_meta(text: object) -> dict[str, Any]:
+    """A media row's ``meta`` as a flat dict of scalars (lists of scalars kept): anything
+    else, text that is not a JSON object, or text too large or deep is left out, never
+    raised."""
+    if not isinstance(text, str) or len(text) > MAX_META_CHARS:
+        return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in value.items()
+        if _plain(v) or (isinstance(v, list) and all(_plain(item) for item in v))
+    }
+
+
+def _plain(value: object) -> bool:
+    """A scalar that every reader can format: finite-width numbers, short enough text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, _SCALARS)
 
 
 def _json(data: bytes, what: str) -> dict[str, Any]:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"stored {what} is {type(data).__name__}, not bytes")
+    if len(data) > MAX_MEDIA_BYTES:
+        raise ValueError(
+            f"stored {what} is {len(data) / 1e6:.1f} MB; tracktui writes at most "
+            f"{MAX_MEDIA_BYTES / 1e6:.0f} MB"
+        )
     try:
         value = json.loads(bytes(data).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"stored {what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"stored {what} is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError(f"stored {what} is not a JSON object")
     return value
 
 
-def _numbers(value: Any, what: str) -> list[float]:
+def _numbers(value: Any, what: str, limit: int) -> list[float]:
     if not isinstance(value, list) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
     ):
         raise ValueError(f"stored {what} is not a list of numbers")
-    return [float(v) for v in value]
+    if len(value) > limit:
+        raise ValueError(f"stored {what} has {len(value):,} entries; at most {limit:,}")
+    try:
+        numbers = [float(v) for v in value]
+    except OverflowError:
+        raise ValueError(f"stored {what} holds a number too large for a float") from None
+    if not all(math.isfinite(v) and abs(v) <= MAX_MAGNITUDE for v in numbers):
+        raise ValueError(f"stored {what} holds NaN, infinite or out-of-range numbers")
+    return numbers
+
+
+MAX_MAGNITUDE = 1e300  # any difference of two such numbers is still finite
 
 
 def decode_table(data: bytes) -> TableData:
@@ -75,17 +124,28 @@ def decode_table(data: bytes) -> TableData:
     columns, rows = value.get("columns"), value.get("rows")
     if not isinstance(columns, list) or not isinstance(rows, list):
         raise ValueError("stored table lacks columns or rows")
+    if not columns or len(columns) > MAX_COLUMNS or len(rows) > MAX_ROWS:
+        raise ValueError(
+            f"stored table has {len(columns):,} columns and {len(rows):,} rows; from 1 to "
+            f"{MAX_COLUMNS} columns and at most {MAX_ROWS:,} rows"
+        )
     if not all(isinstance(row, list) and len(row) == len(columns) for row in rows):
         raise ValueError("stored table has rows that do not match its columns")
+    if not all(_plain(c) for c in columns) or not all(_plain(c) for row in rows for c in row):
+        raise ValueError("stored table has a cell that is not text, a number or empty")
     return TableData([str(c) for c in columns], rows)
 
 
 def decode_histogram(data: bytes) -> HistogramData:
     value = _json(data, "histogram")
-    counts = _numbers(value.get("counts"), "histogram counts")
-    edges = _numbers(value.get("edges"), "histogram edges")
+    counts = _numbers(value.get("counts"), "histogram counts", MAX_BINS)
+    edges = _numbers(value.get("edges"), "histogram edges", MAX_BINS + 1)
     if counts and len(edges) != len(counts) + 1:
         raise ValueError("stored histogram has edges that do not match its counts")
+    if any(c < 0 for c in counts) or not math.isfinite(sum(counts)):
+        raise ValueError("stored histogram has negative or overflowing counts")
+    if any(right <= left for left, right in itertools.pairwise(edges)):
+        raise ValueError("stored histogram has edges that do not increase")
     return HistogramData(counts, edges)
 
 
@@ -94,7 +154,15 @@ def decode_confusion(data: bytes) -> ConfusionData:
     labels, matrix = value.get("labels"), value.get("matrix")
     if not isinstance(labels, list) or not isinstance(matrix, list):
         raise ValueError("stored confusion matrix lacks labels or counts")
-    rows = [_numbers(row, "confusion matrix row") for row in matrix]
-    if len(rows) != len(labels) or any(len(row) != len(labels) for row in rows):
+    if not labels or len(labels) > MAX_CLASSES or not all(_plain(label) for label in labels):
+        raise ValueError(
+            f"stored confusion matrix needs from 1 to {MAX_CLASSES} labels of text or numbers"
+        )
+    if len(matrix) != len(labels):
         raise ValueError("stored confusion matrix is not square with one row per label")
+    rows = [_numbers(row, "confusion matrix row", len(labels)) for row in matrix]
+    if any(len(row) != len(labels) for row in rows):
+        raise ValueError("stored confusion matrix is not square with one row per label")
+    if any(v < 0 or v != int(v) or v >= 2**63 for row in rows for v in row):
+        raise ValueError("stored confusion matrix holds counts that are not whole numbers >= 0")
     return ConfusionData([str(label) for label in labels], [[int(v) for v in row] for row in rows])

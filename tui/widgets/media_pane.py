@@ -353,6 +353,10 @@ class MediaPane(Vertical):
             if item is not None:
                 text.append("\n")
                 text.append_text(histogram_stats(item.meta))
+                shown = data.get(item.id)
+                if isinstance(shown, Unreadable):  # why this step's histogram is not drawn
+                    text.append("\n")
+                    text.append(safe_text(shown.reason, 300), style="red")
                 current = dict(history).get(item.step)
                 if current is not None:
                     text.append("\n")
