@@ -40,7 +40,9 @@ def run_python(
     return result
 
 
-def start_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_python(
+    code: str, *args: str, env: dict[str, str] | None = None, stdin: int | None = None
+) -> subprocess.Popen[str]:
     full_env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -50,6 +52,7 @@ def start_python(code: str, *args: str, env: dict[str, str] | None = None) -> su
     }
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
