@@ -124,8 +124,11 @@ async def test_filter_counts_applies_explains_and_clears(demo_db: Path) -> None:
         await pilot.press("slash")
         for ch in "cfg.lr<1e-3":
             await pilot.press(ch)
-        message = str(app.screen.query_one("#filter-error").render())
-        assert "3 of 6 runs match" in message
+        await wait_until(  # counted on a worker thread, after a pause in typing
+            pilot,
+            lambda: "3 of 6 runs match" in str(app.screen.query_one("#filter-error").render()),
+            what="the count of matches",
+        )
         await pilot.press("enter")
         assert table(app).row_count == 3
         assert "filter: cfg.lr<1e-3 3/6" in str(app.screen.query_one("#header").render())

@@ -8,37 +8,59 @@ word matches name, id, project or tags (case-insensitive substring). Fields: ``n
 status tag host step duration created_at updated_at pid``, ``config.KEY`` (alias ``cfg.``;
 nested by dots), ``metrics.KEY`` (last value; alias ``m.``; ``metrics.KEY.min`` / ``.max`` /
 ``.count`` for the run's best values), ``summary.KEY``. Operators: ``= != < <= > >= ~`` (``~`` is
-a case-insensitive regex search). A run that lacks the field matches only ``!=``. Nothing typed
-here is ever evaluated as code.
+a case-insensitive regex search, linear-time: RE2). A run that lacks the field matches only
+``!=``. Nothing typed here is ever evaluated as code.
+
+A filter can never hang or crash: expressions are at most :data:`MAX_LENGTH` characters and
+:data:`MAX_DEPTH` levels of parentheses and ``NOT`` deep (past either, a :class:`FilterError`
+pointing there); chains of ``AND``/``OR`` are flat lists, so their length costs no stack; terms
+are in :mod:`tracker.filter_terms`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import FilterError
+from .filter_terms import (
+    MISSING,
+    NUMERIC_FIELDS,
+    PLAIN_FIELDS,
+    Predicate,
+    as_number,
+    as_text,
+    bare,
+    comparison,
+    field_getter,
+    filter_error,
+)
 from .models import RunRecord
 
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "NUMERIC_FIELDS",
+    "PLAIN_FIELDS",
+    "Predicate",
+    "Token",
+    "compile_filter",
+    "field_getter",
+    "filter_runs",
+    "sort_key_getter",
+    "sort_runs",
+    "sort_runs_by",
+    "tokenize",
+]
+
+MAX_LENGTH = 100_000  # characters: 10,000 terms joined by OR fit; parsing stays well under 1 s
+MAX_DEPTH = 100  # levels of parentheses and NOT
 OPERATORS = ("<=", ">=", "!=", "==", "=", "<", ">", "~")
-PLAIN_FIELDS = ("name", "id", "project", "status", "tag", "host")
-NUMERIC_FIELDS = (
-    "step", "duration", "duration_s", "created_at", "updated_at", "pid", "steps_per_s",
-)  # fmt: skip
-_PREFIXES = {
-    "config": "config",
-    "cfg": "config",
-    "metrics": "metrics",
-    "m": "metrics",
-    "summary": "summary",
-}
-_METRIC_STATS = ("last", "min", "max", "count", "step")
 _KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT"}
-_WORD_END = set(" \t\r\n()<>=!~\"'")
-_MISSING = object()
+_WORD_END = frozenset(" \t\r\n()<>=!~\"'")
+_OPERATOR_START = frozenset(op[0] for op in OPERATORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +71,12 @@ class Token:
 
 
 def tokenize(expression: str) -> list[Token]:
+    if len(expression) > MAX_LENGTH:
+        raise filter_error(
+            f"expression too long: {len(expression):,} characters (at most {MAX_LENGTH:,})",
+            expression,
+            MAX_LENGTH,
+        )
     tokens: list[Token] = []
     i, n = 0, len(expression)
     while i < n:
@@ -61,20 +89,20 @@ def tokenize(expression: str) -> list[Token]:
         elif ch in "\"'":
             start, i, out = i, i + 1, []
             while i < n and expression[i] != ch:
-                if expression[i] == "\\" and i + 1 < n:
-                    i += 1
+                if expression[i] == "\\" and i + 1 < n and expression[i + 1] in (ch, "\\"):
+                    i += 1  # \' and \\ are escapes; any other backslash stays (regex: \d)
                 out.append(expression[i])
                 i += 1
             if i >= n:
-                raise FilterError("unterminated quoted string", expression, start)
+                raise filter_error("unterminated quoted string", expression, start)
             tokens.append(Token("STRING", "".join(out), start))
             i += 1
-        elif any(expression.startswith(op, i) for op in OPERATORS):
+        elif ch in _OPERATOR_START and any(expression.startswith(op, i) for op in OPERATORS):
             op = next(op for op in OPERATORS if expression.startswith(op, i))
             tokens.append(Token("OP", "=" if op == "==" else op, i))
             i += len(op)
         elif ch == "!":
-            raise FilterError(
+            raise filter_error(
                 "'!' must be followed by '=' (use NOT to negate a term)", expression, i
             )
         else:
@@ -88,14 +116,31 @@ def tokenize(expression: str) -> list[Token]:
     return tokens
 
 
-Predicate = Callable[[RunRecord], bool]
+def _always(run: RunRecord) -> bool:
+    return True
+
+
+def _any_of(parts: list[Predicate]) -> Predicate:
+    return lambda run: any(p(run) for p in parts)
+
+
+def _all_of(parts: list[Predicate]) -> Predicate:
+    return lambda run: all(p(run) for p in parts)
+
+
+def _negation(inner: Predicate) -> Predicate:
+    return lambda run: not inner(run)
 
 
 class _Parser:
+    """Recursive descent, one level of Python recursion per parenthesis (at most
+    :data:`MAX_DEPTH`); ``NOT`` chains and ``AND``/``OR`` chains are loops."""
+
     def __init__(self, expression: str) -> None:
         self.expression = expression
         self.tokens = tokenize(expression)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -106,15 +151,22 @@ class _Parser:
         return token
 
     def error(self, message: str, token: Token) -> FilterError:
-        return FilterError(message, self.expression, token.pos)
+        return filter_error(message, self.expression, token.pos)
+
+    def enter(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"nested too deeply: more than {MAX_DEPTH} levels of parentheses and NOT", token
+            )
 
     def parse(self) -> Predicate:
         if self.peek().kind == "END":
-            return lambda run: True
+            return _always
         predicate = self.parse_or()
         token = self.peek()
         if token.kind != "END":
-            raise self.error(f"unexpected {token.text!r}", token)
+            raise self.error(f"unexpected {token.text[:80]!r}", token)
         return predicate
 
     def parse_or(self) -> Predicate:
@@ -122,9 +174,7 @@ class _Parser:
         while self.peek().kind == "OR":
             self.take()
             parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda run: any(p(run) for p in parts)
+        return parts[0] if len(parts) == 1 else _any_of(parts)
 
     def parse_and(self) -> Predicate:
         parts = [self.parse_not()]
@@ -132,32 +182,34 @@ class _Parser:
             if self.peek().kind == "AND":
                 self.take()
             parts.append(self.parse_not())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda run: all(p(run) for p in parts)
+        return parts[0] if len(parts) == 1 else _all_of(parts)
 
     def parse_not(self) -> Predicate:
-        if self.peek().kind == "NOT":
-            self.take()
-            inner = self.parse_not()
-            return lambda run: not inner(run)
-        return self.parse_atom()
+        negations = 0
+        while self.peek().kind == "NOT":
+            self.enter(self.take())
+            negations += 1
+        predicate = self.parse_atom()
+        self.depth -= negations
+        return _negation(predicate) if negations % 2 else predicate
 
     def parse_atom(self) -> Predicate:
         token = self.take()
         if token.kind == "LPAREN":
+            self.enter(token)
             inner = self.parse_or()
             closing = self.take()
             if closing.kind != "RPAREN":
                 raise self.error("missing ')'", closing)
+            self.depth -= 1
             return inner
         if token.kind == "STRING":
-            return _bare(token.text)
+            return bare(token.text)
         if token.kind != "WORD":
-            what = "end of expression" if token.kind == "END" else repr(token.text)
+            what = "end of expression" if token.kind == "END" else repr(token.text[:80])
             raise self.error(f"expected a term, found {what}", token)
         if self.peek().kind != "OP":
-            return _bare(token.text)
+            return bare(token.text)
         op = self.take()
         value = self.take()
         if value.kind not in ("WORD", "STRING"):
@@ -166,168 +218,20 @@ class _Parser:
                 value,
             )
         getter = field_getter(token.text, self.expression, token.pos)
-        return _comparison(getter, op.text, value.text, self.expression, value.pos)
+        return comparison(getter, op.text, value.text, self.expression, value.pos)
 
 
 def compile_filter(expression: str) -> Predicate:
-    """Parse ``expression`` once; raise :class:`FilterError` pointing at any mistake."""
+    """Parse ``expression`` once; raise :class:`FilterError` pointing at any mistake.
+
+    Parsing is linear in the expression's length, and so is evaluating the predicate on a run
+    (times the size of the values it reads); neither ever raises anything else."""
     return _Parser(expression or "").parse()
 
 
 def filter_runs(runs: Iterable[RunRecord], expression: str) -> list[RunRecord]:
     predicate = compile_filter(expression)
     return [run for run in runs if predicate(run)]
-
-
-def _bare(word: str) -> Predicate:
-    needle = word.lower()
-
-    def match(run: RunRecord) -> bool:
-        return (
-            needle in run.name.lower()
-            or needle in run.id.lower()
-            or needle in run.project.lower()
-            or any(needle in tag.lower() for tag in run.tags)
-        )
-
-    return match
-
-
-def _lookup(mapping: Any, key: str) -> Any:
-    """Exact key first (``"optimizer.lr"`` as one key), then a dotted path into nested dicts."""
-    if not isinstance(mapping, dict):
-        return _MISSING
-    if key in mapping:
-        return mapping[key]
-    head, dot, rest = key.partition(".")
-    while dot:
-        if head in mapping:
-            found = _lookup(mapping[head], rest)
-            if found is not _MISSING:
-                return found
-        more_head, dot, rest = rest.partition(".")
-        head = f"{head}.{more_head}"
-    return _MISSING
-
-
-def field_getter(name: str, expression: str = "", position: int = 0) -> Callable[[RunRecord], Any]:
-    """A function returning the value of field ``name`` for a run (``_MISSING`` when absent)."""
-    lowered = name.lower()
-    if lowered in ("tag", "tags"):
-        return lambda run: run.tags
-    if lowered in PLAIN_FIELDS:
-        return lambda run: getattr(run, lowered)
-    if lowered in NUMERIC_FIELDS:
-        attr = "duration_s" if lowered == "duration" else lowered
-        return lambda run: _present(getattr(run, attr))
-    prefix, dot, key = name.partition(".")
-    section = _PREFIXES.get(prefix.lower()) if dot else None
-    if section is None or not key:
-        raise FilterError(
-            f"unknown field {name!r}; fields are {', '.join(PLAIN_FIELDS + NUMERIC_FIELDS)}, "
-            "config.KEY (cfg.), metrics.KEY (m.), summary.KEY",
-            expression,
-            position,
-        )
-    if section == "config":
-        return lambda run: _lookup(run.config, key)
-    if section == "summary":
-        return lambda run: _lookup(run.summary, key)
-    return _metric_getter(key)
-
-
-def _metric_getter(key: str) -> Callable[[RunRecord], Any]:
-    def get(run: RunRecord) -> Any:
-        summary = run.metrics.get(key)
-        if summary is not None:
-            return _present(summary.last)
-        base, dot, stat = key.rpartition(".")
-        if dot and stat in _METRIC_STATS:
-            summary = run.metrics.get(base)
-            if summary is not None:
-                value = summary.last_step if stat == "step" else getattr(summary, stat)
-                return _present(value)
-        return _MISSING
-
-    return get
-
-
-def _present(value: Any) -> Any:
-    return _MISSING if value is None else value
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
-
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: bool(a == b),
-    "!=": lambda a, b: bool(a != b),
-    "<": lambda a, b: bool(a < b),
-    "<=": lambda a, b: bool(a <= b),
-    ">": lambda a, b: bool(a > b),
-    ">=": lambda a, b: bool(a >= b),
-}
-
-
-def _comparison(
-    getter: Callable[[RunRecord], Any], op: str, literal: str, expression: str, position: int
-) -> Predicate:
-    if op == "~":
-        try:
-            pattern = re.compile(literal, re.IGNORECASE)
-        except re.error as exc:
-            raise FilterError(f"bad regular expression: {exc}", expression, position) from None
-
-        def regex(run: RunRecord) -> bool:
-            value = getter(run)
-            if value is _MISSING:
-                return False
-            values = value if isinstance(value, list) else [value]
-            return any(pattern.search(_as_text(v)) for v in values)
-
-        return regex
-
-    compare = _COMPARE[op]
-    number = _as_number(literal)
-
-    def one(value: Any) -> bool:
-        if number is not None:
-            field_number = _as_number(value)
-            if field_number is not None:
-                if math.isnan(field_number) or math.isnan(number):
-                    return op == "!="
-                return compare(field_number, number)
-        return compare(_as_text(value), literal)
-
-    def test(run: RunRecord) -> bool:
-        value = getter(run)
-        if value is _MISSING:
-            return op == "!="
-        if isinstance(value, list):  # tags: = any matches, != none matches
-            if op == "!=":
-                return all(one(v) for v in value)
-            return any(one(v) for v in value)
-        return one(value)
-
-    return test
 
 
 # --- sorting -------------------------------------------------------------------------------------
@@ -363,15 +267,15 @@ def sort_runs_by(
     for run in items:
         value = getter(run)
         if value is None:
-            value = _MISSING
+            value = MISSING
         if isinstance(value, list):
-            value = ",".join(value) if value else _MISSING
-        number = _as_number(value) if value is not _MISSING else None
-        if value is _MISSING or (number is not None and math.isnan(number)):
+            value = ",".join(value) if value else MISSING
+        number = as_number(value) if value is not MISSING else None
+        if value is MISSING or (number is not None and math.isnan(number)):
             missing.append(run)
         elif number is not None:
             present.append(((0, number, ""), run))
         else:
-            present.append(((1, 0.0, _as_text(value).lower()), run))
+            present.append(((1, 0.0, as_text(value).lower()), run))
     present.sort(key=lambda pair: pair[0], reverse=descending)
     return [run for _, run in present] + missing

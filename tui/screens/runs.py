@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
-from tracker.filters import Predicate, compile_filter, sort_runs_by
+from tracker.filters import sort_runs_by
 from tracker.models import RunRecord
 from tracker.ranking import Best, best_run
 from tracker.system.keys import describe
@@ -31,6 +31,7 @@ from ..columns import TableContext, available_columns, column_for, default_colum
 from ..formatting import format_number
 from ..metrics import sys_values
 from ..model import Changed, main_metrics
+from ..run_filter import FilterEvaluated, RunFilter
 from ..sanitize import safe_text
 from ..widgets.filter_bar import FilterBar
 from ..widgets.hardware import HardwarePanel
@@ -71,7 +72,7 @@ class RunsScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.filter_text = ""
+        self.run_filter = RunFilter()  # evaluated off the UI thread when it is costly
         self.pinned: list[str] = []
         self.selected: set[str] = set()
         self.best_choice: tuple[str, str] | None = None  # (metric, mode)
@@ -98,7 +99,7 @@ class RunsScreen(Screen[None]):
                     for index in range(PREVIEW_PLOTS):
                         yield MetricPlot("", id=f"preview-{index}")
                 yield HardwarePanel(compact=True, changes_only=True, id="preview-hardware")
-        yield FilterBar(self._count_matches, id="filter-bar")
+        yield FilterBar(lambda: list(self.tapp.model.runs.values()), id="filter-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -133,10 +134,7 @@ class RunsScreen(Screen[None]):
 
     def ordered_runs(self) -> list[RunRecord]:
         """Filtered, then pinned first (in pin order), then sorted (newest first by default)."""
-        runs = self.tapp.model.newest_first()
-        if self.filter_text:
-            predicate = compile_filter(self.filter_text)
-            runs = [run for run in runs if predicate(run)]
+        runs = self.run_filter.shown(self, self.tapp.model.newest_first())
         table = self.query_one(RunsTable)
         if table.sort_column is not None:
             column = column_for(table.sort_column)
@@ -157,6 +155,7 @@ class RunsScreen(Screen[None]):
                 Text(template.format(reason=safe_text(model.status.reason)))
             )
             return
+        self.run_filter.changed(changed.runs, changed.reset)
         self.shown_runs = self.ordered_runs()
         if self.best_choice is not None:
             self.best = best_run(self.shown_runs, *self.best_choice)
@@ -196,9 +195,11 @@ class RunsScreen(Screen[None]):
         ]
         if model.status.state == "ok":
             parts.append(Text(f"   {len(model.runs)} runs, {model.live_count()} live"))
-            if self.filter_text:
+            if self.run_filter.expression:
                 count = f"{len(self.shown_runs)}/{len(model.runs)}"
-                shown = safe_text(self.filter_text, 40)
+                if self.run_filter.waiting:
+                    count += f" (filtering {self.run_filter.waiting}…)"
+                shown = safe_text(self.run_filter.expression, 40)
                 parts.append(Text(f"   filter: {shown} {count}", style="bold cyan"))
             table = self.query_one(RunsTable)
             if table.sort_column:
@@ -330,25 +331,25 @@ class RunsScreen(Screen[None]):
 
         self.app.push_screen(CompareScreen(chosen))
 
-    def _count_matches(self, predicate: Predicate) -> tuple[int, int]:
-        runs = self.tapp.model.runs.values()
-        return sum(1 for run in runs if predicate(run)), len(runs)
-
     def action_filter(self) -> None:
-        self.query_one(FilterBar).open(self.filter_text)
+        self.query_one(FilterBar).open(self.run_filter.expression)
 
     def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
-        self.filter_text = event.expression
+        self.run_filter.apply(event.expression, event.predicate)
         self.query_one(FilterBar).close()
         self.query_one(RunsTable).focus()
         self.data_changed(Changed())
 
     def action_clear(self) -> None:
         bar = self.query_one(FilterBar)
-        if bar.is_open or self.filter_text:
-            self.filter_text = ""
+        if bar.is_open or self.run_filter.expression:
+            self.run_filter.apply("", None)
             bar.close()
             self.query_one(RunsTable).focus()
+            self.data_changed(Changed())
+
+    def on_filter_evaluated(self, message: FilterEvaluated) -> None:
+        if self.run_filter.finished(message):
             self.data_changed(Changed())
 
     def action_best(self) -> None:
