@@ -40,6 +40,7 @@ from .writer import WAKE_AT_RECORDS, Writer
 
 _KNOWN_KEYS_CAP = 100_000
 FINISH_STALL_S = 30.0  # $TRACKTUI_FINISH_TIMEOUT: finish() gives up this long after the last write
+QUIET_DRAIN_S = 10.0  # finish() says it is still writing only after this long
 INIT_TIMEOUT_S = 120.0  # $TRACKTUI_INIT_TIMEOUT: how long init() waits out other writers
 _writer = Writer()
 _active_runs: list[Run] = []
@@ -273,7 +274,7 @@ class Run:
         past the last one that did. Then say exactly what could not be written, and give the
         run's end one more try so that ``ls`` shows the run finished with its losses counted."""
         handle = self._handle
-        if _writer.flush(min(2.0, timeout), handle):
+        if _writer.flush(min(QUIET_DRAIN_S, timeout), handle, stall=min(QUIET_DRAIN_S, timeout)):
             self._report_losses()
             return
         warn_once(

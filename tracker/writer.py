@@ -32,6 +32,8 @@ MAX_PENDING_POINTS = 2_000_000
 MAX_PENDING_HEAVY_BYTES = 256 * 1024 * 1024  # media and console text kept while unwritable
 _MAX_BACKOFF_S = 10.0
 _RETRY_WHILE_WAITED_S = 0.25  # how often a failing database is retried while flush() waits
+_RECOVERY_STEP = 2_000  # records per transaction while catching up after a disk-full episode
+_SMALL_WAL_PAGES = 64  # checkpoint every ~1 MiB of WAL once the disk has been full
 
 
 @dataclass(slots=True)
@@ -250,7 +252,10 @@ class Writer:
         try:
             if database.conn is None:
                 database.conn = open_for_writing(database.path)
-            self._commit_isolating(database.conn, records, 0, len(records), done)
+            if database.failing_cause == DISK:
+                self._commit_in_small_steps(database.conn, records, done)
+            else:
+                self._commit_isolating(database.conn, records, 0, len(records), done)
         except (sqlite3.Error, OSError, DatabaseError) as exc:
             self._resolved(database, done[0])
             self._failed(database, exc)
@@ -271,6 +276,18 @@ class Writer:
         if count:
             with self._cond:
                 database.pending = database.pending[count:]
+
+    def _commit_in_small_steps(
+        self, conn: sqlite3.Connection, records: list[Record], done: list[int]
+    ) -> None:
+        """After a disk-full episode: commit the backlog in small transactions, moving the WAL
+        into the database file after each, so that the WAL (a second copy of what it holds)
+        never needs more room than one small step."""
+        for start in range(0, len(records), _RECOVERY_STEP):
+            self._commit_isolating(
+                conn, records, start, min(start + _RECOVERY_STEP, len(records)), done
+            )
+            _checkpoint(conn)
 
     def _commit_isolating(
         self, conn: sqlite3.Connection, records: list[Record], start: int, end: int, done: list[int]
@@ -318,7 +335,10 @@ class Writer:
             f"{MAX_PENDING_POINTS:,} points are kept in memory and retried",
         )
         if cause == DISK and database.conn is not None:
-            _checkpoint(database.conn)  # frees WAL space for the next try if it can
+            # From now on checkpoint often: on a small disk the WAL's second copy of the data
+            # is what fills it.
+            _set_small_wal(database.conn)
+            _checkpoint(database.conn)
         elif database.conn is not None:
             # A broken connection (file replaced, permissions changed) is reopened next attempt;
             # it is not closed here because closing may checkpoint into a file that moved.
@@ -401,6 +421,13 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     except sqlite3.Error:
         pass  # still no room, or readers in the way: the next success tries again
+
+
+def _set_small_wal(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {_SMALL_WAL_PAGES}")
+    except sqlite3.Error:
+        pass
 
 
 def _left_out(record: Record, exc: BaseException) -> None:

@@ -1,0 +1,310 @@
+"""What the writer promises: many writers start and lose nothing, one bad record costs no other,
+and ``flush()``/``finish()`` wait (bounded) for a database that comes back, then say exactly what
+could not be written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tracker
+from tracker.models import FINISHED
+from tui.cli import main as tracktui
+
+from .helpers import ROOT, only_run, run_python, start_python
+
+pytestmark = pytest.mark.slow
+
+
+def _count(db: Path, key: str | None = None) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    query = "SELECT count(*) FROM point_values p JOIN series s ON s.id = p.series"
+    row = conn.execute(query + (" WHERE s.key = ?" if key else ""), (key,) if key else ())
+    count = int(row.fetchone()[0])
+    conn.close()
+    return count
+
+
+def _integrity(db: Path) -> str:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    result = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    conn.close()
+    return result
+
+
+# --- many writers ------------------------------------------------------------------------------
+
+
+def test_32_processes_start_at_the_same_instant_and_lose_nothing(db_path: Path) -> None:
+    """32 processes call ``init()`` on a file that does not exist yet, at the same instant,
+    then log and flush: every one starts, none says "locked", every point is there."""
+    writers, steps = 32, 2_000
+    start_at = time.time() + 2.0
+    code = """
+        import sys, time, tracker
+        db, start_at, index, steps = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+        time.sleep(max(0.0, start_at - time.time()))
+        run = tracker.init(name=f"w{index}", db=db, quiet=True, console=False)
+        for step in range(steps):
+            run.log({"loss": 1.0 / (step + 1), "acc": 0.5, "lr": 1e-3, "grad_norm": 1.0}, step=step)
+        print("acknowledged", run.flush(120), flush=True)
+        run.finish()
+    """
+    children = [
+        start_python(code, str(db_path), str(start_at), str(i), str(steps)) for i in range(writers)
+    ]
+    outputs = [child.communicate(timeout=300) for child in children]
+    for child, (out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0 and "acknowledged True" in out, err
+        assert "locked" not in err and "Traceback" not in err, err
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    statuses = conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+    conn.close()
+    assert statuses == [(FINISHED, writers)]
+    assert _count(db_path) == writers * steps * 4
+    assert _integrity(db_path) == "ok"
+
+
+def test_init_waits_out_a_held_lock_then_says_how_long_it_waited(db_path: Path) -> None:
+    tracker.init(db=db_path, quiet=True, console=False).finish()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    result = run_python(
+        """
+        import sys, time, tracker
+        started = time.monotonic()
+        try:
+            tracker.init(db=sys.argv[1], quiet=True)
+        except tracker.TrackerError as exc:
+            print(f"refused after {time.monotonic() - started:.1f}: {exc}")
+        """,
+        str(db_path),
+        env={"TRACKTUI_INIT_TIMEOUT": "1.5"},
+    )
+    holder.execute("ROLLBACK")
+    holder.close()
+    match = re.search(r"refused after ([\d.]+): (.*)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert 1.4 <= float(match.group(1)) < 10
+    assert str(db_path) in match.group(2) and "locked by other processes for 1.5 s" in match.group(
+        2
+    )
+    assert "TRACKTUI_INIT_TIMEOUT" in match.group(2)
+
+
+# --- one bad record ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [2**63, -(2**63) - 1, 10**30])
+def test_steps_outside_64_bits_are_refused_at_log(db_path: Path, step: int) -> None:
+    run = tracker.init(db=db_path, quiet=True, console=False)
+    run.log({"loss": 1.0}, step=5)
+    with pytest.raises(ValueError, match="64-bit"):
+        run.log({"loss": 2.0}, step=step)
+    with pytest.raises(ValueError, match="64-bit"):
+        run.log({"loss": 2.0}, step=step, commit=True)
+    assert run.step == 5  # nothing of the refused calls happened
+    run.log({"loss": 3.0}, step=2**63 - 1)  # the largest step there is, stored as it is
+    with pytest.raises(ValueError, match="64-bit"):
+        run.log({"loss": 4.0})  # the automatic next step would not fit
+    run.finish()
+    assert only_run(db_path).metrics["loss"].last_step == 2**63 - 1
+    assert _count(db_path, "loss") == 2
+
+
+def test_a_record_sqlite_refuses_costs_no_other(
+    db_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A record that got past ``log()``'s checks but that SQLite refuses (here a step beyond
+    64 bits put straight on the queue) is left out, counted and reported once; the records
+    around it, later records, and other runs of the process are all written."""
+    first = tracker.init(name="first", db=db_path, quiet=True, console=False)
+    other = tracker.init(name="other", db=db_path, quiet=True, console=False)
+    for step in range(50):
+        first.log({"loss": float(step)}, step=step)
+    for _ in range(3):
+        first._queue.append((first._handle, 2**64, time.time(), {"loss": -1.0}))
+    for step in range(50, 100):
+        first.log({"loss": float(step)}, step=step)
+        other.log({"acc": float(step)}, step=step)
+    assert first.flush(30) and other.flush(30)
+    for step in range(100, 150):
+        first.log({"loss": float(step)}, step=step)
+    first.finish()
+    other.finish()
+    assert _count(db_path, "loss") == 150 and _count(db_path, "acc") == 50
+    err = capfd.readouterr().err
+    assert err.count("that the database refuses") == 1, err
+    assert "step 18446744073709551616" in err and "internal writer error" not in err
+    assert "3 records the database refused" in err
+    runs = {r["name"]: r for r in json.loads(_ls_json(db_path))}
+    assert runs["first"]["status"] == FINISHED and runs["first"]["dropped_points"] == 3
+    assert runs["other"]["status"] == FINISHED and runs["other"]["dropped_points"] == 0
+
+
+def _ls_json(db: Path) -> str:
+    result = _tracktui_process("ls", "--db", str(db), "--json")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _tracktui_process(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+# --- a database that comes back ----------------------------------------------------------------
+
+# A child whose file may not grow past its size now (RLIMIT_FSIZE: writes fail as on a full
+# disk) while it logs; ``ROOM`` returns, from a timer thread, after ``AFTER`` seconds (never if
+# negative). What it prints is read by the tests.
+_FULL_DISK = """
+    import os, resource, sys, threading, time, tracker
+    db, after, ending = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    run = tracker.init(name="full", db=db, quiet=True, console=False)
+    for step in range(100):
+        run.log({"loss": float(step)}, step=step)
+    assert run.flush(10)
+    size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 16 * 1024, hard))
+    for step in range(100, 30_100):
+        run.log({"loss": float(step), "acc": 0.5, "lr": 1e-3}, step=step)
+    print("flushed while full:", run.flush(1), flush=True)
+    if after >= 0:
+        def room():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            print("room", flush=True)
+        threading.Timer(after, room).start()
+    started = time.monotonic()
+    if ending == "flush":
+        print("flush:", run.flush(60), f"{time.monotonic() - started:.1f}", flush=True)
+    run.finish()
+    print(f"finished in {time.monotonic() - started:.1f}", flush=True)
+"""
+
+
+def test_flush_waits_for_the_database_to_come_back(db_path: Path) -> None:
+    result = run_python(_FULL_DISK, str(db_path), "1.5", "flush")
+    assert "flushed while full: False" in result.stdout
+    flushed = re.search(r"flush: (\w+) ([\d.]+)", result.stdout)
+    assert flushed and flushed.group(1) == "True", result.stdout + result.stderr
+    assert 1.0 <= float(flushed.group(2)) < 30  # it waited for the room, and not much longer
+    assert _count(db_path) == 100 + 30_000 * 3
+    assert only_run(db_path).status == FINISHED
+    assert _integrity(db_path) == "ok"
+
+
+def test_finish_waits_for_space_then_marks_the_run_finished(db_path: Path) -> None:
+    result = run_python(_FULL_DISK, str(db_path), "2", "finish")
+    assert "room" in result.stdout and "finished in" in result.stdout, result.stderr
+    assert _count(db_path) == 100 + 30_000 * 3
+    record = only_run(db_path)
+    assert record.status == FINISHED and record.dropped == 0
+    assert "not written" not in result.stderr
+
+
+def test_finish_past_its_deadline_says_exactly_what_was_not_written(db_path: Path) -> None:
+    result = run_python(
+        _FULL_DISK, str(db_path), "-1", "finish", env={"TRACKTUI_FINISH_TIMEOUT": "1"}
+    )
+    lost = re.search(
+        r"not written to .*: ([\d,]+) points of (\d+) metrics \(steps ([\d,]+)-([\d,]+)\)",
+        result.stderr,
+    )
+    assert lost, result.stderr
+    points = int(lost.group(1).replace(",", ""))
+    assert int(lost.group(2)) == 3 and lost.group(4) == "30,099"
+    assert _count(db_path) + points == 100 + 30_000 * 3  # kept + reported = everything logged
+    assert _integrity(db_path) == "ok"
+    run = json.loads(_ls_json(db_path))[0]
+    if "marked finished" in result.stderr:
+        assert run["status"] == FINISHED and run["dropped_points"] == points
+    else:
+        assert "show as crashed" in result.stderr and run["status"] == "crashed"
+
+
+# --- a small disk that fills up ----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MiB filesystem (tmpfs), where a full disk is ENOSPC for every file on it."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root): " + made.stderr.decode())
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_small_disk_that_fills_up_and_comes_back(small_disk: Path) -> None:
+    """The disk fills while a run logs: the loop never raises, ``ls`` reads the file all along
+    (the pages in the WAL count), and once space returns everything is written, the run is
+    finished, and the WAL has been cut back rather than left filling the disk."""
+    db = small_disk / "runs.db"
+    ballast = small_disk / "ballast"
+    child = start_python(
+        """
+        import os, sys, tracker
+        db = sys.argv[1]
+        run = tracker.init(name="small", db=db, quiet=True, console=False)
+        step = 0
+        for phase, count in (("before", 40_000), ("full", 40_000), ("after", 10)):
+            for _ in range(count):
+                run.log({"loss": float(step), "acc": 0.5}, step=step)
+                step += 1
+            print(phase, run.flush(2 if phase == "full" else 60), flush=True)
+            if phase != "after":
+                sys.stdin.readline()
+        wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
+        print("wal", wal, flush=True)
+        run.finish()
+        print("logged", step, flush=True)
+        """,
+        str(db),
+        stdin=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    assert child.stdout.readline().strip() == "before True"
+    with open(ballast, "wb", buffering=0) as handle:  # fill what is left of the disk
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == "full False"
+    listed = _tracktui_process("ls", "--db", str(db), "--json")
+    assert listed.returncode == 0, listed.stderr  # never "truncated" while pages are in the WAL
+    assert json.loads(listed.stdout)[0]["status"] == "running"
+    ballast.unlink()  # space returns
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert "after True" in out and "logged 80010" in out
+    assert err.count("cannot write to") == 1, err
+    wal = int(re.search(r"wal (\d+)", out).group(1))  # type: ignore[union-attr]
+    assert wal <= 1024 * 1024, f"the WAL ({wal:,} bytes) was not cut back after the episode"
+    assert _count(db) == 80_010 * 2
+    assert only_run(db).status == FINISHED and _integrity(db) == "ok"
+    assert tracktui(["ls", "--db", str(db)]) == 0
