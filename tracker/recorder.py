@@ -274,19 +274,24 @@ class Run:
         past the last one that did. Then say exactly what could not be written, and give the
         run's end one more try so that ``ls`` shows the run finished with its losses counted."""
         handle = self._handle
-        if _writer.flush(min(QUIET_DRAIN_S, timeout), handle, stall=min(QUIET_DRAIN_S, timeout)):
-            self._report_losses()
-            return
-        warn_once(
-            f"draining:{self.id}",
-            f"run {self.name}: still writing what is buffered to {self.db_path} "
-            f"(up to {timeout:g} s after the last successful write)",
-        )
-        if _writer.flush(timeout, handle, stall=timeout):
-            self._report_losses()
-            return
+        interrupted = False
+        try:
+            quiet = min(QUIET_DRAIN_S, timeout)
+            if _writer.flush(quiet, handle, stall=quiet):
+                self._report_losses()
+                return
+            warn_once(
+                f"draining:{self.id}",
+                f"run {self.name}: still writing what is buffered to {self.db_path} "
+                f"(up to {timeout:g} s after the last successful write; Ctrl-C stops waiting)",
+            )
+            if _writer.flush(timeout, handle, stall=timeout):
+                self._report_losses()
+                return
+        except KeyboardInterrupt:
+            interrupted = True  # the user stops waiting: say what is left, then let them go
         left_out, cause = _writer.give_up(handle)
-        ended = _writer.flush(min(5.0, timeout), handle)
+        ended = not interrupted and _writer.flush(min(5.0, timeout), handle)
         where = f"{self.db_path}" + (f" ({cause})" if cause else "")
         outcome = (
             "the run is marked finished with those losses counted"
