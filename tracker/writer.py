@@ -65,6 +65,7 @@ class Writer:
         self._pid = os.getpid()
         self._last_heartbeat = time.monotonic()
         self._flush_waiters = 0
+        self._writing = threading.Lock()  # held while a batch is written (give_up waits for it)
 
     # --- called from user threads ------------------------------------------------------------
 
@@ -142,17 +143,10 @@ class Writer:
                 return 0
             return sum(1 for record in database.pending if owner(record) is handle)
 
-    def pending_points(self, handle: RunHandle) -> int:
-        with self._cond:
-            database = self._databases.get(handle.db_path)
-            if database is None:
-                return 0
-            return metric_points(database.pending, handle)
-
     def give_up(self, handle: RunHandle) -> tuple[Unwritten, str | None]:
         """Drop what ``handle`` still has buffered, except its finish record (which gets one more
         try); return what was dropped and the cause the database fails with."""
-        with self._cond:
+        with self._writing, self._cond:  # not while a batch is in flight: it may commit
             database = self._databases.get(handle.db_path)
             if database is None:
                 return Unwritten(), None
@@ -191,6 +185,7 @@ class Writer:
         self.queue.clear()
         self._thread = None
         self._cond = threading.Condition(threading.RLock())
+        self._writing = threading.Lock()  # the parent's writer thread may have held it
         self.wake = threading.Event()
         return kept
 
@@ -243,7 +238,8 @@ class Writer:
                 if not soon:
                     self._enforce_cap(database)
                     continue
-            self._write_database(database)
+            with self._writing:
+                self._write_database(database)
 
     def _write_database(self, database: _Database) -> None:
         records = database.pending
