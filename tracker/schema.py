@@ -37,7 +37,15 @@ from typing import Any
 
 from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
 from .paths import ensure_private_file, is_network_filesystem
-from .sqlite_errors import is_busy, is_corrupt
+from .read_errors import (
+    check_structure,
+    damaged,
+    is_access_error,
+    os_error_reason,
+    reading,
+    sqlite_error,
+)
+from .sqlite_errors import SQLITE_CORRUPT, is_busy, is_corrupt, primary_code
 
 APPLICATION_ID = 0x54724B74  # "TrKt"
 SEQ_BITS = 32
@@ -193,7 +201,11 @@ def check_header(conn: sqlite3.Connection, path: str) -> tuple[int, int]:
     except sqlite3.DatabaseError as exc:
         if is_busy(exc):
             raise
+        if is_access_error(exc) or primary_code(exc) == SQLITE_CORRUPT:
+            raise sqlite_error(Path(path), exc) from None  # permissions or damage: say which
         raise NotATrackerDatabase(path, f"not a SQLite database ({exc})") from None
+    except UnicodeDecodeError as exc:  # SQLite's message quotes schema text that is not UTF-8
+        raise damaged(path, f"schema text that is not UTF-8: {exc.reason}") from None
     if app_id == 0 and version == 0:
         if objects:
             raise NotATrackerDatabase(
@@ -357,20 +369,30 @@ def open_for_writing(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqli
 
 
 def open_for_reading(path: Path) -> sqlite3.Connection:
-    """Open an existing database read-only (never creates a file), or raise a ``DatabaseError``."""
+    """Open an existing database read-only (never creates a file), or raise a ``DatabaseError``
+    naming the file and the cause: a folder that cannot be entered (even ``Path.exists()``
+    raises there), a file that cannot be read, or damage, including damage to ``runs`` and
+    ``series`` that SQLite would read past without a word (``read_errors.check_structure``)."""
     shown = str(path)
-    if not path.exists():
-        raise DatabaseUnavailable(shown, "no database here yet")
-    if path.is_dir():
-        raise DatabaseUnavailable(shown, "is a directory, not a database file")
-    conn = _connect(f"{path.resolve().as_uri()}?mode=ro", shown, uri=True)
-    with _closed_on_error(conn, shown):
+    try:
+        if not path.exists():
+            raise DatabaseUnavailable(shown, "no database here yet")
+        if path.is_dir():
+            raise DatabaseUnavailable(shown, "is a directory, not a database file")
+        target = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(target, uri=True, isolation_level=None, check_same_thread=False)
+    except OSError as exc:
+        raise DatabaseUnavailable(shown, os_error_reason(path, exc)) from None
+    except sqlite3.Error as exc:
+        raise sqlite_error(path, exc) from None
+    with _closed_on_error(conn, shown), reading(path):
         _configure(conn)
         conn.execute("PRAGMA query_only = ON")
         version = _check_file(conn, path, shown)
         if version == 0:
             raise DatabaseUnavailable(shown, "empty file: no runs yet")
         verify_tables(conn, shown, version)
+        check_structure(conn, shown)
     return conn
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .models import Bucket, Changes, MetricSummary, Point, RunRecord, nan_if_none
+from .read_errors import loads_json, names_the_file
 from .schema import SEQ_BITS
 from .status import derive_status
 
@@ -158,12 +159,8 @@ _SERIES_COLUMNS = "run_id, id, key, count, last, min, max, last_step, nonfinite"
 
 
 def _loads(text: str | None, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
+    """Stored JSON, or ``default`` for text that is damaged, of the wrong type or too deep."""
+    return loads_json(text, default)
 
 
 def _run_from_row(row: Sequence[Any], now: float | None) -> RunRecord:
@@ -212,6 +209,7 @@ def _attach_metrics(runs: dict[str, RunRecord], rows: Iterable[Sequence[Any]]) -
             run.metrics[row[2]] = _summary_from_row(row)
 
 
+@names_the_file
 def read_runs(
     conn: sqlite3.Connection, project: str | None = None, now: float | None = None
 ) -> list[RunRecord]:
@@ -246,6 +244,7 @@ def _has_media(conn: sqlite3.Connection) -> bool:
     return int(conn.execute("PRAGMA user_version").fetchone()[0]) >= 2
 
 
+@names_the_file
 def read_run(conn: sqlite3.Connection, run_id: str, now: float | None = None) -> RunRecord | None:
     row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
@@ -331,6 +330,7 @@ def history_buckets(conn: sqlite3.Connection, series: int, buckets: int) -> list
     ]
 
 
+@names_the_file
 def read_series(conn: sqlite3.Connection, series: int, buckets: int) -> tuple[int, list[Bucket]]:
     """A series' point count and its history in at most ``buckets`` buckets, from one snapshot
     (so that following it from ``seq = count`` on neither skips nor repeats a point)."""
@@ -353,6 +353,7 @@ def data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
+@names_the_file
 def read_changes(
     conn: sqlite3.Connection,
     since_version: int,

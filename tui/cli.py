@@ -14,6 +14,7 @@ from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
 from tracker.paths import resolve_db_path
 from tracker.ranking import best_run, metric_direction
+from tracker.read_errors import reading
 from tracker.schema import open_for_reading
 
 from . import listing
@@ -78,7 +79,11 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 
 def load_runs(path: Path, project: str | None = None) -> list[RunRecord]:
-    """Every run in the file, or [] when there is no database yet."""
+    """Every run in the file, or [] when there is no database yet.
+
+    Anything else that stops the read (damage, permissions) is a ``DatabaseError`` naming the
+    file and the cause, never an omission: the file's ``runs`` and ``series`` tables pass a
+    structure check first, so rows hidden by a damaged page are reported, not left out."""
     try:
         conn = open_for_reading(path)
     except DatabaseUnavailable as exc:
@@ -86,7 +91,8 @@ def load_runs(path: Path, project: str | None = None) -> list[RunRecord]:
             return []
         raise
     try:
-        return store.read_runs(conn, project=project)
+        with reading(path):
+            return store.read_runs(conn, project=project)
     finally:
         conn.close()
 

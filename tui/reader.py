@@ -20,6 +20,7 @@ from tracker import store
 from tracker.errors import DatabaseError
 from tracker.media.decoded import MediaItem, parse_meta
 from tracker.models import LIVE, Bucket, Point, RunRecord
+from tracker.read_errors import read_error, reading
 from tracker.schema import open_for_reading, schema_version
 from tracker.status import derive_status
 
@@ -169,26 +170,39 @@ class DatabaseReader:
         assert self.conn is not None
         try:
             self._read(update, force)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the screen says why and this thread keeps watching
             self.close()
-            self._set_status(DbStatus("error", f"{self.path}: {exc}"), update)
+            self._set_status(DbStatus("error", self._failure(exc)), update)
         return update
+
+    def _failure(self, exc: Exception) -> str:
+        """One line naming the file and why it cannot be read: damage and permissions by
+        their codes, anything else by its type (the reader thread must never die of it)."""
+        error = read_error(self.path, exc)
+        if error is not None:
+            return str(error)
+        return f"{self.path}: cannot be read ({type(exc).__name__}: {exc})"
 
     def _open(self, update: Update) -> None:
         try:
-            self.conn = open_for_reading(self.path)
-        except DatabaseError as exc:
+            conn = open_for_reading(self.path)
+        except Exception as exc:
+            error = read_error(self.path, exc)
+            reason = error.reason if error is not None else ""
             state = (
-                "missing"
-                if "no database" in exc.reason
-                else "empty"
-                if "empty" in exc.reason
-                else "error"
+                "missing" if "no database" in reason else "empty" if "empty" in reason else "error"
             )
-            self._set_status(DbStatus(state, str(exc)), update)
+            self._set_status(DbStatus(state, self._failure(exc)), update)
             return
+        try:
+            with reading(self.path):
+                self.has_media = schema_version(conn) >= 2
+        except DatabaseError as exc:
+            conn.close()
+            self._set_status(DbStatus("error", str(exc)), update)
+            return
+        self.conn = conn
         self._inode = self._inode_now()
-        self.has_media = schema_version(self.conn) >= 2
         with self._lock:
             self._media_runs = dict.fromkeys(self._media_runs, 0)
             self._console_runs = dict.fromkeys(self._console_runs, -1)

@@ -1,0 +1,230 @@
+"""What a failed read means, told in one line that names the file and the cause.
+
+Readers (``tracktui ls``/``best``, the TUI) meet three kinds of trouble that are not bugs:
+
+- damage: SQLite reports ``SQLITE_CORRUPT`` or ``SQLITE_NOTADB``, or a query of our fixed
+  schema fails, or a value cannot be decoded. Damage SQLite does not notice while reading (a
+  page whose cell count was cut, which silently hides rows) is found by
+  :func:`check_structure`, a ``PRAGMA quick_check`` limited to the tables every reader reads;
+- permissions: a folder that cannot be entered (``Path.exists()`` itself raises), a file that
+  cannot be read, or a WAL database in a folder where SQLite cannot create its ``-shm``;
+- stored JSON that does not parse, has the wrong type or is nested absurdly deep (which would
+  raise ``RecursionError``): :func:`loads_json` falls back to a default.
+
+Everything is classified by SQLite's result code or ``errno``, never by message text. Nothing
+here opens the database file: permissions are asked with ``os.access``.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from .errors import DatabaseError, DatabaseUnavailable, NotATrackerDatabase
+from .sqlite_errors import (
+    SQLITE_AUTH,
+    SQLITE_CANTOPEN,
+    SQLITE_ERROR,
+    SQLITE_IOERR,
+    SQLITE_PERM,
+    SQLITE_READONLY,
+    is_busy,
+    is_corrupt,
+    primary_code,
+)
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# The writer stores configs at most ~34 levels deep (tracker.values); anything deeper was not
+# written by tracktui and would make every recursive walk of it raise RecursionError.
+MAX_JSON_DEPTH = 64
+STRUCTURE_CHECKED = ("runs", "series")  # the tables `ls`, `best` and the TUI's table read
+SQLITE_READONLY_DIRECTORY = SQLITE_READONLY | (6 << 8)  # extended code, sqlite3.h
+_ACCESS_CODES = frozenset({SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH})
+_PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+
+
+def is_access_error(exc: BaseException) -> bool:
+    """SQLite could not open or use the file for lack of rights (not for what it holds)."""
+    return primary_code(exc) in _ACCESS_CODES
+
+
+def damaged(path: str, what: object) -> NotATrackerDatabase:
+    """The error for a file whose content is damaged: ``<path>: damaged database (<what>)``."""
+    return NotATrackerDatabase(path, f"damaged database ({what})")
+
+
+def check_structure(
+    conn: sqlite3.Connection, path: str, tables: tuple[str, ...] = STRUCTURE_CHECKED
+) -> None:
+    """Raise ``damaged(...)`` unless ``PRAGMA quick_check(T)`` says ok for each of ``tables``.
+
+    Limited to one table and its indexes (SQLite 3.33+), it walks the B-trees of the small
+    tables (one row per run, one per run and metric), not the points: a few milliseconds on
+    a thousand runs. It finds the damage that reads miss, such as a page whose cell count was
+    cut (the rows behind it silently vanish from every query).
+    """
+    for table in tables:
+        rows = conn.execute(f"PRAGMA quick_check({table})").fetchall()
+        if rows != [("ok",)]:
+            problems = [
+                line.strip()
+                for row in rows
+                for line in str(row[0]).splitlines()
+                if line.strip() and not line.startswith("***")
+            ]
+            first = problems[0] if problems else "structure check failed"
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise damaged(path, f"table {table}: {first}{more}")
+
+
+def permission_cause(path: Path) -> str | None:
+    """Why this user cannot reach or read ``path``, asked with ``os.access`` (never ``open``),
+    or None when nothing on the way is refused."""
+    absolute = Path(os.path.abspath(path))
+    for folder in reversed(absolute.parents):
+        if not os.access(folder, os.X_OK):
+            return f"permission denied: the folder {folder} cannot be entered by this user"
+    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK):
+        return "permission denied: the file is not readable by this user"
+    return None
+
+
+def os_error_reason(path: Path, exc: OSError) -> str:
+    """The reason part of the error for an ``OSError`` met while looking at or opening ``path``."""
+    if exc.errno in _PERMISSION_ERRNOS:
+        cause = permission_cause(path) or f"permission denied ({exc.strerror or exc})"
+        return f"cannot open the database: {cause}"
+    return f"cannot open the database: {exc.strerror or exc}"
+
+
+def sqlite_error(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """The ``DatabaseError`` for a SQLite failure of a read of ``path``, by result code."""
+    shown = str(path)
+    code = primary_code(exc)
+    if is_busy(exc):
+        return DatabaseUnavailable(shown, f"cannot read the database: {exc}", busy=True)
+    if is_corrupt(exc):
+        return damaged(shown, exc)
+    if is_access_error(exc):
+        return DatabaseUnavailable(shown, f"cannot open the database: {_access_cause(path, exc)}")
+    if code == SQLITE_IOERR:
+        return DatabaseUnavailable(shown, f"cannot read the database: {exc} (disk I/O error)")
+    if code == SQLITE_ERROR or (
+        code is None and isinstance(exc, (sqlite3.OperationalError, sqlite3.DataError))
+    ):
+        # Our queries are fixed: one that fails on this file (a missing column, a value that
+        # is not UTF-8 text) means the file's content is not what tracktui wrote.
+        return damaged(shown, exc)
+    return DatabaseUnavailable(shown, f"cannot read the database: {exc}")
+
+
+def _access_cause(path: Path, exc: sqlite3.Error) -> str:
+    cause = permission_cause(path)
+    if cause:
+        return f"{cause} ({exc})"
+    code = getattr(exc, "sqlite_errorcode", None)
+    folder = Path(os.path.abspath(path)).parent
+    if code == SQLITE_READONLY_DIRECTORY or not os.access(folder, os.W_OK):
+        return (
+            f"permission denied: the folder {folder} is not writable by this user, and SQLite "
+            f"must create {path.name}-shm there to open a WAL database ({exc})"
+        )
+    return str(exc)
+
+
+def read_error(path: Path, exc: BaseException) -> DatabaseError | None:
+    """``exc`` as a ``DatabaseError`` naming ``path``, or None for exceptions that are bugs."""
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        return sqlite_error(path, exc)
+    if isinstance(exc, OSError):
+        return DatabaseUnavailable(str(path), os_error_reason(path, exc))
+    if isinstance(exc, UnicodeDecodeError):
+        # Python could not even decode SQLite's message: it quotes damaged schema text.
+        return damaged(str(path), f"text that is not UTF-8: {exc.reason} at byte {exc.start}")
+    return None
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn SQLite and OS errors of the reads inside into a ``DatabaseError`` naming ``path``."""
+    try:
+        yield
+    except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:
+        error = read_error(path, exc)
+        if error is None:  # pragma: no cover - both kinds are always mapped
+            raise
+        raise error from None
+
+
+def database_path(conn: sqlite3.Connection) -> Path:
+    """The file ``conn`` reads (from ``PRAGMA database_list``), for naming it in an error."""
+    try:
+        for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
+            if name == "main" and file:
+                return Path(file)
+    except sqlite3.Error:
+        pass
+    return Path("the database")
+
+
+def names_the_file(
+    func: Callable[Concatenate[sqlite3.Connection, P], T],
+) -> Callable[Concatenate[sqlite3.Connection, P], T]:
+    """Make a read of the store raise a ``DatabaseError`` naming the file (damage, permissions,
+    busy) instead of a bare ``sqlite3`` error, for every caller of the store's read API."""
+
+    @functools.wraps(func)
+    def read(conn: sqlite3.Connection, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(conn, *args, **kwargs)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            error = read_error(database_path(conn), exc)
+            if error is None:  # pragma: no cover - both kinds are always mapped
+                raise
+            raise error from None
+
+    return read
+
+
+def loads_json(text: object, default: T) -> T | Any:
+    """Stored JSON text parsed, or ``default`` when it is empty, does not parse, is not of
+    ``default``'s type or is nested deeper than :data:`MAX_JSON_DEPTH`."""
+    if not text or not isinstance(text, (str, bytes)):
+        return default
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return default
+    if not isinstance(value, type(default)) or _too_deep(value):
+        return default
+    return value
+
+
+def _too_deep(value: object) -> bool:
+    """Whether ``value`` nests lists and dicts more than :data:`MAX_JSON_DEPTH` levels
+    (an explicit stack, so this cannot raise ``RecursionError`` itself)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Any
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
