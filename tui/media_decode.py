@@ -16,7 +16,7 @@ from tracker.media.decoded import (
     decode_histogram,
     decode_table,
 )
-from tracker.media.image import MAX_PIXELS, MAX_SIDE
+from tracker.media.image import MAX_PIXELS, MAX_SIDE, too_large
 
 from .media_render import confusion_table, histogram_heatmap, histogram_line
 
@@ -60,7 +60,7 @@ def open_image(data: bytes) -> PILImage.Image:
         raise ValueError(f"stored image cannot be decoded ({_why(exc)})") from None
     if width < 1 or height < 1:
         raise ValueError(f"stored image cannot be decoded (it claims {width}x{height} pixels)")
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+    if too_large(width, height):
         raise ValueError(
             f"stored image not decoded: it claims {width:,}x{height:,} pixels, more than "
             f"tracktui writes ({MAX_SIDE:,} a side, {MAX_PIXELS:,} in all)"

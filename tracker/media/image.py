@@ -103,10 +103,15 @@ def _is_pil(value: Any) -> bool:
     return module.startswith("PIL.") and hasattr(value, "size") and hasattr(value, "copy")
 
 
+def too_large(width: int, height: int) -> bool:
+    """More pixels than tracktui stores (the writer refuses them; readers never decode them)."""
+    return width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS
+
+
 def _check_dimensions(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise ValueError(f"Image is {width}x{height} pixels: empty")
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+    if too_large(width, height):
         raise ValueError(
             f"Image is {width}x{height} pixels; at most {MAX_SIDE} a side and "
             f"{MAX_PIXELS:,} pixels in all (downscale it before logging)"
