@@ -9,6 +9,7 @@ in the file and the run says ``finished``.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -259,3 +260,36 @@ def test_no_code_path_opens_the_database_file_outside_sqlite(db_path: Path) -> N
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     assert "opened: []" in out, out
+
+
+def test_a_wal_deleted_under_the_process_is_never_acknowledged(db_path: Path) -> None:
+    """The user's own code opens and closes the database file (a backup with shutil.copy, a
+    hash of the output folder): that drops this process's SQLite locks, and the next outside
+    program to close the file deletes the WAL. tracktui cannot prevent that from outside
+    SQLite, but it notices: nothing written from then on is acknowledged, and it says why."""
+    result = run_python(
+        """
+        import shutil, sqlite3, subprocess, sys, time, tracker
+        db = sys.argv[1]
+        run = tracker.init(name="copied", db=db, quiet=True, console=False)
+        for step in range(1000):
+            run.log({"a": float(step)}, step=step)
+        print("flush 1:", run.flush(10), flush=True)
+        shutil.copy(db, db + ".bak")  # plain file I/O on the live database
+        subprocess.run([sys.executable, "-c",
+                        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+                        " c.execute('select count(*) from points').fetchone(); c.close()", db],
+                       check=True)
+        for step in range(1000, 2000):
+            run.log({"a": float(step)}, step=step)
+        started = time.monotonic()
+        print("flush 2:", run.flush(10), flush=True)
+        run.finish()
+        print(f"ended in {time.monotonic() - started:.1f}", flush=True)
+        """,
+        str(db_path),
+    )
+    assert "flush 1: True" in result.stdout and "flush 2: False" in result.stdout
+    assert float(result.stdout.rsplit("ended in ", 1)[1]) < 8  # said at once, no long wait
+    assert result.stderr.count("WAL file was deleted") == 1, result.stderr
+    assert re.search(r"not written to .*: 1,000 points of 1 metrics", result.stderr), result.stderr

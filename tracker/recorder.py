@@ -280,6 +280,8 @@ class Run:
             if _writer.flush(quiet, handle, stall=quiet):
                 self._report_losses()
                 return
+            if _writer.hopeless(handle):
+                raise _Hopeless
             warn_once(
                 f"draining:{self.id}",
                 f"run {self.name}: still writing what is buffered to {self.db_path} "
@@ -290,6 +292,8 @@ class Run:
                 return
         except KeyboardInterrupt:
             interrupted = True  # the user stops waiting: say what is left, then let them go
+        except _Hopeless:
+            interrupted = True  # nothing more can be written from this process
         left_out, cause = _writer.give_up(handle)
         ended = not interrupted and _writer.flush(min(5.0, timeout), handle)
         where = f"{self.db_path}" + (f" ({cause})" if cause else "")
@@ -359,6 +363,10 @@ def _check_step(step: Any) -> int:
             f"({INT64_MIN} to {INT64_MAX})"
         )
     return value
+
+
+class _Hopeless(Exception):
+    """The database can take nothing more from this process (its WAL was deleted under it)."""
 
 
 def finish_timeout() -> float:

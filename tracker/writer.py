@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import store
 from .batch import Record, RunHandle, heavy_bytes, metric_points, owner, write_batch
-from .errors import DatabaseError, warn_once
+from .errors import DatabaseError, DatabaseUnavailable, warn_once
 from .schema import open_for_writing
 from .sqlite_errors import BUSY, DISK, classify, is_record_error
 from .status import HEARTBEAT_INTERVAL_S
@@ -46,6 +46,8 @@ class _Database:
     failing_cause: str | None = None
     last_success: float = field(default_factory=time.monotonic)
     last_attempt: float = 0.0
+    wal: tuple[int, int] | None = None  # (device, inode) of the -wal file our commits go to
+    wal_removed: bool = False  # it was deleted under us: nothing this process writes persists
 
 
 class Writer:
@@ -115,7 +117,7 @@ class Writer:
                         self._cond.wait(min(left, 0.5))
                     if not self._unwritten_records(handle):
                         return True
-                    if not thread.is_alive():
+                    if not thread.is_alive() or (handle is not None and self.hopeless(handle)):
                         return False
                     left = self._deadline(start, timeout, stall, handle) - time.monotonic()
                     if left <= 0:
@@ -246,12 +248,14 @@ class Writer:
         done = [0]  # records resolved so far: committed, or left out as unstorable
         database.last_attempt = time.monotonic()
         try:
+            if database.wal_removed:
+                raise WalRemoved(database.path)
             if database.conn is None:
                 database.conn = open_for_writing(database.path)
             if database.failing_cause == DISK:
-                self._commit_in_small_steps(database.conn, records, done)
+                self._commit_in_small_steps(database, records, done)
             else:
-                self._commit_isolating(database.conn, records, 0, len(records), done)
+                self._commit_isolating(database, records, 0, len(records), done)
         except (sqlite3.Error, OSError, DatabaseError) as exc:
             self._resolved(database, done[0])
             self._failed(database, exc)
@@ -274,25 +278,29 @@ class Writer:
                 database.pending = database.pending[count:]
 
     def _commit_in_small_steps(
-        self, conn: sqlite3.Connection, records: list[Record], done: list[int]
+        self, database: _Database, records: list[Record], done: list[int]
     ) -> None:
         """After a disk-full episode: commit the backlog in small transactions, moving the WAL
         into the database file after each, so that the WAL (a second copy of what it holds)
         never needs more room than one small step."""
         for start in range(0, len(records), _RECOVERY_STEP):
             self._commit_isolating(
-                conn, records, start, min(start + _RECOVERY_STEP, len(records)), done
+                database, records, start, min(start + _RECOVERY_STEP, len(records)), done
             )
-            _checkpoint(conn)
+            if database.conn is not None:
+                _checkpoint(database.conn)
 
     def _commit_isolating(
-        self, conn: sqlite3.Connection, records: list[Record], start: int, end: int, done: list[int]
+        self, database: _Database, records: list[Record], start: int, end: int, done: list[int]
     ) -> None:
         """Commit ``records[start:end]`` in one transaction; if SQLite refuses it because of
         what a record holds, halve the range until the unstorable records stand alone, leave
         them out (counted, reported once) and commit the rest. Storage errors propagate."""
         try:
-            commits = write_batch(conn, records[start:end])
+            if database.conn is None:
+                raise RuntimeError("no connection to write with")  # _write_database opened one
+            commits = write_batch(database.conn, records[start:end])
+            self._check_wal(database)
         except Exception as exc:
             if not is_record_error(exc):
                 raise
@@ -301,12 +309,40 @@ class Writer:
                 done[0] = end
                 return
             middle = (start + end) // 2
-            self._commit_isolating(conn, records, start, middle, done)
-            self._commit_isolating(conn, records, middle, end, done)
+            self._commit_isolating(database, records, start, middle, done)
+            self._commit_isolating(database, records, middle, end, done)
             return
         for apply in commits:
             apply()
         done[0] = end
+
+    def _check_wal(self, database: _Database) -> None:
+        """After a commit, before it counts: is the -wal file we wrote still the file's WAL?
+
+        It can only vanish if this process lost its SQLite locks (something in it opened and
+        closed the database file with plain file I/O) and another program then closed the
+        file. What this process commits from then on goes to a deleted file, so it must never
+        be acknowledged."""
+        wal_path = f"{database.path}-wal"
+        try:
+            info = os.stat(wal_path)
+        except FileNotFoundError:
+            if database.wal is None:
+                return  # not in WAL mode (a network filesystem): nothing to watch
+            identity = None
+        else:
+            identity = (info.st_dev, info.st_ino)
+        if database.wal is None:
+            database.wal = identity
+            return
+        if identity != database.wal:
+            database.wal_removed = True
+            raise WalRemoved(database.path)
+
+    def hopeless(self, handle: RunHandle) -> bool:
+        """Whether nothing more of ``handle`` can be written by this process."""
+        database = self._databases.get(handle.db_path)
+        return database is not None and database.wal_removed
 
     def _failed(self, database: _Database, exc: BaseException) -> None:
         cause = classify(exc)
@@ -408,6 +444,18 @@ class Writer:
             except sqlite3.Error as exc:
                 store.rollback(database.conn)
                 self._failed(database, exc)
+
+
+class WalRemoved(DatabaseUnavailable):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            str(path),
+            "its WAL file was deleted while this process was writing to it: something in this "
+            "process opened and closed the database file with plain file I/O (open(), "
+            "shutil.copy, tar, a hash...), which drops SQLite's locks, and another program then "
+            "closed the file. Nothing this process writes to it persists any more; restart "
+            "the process (copy a live database with `sqlite3 runs.db '.backup copy.db'`)",
+        )
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
