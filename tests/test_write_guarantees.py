@@ -308,3 +308,12 @@ def test_a_small_disk_that_fills_up_and_comes_back(small_disk: Path) -> None:
     assert _count(db) == 80_010 * 2
     assert only_run(db).status == FINISHED and _integrity(db) == "ok"
     assert tracktui(["ls", "--db", str(db)]) == 0
+
+
+def test_a_key_given_twice_in_one_call_is_an_error_not_a_lost_value(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True, console=False)
+    for payload in ({"e/loss": 1.0, "e": {"loss": 2.0}}, {"e": {"loss": 2.0}, "e/loss": 1.0}):
+        with pytest.raises(ValueError, match="given twice"):
+            run.log(payload)
+    assert run.step == -1  # nothing of either call was queued
+    run.finish()

@@ -179,7 +179,12 @@ def flatten_metrics(
             )
         key = check_key(f"{prefix}{raw_key}")
         if isinstance(value, Mapping):
-            out.update(flatten_metrics(value, key + "/", media))
+            nested = flatten_metrics(value, key + "/", media)
+            for repeated in nested.keys() & out.keys():
+                _given_twice(repeated)
+            out.update(nested)
+        elif key in out or (media is not None and key in media):
+            _given_twice(key)
         elif media is not None and isinstance(value, Media):
             media[key] = value
         elif media is not None and _is_media_list(value):
@@ -190,6 +195,13 @@ def flatten_metrics(
         if len(out) + (len(media) if media else 0) > MAX_KEYS_PER_CALL:
             raise ValueError(f"log(): more than {MAX_KEYS_PER_CALL} keys in one call")
     return out
+
+
+def _given_twice(key: str) -> None:
+    raise ValueError(
+        f"log(): metric key {_short(key)} is given twice in one call (as a 'a/b' key and inside a "
+        "nested dict); one of the values would be lost"
+    )
 
 
 def _is_media_list(value: object) -> bool:

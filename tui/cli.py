@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return run_tui(resolve_db_path(args.db))
     except FilterError as exc:
-        print(f"tracktui: bad expression: {exc}", file=sys.stderr)
+        print(f"tracktui: bad expression: {safe_text(exc, single_line=False)}", file=sys.stderr)
         return 2
     except DatabaseError as exc:
         print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
