@@ -7,23 +7,22 @@ record to the writer's queue. Storage trouble after ``init()`` never raises here
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import lifecycle, store
+from . import lifecycle
 from .batch import RunHandle
 from .console import ConsoleCapture, console_wanted
-from .errors import DatabaseUnavailable, TrackerError, warn_once
+from .ending import drain_before_end
+from .errors import TrackerError, warn_once
 from .media import Histogram, Media
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .persisted import PersistedDict, new_run_id, new_run_name
-from .schema import BUSY_TIMEOUT_MS, open_for_writing, set_busy_timeout
-from .sqlite_errors import is_busy, retry_while_busy
+from .settings import default_project, finish_timeout, system_metrics_wanted
+from .starting import record_run
 from .status import this_host
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
 from .values import (
@@ -32,6 +31,7 @@ from .values import (
     MAX_KEYS_PER_CALL,
     check_key,
     check_name,
+    check_step,
     config_to_dict,
     dumps,
     flatten_metrics,
@@ -39,9 +39,6 @@ from .values import (
 from .writer import WAKE_AT_RECORDS, Writer
 
 _KNOWN_KEYS_CAP = 100_000
-FINISH_STALL_S = 30.0  # $TRACKTUI_FINISH_TIMEOUT: finish() gives up this long after the last write
-QUIET_DRAIN_S = 10.0  # finish() says it is still writing only after this long
-INIT_TIMEOUT_S = 120.0  # $TRACKTUI_INIT_TIMEOUT: how long init() waits out other writers
 _writer = Writer()
 _active_runs: list[Run] = []
 _current: Run | None = None
@@ -66,7 +63,7 @@ class Run:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
         self.id = new_run_id()
-        self.project = check_name(project or _default_project(), "project")
+        self.project = check_name(project or default_project(), "project")
         self.name = check_name(name, "run name") if name is not None else new_run_name()
         self.tags = [check_name(tag, "tag") for tag in (tags or [])]
         self.db_path = resolve_db_path(db)
@@ -84,15 +81,27 @@ class Run:
         self.summary = PersistedDict(self, "summary", {})
         self._handle.config = self.config
         self._handle.summary = self.summary
-        conn = retry_while_busy(
-            self._record_start, init_timeout(), str(self.db_path), "cannot start the run"
+        conn = record_run(
+            self.db_path,
+            {
+                "id": self.id,
+                "project": self.project,
+                "name": self.name,
+                "created_at": self.created_at,
+                "host": this_host(),
+                "pid": os.getpid(),
+                "pid_start": _process_start(),
+                "tags": dumps(self.tags),
+                "config": dumps(dict(self.config)),
+                "summary": "{}",
+            },
         )
         self._owner_pid = os.getpid()
         self._active = True
         _writer.attach(self._handle, conn)
         _active_runs.append(self)
         self._sampler: SamplerThread | None = None
-        if _system_metrics_wanted(system_metrics):
+        if system_metrics_wanted(system_metrics):
             self._sampler = SamplerThread(
                 self._log_system, interval=system_interval, disk_path=self.db_path
             )
@@ -103,43 +112,6 @@ class Run:
         lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
-
-    def _record_start(self, seconds_left: float) -> sqlite3.Connection:
-        """One attempt at opening the database and inserting this run's row (retried while
-        other processes hold the lock); the open connection goes to the writer."""
-        wait_ms = int(min(seconds_left, BUSY_TIMEOUT_MS / 1000) * 1000)
-        conn = open_for_writing(self.db_path, busy_timeout_ms=max(wait_ms, 50))
-        try:
-            version = store.begin(conn)
-            store.insert_run(
-                conn,
-                {
-                    "id": self.id,
-                    "project": self.project,
-                    "name": self.name,
-                    "created_at": self.created_at,
-                    "host": this_host(),
-                    "pid": os.getpid(),
-                    "pid_start": _process_start(),
-                    "tags": dumps(self.tags),
-                    "config": dumps(dict(self.config)),
-                    "summary": "{}",
-                },
-                version,
-            )
-            store.commit(conn)
-        except sqlite3.Error as exc:
-            store.rollback(conn)
-            conn.close()
-            if is_busy(exc):
-                raise
-            raise DatabaseUnavailable(str(self.db_path), f"cannot record the run: {exc}") from None
-        except BaseException:
-            store.rollback(conn)
-            conn.close()
-            raise
-        set_busy_timeout(conn)
-        return conn
 
     # --- logging -----------------------------------------------------------------------------
 
@@ -162,12 +134,12 @@ class Run:
             else:
                 step = self._step + 1
                 if step > INT64_MAX:
-                    step = _check_step(step)
+                    step = check_step(step)
                 if commit is False:
                     self._open_step = True
         else:
             if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
-                step = _check_step(step)
+                step = check_step(step)
             if commit is not None:
                 self._open_step = commit is False
         if type(data) is dict:
@@ -262,65 +234,12 @@ class Run:
             self._console.stop()
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
-        self._drain_before_end(timeout)
+        drain_before_end(_writer, self._handle, self.name, self.db_path, timeout)
         if self in _active_runs:
             _active_runs.remove(self)
         global _current
         if _current is self:
             _current = None
-
-    def _drain_before_end(self, timeout: float) -> None:
-        """Wait for the buffer to be written: as long as writes succeed, and ``timeout`` seconds
-        past the last one that did. Then say exactly what could not be written, and give the
-        run's end one more try so that ``ls`` shows the run finished with its losses counted."""
-        handle = self._handle
-        interrupted = False
-        try:
-            quiet = min(QUIET_DRAIN_S, timeout)
-            if _writer.flush(quiet, handle, stall=quiet):
-                self._report_losses()
-                return
-            if _writer.hopeless(handle):
-                raise _Hopeless
-            warn_once(
-                f"draining:{self.id}",
-                f"run {self.name}: still writing what is buffered to {self.db_path} "
-                f"(up to {timeout:g} s after the last successful write; Ctrl-C stops waiting)",
-            )
-            if _writer.flush(timeout, handle, stall=timeout):
-                self._report_losses()
-                return
-        except KeyboardInterrupt:
-            interrupted = True  # the user stops waiting: say what is left, then let them go
-        except _Hopeless:
-            interrupted = True  # nothing more can be written from this process
-        left_out, cause = _writer.give_up(handle)
-        ended = not interrupted and _writer.flush(min(5.0, timeout), handle)
-        where = f"{self.db_path}" + (f" ({cause})" if cause else "")
-        outcome = (
-            "the run is marked finished with those losses counted"
-            if ended
-            else "its end could not be recorded either, so it will show as crashed"
-        )
-        warn_once(
-            f"unwritten:{self.id}",
-            f"run {self.name}: not written to {where}: {left_out.describe()}; {outcome}",
-        )
-
-    def _report_losses(self) -> None:
-        """Everything was written but what had been left out on the way: say how much."""
-        handle = self._handle
-        if not handle.dropped and not handle.refused:
-            return
-        causes = []
-        if handle.refused:
-            causes.append(f"{handle.refused:,} records the database refused")
-        if handle.dropped:
-            causes.append(f"{handle.dropped:,} points in all (see the warnings above)")
-        warn_once(
-            f"losses:{self.id}",
-            f"run {self.name}: written to {self.db_path} except {' and '.join(causes)}",
-        )
 
     def __enter__(self) -> Run:
         return self
@@ -347,57 +266,6 @@ class Run:
     def __repr__(self) -> str:
         state = "live" if self._active else "ended"
         return f"<Run {self.name!r} id={self.id} project={self.project!r} {state}>"
-
-
-def _check_step(step: Any) -> int:
-    """``step`` as an int SQLite can store (64-bit signed), or a clear error."""
-    if isinstance(step, bool) or not hasattr(step, "__index__"):
-        raise TypeError(f"log(): step must be an int, not {type(step).__name__}")
-    try:
-        value = int(step.__index__())
-    except Exception as exc:
-        raise TypeError(f"log(): step {type(step).__name__} cannot be read as an int") from exc
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise ValueError(
-            f"log(): step {value} is out of range; steps are 64-bit signed integers "
-            f"({INT64_MIN} to {INT64_MAX})"
-        )
-    return value
-
-
-class _Hopeless(Exception):
-    """The database can take nothing more from this process (its WAL was deleted under it)."""
-
-
-def finish_timeout() -> float:
-    """How long ``finish()`` waits past the last successful write for the buffer to drain."""
-    try:
-        return max(0.1, float(os.environ.get("TRACKTUI_FINISH_TIMEOUT", FINISH_STALL_S)))
-    except ValueError:
-        return FINISH_STALL_S
-
-
-def init_timeout() -> float:
-    """How long ``init()`` waits for a database other processes keep locked (seconds)."""
-    try:
-        return max(0.1, float(os.environ.get("TRACKTUI_INIT_TIMEOUT", INIT_TIMEOUT_S)))
-    except ValueError:
-        return INIT_TIMEOUT_S
-
-
-def _system_metrics_wanted(choice: bool | None) -> bool:
-    if choice is not None:
-        return choice
-    return os.environ.get("TRACKTUI_SYSTEM_METRICS", "1").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-        "off",
-    )
-
-
-def _default_project() -> str:
-    return os.environ.get("TRACKTUI_PROJECT") or Path.cwd().name or "default"
 
 
 def _process_start() -> float | None:

@@ -56,6 +56,22 @@ def check_key(key: object) -> str:
     return key
 
 
+def check_step(step: Any) -> int:
+    """``step`` as an int SQLite can store (64-bit signed), or a clear error."""
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError(f"log(): step must be an int, not {type(step).__name__}")
+    try:
+        value = int(step.__index__())
+    except Exception as exc:
+        raise TypeError(f"log(): step {type(step).__name__} cannot be read as an int") from exc
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(
+            f"log(): step {value} is out of range; steps are 64-bit signed integers "
+            f"({INT64_MIN} to {INT64_MAX})"
+        )
+    return value
+
+
 def check_name(value: object, what: str) -> str:
     """Validate a run name, project or tag: printable text of bounded length."""
     if not isinstance(value, str):
