@@ -8,6 +8,7 @@ a value of the wrong type, a constraint: isolate that record and write the other
 
 from __future__ import annotations
 
+import errno
 import random
 import sqlite3
 import time
@@ -37,6 +38,7 @@ SQLITE_AUTH = 23
 SQLITE_RANGE = 25
 SQLITE_NOTADB = 26
 
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT})
 _BUSY_CODES = frozenset({SQLITE_BUSY, SQLITE_LOCKED, SQLITE_PROTOCOL})
 _RECORD_CODES = frozenset({SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE})
 _CORRUPT_CODES = frozenset({SQLITE_CORRUPT, SQLITE_NOTADB})
@@ -89,7 +91,7 @@ def classify(exc: BaseException) -> str:
     if code in _CORRUPT_CODES:
         return CORRUPT
     if isinstance(exc, OSError):
-        return DISK if exc.errno in (28, 27, 5, 122) else READONLY  # ENOSPC EFBIG EIO EDQUOT
+        return DISK if exc.errno in _DISK_ERRNOS else READONLY
     if isinstance(exc, DatabaseUnavailable):
         return READONLY
     return type(exc).__name__

@@ -19,12 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import store
-from .batch import Record, RunHandle, heavy_bytes, metric_points, owner, write_batch
-from .errors import DatabaseError, DatabaseUnavailable, warn_once
+from .batch import Record, RunHandle, owner, write_batch
+from .errors import DatabaseError, warn_once
 from .schema import open_for_writing
 from .sqlite_errors import BUSY, DISK, classify, is_record_error
 from .status import HEARTBEAT_INTERVAL_S
-from .unwritten import Unwritten, describe_left_out
+from .unwritten import Unwritten
+from .write_faults import (
+    WalRemoved,
+    checkpoint,
+    leave_out,
+    set_small_wal,
+    wal_identity,
+    without_oldest_heavy,
+    without_oldest_points,
+)
 
 FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
@@ -33,7 +42,6 @@ MAX_PENDING_HEAVY_BYTES = 256 * 1024 * 1024  # media and console text kept while
 _MAX_BACKOFF_S = 10.0
 _RETRY_WHILE_WAITED_S = 0.25  # how often a failing database is retried while flush() waits
 _RECOVERY_STEP = 2_000  # records per transaction while catching up after a disk-full episode
-_SMALL_WAL_PAGES = 64  # checkpoint every ~1 MiB of WAL once the disk has been full
 
 
 @dataclass(slots=True)
@@ -252,10 +260,11 @@ class Writer:
                 raise WalRemoved(database.path)
             if database.conn is None:
                 database.conn = open_for_writing(database.path)
+            conn = database.conn
             if database.failing_cause == DISK:
-                self._commit_in_small_steps(database, records, done)
+                self._commit_in_small_steps(database, conn, records, done)
             else:
-                self._commit_isolating(database, records, 0, len(records), done)
+                self._commit_isolating(database, conn, records, 0, len(records), done)
         except (sqlite3.Error, OSError, DatabaseError) as exc:
             self._resolved(database, done[0])
             self._failed(database, exc)
@@ -268,7 +277,7 @@ class Writer:
                 f"writing to {database.path} again after: {database.failing_cause}",
             )
             if database.failing_cause == DISK:
-                _checkpoint(database.conn)
+                checkpoint(database.conn)
             database.failures = 0
             database.failing_cause = None
 
@@ -278,39 +287,41 @@ class Writer:
                 database.pending = database.pending[count:]
 
     def _commit_in_small_steps(
-        self, database: _Database, records: list[Record], done: list[int]
+        self, database: _Database, conn: sqlite3.Connection, records: list[Record], done: list[int]
     ) -> None:
         """After a disk-full episode: commit the backlog in small transactions, moving the WAL
         into the database file after each, so that the WAL (a second copy of what it holds)
         never needs more room than one small step."""
         for start in range(0, len(records), _RECOVERY_STEP):
-            self._commit_isolating(
-                database, records, start, min(start + _RECOVERY_STEP, len(records)), done
-            )
-            if database.conn is not None:
-                _checkpoint(database.conn)
+            end = min(start + _RECOVERY_STEP, len(records))
+            self._commit_isolating(database, conn, records, start, end, done)
+            checkpoint(conn)
 
     def _commit_isolating(
-        self, database: _Database, records: list[Record], start: int, end: int, done: list[int]
+        self,
+        database: _Database,
+        conn: sqlite3.Connection,
+        records: list[Record],
+        start: int,
+        end: int,
+        done: list[int],
     ) -> None:
         """Commit ``records[start:end]`` in one transaction; if SQLite refuses it because of
         what a record holds, halve the range until the unstorable records stand alone, leave
         them out (counted, reported once) and commit the rest. Storage errors propagate."""
         try:
-            if database.conn is None:
-                raise RuntimeError("no connection to write with")  # _write_database opened one
-            commits = write_batch(database.conn, records[start:end])
+            commits = write_batch(conn, records[start:end])
             self._check_wal(database)
         except Exception as exc:
             if not is_record_error(exc):
                 raise
             if end - start == 1:
-                _left_out(records[start], exc)
+                leave_out(records[start], exc)
                 done[0] = end
                 return
             middle = (start + end) // 2
-            self._commit_isolating(database, records, start, middle, done)
-            self._commit_isolating(database, records, middle, end, done)
+            self._commit_isolating(database, conn, records, start, middle, done)
+            self._commit_isolating(database, conn, records, middle, end, done)
             return
         for apply in commits:
             apply()
@@ -323,17 +334,9 @@ class Writer:
         closed the database file with plain file I/O) and another program then closed the
         file. What this process commits from then on goes to a deleted file, so it must never
         be acknowledged."""
-        wal_path = f"{database.path}-wal"
-        try:
-            info = os.stat(wal_path)
-        except FileNotFoundError:
-            if database.wal is None:
-                return  # not in WAL mode (a network filesystem): nothing to watch
-            identity = None
-        else:
-            identity = (info.st_dev, info.st_ino)
+        identity = wal_identity(database.path)
         if database.wal is None:
-            database.wal = identity
+            database.wal = identity  # None: not in WAL mode (a network filesystem)
             return
         if identity != database.wal:
             database.wal_removed = True
@@ -369,8 +372,8 @@ class Writer:
         if cause == DISK and database.conn is not None:
             # From now on checkpoint often: on a small disk the WAL's second copy of the data
             # is what fills it.
-            _set_small_wal(database.conn)
-            _checkpoint(database.conn)
+            set_small_wal(database.conn)
+            checkpoint(database.conn)
         elif database.conn is not None:
             # A broken connection (file replaced, permissions changed) is reopened next attempt;
             # it is not closed here because closing may checkpoint into a file that moved.
@@ -381,44 +384,23 @@ class Writer:
     def _enforce_cap(self, database: _Database) -> None:
         """Drop the oldest records once the buffer is over its caps (metric points are counted
         and reported at finish; media and console text are reported once)."""
-        self._enforce_heavy_cap(database)
-        excess = metric_points(database.pending) - MAX_PENDING_POINTS
-        if excess <= 0:
-            return
         with self._cond:
-            kept: list[Record] = []
-            for record in database.pending:
-                if excess > 0 and type(record[0]) is RunHandle:
-                    excess -= len(record[3])
-                    record[0].dropped += len(record[3])
-                    continue
-                kept.append(record)
-            database.pending = kept
-        warn_once(
-            f"dropping:{database.path}",
-            f"{database.path} is still not writable; dropping the oldest points beyond "
-            f"{MAX_PENDING_POINTS:,} (counted and reported at finish)",
-        )
-
-    def _enforce_heavy_cap(self, database: _Database) -> None:
-        sizes = [heavy_bytes(record) for record in database.pending]
-        excess = sum(sizes) - MAX_PENDING_HEAVY_BYTES
-        if excess <= 0:
-            return
-        with self._cond:
-            kept: list[Record] = []
-            for record, size in zip(database.pending, sizes, strict=False):
-                if excess > 0 and size:
-                    excess -= size
-                    continue
-                kept.append(record)
-            kept.extend(database.pending[len(sizes) :])
-            database.pending = kept
-        warn_once(
-            f"dropping-media:{database.path}",
-            f"{database.path} is still not writable; dropping the oldest media and console "
-            f"output beyond {MAX_PENDING_HEAVY_BYTES // 2**20} MiB",
-        )
+            kept = without_oldest_heavy(database.pending, MAX_PENDING_HEAVY_BYTES)
+            if kept is not None:
+                database.pending = kept
+                warn_once(
+                    f"dropping-media:{database.path}",
+                    f"{database.path} is still not writable; dropping the oldest media and "
+                    f"console output beyond {MAX_PENDING_HEAVY_BYTES // 2**20} MiB",
+                )
+            kept = without_oldest_points(database.pending, MAX_PENDING_POINTS)
+            if kept is not None:
+                database.pending = kept
+                warn_once(
+                    f"dropping:{database.path}",
+                    f"{database.path} is still not writable; dropping the oldest points beyond "
+                    f"{MAX_PENDING_POINTS:,} (counted and reported at finish)",
+                )
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()
@@ -444,47 +426,6 @@ class Writer:
             except sqlite3.Error as exc:
                 store.rollback(database.conn)
                 self._failed(database, exc)
-
-
-class WalRemoved(DatabaseUnavailable):
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            str(path),
-            "its WAL file was deleted while this process was writing to it: something in this "
-            "process opened and closed the database file with plain file I/O (open(), "
-            "shutil.copy, tar, a hash...), which drops SQLite's locks, and another program then "
-            "closed the file. Nothing this process writes to it persists any more; restart "
-            "the process (copy a live database with `sqlite3 runs.db '.backup copy.db'`)",
-        )
-
-
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    """Move the WAL into the database file and cut the WAL back (``journal_size_limit``), so
-    that after a disk-full episode the next writes reuse its space instead of growing it."""
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    except sqlite3.Error:
-        pass  # still no room, or readers in the way: the next success tries again
-
-
-def _set_small_wal(conn: sqlite3.Connection) -> None:
-    try:
-        conn.execute(f"PRAGMA wal_autocheckpoint = {_SMALL_WAL_PAGES}")
-    except sqlite3.Error:
-        pass
-
-
-def _left_out(record: Record, exc: BaseException) -> None:
-    """A record SQLite refuses whatever we do: count it and say so once per cause."""
-    handle = owner(record)
-    if type(record[0]) is RunHandle:
-        handle.dropped += len(record[3])
-    handle.refused += 1
-    warn_once(
-        f"refused:{handle.run_id}:{type(exc).__name__}",
-        f"run {handle.run_id}: left out {describe_left_out(record)} that the database refuses "
-        f"({type(exc).__name__}: {exc}); every other record is written",
-    )
 
 
 # Connections that must never be closed by garbage collection (after a fork, or broken ones
