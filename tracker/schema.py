@@ -280,7 +280,7 @@ def _split_statements(script: str) -> list[str]:
 
 
 def _configure(conn: sqlite3.Connection, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    set_busy_timeout(conn, busy_timeout_ms)
     conn.execute("PRAGMA trusted_schema = OFF")
     conn.execute("PRAGMA cell_size_check = ON")
 

@@ -14,7 +14,6 @@ from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
 from tracker.paths import resolve_db_path
 from tracker.ranking import best_run, metric_direction
-from tracker.read_errors import reading
 from tracker.schema import open_for_reading
 
 from . import listing
@@ -91,8 +90,7 @@ def load_runs(path: Path, project: str | None = None) -> list[RunRecord]:
             return []
         raise
     try:
-        with reading(path):
-            return store.read_runs(conn, project=project)
+        return store.read_runs(conn, project=project)  # its errors name the file already
     finally:
         conn.close()
 
@@ -134,7 +132,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     if chosen is None:
         keys = sorted({k for run in runs for k in run.metrics if not k.startswith("sys/")})
         hint = f"; metrics seen: {', '.join(safe_text(k) for k in keys[:12])}" if keys else ""
-        emit(f"tracktui: no run has a finite value of {safe_text(args.metric)!r}{hint}", error=True)
+        emit(f"tracktui: no run has a finite value of '{safe_text(args.metric)}'{hint}", error=True)
         return 1
     emit(listing.best_json(chosen) if args.json else listing.best_text(chosen))
     return 0
@@ -168,10 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return run_tui(resolve_db_path(args.db))
     except FilterError as exc:
-        print(f"tracktui: bad expression: {safe_text(exc, single_line=False)}", file=sys.stderr)
+        emit(f"tracktui: bad expression: {exc}", error=True)
         return 2
     except DatabaseError as exc:
-        print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
+        emit(f"tracktui: {safe_text(exc)}", error=True)
         return 1
     except BrokenPipeError:
         return 0
