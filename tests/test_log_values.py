@@ -170,16 +170,20 @@ def test_nested_dicts_flatten(db_path: Path) -> None:
     assert _points(db_path, "eval/acc/top1") == [(3, 0.5)]
 
 
-def test_step_validation(db_path: Path) -> None:
+def test_step_validation(db_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     run = tracker.init(db=db_path, quiet=True)
     run.log({"a": 1.0}, step=np.int64(5))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="step must be an int"):
         run.log({"a": 1.0}, step=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="step must be an int"):
         run.log({"a": 1.0}, step=True)
-    run.log({"a": 2.0}, step=2)  # going backwards is kept, not dropped
+    run.log({"a": 2.0}, step=2)  # wandb's rule: a step below the current one is dropped
+    run.log({"a": 3.0}, step=1)
+    run.log({"a": 4.0})  # and the automatic step goes on from the highest
     run.finish()
-    assert _points(db_path, "a") == [(5, 1.0), (2, 2.0)]
+    assert _points(db_path, "a") == [(5, 1.0), (6, 4.0)]
+    err = capfd.readouterr().err
+    assert err.count("is below the current step 5") == 1, err
 
 
 def test_caller_mutating_its_dict_after_log_changes_nothing(db_path: Path) -> None:

@@ -135,7 +135,9 @@ _FAILED_INIT_WRITER = """
             print("flushed", step, flush=True)
             assert sys.stdin.readline().strip() == "locked"
             try:
-                tracker.init(project="p", name="second", db=sys.argv[1], quiet=True)
+                tracker.init(
+                    project="p", name="second", db=sys.argv[1], quiet=True, reinit="create_new"
+                )
             except tracker.TrackerError as exc:
                 print("init failed:", exc, file=sys.stderr, flush=True)
             else:

@@ -157,7 +157,7 @@ def test_bad_names_fail_at_init(db_path: Path) -> None:
 
 def test_two_runs_in_one_process(db_path: Path) -> None:
     first = tracker.init(name="a", db=db_path, quiet=True)
-    second = tracker.init(name="b", db=db_path, quiet=True)
+    second = tracker.init(name="b", db=db_path, quiet=True, reinit="create_new")
     first.log({"loss": 1.0})
     second.log({"loss": 2.0})
     second.log({"loss": 3.0})

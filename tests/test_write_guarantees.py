@@ -128,7 +128,9 @@ def test_a_record_sqlite_refuses_costs_no_other(
     64 bits put straight on the queue) is left out, counted and reported once; the records
     around it, later records, and other runs of the process are all written."""
     first = tracker.init(name="first", db=db_path, quiet=True, console=False)
-    other = tracker.init(name="other", db=db_path, quiet=True, console=False)
+    other = tracker.init(
+        name="other", db=db_path, quiet=True, console=False, reinit="create_new"
+    )
     for step in range(50):
         first.log({"loss": float(step)}, step=step)
     for _ in range(3):

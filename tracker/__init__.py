@@ -4,6 +4,9 @@ import tracker
 run = tracker.init(project="llm-twin", config={"lr": 3e-4})
 run.log({"train/loss": 1.23}, step=10)
 run.finish()
+
+Scripts written for wandb run with ``import tracker as wandb``: the names below are wandb's,
+with wandb's meaning (README, "wandb-style code", says what is supported and what is not).
 """
 
 from __future__ import annotations
@@ -11,20 +14,47 @@ from __future__ import annotations
 from typing import Any
 
 from . import plot
+from .current import (
+    Artifact,
+    Settings,
+    alert,
+    config,
+    define_metric,
+    finish,
+    init,
+    log,
+    summary,
+    unsupported,
+    unwatch,
+    watch,
+)
 from .errors import (
     DatabaseError,
     DatabaseUnavailable,
     FilterError,
     NewerSchemaError,
     NotATrackerDatabase,
+    ResumeError,
     TrackerError,
 )
 from .media import ConfusionMatrix, Histogram, Image, Table
-from .recorder import Run, current_run, finish, init, log, unsupported
+from .recorder import Run, current_run
+from .run_surface import AlertLevel
 
 __version__ = "0.1.0"
 
+# wandb functions that have no meaning here: accepted and ignored (one warning each).
+save = unsupported("save", "files stay where the script wrote them")
+log_artifact = unsupported("log_artifact", "artifacts are not stored")
+use_artifact = unsupported("use_artifact", "artifacts are not stored")
+log_model = unsupported("log_model", "models are not stored")
+login = unsupported("login", "tracktui needs no account")
+setup = unsupported("setup")
+teardown = unsupported("teardown")
+
 __all__ = [
+    "AlertLevel",
+    "Artifact",
     "ConfusionMatrix",
     "DatabaseError",
     "DatabaseUnavailable",
@@ -33,35 +63,35 @@ __all__ = [
     "Image",
     "NewerSchemaError",
     "NotATrackerDatabase",
+    "ResumeError",
     "Run",
+    "Settings",
     "Table",
     "TrackerError",
     "__version__",
+    "alert",
+    "config",
+    "define_metric",
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "log_model",
+    "login",
     "plot",
+    "run",
+    "save",
+    "setup",
+    "summary",
+    "teardown",
+    "unwatch",
+    "use_artifact",
+    "watch",
 ]
 
 
-# wandb functions that have no meaning here: accepted and ignored (one warning each).
-watch = unsupported("watch")
-unwatch = unsupported("unwatch")
-define_metric = unsupported("define_metric")
-save = unsupported("save")
-alert = unsupported("alert")
-log_artifact = unsupported("log_artifact")
-use_artifact = unsupported("use_artifact")
-login = unsupported("login")
-
-
 def __getattr__(name: str) -> Any:
-    # wandb-style ``tracker.run``, ``tracker.config``, ``tracker.summary`` of the current run
+    # wandb-style ``tracker.run``: the current run, or None before init()
     if name == "run":
         return current_run()
-    if name in ("config", "summary"):
-        run = current_run()
-        if run is None:
-            raise AttributeError(f"tracker.{name} exists once tracker.init() has started a run")
-        return getattr(run, name)
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import store, store_lifecycle
 from .console import collapse_carriage_returns
 from .errors import warn_once
 from .media.base import Encoded
@@ -43,6 +43,7 @@ class RunHandle:
     t0: float
     config: dict[str, Any]
     summary: dict[str, Any]
+    metric_defs: list[dict[str, Any]] = field(default_factory=list)  # replaced, never mutated
     series: dict[str, SeriesState] = field(default_factory=dict)
     dropped: int = 0
     refused: int = 0  # records SQLite refused and the writer left out
@@ -53,7 +54,8 @@ class RunHandle:
 # A metrics record: (handle, step, unix time, {key: number}).
 # A control record: (kind, handle, payload) with kind a str: "json" (payload: column name),
 # "finish" (payload: (status, exit_code, error)), "media" (payload: (step, unix time,
-# {key: Media or its Encoded form})) or "console" (payload: (stream, unix time, text)).
+# {key: Media or its Encoded form})), "console" (payload: (stream, unix time, text)) or
+# "event" (payload: (unix time, step, kind, key, level, title, detail dict)).
 Record = tuple[Any, ...]
 Chunk = tuple[list[int], Sequence[Any], list[int]]  # steps, values, times (ms since start)
 
@@ -109,14 +111,24 @@ def write_batch(
             store.update_series(conn, series_updates)
         for kind, handle, payload in controls:
             if kind == "json":
-                source = handle.config if payload == "config" else handle.summary
-                store.update_run_json(conn, handle.run_id, payload, _snapshot_json(source), version)
+                if payload == "metric_defs":
+                    text = dumps(handle.metric_defs)
+                else:
+                    text = _snapshot_json(handle.config if payload == "config" else handle.summary)
+                store.update_run_json(conn, handle.run_id, payload, text, version)
             elif kind == "finish":
                 status, exit_code, error = payload
                 store.finish_run(
                     conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
                 )
                 after_commit.append(_mark_finished(handle))
+        event_rows = [
+            (handle.run_id, *payload[:6], dumps(payload[6]))
+            for kind, handle, payload in controls
+            if kind == "event"
+        ]
+        if event_rows:
+            store_lifecycle.insert_events(conn, event_rows, version)
         if media_rows:
             store.insert_media(conn, media_rows)
         if console_rows:

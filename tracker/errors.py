@@ -43,6 +43,11 @@ class DatabaseUnavailable(DatabaseError):
         self.busy = busy
 
 
+class ResumeError(TrackerError, ValueError):
+    """``init(id=..., resume=...)`` cannot do what was asked: the run exists and ``resume``
+    forbids continuing it, it does not exist and ``resume="must"``, or it is still live."""
+
+
 class FilterError(TrackerError, ValueError):
     """A filter or sort expression that cannot be parsed; the message points at the problem."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from .metric_defs import MetricDef
 
 LIVE = "running"
 FINISHED = "finished"
@@ -63,6 +66,24 @@ class RunRecord:
     version: int
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> kind, count, step
+    metric_defs: list[MetricDef] = field(default_factory=list)  # define_metric, in order
+    events: list[RunEvent] = field(default_factory=list)  # oldest first
+
+    def step_metric(self, key: str) -> str | None:
+        """The metric ``key`` is plotted against (``define_metric``), None for the step."""
+        from .metric_defs import step_metric_of
+
+        return step_metric_of(self.metric_defs, key) if self.metric_defs else None
+
+    def goal(self, key: str) -> str | None:
+        """``"min"``/``"max"`` when the run defined which way ``key`` is better."""
+        from .metric_defs import goal_of
+
+        return goal_of(self.metric_defs, key) if self.metric_defs else None
+
+    @property
+    def resumes(self) -> list[RunEvent]:
+        return [event for event in self.events if event.kind == "resumed"]
 
     @property
     def duration_s(self) -> float:
@@ -81,6 +102,35 @@ class RunRecord:
     @property
     def is_live(self) -> bool:
         return self.status == LIVE
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """Something that happened to a run at a step: ``resumed`` (after a crash or a finish; its
+    ``detail`` says what the run was before), ``alert`` (from the script)."""
+
+    id: int
+    run_id: str
+    t: float
+    step: int | None
+    kind: str
+    key: str | None
+    level: str | None
+    title: str
+    detail: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        from .values import to_json_safe
+
+        return {
+            "kind": self.kind,
+            "time": iso_time(self.t),
+            "step": self.step,
+            "key": self.key,
+            "level": self.level,
+            "title": self.title,
+            "detail": to_json_safe(self.detail),
+        }
 
 
 class Point(NamedTuple):
@@ -155,4 +205,6 @@ def run_as_json(run: RunRecord) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "error": run.error,
         "dropped_points": run.dropped,
+        "metric_defs": [d.as_json() for d in run.metric_defs],
+        "events": [event.as_json() for event in run.events],
     }

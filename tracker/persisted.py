@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .values import check_entry
+from .values import check_entry, config_items
 
 if TYPE_CHECKING:
     from .recorder import Run
@@ -29,20 +29,46 @@ def new_run_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+MAX_RUN_ID = 128
+_FORBIDDEN_IN_ID = set("/\\#?%:")
+
+
+def check_run_id(run_id: object) -> str:
+    """A run id given by the script or the launcher (``init(id=...)``, ``$TRACKTUI_RUN_ID``):
+    1 to 128 printable characters without spaces or any of ``/ \\ # ? % :`` (wandb's rule)."""
+    if not isinstance(run_id, str):
+        raise TypeError(f"run id must be a string, not {type(run_id).__name__}")
+    if not 0 < len(run_id) <= MAX_RUN_ID:
+        raise ValueError(f"run id must be 1 to {MAX_RUN_ID} characters long")
+    bad = next(
+        (c for c in run_id if c in _FORBIDDEN_IN_ID or not c.isprintable() or c.isspace()),
+        None,
+    )
+    if bad is not None:
+        raise ValueError(f"run id may not contain {bad!r} (nor spaces or any of / \\ # ? % :)")
+    return run_id
+
+
 def new_run_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(100)}"
 
 
 class PersistedDict(dict[str, Any]):
-    """A dict whose changes are written to the run's row (config or summary) by the writer."""
+    """A dict whose changes are written to the run's row (config or summary) by the writer.
 
-    def __init__(self, run: Run, column: str, initial: Mapping[str, Any]) -> None:
+    With no run (``tracker.config`` before ``init()``) it only holds the values; ``init()``
+    carries them into the run. wandb's ``update(..., allow_val_change=)`` and ``setdefaults``
+    are there; a changed value is taken as it is (wandb would refuse it without
+    ``allow_val_change=True``; tracktui never stops a script for that)."""
+
+    def __init__(self, run: Run | None, column: str, initial: Mapping[str, Any]) -> None:
         super().__init__(initial)
         self._run = run
         self._column = column
 
     def _changed(self) -> None:
-        self._run._persist(self._column)
+        if self._run is not None:
+            self._run._persist(self._column)
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(check_entry(self._column, key, value), value)
@@ -52,9 +78,33 @@ class PersistedDict(dict[str, Any]):
         super().__delitem__(key)
         self._changed()
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        entries = dict(*args, **kwargs).items()
-        super().update({check_entry(self._column, k, v): v for k, v in entries})
+    def update(self, *args: Any, allow_val_change: bool | None = None, **kwargs: Any) -> None:
+        """Add or change entries: from a mapping, an ``argparse.Namespace``, a dataclass, absl
+        flags or keywords. ``allow_val_change`` is accepted for wandb scripts (changes are
+        always allowed here)."""
+        if len(args) > 1:
+            raise TypeError(f"update expected at most 1 positional argument, got {len(args)}")
+        entries = dict(config_items(args[0])) if args else {}
+        entries.update(kwargs)
+        super().update({check_entry(self._column, k, v): v for k, v in entries.items()})
+        self._changed()
+
+    def setdefaults(self, defaults: Any) -> None:
+        """wandb's ``config.setdefaults(d)``: add the entries of ``d`` that are not set yet."""
+        missing = {
+            check_entry(self._column, k, v): v
+            for k, v in config_items(defaults).items()
+            if k not in self
+        }
+        if missing:
+            super().update(missing)
+            self._changed()
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+    def persist(self) -> None:
+        """wandb's ``config.persist()``: every change is already persisted."""
         self._changed()
 
     def setdefault(self, key: str, default: Any = None) -> Any:

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -19,9 +20,19 @@ from .console import ConsoleCapture, console_wanted
 from .ending import drain_before_end
 from .errors import TrackerError, warn_once
 from .media import Histogram, Media
+from .metric_defs import MetricDef
+from .metric_defs import from_json as metric_defs_from_json
 from .paths import DEFAULT_RELATIVE, resolve_db_path
-from .persisted import PersistedDict, new_run_id, new_run_name
-from .settings import default_project, finish_timeout, system_metrics_wanted
+from .persisted import PersistedDict, check_run_id, new_run_id, new_run_name
+from .read_errors import loads_json
+from .run_surface import RunSurface
+from .settings import (
+    default_project,
+    finish_timeout,
+    resume_choice,
+    run_id_from_env,
+    system_metrics_wanted,
+)
 from .starting import record_run
 from .status import this_host
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
@@ -44,7 +55,7 @@ _active_runs: list[Run] = []
 _current: Run | None = None
 
 
-class Run:
+class Run(RunSurface):
     """One training run. Create it with :func:`tracker.init`."""
 
     def __init__(
@@ -59,20 +70,34 @@ class Run:
         system_metrics: bool | None = None,
         system_interval: float = DEFAULT_INTERVAL_S,
         console: bool | None = None,
+        id: str | None = None,
+        resume: bool | str | None = None,
+        dir: str | os.PathLike[str] | None = None,
+        disabled: bool = False,
     ) -> None:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
-        self.id = new_run_id()
+        resume_mode = resume_choice(resume)
+        given_id = id if id is not None else run_id_from_env()
+        self.id = check_run_id(given_id) if given_id is not None else new_run_id()
         self.project = check_name(project or default_project(), "project")
         self.name = check_name(name, "run name") if name is not None else new_run_name()
         self.tags = [check_name(tag, "tag") for tag in (tags or [])]
         self.db_path = resolve_db_path(db)
+        self._files_root = Path(dir).expanduser() if dir is not None else None
         self.created_at = time.time()
+        self.resumed = False
+        self.disabled = disabled
         self._step = -1
         self._open_step = False  # a wandb-style log(commit=False) left this step open
         self._active = False
         self._keys_ok: set[str] = set()
+        self._metric_defs: list[MetricDef] = []
+        self._watched: Any = None
         self._queue = _writer.queue
+        self._owner_pid = os.getpid()
+        self._sampler: SamplerThread | None = None
+        self._console: ConsoleCapture | None = None
         config_dict = config_to_dict(config)
         self._handle = RunHandle(
             run_id=self.id, db_path=self.db_path, t0=self.created_at, config={}, summary={}
@@ -81,7 +106,9 @@ class Run:
         self.summary = PersistedDict(self, "summary", {})
         self._handle.config = self.config
         self._handle.summary = self.summary
-        conn = record_run(
+        if disabled:
+            return  # wandb's mode="disabled": the script runs, nothing is recorded
+        started = record_run(
             self.db_path,
             {
                 "id": self.id,
@@ -95,37 +122,64 @@ class Run:
                 "config": dumps(dict(self.config)),
                 "summary": "{}",
             },
+            resume=resume_mode,
+            id_given=given_id is not None,
+            name_given=name is not None,
         )
-        self._owner_pid = os.getpid()
+        if started.resumed is not None:
+            self._continue(started.resumed)
         self._active = True
-        _writer.attach(self._handle, conn)
+        _writer.attach(self._handle, started.conn)
         _active_runs.append(self)
-        self._sampler: SamplerThread | None = None
         if system_metrics_wanted(system_metrics):
             self._sampler = SamplerThread(
                 self._log_system, interval=system_interval, disk_path=self.db_path
             )
             self._sampler.start()
-        self._console: ConsoleCapture | None = None
         if console_wanted(console):
             self._console = ConsoleCapture(self._queue, self._handle)
         lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
 
+    def _continue(self, stored: dict[str, Any]) -> None:
+        """Take over a stored run (``resume=``): its name, times, steps, config and summary."""
+        self.resumed = True
+        self.id = stored["id"]
+        self.name = stored["name"]
+        self.project = stored["project"]
+        self.tags = list(stored["tags"])
+        self.created_at = float(stored["created_at"])
+        self._step = stored["step"] if stored["step"] is not None else -1
+        self._handle.run_id = self.id
+        self._handle.t0 = self.created_at
+        dict.update(self.config, stored["config"])
+        dict.update(self.summary, loads_json(stored["summary"], {}))
+        self._metric_defs = metric_defs_from_json(loads_json(stored["metric_defs"], []))
+        self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
+
     # --- logging -----------------------------------------------------------------------------
 
     def log(
-        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+        self,
+        data: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        commit: bool | None = None,
+        sync: bool | None = None,
     ) -> None:
         """Record metrics for ``step`` (default: the previous step + 1).
 
         ``commit=False`` (wandb style) keeps the step open: the next call without a step logs
-        at the same one. Raises ``TypeError``/``ValueError`` for values or keys it cannot
-        store, before anything of the call is queued; never raises for storage trouble.
+        at the same one; ``log()`` with no data closes it. A ``step`` below the current one is
+        dropped with one warning (wandb's rule: steps only go forward). ``sync`` is accepted
+        and ignored. Raises ``TypeError``/``ValueError`` for values or keys it cannot store,
+        before anything of the call is queued; never raises for storage trouble.
         """
         if not self._active:
             self._inactive_log()
+            return
+        if not data and (data is None or isinstance(data, Mapping)):
+            self._empty_commit(step, commit)
             return
         if step is None:
             if self._open_step:
@@ -140,6 +194,9 @@ class Run:
         else:
             if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = check_step(step)
+            if step < self._step:
+                self._backwards(step)
+                return
             if commit is not None:
                 self._open_step = commit is False
         if type(data) is dict:
@@ -167,6 +224,28 @@ class Run:
         if len(queue) > WAKE_AT_RECORDS:
             _writer.wake.set()
 
+    def _empty_commit(self, step: int | None, commit: bool | None) -> None:
+        """``log()`` / ``log({}, commit=True)``: close an open step; nothing is stored."""
+        if step is not None:
+            step = check_step(step)
+            if step < self._step:
+                self._backwards(step)
+                return
+            if step > self._step:
+                self._step = step
+                self._open_step = commit is False
+                return
+        if commit is not False:
+            self._open_step = False
+
+    def _backwards(self, step: int) -> None:
+        warn_once(
+            f"backwards:{self.id}",
+            f"run {self.name}: log(step={step}) is below the current step {self._step}; steps "
+            "only go forward, so values logged at an earlier step are dropped (as wandb does; "
+            "log the step as a metric with define_metric() to plot against your own counter)",
+        )
+
     def _validated(self, data: Any) -> tuple[dict[str, float], dict[str, Media] | None]:
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
@@ -185,6 +264,8 @@ class Run:
             self._queue.append((self._handle, max(self._step, 0), time.time(), values))
 
     def _inactive_log(self) -> None:
+        if self.disabled:
+            return
         if os.getpid() != self._owner_pid:
             warn_once(
                 f"forked:{self.id}",
@@ -209,10 +290,25 @@ class Run:
         if self._active:
             self._queue.append(("json", self._handle, column))
 
+    def _queue_control(self, kind: str, payload: Any) -> None:
+        if self._active:
+            self._queue.append((kind, self._handle, payload))
+
+    def _queue_event(
+        self, kind: str, title: str, *, level: str | None = None, key: str | None = None,
+        step: int | None = None, detail: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        if self._active:
+            payload = (time.time(), step, kind, key, level, title, detail or {})
+            self._queue.append(("event", self._handle, payload))
+            _writer.wake.set()
+
     # --- ending ------------------------------------------------------------------------------
 
     def finish(self, exit_code: int | None = None, *, status: str | None = None) -> None:
         """Flush everything and mark the run finished (or failed). Safe to call again."""
+        if self.disabled and _current is self:
+            set_current(None)
         if not self._active or os.getpid() != self._owner_pid:
             return
         if status is None:
@@ -258,13 +354,17 @@ class Run:
 
     def _where_line(self) -> str:
         watch = "tracktui" if self.db_path == DEFAULT_RELATIVE else f"tracktui --db {self.db_path}"
+        what = (
+            f"resumed at step {self._step:,}" if self.resumed and self._step >= 0
+            else "resumed" if self.resumed else "is recorded"
+        )  # fmt: skip
         return (
-            f"tracker: run {self.name} ({self.id}) of project {self.project} is recorded in "
+            f"tracker: run {self.name} ({self.id}) of project {self.project} {what} in "
             f"{self.db_path}; watch it with: {watch}"
         )
 
     def __repr__(self) -> str:
-        state = "live" if self._active else "ended"
+        state = "disabled" if self.disabled else "live" if self._active else "ended"
         return f"<Run {self.name!r} id={self.id} project={self.project!r} {state}>"
 
 
@@ -300,96 +400,19 @@ def _after_fork_in_child() -> None:
     _current = None
 
 
-def init(
-    project: str | None = None,
-    name: str | None = None,
-    config: Any = None,
-    tags: Iterable[str] | None = None,
-    db: str | os.PathLike[str] | None = None,
-    *,
-    quiet: bool = False,
-    system_metrics: bool | None = None,
-    system_interval: float = DEFAULT_INTERVAL_S,
-    console: bool | None = None,
-    **wandb_options: Any,
-) -> Run:
-    """Start a run and make it the current one (see ``tracker.log``).
-
-    ``system_metrics`` (default on, or ``$TRACKTUI_SYSTEM_METRICS=0`` for off) samples CPU,
-    memory, disk, network and GPUs every ``system_interval`` seconds under ``sys/``.
-    ``console`` (default on, or ``$TRACKTUI_CONSOLE=0`` for off) records what the process
-    prints to stdout and stderr, still showing it as before.
-    wandb's arguments are accepted so that ``import tracker as wandb`` scripts run unchanged:
-    ``group`` and ``job_type`` become tags, ``notes`` goes to the summary, the rest (``entity``,
-    ``mode``, ``dir``, ``reinit``, ...) is ignored with one warning.
-    """
-    global _current
-    tags = list(tags or [])
-    notes = wandb_options.pop("notes", None)
-    for option in ("group", "job_type"):
-        value = wandb_options.pop(option, None)
-        if value:
-            tags.append(f"{option}:{value}")
-    if wandb_options:
-        warn_once(
-            f"ignored-options:{sorted(wandb_options)}",
-            "init(): ignoring wandb options tracktui does not use: "
-            + ", ".join(sorted(wandb_options)),
-        )
-    run = Run(
-        project=project,
-        name=name,
-        config=config,
-        tags=tags or None,
-        db=db,
-        quiet=quiet,
-        system_metrics=system_metrics,
-        system_interval=system_interval,
-        console=console,
-    )
-    if notes:
-        run.summary["notes"] = str(notes)
-    _current = run
-    return run
-
-
 def current_run() -> Run | None:
+    """The run module-level calls (``tracker.log``) go to: the last one ``init()`` started."""
     return _current
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-    """Log to the current run (the last ``init()``); warns once and drops if there is none."""
-    run = _current
-    if run is None:
-        warn_once("no-run", "tracker.log() called before tracker.init(); ignored")
-        return
-    run.log(data, step=step, commit=commit)
+def set_current(run: Run | None) -> None:
+    global _current
+    _current = run
 
 
-def unsupported(name: str) -> Any:
-    """wandb functions tracktui has no use for: callable, warn once, do nothing."""
-
-    def ignored(*args: Any, **kwargs: Any) -> None:
-        warn_once(f"unsupported:{name}", f"tracker.{name}() is not supported by tracktui; ignored")
-
-    ignored.__name__ = name
-    return ignored
+def active_runs() -> list[Run]:
+    """Runs of this process that are still recording."""
+    return list(_active_runs)
 
 
-def finish(exit_code: int | None = None) -> None:
-    """Finish the current run, if any."""
-    run = _current
-    if run is not None:
-        run.finish(exit_code)
-
-
-__all__ = [
-    "MAX_KEYS_PER_CALL",
-    "Run",
-    "TrackerError",
-    "check_key",
-    "current_run",
-    "finish",
-    "init",
-    "log",
-]
+__all__ = ["MAX_KEYS_PER_CALL", "Run", "TrackerError", "active_runs", "check_key", "current_run"]

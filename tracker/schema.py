@@ -23,6 +23,10 @@ Tables:
   it, so that one file holds a whole experiment: copying it, or opening it over SSH, keeps every
   image, and a killed writer leaves no half-written file behind.
 - ``console`` (schema 2): the run's captured stdout/stderr in chunks, oldest first.
+- ``runs.metric_defs`` (schema 3): the run's ``define_metric`` calls as a JSON list (which step
+  metric each metric is plotted against, its goal), in the order they were made.
+- ``events`` (schema 3): things that happened to a run at a step: a resume after a crash, an
+  alert from the script. ``version`` as in ``runs``, so readers ask for what is new.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from .sqlite_errors import SQLITE_CORRUPT, is_busy, is_corrupt, primary_code
 APPLICATION_ID = 0x54724B74  # "TrKt"
 SEQ_BITS = 32
 PAGE_SIZE = 16384
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 15_000
 WAL_SIZE_LIMIT = 32 * 1024 * 1024
 _WAL_HEADER = 32  # bytes before the first frame of a -wal file
@@ -59,6 +63,7 @@ _WAL_FRAME_HEADER = 24  # bytes before each page in a -wal frame
 TABLES_BY_VERSION = {
     1: ("state", "runs", "series", "points"),
     2: ("state", "runs", "series", "points", "media", "console"),
+    3: ("state", "runs", "series", "points", "media", "console", "events"),
 }
 TABLES = TABLES_BY_VERSION[SCHEMA_VERSION]
 
@@ -142,8 +147,27 @@ CREATE TABLE console (
 CREATE INDEX console_by_run ON console (run_id, id);
 """
 
+_SCHEMA_V3 = """
+ALTER TABLE runs ADD COLUMN metric_defs TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    t REAL NOT NULL,
+    step INTEGER,
+    kind TEXT NOT NULL,
+    key TEXT,
+    level TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    version INTEGER NOT NULL
+) STRICT;
+CREATE INDEX events_by_run ON events (run_id, id);
+CREATE INDEX events_by_version ON events (version);
+"""
+
 # MIGRATIONS[n] turns a version n-1 database into version n.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 def _header(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -35,3 +35,41 @@ def system_metrics_wanted(choice: bool | None) -> bool:
 
 def default_project() -> str:
     return os.environ.get("TRACKTUI_PROJECT") or Path.cwd().name or "default"
+
+
+RESUME_CHOICES = ("allow", "must", "never", "auto")
+
+
+def run_id_from_env() -> str | None:
+    """A run id the launcher chose (``$TRACKTUI_RUN_ID``, or wandb's ``$WANDB_RUN_ID``)."""
+    return os.environ.get("TRACKTUI_RUN_ID") or os.environ.get("WANDB_RUN_ID") or None
+
+
+def resume_choice(choice: object) -> str | None:
+    """``init(resume=...)`` as one of :data:`RESUME_CHOICES`, or None for a new run.
+
+    ``True`` means ``"auto"`` and ``False`` ``None``, as in wandb; when the argument is not
+    given, ``$TRACKTUI_RESUME`` (or ``$WANDB_RESUME``) decides."""
+    if choice is None:
+        choice = os.environ.get("TRACKTUI_RESUME") or os.environ.get("WANDB_RESUME") or None
+        if isinstance(choice, str) and choice.strip().lower() in ("true", "1", "yes"):
+            choice = True
+        elif isinstance(choice, str) and choice.strip().lower() in _OFF:
+            choice = None
+    if choice is None or choice is False:
+        return None
+    if choice is True:
+        return "auto"
+    if isinstance(choice, str) and choice.strip().lower() in RESUME_CHOICES:
+        return choice.strip().lower()
+    raise ValueError(f"resume must be one of {', '.join(RESUME_CHOICES)}, True or False")
+
+
+def disabled_by_env(mode: object) -> bool:
+    """wandb's ``mode="disabled"`` (or ``$WANDB_MODE=disabled``, ``$WANDB_DISABLED=true``):
+    the script runs and nothing is recorded."""
+    if mode is None:
+        mode = os.environ.get("TRACKTUI_MODE") or os.environ.get("WANDB_MODE")
+        if os.environ.get("WANDB_DISABLED", "").strip().lower() in ("true", "1", "yes"):
+            return True
+    return isinstance(mode, str) and mode.strip().lower() in ("disabled", "dryrun_disabled")

@@ -1,34 +1,61 @@
-"""The start of a run: its row inserted, waiting out other writers that hold the lock.
+"""The start of a run: its row inserted (or a stored run resumed), waiting out other writers.
 
 Many processes may call ``init()`` at the same instant (a sweep, the ranks of a job). Each
 attempt waits at most SQLite's busy timeout; a busy database is tried again with jittered
 backoff until ``$TRACKTUI_INIT_TIMEOUT``, then refused with an error that says how long it
 waited. The open connection is handed to the writer thread.
+
+Resuming follows wandb's ``resume=``: ``"allow"`` continues the run with that id if there is
+one, ``"must"`` requires it, ``"never"`` refuses it, and ``"auto"`` without an id continues
+the newest crashed run of the project on this host (with the same name, when one is given).
+The decision and the update happen in the one write transaction, so two processes cannot both
+resume one run; a run whose process is still alive is never taken over.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import store
-from .errors import DatabaseUnavailable
+from . import store, store_lifecycle
+from .errors import DatabaseUnavailable, ResumeError
+from .models import CRASHED, LIVE
+from .read_errors import loads_json
 from .schema import BUSY_TIMEOUT_MS, open_for_writing, set_busy_timeout
 from .settings import init_timeout
 from .sqlite_errors import is_busy, retry_while_busy
+from .status import derive_status
+from .values import dumps
 
 
-def record_run(db_path: Path, row: Mapping[str, Any]) -> sqlite3.Connection:
-    """Open (creating if needed) the database and insert ``row`` into ``runs``."""
+@dataclass(slots=True)
+class Started:
+    """The writer's connection, and the stored run this one continues (None for a new run)."""
 
-    def attempt(seconds_left: float) -> sqlite3.Connection:
+    conn: sqlite3.Connection
+    resumed: dict[str, Any] | None = None
+
+
+def record_run(
+    db_path: Path,
+    row: Mapping[str, Any],
+    *,
+    resume: str | None = None,
+    id_given: bool = False,
+    name_given: bool = False,
+) -> Started:
+    """Open (creating if needed) the database; insert ``row`` into ``runs``, or resume."""
+
+    def attempt(seconds_left: float) -> Started:
         wait_ms = int(min(seconds_left, BUSY_TIMEOUT_MS / 1000) * 1000)
         conn = open_for_writing(db_path, busy_timeout_ms=max(wait_ms, 50))
         try:
             version = store.begin(conn)
-            store.insert_run(conn, row, version)
+            resumed = _start(conn, row, version, resume, id_given, name_given, str(db_path))
             store.commit(conn)
         except sqlite3.Error as exc:
             store.rollback(conn)
@@ -41,6 +68,107 @@ def record_run(db_path: Path, row: Mapping[str, Any]) -> sqlite3.Connection:
             conn.close()
             raise
         set_busy_timeout(conn)
-        return conn
+        return Started(conn, resumed)
 
     return retry_while_busy(attempt, init_timeout(), str(db_path), "cannot start the run")
+
+
+def _start(
+    conn: sqlite3.Connection,
+    row: Mapping[str, Any],
+    version: int,
+    resume: str | None,
+    id_given: bool,
+    name_given: bool,
+    shown: str,
+) -> dict[str, Any] | None:
+    stored = None
+    if id_given:
+        stored = store_lifecycle.stored_run(conn, row["id"])
+    elif resume == "auto":
+        stored = _crashed_candidate(conn, row, name_given)
+    if stored is None:
+        if resume == "must":
+            raise ResumeError(
+                f"{shown}: no run with id {row['id']!r} to resume (resume='must'); "
+                "use resume='allow' to start it when it does not exist"
+            )
+        store.insert_run(conn, row, version)
+        return None
+    if resume in (None, "never"):
+        raise ResumeError(
+            f"{shown}: a run with id {row['id']!r} already exists ({stored['name']}); pass "
+            "resume='allow' (or set $TRACKTUI_RESUME=allow) to continue it, or choose another id"
+        )
+    status = _status_of(stored)
+    if status == LIVE:
+        raise ResumeError(
+            f"{shown}: run {stored['name']} ({stored['id']}) is still being recorded by process "
+            f"{stored['pid']} on {stored['host']}; it cannot be resumed while that process runs"
+        )
+    _resume(conn, stored, row, version, status, name_given)
+    return stored
+
+
+def _status_of(stored: Mapping[str, Any]) -> str:
+    return derive_status(
+        stored["status"], stored["host"], stored["pid"], stored["pid_start"], stored["updated_at"]
+    )
+
+
+def _crashed_candidate(
+    conn: sqlite3.Connection, row: Mapping[str, Any], name_given: bool
+) -> dict[str, Any] | None:
+    for stored in store_lifecycle.newest_resumable(
+        conn, row["project"], row["host"], row["name"] if name_given else None
+    ):
+        if _status_of(stored) == CRASHED:
+            return stored
+    return None
+
+
+def _resume(
+    conn: sqlite3.Connection,
+    stored: dict[str, Any],
+    row: Mapping[str, Any],
+    version: int,
+    previous_status: str,
+    name_given: bool,
+) -> None:
+    config: dict[str, Any] = loads_json(stored["config"], {})
+    config.update(loads_json(row["config"], {}))
+    tags = [str(t) for t in loads_json(stored["tags"], [])]
+    tags += [t for t in loads_json(row["tags"], []) if t not in tags]
+    name = row["name"] if name_given else stored["name"]
+    now = time.time()
+    store_lifecycle.resume_run(
+        conn,
+        {
+            "id": stored["id"],
+            "name": name,
+            "host": row["host"],
+            "pid": row["pid"],
+            "pid_start": row["pid_start"],
+            "now": now,
+            "tags": dumps(tags),
+            "config": dumps(config),
+        },
+        version,
+    )
+    detail = {
+        "previous_status": previous_status,
+        "previous_host": stored["host"],
+        "previous_pid": stored["pid"],
+        "last_heartbeat": stored["updated_at"],
+        "exit_code": stored["exit_code"],
+        "error": stored["error"],
+    }
+    title = f"resumed after {previous_status}" + (
+        f" at step {stored['step']:,}" if stored["step"] is not None else ""
+    )
+    store_lifecycle.insert_events(
+        conn,
+        [(stored["id"], now, stored["step"], "resumed", None, None, title, dumps(detail))],
+        version,
+    )
+    stored.update(name=name, config=config, tags=tags, previous_status=previous_status)

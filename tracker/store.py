@@ -12,10 +12,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .metric_defs import from_json as metric_defs_from_json
 from .models import Bucket, Changes, MetricSummary, Point, RunRecord, nan_if_none
 from .read_errors import loads_json, names_the_file
 from .schema import SEQ_BITS
 from .status import derive_status
+from .store_lifecycle import has_lifecycle, read_events
 
 _SEQ_MASK = (1 << SEQ_BITS) - 1
 
@@ -104,7 +106,7 @@ def update_run_progress(
 def update_run_json(
     conn: sqlite3.Connection, run_id: str, column: str, text: str, version: int
 ) -> None:
-    if column not in ("config", "summary", "tags"):
+    if column not in ("config", "summary", "tags", "metric_defs"):
         raise ValueError(f"not a JSON column of runs: {column}")
     conn.execute(f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id))
 
@@ -151,10 +153,26 @@ def insert_console(conn: sqlite3.Connection, rows: Iterable[tuple[str, int, floa
 
 # --- reading -----------------------------------------------------------------------------------
 
-_RUN_COLUMNS = (
+_RUN_COLUMNS_V2 = (
     "id, name, project, status, created_at, updated_at, finished_at, host, pid, pid_start, step,"
     " tags, config, summary, exit_code, error, dropped, version"
 )
+_RUN_COLUMNS_V3 = _RUN_COLUMNS_V2 + ", metric_defs"
+
+
+def _run_columns(conn: sqlite3.Connection) -> str:
+    """The run columns this file has (readers show older files as they are)."""
+    return _RUN_COLUMNS_V3 if has_lifecycle(conn) else _RUN_COLUMNS_V2
+
+
+def _attach_events(conn: sqlite3.Connection, runs: dict[str, RunRecord]) -> None:
+    if runs and has_lifecycle(conn):
+        for event in read_events(conn, None if len(runs) > 500 else list(runs)):
+            run = runs.get(event.run_id)
+            if run is not None:
+                run.events.append(event)
+
+
 _SERIES_COLUMNS = "run_id, id, key, count, last, min, max, last_step, nonfinite"
 
 
@@ -185,6 +203,7 @@ def _run_from_row(row: Sequence[Any], now: float | None) -> RunRecord:
         error=row[15],
         dropped=row[16],
         version=row[17],
+        metric_defs=metric_defs_from_json(_loads(row[18], [])) if len(row) > 18 else [],
     )
 
 
@@ -214,12 +233,13 @@ def read_runs(
     conn: sqlite3.Connection, project: str | None = None, now: float | None = None
 ) -> list[RunRecord]:
     """Every run (newest first) with its metric summaries; reads no points."""
+    columns = _run_columns(conn)
     if project is None:
-        rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC").fetchall()
+        rows = conn.execute(f"SELECT {columns} FROM runs ORDER BY created_at DESC").fetchall()
         series = conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series").fetchall()
     else:
         rows = conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE project = ? ORDER BY created_at DESC",
+            f"SELECT {columns} FROM runs WHERE project = ? ORDER BY created_at DESC",
             (project,),
         ).fetchall()
         series = conn.execute(
@@ -229,6 +249,7 @@ def read_runs(
         ).fetchall()
     runs = {row[0]: _run_from_row(row, now) for row in rows}
     _attach_metrics(runs, series)
+    _attach_events(conn, runs)
     if _has_media(conn):
         for run_id, keys in media_counts(conn).items():
             run = runs.get(run_id)
@@ -246,10 +267,12 @@ def _has_media(conn: sqlite3.Connection) -> bool:
 
 @names_the_file
 def read_run(conn: sqlite3.Connection, run_id: str, now: float | None = None) -> RunRecord | None:
-    row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    columns = _run_columns(conn)
+    row = conn.execute(f"SELECT {columns} FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
         return None
     run = _run_from_row(row, now)
+    _attach_events(conn, {run.id: run})
     _attach_metrics(
         {run.id: run},
         conn.execute(
@@ -379,12 +402,13 @@ def read_changes(
         }
         run_ids.update(row[0] for row in changed_series)
         runs: dict[str, RunRecord] = {}
+        columns = _run_columns(conn)
         ordered = sorted(run_ids)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})", chunk
+                f"SELECT {columns} FROM runs WHERE id IN ({marks})", chunk
             ).fetchall():
                 runs[row[0]] = _run_from_row(row, now)
             _attach_metrics(
@@ -393,6 +417,7 @@ def read_changes(
                     f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", chunk
                 ).fetchall(),
             )
+        _attach_events(conn, runs)
         points: dict[int, list[Point]] = {}
         if follow:
             newest = {int(row[1]): int(row[3]) for row in changed_series}

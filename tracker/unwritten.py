@@ -18,6 +18,7 @@ class Unwritten:
     media: int = 0
     console: int = 0
     updates: int = 0  # config and summary changes
+    events: int = 0  # alerts and other events
 
     def add(self, record: Record) -> None:
         if type(record[0]) is RunHandle:
@@ -34,9 +35,11 @@ class Unwritten:
             self.console += 1
         elif record[0] == "json":
             self.updates += 1
+        elif record[0] == "event":
+            self.events += 1
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.media or self.console or self.updates)
+        return bool(self.points or self.media or self.console or self.updates or self.events)
 
     def describe(self) -> str:
         parts = []
@@ -53,6 +56,8 @@ class Unwritten:
             parts.append(f"{self.console:,} console chunks")
         if self.updates:
             parts.append(f"{self.updates:,} config/summary updates")
+        if self.events:
+            parts.append(f"{self.events:,} events (alerts)")
         return ", ".join(parts) or "nothing"
 
 
@@ -68,4 +73,6 @@ def describe_left_out(record: Record) -> str:
         return "a chunk of console output"
     if kind == "json":
         return f"a {record[2]} update"
+    if kind == "event":
+        return f"the {record[2][2]} event {record[2][5]!r}"
     return f"the run's {kind} record"

@@ -294,16 +294,22 @@ def check_entry(what: str, key: object, value: Any) -> str:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """Accept a mapping, an argparse Namespace, a dataclass or an object with ``to_dict()``;
-    every entry is checked by :func:`check_entry`."""
-    return {check_entry("config", k, v): v for k, v in _config_items(config).items()}
+    """Accept a mapping, an argparse Namespace, a dataclass, absl flags or an object with
+    ``to_dict()``; every entry is checked by :func:`check_entry`."""
+    return {check_entry("config", k, v): v for k, v in config_items(config).items()}
 
 
-def _config_items(config: Any) -> dict[Any, Any]:
+def config_items(config: Any) -> dict[Any, Any]:
+    """The entries of anything a script passes as its config (unchecked)."""
     if config is None:
         return {}
     if isinstance(config, Mapping):
         return dict(config.items())
+    flag_values = getattr(config, "flag_values_dict", None)  # absl / tf.compat.v1 flags
+    if callable(flag_values):
+        result = flag_values()
+        if isinstance(result, Mapping):
+            return dict(result)
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         try:
             return dataclasses.asdict(config)  # nested dataclasses become dicts

@@ -11,7 +11,8 @@ from typing import Any
 
 import keras
 
-from ..recorder import Run, init
+from ..current import init
+from ..recorder import Run
 from ..values import to_jsonable
 from .common import numeric_items
 

@@ -18,7 +18,8 @@ except ImportError:  # the older package name
     from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment  # type: ignore[no-redef]
     from pytorch_lightning.utilities import rank_zero_only  # type: ignore[no-redef]
 
-from ..recorder import Run, init
+from ..current import init
+from ..recorder import Run
 from .common import numeric_items
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..recorder import Run, init
+from ..current import init
+from ..recorder import Run
 from .common import numeric_items
 
 # Keys Trainer logs once at the end of training: they describe the run, so they go to summary.

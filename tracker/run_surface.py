@@ -1,0 +1,207 @@
+"""The parts of a run that wandb scripts reach for besides ``log``: where its files go, its
+"url", ``define_metric``, ``alert``, ``watch``, and the calls tracktui accepts and ignores.
+
+:class:`RunSurface` is a mixin of :class:`tracker.recorder.Run`; it only uses the attributes
+and the two queueing methods a ``Run`` defines (``_queue_control`` and ``_queue_event``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import warn_once
+from .metric_defs import MetricDef, make_def, merged
+from .paths import make_private_dirs
+from .sanitize import safe_text
+
+if TYPE_CHECKING:
+    from .batch import RunHandle
+
+MAX_ALERT_TITLE = 1_000
+MAX_ALERT_TEXT = 10_000
+
+
+class AlertLevel(str, enum.Enum):
+    """wandb's alert levels (``wandb.AlertLevel.WARN``)."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+def alert_level(level: object) -> str:
+    if level is None:
+        return AlertLevel.INFO.value
+    if isinstance(level, AlertLevel):
+        return level.value
+    text = str(level).strip().upper()
+    aliases = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "ERROR"}
+    text = aliases.get(text, text)
+    if text not in AlertLevel.__members__:
+        raise ValueError(f"alert level must be INFO, WARN or ERROR, not {safe_text(level)!r}")
+    return text
+
+
+class RunSurface:
+    """wandb's ``Run`` attributes and methods beyond logging (mixed into ``Run``)."""
+
+    id: str
+    name: str
+    project: str
+    db_path: Path
+    _handle: RunHandle
+    _files_root: Path | None
+    _metric_defs: list[MetricDef]
+    _step: int
+    _watched: Any
+
+    def _queue_control(self, kind: str, payload: Any) -> None:
+        raise NotImplementedError
+
+    def _queue_event(
+        self, kind: str, title: str, *, level: str | None = None, key: str | None = None,
+        step: int | None = None, detail: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        raise NotImplementedError
+
+    # --- where things are ------------------------------------------------------------------
+
+    @property
+    def dir(self) -> str:
+        """A folder for the run's own files (checkpoints, samples), created on first use:
+        ``<init(dir=...) or the database's folder>/files/<run id>``."""
+        root = self._files_root if self._files_root is not None else self.db_path.parent
+        folder = root.expanduser().absolute() / "files" / self.id
+        try:
+            make_private_dirs(folder)
+        except OSError as exc:
+            warn_once(f"run-dir:{folder}", f"cannot create the run's folder {folder}: {exc}")
+        return str(folder)
+
+    @property
+    def url(self) -> str:
+        """Where the run lives: a ``file://`` URL of the database with the run id as fragment
+        (tracktui has no web server; ``tracktui --db <path>`` shows it)."""
+        return f"{self.db_path.expanduser().absolute().as_uri()}#run={self.id}"
+
+    def get_url(self) -> str:
+        return self.url
+
+    def get_project_url(self) -> str:
+        return f"{self.db_path.expanduser().absolute().as_uri()}#project={self.project}"
+
+    @property
+    def path(self) -> str:
+        """wandb's ``entity/project/id``; the entity is the database file here."""
+        return f"{self.db_path}/{self.project}/{self.id}"
+
+    @property
+    def entity(self) -> str:
+        return os.environ.get("USER", "") or "local"
+
+    @property
+    def sweep_id(self) -> None:
+        return None
+
+    @property
+    def offline(self) -> bool:
+        return True
+
+    # --- the x-axis and goals --------------------------------------------------------------
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | Any | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> MetricDef:
+        """wandb's ``define_metric``: plot ``name`` (a key or a glob such as ``"train/*"``)
+        against ``step_metric``, and say which way is better (``goal="minimize"``, or
+        ``summary="min"``). Stored with the run; the TUI's x-axis and best columns follow it."""
+        if step_metric is not None and not isinstance(step_metric, str):
+            step_metric = getattr(step_metric, "name", step_metric)  # a Metric object
+        definition = make_def(name, step_metric, step_sync, hidden, summary, goal)
+        self._metric_defs = merged(self._metric_defs, definition, overwrite)
+        self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
+        self._queue_control("json", "metric_defs")
+        return definition
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def alert(
+        self,
+        title: str,
+        text: str = "",
+        level: str | AlertLevel | None = None,
+        wait_duration: Any = None,
+    ) -> None:
+        """wandb's (and Trackio's) ``alert``: stored as an event of the run at its current
+        step; ``tracktui ls --json`` lists it. ``wait_duration`` is accepted and ignored."""
+        if not isinstance(title, str) or not isinstance(text, str):
+            raise TypeError("alert(): title and text must be strings")
+        self._queue_event(
+            "alert",
+            title[:MAX_ALERT_TITLE],
+            level=alert_level(level),
+            step=max(self._step, 0),
+            detail={"text": text[:MAX_ALERT_TEXT]},
+        )
+
+    # --- the model ---------------------------------------------------------------------------
+
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
+        """wandb's ``watch``: histograms of a torch model's gradients and/or weights every
+        ``log_freq`` batches, under ``gradients/<name>`` and ``parameters/<name>``."""
+        from . import model_watch as watching
+
+        watching.watch(
+            self, models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
+            log_graph=log_graph,
+        )  # fmt: skip
+
+    def unwatch(self, models: Any = None) -> None:
+        from . import model_watch as watching
+
+        watching.unwatch(self, models)
+
+    # --- accepted and ignored ----------------------------------------------------------------
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _ignored("save", "files stay where the script wrote them (run.dir is a folder for them)")
+
+    def log_artifact(self, *args: Any, **kwargs: Any) -> None:
+        _ignored("log_artifact", "artifacts are not stored")
+
+    def use_artifact(self, *args: Any, **kwargs: Any) -> None:
+        _ignored("use_artifact", "artifacts are not stored")
+
+    def log_model(self, *args: Any, **kwargs: Any) -> None:
+        _ignored("log_model", "models are not stored")
+
+    def log_code(self, *args: Any, **kwargs: Any) -> None:
+        _ignored("log_code", "code is not stored")
+
+    def mark_preempting(self) -> None:
+        """A preempted job: nothing to do; a requeued job continues with ``resume="allow"``."""
+
+    def display(self, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+
+def _ignored(name: str, why: str) -> None:
+    warn_once(f"unsupported:{name}", f"run.{name}() is accepted and ignored by tracktui: {why}")
