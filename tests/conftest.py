@@ -9,7 +9,14 @@ import pytest
 
 import tracker
 from tracker import recorder as run_module
+from tracker.current import _pending_config as pending_config
 from tracker.errors import reset_warnings
+
+# The environment of the shell running the tests must not choose runs for them.
+_RUN_CHOOSING_VARIABLES = (
+    "TRACKTUI_RUN_ID", "TRACKTUI_RESUME", "TRACKTUI_MODE",
+    "WANDB_RUN_ID", "WANDB_RESUME", "WANDB_MODE", "WANDB_DISABLED",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -22,8 +29,12 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.delenv("TRACKTUI_DB", raising=False)
     monkeypatch.setenv("TRACKTUI_PROJECT", "tests")
     monkeypatch.setenv("TRACKTUI_SYSTEM_METRICS", "0")  # tests that want them turn them on
+    for variable in _RUN_CHOOSING_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     reset_warnings()
     yield
     for run in list(run_module._active_runs):
         run.finish()
     tracker.finish()
+    run_module.set_current(None)
+    dict.clear(pending_config)

@@ -1,0 +1,154 @@
+"""Resume: a requeued job continues its run (``init(id=..., resume=...)`` and the launcher's
+environment), with wandb's rules for ``allow``/``must``/``never``/``auto``.
+
+The main test is a real job: a process logs, is SIGKILLed mid-run, and is started again with
+the same id; the run keeps its history, its steps go on, its status is running again, and the
+crash before the resume stays visible as an event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+import tracker
+from tracker import store
+from tracker.errors import ResumeError
+from tracker.models import CRASHED, FINISHED, LIVE
+from tracker.schema import open_for_reading
+
+from .helpers import run_python, start_python
+
+_JOB = """
+    import sys, tracker
+    run = tracker.init(project="p", name="job", db=sys.argv[1], config={"lr": 0.1},
+                       console=False)
+    print("started", run.id, run.step, run.resumed, flush=True)
+    start = run.step + 1
+    for step in range(start, start + int(sys.argv[2])):
+        run.log({"loss": 1.0 / (step + 1), "iter": step * 10}, step=step)
+        if step % 10 == 9:
+            assert run.flush(30)
+            print("flushed", step, flush=True)
+    if sys.argv[3] == "hang":
+        sys.stdin.readline()  # killed here
+    run.finish()
+    print("done", run.step, flush=True)
+"""
+
+
+def _read(db: Path, run_id: str):  # type: ignore[no-untyped-def]
+    conn = open_for_reading(db)
+    try:
+        return store.read_run(conn, run_id), store.history(
+            conn, store.series_id(conn, run_id, "loss")
+        )
+    finally:
+        conn.close()
+
+
+def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
+    env = {"TRACKTUI_RUN_ID": "job-1234", "TRACKTUI_RESUME": "allow"}
+    first = start_python(_JOB, str(db_path), "30", "hang", env=env, stdin=-1)
+    assert first.stdout is not None
+    assert first.stdout.readline().split() == ["started", "job-1234", "-1", "False"]
+    for expected in (9, 19, 29):
+        assert first.stdout.readline().split() == ["flushed", str(expected)]
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    record, _ = _read(db_path, "job-1234")
+    assert record.status == CRASHED and record.step == 29
+
+    second = run_python(_JOB, str(db_path), "20", "finish", env=env)
+    assert "started job-1234 29 True" in second.stdout
+    assert "done 49" in second.stdout
+    assert "resumed at step 29" in second.stderr
+    record, points = _read(db_path, "job-1234")
+    assert record.status == FINISHED and record.step == 49
+    assert [p.step for p in points] == list(range(50)), "history kept, steps continue"
+    assert record.metrics["loss"].count == 50
+    assert record.config == {"lr": 0.1}
+    (event,) = record.resumes
+    assert event.step == 29 and event.detail["previous_status"] == CRASHED
+    assert event.detail["previous_pid"] == first.pid
+    listed = json.loads(run_python(
+        "import sys; from tui.cli import main; main(['ls', '--db', sys.argv[1], '--json'])",
+        str(db_path),
+    ).stdout)  # fmt: skip
+    assert listed[0]["events"][0]["kind"] == "resumed"
+    assert listed[0]["events"][0]["detail"]["previous_status"] == CRASHED
+
+
+def test_wandb_environment_names_work_too(db_path: Path) -> None:
+    env = {"WANDB_RUN_ID": "wandb-id", "WANDB_RESUME": "allow"}
+    run_python(_JOB, str(db_path), "5", "finish", env=env)
+    out = run_python(_JOB, str(db_path), "5", "finish", env=env).stdout
+    assert "started wandb-id 4 True" in out and "done 9" in out
+
+
+def test_resume_rules(db_path: Path) -> None:
+    with pytest.raises(ResumeError, match="no run with id 'nope'"):
+        tracker.init(db=db_path, id="nope", resume="must", quiet=True)
+    run = tracker.init(db=db_path, id="fixed", resume="never", quiet=True)
+    run.log({"x": 1.0})
+    with pytest.raises(ResumeError, match="still being recorded by process"):
+        tracker.init(db=db_path, id="fixed", resume="allow", quiet=True, reinit="create_new")
+    run.finish()
+    with pytest.raises(ResumeError, match="already exists"):
+        tracker.init(db=db_path, id="fixed", resume="never", quiet=True)
+    with pytest.raises(ResumeError, match="resume='allow'"):
+        tracker.init(db=db_path, id="fixed", quiet=True)  # an id alone never takes a run over
+    again = tracker.init(db=db_path, id="fixed", resume="must", quiet=True, config={"b": 2})
+    assert again.resumed and again.step == 0 and again.id == "fixed"
+    again.log({"x": 2.0})
+    assert again.step == 1
+    again.finish()
+    conn = open_for_reading(db_path)
+    (record,) = store.read_runs(conn)
+    conn.close()
+    assert record.metrics["x"].count == 2 and record.config == {"b": 2}
+    assert record.resumes[0].detail["previous_status"] == FINISHED
+
+
+def test_resume_auto_continues_the_newest_crashed_run_of_the_project(db_path: Path) -> None:
+    code = """
+        import os, sys, tracker
+        run = tracker.init(project="auto", name="same", db=sys.argv[1], console=False)
+        run.log({"loss": 1.0})
+        run.flush(30)
+        print(run.id, flush=True)
+        os.kill(os.getpid(), 9)
+    """
+    crashed = run_python(code, str(db_path), check=False).stdout.strip()
+    run = tracker.init(project="auto", name="same", db=db_path, resume=True, quiet=True)
+    assert run.id == crashed and run.resumed and run.step == 0
+    run.finish()
+    fresh = tracker.init(project="auto", name="same", db=db_path, resume="auto", quiet=True)
+    assert fresh.id != crashed and not fresh.resumed, "a finished run is not resumed by auto"
+
+
+def test_a_bad_run_id_or_resume_value_is_refused_before_anything_is_written(
+    db_path: Path,
+) -> None:
+    for bad in ("a/b", "has space", "", "x" * 200, "q?"):
+        with pytest.raises(ValueError, match="run id"):
+            tracker.init(db=db_path, id=bad, quiet=True)
+    with pytest.raises(ValueError, match="resume must be"):
+        tracker.init(db=db_path, resume="sometimes", quiet=True)
+    assert not db_path.exists()
+
+
+def test_a_resumed_run_is_live_in_the_reader(db_path: Path) -> None:
+    run = tracker.init(db=db_path, id="r1", quiet=True)
+    run.finish()
+    resumed = tracker.init(db=db_path, id="r1", resume="allow", quiet=True)
+    assert resumed.flush(30)
+    conn = open_for_reading(db_path)
+    (record,) = store.read_runs(conn)
+    conn.close()
+    assert record.status == LIVE and record.finished_at is None and record.exit_code is None
+    resumed.finish()
