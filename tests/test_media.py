@@ -14,10 +14,9 @@ import pytest
 from PIL import Image as PILImage
 
 import tracker
-from tracker.schema import SCHEMA_VERSION
 from tracker import store
 from tracker.media.decoded import decode_confusion, decode_histogram, decode_table, parse_meta
-from tracker.schema import open_for_reading, open_for_writing
+from tracker.schema import SCHEMA_VERSION, open_for_reading, open_for_writing
 
 
 def _media(db: Path) -> dict[str, tuple[int, str, dict[str, Any], bytes]]:

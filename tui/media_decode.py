@@ -1,6 +1,7 @@
 """Stored media decoded for display, on the reader thread: images opened (and cut down to a
-display size), tables, histograms and confusion matrices parsed. The UI thread only draws what
-arrives here; data that cannot be decoded arrives as :class:`Unreadable` with the reason."""
+display size), tables, charts, histograms and confusion matrices parsed. The UI thread only
+draws what arrives here; data that cannot be decoded arrives as :class:`Unreadable` with the
+reason."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tracker.media.decoded import (
+    ChartData,
     ConfusionData,
     HistogramData,
     TableData,
     decode_confusion,
     decode_histogram,
-    decode_table,
+    decode_table_or_chart,
 )
 from tracker.media.image import MAX_PIXELS, MAX_SIDE, too_large
 
@@ -33,7 +35,9 @@ class Unreadable:
     reason: str
 
 
-Decoded: TypeAlias = "PILImage.Image | TableData | HistogramData | ConfusionData | Unreadable"
+Decoded: TypeAlias = (
+    "PILImage.Image | TableData | ChartData | HistogramData | ConfusionData | Unreadable"
+)
 
 
 def open_image(data: bytes) -> PILImage.Image:
@@ -89,7 +93,7 @@ def decode_for_display(kind: str, data: bytes) -> Decoded:
         if kind == "image":
             return open_image(data)
         if kind == "table":
-            return decode_table(data)
+            return decode_table_or_chart(data)  # a chart that cannot be drawn says so in its tile
         if kind == "histogram":
             return checked_histogram(decode_histogram(data))
         if kind == "confusion":
@@ -122,6 +126,8 @@ def checked_confusion(value: ConfusionData) -> ConfusionData:
 
 def decoded_size(value: Decoded) -> int:
     """Bytes held by a decoded object, roughly, for the cache's bound."""
+    if isinstance(value, ChartData):
+        value = value.table
     if isinstance(value, TableData):
         return 64 * len(value.columns) * (len(value.rows) + 1) + sum(
             len(c) for row in value.rows for c in row if isinstance(c, str)

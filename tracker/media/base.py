@@ -36,6 +36,16 @@ class Media:
         """Memory held until written: the writer's buffer caps pending media by this."""
         return 1024
 
+    def at_log(self) -> Media:
+        """What ``log()`` queues for this object: itself, or (for a :class:`Table`, which
+        the caller may keep changing) a copy of it as it is now, so that what is stored is
+        what was logged even though the writer encodes it later."""
+        return self
+
+    def cell_text(self) -> str:
+        """How this object reads inside a :class:`Table` cell (it is stored as this text)."""
+        return f"<{self.kind}>"
+
 
 def json_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON; ``allow_nan`` off because every number was checked before."""
@@ -76,7 +86,11 @@ def to_numpy(value: Any, what: str) -> Any:
 
     detach = getattr(value, "detach", None)
     if callable(detach):  # a torch tensor: never keep a reference to GPU memory or autograd
-        value = detach().cpu().numpy()
+        tensor = detach().cpu()
+        try:
+            value = tensor.numpy()
+        except TypeError:  # bfloat16 and other dtypes numpy lacks: as float32
+            value = tensor.float().numpy()
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:

@@ -17,7 +17,8 @@ MAX_CLASSES = 256
 class ConfusionMatrix(Media):
     """``tracker.ConfusionMatrix(y_true, y_pred, labels=["cat", "dog"])``
 
-    wandb's ``class_names=`` and ``preds=`` spellings are accepted too.
+    wandb's ``class_names=`` and ``preds=`` spellings are accepted too; ``title=`` is shown
+    above the matrix.
     """
 
     kind = "confusion"
@@ -31,7 +32,9 @@ class ConfusionMatrix(Media):
         matrix: Any = None,
         class_names: Sequence[Any] | None = None,
         preds: Any = None,
+        title: str | None = None,
     ) -> None:
+        self.title = None if title is None else check_text(title, "ConfusionMatrix title", 1000)
         labels = labels if labels is not None else class_names
         y_pred = y_pred if y_pred is not None else preds
         if matrix is not None:
@@ -78,11 +81,13 @@ class ConfusionMatrix(Media):
     def encode(self) -> Encoded:
         total = sum(map(sum, self.matrix))
         correct = sum(self.matrix[i][i] for i in range(len(self.matrix)))
-        meta = {
+        meta: dict[str, Any] = {
             "classes": len(self.labels),
             "total": total,
             "accuracy": correct / total if total else None,
         }
+        if self.title:
+            meta["title"] = self.title
         return Encoded(self.kind, meta, json_bytes({"labels": self.labels, "matrix": self.matrix}))
 
     def __repr__(self) -> str:

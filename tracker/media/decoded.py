@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import MAX_MEDIA_BYTES
+from .chart import CHART_FIELDS, MAX_FIELD_CHARS, MAX_FIELDS, MAX_STRING_CHARS
 from .confusion import MAX_CLASSES
 from .histogram import MAX_BINS
 from .table import MAX_COLUMNS, MAX_ROWS
@@ -37,6 +38,23 @@ class MediaItem:
 class TableData:
     columns: list[str]
     rows: list[list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """A chart of a table (``tracker.plot.*``): which chart, which column feeds which of its
+    fields (``x``, ``y``, ``stroke``, ...; None or absent when not given), its strings
+    (``title``, axis titles), and the table."""
+
+    type: str
+    spec: str
+    fields: dict[str, str | None]
+    strings: dict[str, str]
+    table: TableData
+
+    @property
+    def title(self) -> str:
+        return self.strings.get("title", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +138,47 @@ MAX_MAGNITUDE = 1e300  # any difference of two such numbers is still finite
 
 
 def decode_table(data: bytes) -> TableData:
+    return _table(_json(data, "table"))
+
+
+def decode_table_or_chart(data: bytes) -> TableData | ChartData:
+    """A stored table, or a chart when its JSON says which chart to draw of it."""
     value = _json(data, "table")
+    table = _table(value)
+    chart = value.get("chart")
+    return table if chart is None else _chart(chart, table)
+
+
+def _chart(chart: Any, table: TableData) -> ChartData:
+    if not isinstance(chart, dict):
+        raise ValueError("stored chart is not a JSON object")
+    kind, spec = chart.get("type"), chart.get("spec", "")
+    if kind not in CHART_FIELDS or not isinstance(spec, str) or len(spec) > MAX_FIELD_CHARS:
+        raise ValueError(f"stored chart of type {repr(kind)[:40]} cannot be drawn here")
+    fields, strings = chart.get("fields", {}), chart.get("strings", {})
+    if not isinstance(fields, dict) or not isinstance(strings, dict):
+        raise ValueError("stored chart's fields or strings are not JSON objects")
+    if len(fields) > MAX_FIELDS or len(strings) > MAX_FIELDS:
+        raise ValueError(f"stored chart has more than {MAX_FIELDS} fields or strings")
+    if not all(
+        isinstance(k, str)
+        and len(k) <= MAX_FIELD_CHARS
+        and (v is None or (isinstance(v, str) and len(v) <= MAX_FIELD_CHARS))
+        for k, v in fields.items()
+    ):
+        raise ValueError("stored chart's fields are not column names")
+    if not all(
+        isinstance(k, str)
+        and len(k) <= MAX_FIELD_CHARS
+        and isinstance(v, str)
+        and len(v) <= MAX_STRING_CHARS
+        for k, v in strings.items()
+    ):
+        raise ValueError("stored chart's strings are not short texts")
+    return ChartData(kind, spec, dict(fields), dict(strings), table)
+
+
+def _table(value: dict[str, Any]) -> TableData:
     columns, rows = value.get("columns"), value.get("rows")
     if not isinstance(columns, list) or not isinstance(rows, list):
         raise ValueError("stored table lacks columns or rows")

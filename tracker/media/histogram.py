@@ -20,7 +20,9 @@ MAX_BINS = 512
 class Histogram(Media):
     """``tracker.Histogram(values, bins=64)`` or ``tracker.Histogram(counts=c, edges=e)``.
 
-    wandb's ``np_histogram=(counts, edges)`` and ``num_bins=`` are accepted too.
+    wandb's spellings work too: ``Histogram(sequence, num_bins=64)``,
+    ``Histogram(np_histogram=np.histogram(x))`` (also as the second positional argument, as
+    in wandb), and the ``histogram`` (counts) and ``bins`` (edges) attributes.
     """
 
     kind = "histogram"
@@ -28,16 +30,27 @@ class Histogram(Media):
     def __init__(
         self,
         values: Any = None,
-        bins: int = DEFAULT_BINS,
+        bins: int | tuple[Any, Any] | list[Any] = DEFAULT_BINS,
         *,
         counts: Any = None,
         edges: Any = None,
         np_histogram: tuple[Any, Any] | None = None,
         num_bins: int | None = None,
+        sequence: Any = None,
     ) -> None:
         import numpy as np
 
+        if sequence is not None:
+            if values is not None:
+                raise ValueError("Histogram: pass values or sequence=, not both")
+            values = sequence
+        if isinstance(bins, (tuple, list)):  # wandb's Histogram(sequence, np_histogram)
+            np_histogram, bins = (bins[0], bins[1]) if len(bins) == 2 else None, DEFAULT_BINS
+            if np_histogram is None:
+                raise ValueError("Histogram: np_histogram must be (counts, edges)")
         if np_histogram is not None:
+            if len(np_histogram) != 2:
+                raise ValueError("Histogram: np_histogram must be (counts, edges)")
             counts, edges = np_histogram
         bins = num_bins if num_bins is not None else bins
         if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
@@ -52,9 +65,10 @@ class Histogram(Media):
             return
         if values is None:
             raise ValueError("Histogram: pass values, or counts= and edges=")
-        array = to_numpy(values, "Histogram").astype(np.float64, copy=False).ravel()
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"Histogram: values must be numbers, not {array.dtype}")
+        raw = to_numpy(values, "Histogram")
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"Histogram: values must be numbers, not {raw.dtype}")
+        array = raw.astype(np.float64, copy=False).ravel()
         finite = array[np.isfinite(array)]
         self.nonfinite = int(array.size - finite.size)
         if finite.size:
@@ -73,6 +87,19 @@ class Histogram(Media):
         else:
             self.counts, self.edges, self.stats = [], [], {}
         self.total = float(finite.size)
+
+    @property
+    def histogram(self) -> list[float]:
+        """wandb's name for the counts."""
+        return self.counts
+
+    @property
+    def bins(self) -> list[float]:
+        """wandb's name for the bin edges."""
+        return self.edges
+
+    def cell_text(self) -> str:
+        return f"<histogram {len(self.counts)} bins>"
 
     def encode(self) -> Encoded:
         meta: dict[str, Any] = {"bins": len(self.counts), "total": self.total, **self.stats}

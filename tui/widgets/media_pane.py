@@ -1,10 +1,12 @@
-"""The media pane: every image, text table, histogram and confusion matrix a run logged.
+"""The media pane: every image, text table, chart, histogram and confusion matrix a run
+logged.
 
 Keys on the left (up/down choose); the chosen key at the scrubbed step on the right, one tile
 per run (several runs in the comparison view share one step cursor). ``left``/``right`` step
 through the logged steps, ``home``/``end`` jump to the first/last; at the last step the pane
 follows new media live. ``v`` on a text table shows the highlighted row's first cell (the
-prompt) across every step (and run); ``r`` switches the image renderer.
+prompt) across every step (and run); ``t`` shows a chart's table instead of the chart (and
+back); ``r`` switches the image renderer.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tracker.media.decoded import HistogramData, MediaItem, TableData
+from tracker.media.decoded import ChartData, HistogramData, MediaItem, TableData
 
 from ..formatting import format_number
+from ..media_chart import chart_text
 from ..media_decode import Decoded, Unreadable
 from ..media_model import MediaCache, pick_at, sample
 from ..media_render import confusion_table, histogram_heatmap, histogram_line, histogram_stats
@@ -34,7 +37,7 @@ from .samples_table import SamplesTable, prompt_table
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
 
-KIND_MARKS = {"image": "▣", "table": "≡", "histogram": "▥", "confusion": "▦"}
+KIND_MARKS = {"image": "▣", "table": "≡", "chart": "∿", "histogram": "▥", "confusion": "▦"}
 HISTORY_ITEMS = 160  # histogram steps drawn in the heatmap (evenly spaced, newest kept)
 COMPARE_ITEMS = 100  # table steps searched for the same prompt
 
@@ -49,6 +52,7 @@ class MediaPane(Vertical):
         Binding("end", "last", "last step", show=False, priority=True),
         Binding("v", "compare_prompt", "prompt across steps", show=False),
         Binding("r", "renderer", "image renderer", show=False),
+        Binding("t", "chart_table", "chart / its table", show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -58,6 +62,7 @@ class MediaPane(Vertical):
         self.key: str | None = None
         self.cursor: int | None = None  # None: the newest step, following live
         self.compare_prompt = False
+        self.chart_as_table = False
         self.prompt: str | None = None
         self.renderer: type[Widget] = DETECTED
         self._keys: list[str] = []
@@ -148,7 +153,7 @@ class MediaPane(Vertical):
         self._draw()
 
     def _key_label(self, key: str) -> Text:
-        kind = next((i.kind for r in self.run_ids for i in self._items(r, key)), "")
+        kind = next((shown_kind(i) for r in self.run_ids for i in self._items(r, key)), "")
         count = f" {sum(len(self._items(r, key)) for r in self.run_ids)}"
         room = (30 if self.size.width >= 100 or not self.size.width else 22) - 7 - len(count)
         label = Text.assemble(
@@ -176,16 +181,18 @@ class MediaPane(Vertical):
         step = self.cursor if self.cursor is not None else (steps[-1] if steps else None)
         picked = [(r, pick_at(self._items(r, self.key), step)) for r in self.run_ids]
         kind = next((item.kind for _, item in picked if item is not None), "")
+        mark = next((shown_kind(item) for _, item in picked if item is not None), "")
         position = steps.index(step) + 1 if step in steps else len(steps)
         live = "  ● live" if self.cursor is None else ""
         header.update(
             Text.assemble(
-                (f" {KIND_MARKS.get(kind, '?')} {safe_text(self.key, 50)}", "bold"),
+                (f" {KIND_MARKS.get(mark, '?')} {safe_text(self.key, 50)}", "bold"),
                 f"  step {format_number(step) if step is not None else '-'}",
                 (f"  ({position}/{len(steps)})", "dim"),
                 (live, "green"),
                 ("   ←/→ step  home/end", "dim"),
-                (f"  v prompt across {self._across()}" if kind == "table" else "", "dim"),
+                (f"  v prompt across {self._across()}" if mark == "table" else "", "dim"),
+                (self._chart_hint() if mark == "chart" else "", "dim"),
                 (f"  r renderer: {renderer_name(self.renderer)}" if kind == "image" else "", "dim"),
             )
         )
@@ -201,6 +208,9 @@ class MediaPane(Vertical):
             )
             return
         builder(picked, step)
+
+    def _chart_hint(self) -> str:
+        return f"  t {'chart' if self.chart_as_table else 'table'}"
 
     def _replace(self, widgets: list[Widget], signature: object) -> None:
         if signature == self._shown:
@@ -221,6 +231,15 @@ class MediaPane(Vertical):
         text.append(f" step {format_number(item.step)}", style="dim")
         if item.caption:
             text.append(f"  {safe_text(item.caption, 120)}")
+        chart = item.meta.get("chart")
+        if item.kind == "table" and isinstance(chart, str):
+            text.append(f"  {safe_text(chart, 20)} chart", style="cyan")
+            if self.chart_as_table:
+                text.append(" (its table; t: the chart)", style="dim")
+        not_drawn = item.meta.get("not_drawn")
+        if item.kind == "image" and isinstance(not_drawn, list) and not_drawn:
+            names = " and ".join(safe_text(n, 20) for n in not_drawn[:3])
+            text.append(f"  ({names} not drawn)", style="dim")
         return text
 
     def _loading(self, signature: object) -> None:
@@ -234,10 +253,10 @@ class MediaPane(Vertical):
         self,
         picked: list[tuple[str, MediaItem | None]],
         signature: object,
-        build: Callable[[Any], Widget],
+        build: Callable[[Any, MediaItem], Widget],
     ) -> None:
-        """One tile per run: its title and ``build(value)`` of its item (or why it cannot be
-        shown)."""
+        """One tile per run: its title and ``build(value, item)`` of its item (or why it
+        cannot be shown)."""
         data = self._data(item for _, item in picked if item is not None)
         if data is None:
             self._loading(signature)
@@ -248,15 +267,15 @@ class MediaPane(Vertical):
             value = data[item.id] if item is not None else None
             if isinstance(value, Unreadable):
                 parts.append(Static(Text(safe_text(value.reason, 300), style="red")))
-            elif value is not None:
-                parts.append(build(value))
+            elif value is not None and item is not None:
+                parts.append(build(value, item))
             tiles.append(Vertical(*parts, classes="media-tile"))
         self._replace([Horizontal(*tiles, classes="media-tiles")], signature)
 
     def _image_tiles(self, picked: list[tuple[str, MediaItem | None]], step: int | None) -> None:
         height = self.query_one("#media-view").size.height
 
-        def picture(value: PILImage.Image) -> Widget:
+        def picture(value: PILImage.Image, item: MediaItem) -> Widget:
             widget = image_widget(value, self.renderer)
             # fit the pane's height; the width follows the picture's aspect ratio
             widget.styles.height = max(4, height - 2)
@@ -272,16 +291,27 @@ class MediaPane(Vertical):
             return
         items = [item for _, item in picked if item is not None]
         data = self._data(items)
-        signature = ("table", tuple(i.id if i else 0 for _, i in picked))
+        height = self.query_one("#media-view").size.height
+        ids = tuple(i.id if i else 0 for _, i in picked)
+        signature: tuple[object, ...] = ("table", ids, self.chart_as_table)
         if data is None:
             self._loading(signature)
             return
+        if any(isinstance(value, ChartData) for value in data.values()):
+            signature += (height,)  # a chart is drawn to fit the pane (a table keeps its cursor)
         tiles: list[Widget] = []
         for run_id, item in picked:
             tiles.append(Static(self._title(run_id, item), classes="media-title"))
             if item is None:
                 continue
             table = data[item.id]
+            if isinstance(table, ChartData) and not self.chart_as_table:
+                view = ChartView(table)
+                view.styles.height = max(8, (height - 1) // max(1, len(picked)) - 1)
+                tiles.append(view)
+                continue
+            if isinstance(table, ChartData):
+                table = table.table
             if not isinstance(table, TableData):
                 reason = table.reason if isinstance(table, Unreadable) else "not a table"
                 tiles.append(Static(Text(safe_text(reason, 300), style="red")))
@@ -370,7 +400,12 @@ class MediaPane(Vertical):
         self, picked: list[tuple[str, MediaItem | None]], step: int | None
     ) -> None:
         ids = tuple(i.id if i else 0 for _, i in picked)
-        self._item_tiles(picked, ("confusion", ids), lambda value: Static(confusion_table(value)))
+
+        def matrix(value: Any, item: MediaItem) -> Widget:
+            title = item.meta.get("title")
+            return Static(confusion_table(value, safe_text(title, 100) if title else ""))
+
+        self._item_tiles(picked, ("confusion", ids), matrix)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -409,9 +444,52 @@ class MediaPane(Vertical):
         self._shown = None
         self._draw()
 
+    def action_chart_table(self) -> None:
+        """A chart's data as the table it was logged as, and back."""
+        self.chart_as_table = not self.chart_as_table
+        self._draw()
+
     def action_renderer(self) -> None:
         """Half cells work everywhere; Sixel and Kitty graphics only where the terminal (and
         tmux, if any) passes them through: the choice is the user's."""
         self.renderer = next_renderer(self.renderer)
         self.app.notify(f"images: {renderer_name(self.renderer)}")
         self._draw()
+
+
+def shown_kind(item: MediaItem) -> str:
+    """The kind a media item is shown as: a table that holds a chart is a chart."""
+    if item.kind == "table" and isinstance(item.meta.get("chart"), str):
+        return "chart"
+    return item.kind
+
+
+class ChartView(Widget):
+    """A chart of a logged table, drawn at the widget's size (and again when it changes)."""
+
+    DEFAULT_CSS = """
+    ChartView { width: 1fr; height: 16; }
+    """
+
+    def __init__(self, chart: ChartData) -> None:
+        super().__init__(classes="media-chart")
+        self.chart = chart
+        self._key: tuple[int, int] | None = None
+        self._text = Text()
+
+    def render(self) -> Text:
+        key = (self.size.width, self.size.height)
+        if key != self._key:
+            self._key = key
+            self._text = drawn_chart(self.chart, *key)
+        return self._text
+
+
+def drawn_chart(chart: ChartData, width: int, height: int) -> Text:
+    """The chart as text, or why it cannot be drawn (never an exception on the UI thread)."""
+    try:
+        return chart_text(chart, width, height)
+    except ValueError as exc:
+        return Text(safe_text(exc, 300) + "\n(t shows its table)", style="red")
+    except Exception as exc:  # plotext on data it cannot place: a message, not a crash
+        return Text(f"chart cannot be drawn ({type(exc).__name__}); t shows its table", style="red")
