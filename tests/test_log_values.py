@@ -35,7 +35,7 @@ def test_plain_numbers_and_auto_step(db_path: Path) -> None:
     run.log({"loss": 1.25})
     run.log({"loss": 1.0}, step=10)
     run.log({"loss": 0.5})
-    assert run.step == 11
+    assert run.step == 12  # wandb's run.step: where the next log() goes
     run.finish()
     assert _points(db_path, "loss") == [(0, 1.5), (1, 1.25), (10, 1.0), (11, 0.5)]
     assert _points(db_path, "count") == [(0, 3.0)]
@@ -105,16 +105,35 @@ def test_last_value_nan_reads_back_as_nan(db_path: Path) -> None:
     conn.close()
 
 
+def test_text_and_none_are_taken_as_wandb_takes_them(
+    db_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """wandb scripts log text beside numbers (``"train/epoch": "1 pq: 0"``) and None: the text
+    becomes the summary's latest value, None is skipped, the numbers of the call are stored."""
+    run = tracker.init(db=db_path, quiet=True)
+    run.log({"loss": 1.0, "phase": "warmup", "extra": None, "nested": {"note": "a"}})
+    run.log({"loss": 0.5, "phase": "train"})
+    run.log({"phase": "done"})  # only text: the step still advances
+    run.log({"loss": 0.25})
+    run.finish()
+    assert _points(db_path, "loss") == [(0, 1.0), (1, 0.5), (3, 0.25)]
+    conn = open_for_reading(db_path)
+    (record,) = store.read_runs(conn)
+    conn.close()
+    assert record.summary == {"phase": "done", "nested/note": "a"}
+    assert "phase" not in record.metrics and "extra" not in record.metrics
+    assert capfd.readouterr().err.count("text values") == 1
+
+
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({"ok": 1.0, "bad": "0.5"}, "'bad' is str"),
-        ({"ok": 1.0, "bad": None}, "'bad' is NoneType"),
+        ({"ok": 1.0, "bad": b"0.5"}, "'bad' is bytes"),
         ({"ok": 1.0, "bad": [1, 2]}, "'bad' is list"),
         ({"ok": 1.0, "bad": 1 + 2j}, "'bad' is complex"),
         ({"ok": 1.0, "bad": np.zeros(3)}, "'bad' is an array with 3 elements"),
         ({"ok": 1.0, "bad": object()}, "'bad' is object"),
-        ({"ok": 1.0, "nested": {"bad": "x"}}, "'nested/bad' is str"),
+        ({"ok": 1.0, "text": "kept", "nested": {"bad": []}}, "'nested/bad' is list"),
     ],
 )
 def test_bad_values_raise_type_error_and_queue_nothing(
@@ -123,7 +142,7 @@ def test_bad_values_raise_type_error_and_queue_nothing(
     run = tracker.init(db=db_path, quiet=True)
     with pytest.raises(TypeError, match=re.escape(message)):
         run.log(payload)
-    assert run.step == -1
+    assert run.step == 0
     run.log({"ok": 2.0})
     run.finish()
     assert _points(db_path, "ok") == [(0, 2.0)]

@@ -28,7 +28,7 @@ _JOB = """
     run = tracker.init(project="p", name="job", db=sys.argv[1], config={"lr": 0.1},
                        console=False)
     print("started", run.id, run.step, run.resumed, flush=True)
-    start = run.step + 1
+    start = run.step
     for step in range(start, start + int(sys.argv[2])):
         run.log({"loss": 1.0 / (step + 1), "iter": step * 10}, step=step)
         if step % 10 == 9:
@@ -55,7 +55,7 @@ def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
     env = {"TRACKTUI_RUN_ID": "job-1234", "TRACKTUI_RESUME": "allow"}
     first = start_python(_JOB, str(db_path), "30", "hang", env=env, stdin=-1)
     assert first.stdout is not None
-    assert first.stdout.readline().split() == ["started", "job-1234", "-1", "False"]
+    assert first.stdout.readline().split() == ["started", "job-1234", "0", "False"]
     for expected in (9, 19, 29):
         assert first.stdout.readline().split() == ["flushed", str(expected)]
     os.kill(first.pid, signal.SIGKILL)
@@ -64,8 +64,8 @@ def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
     assert record.status == CRASHED and record.step == 29
 
     second = run_python(_JOB, str(db_path), "20", "finish", env=env)
-    assert "started job-1234 29 True" in second.stdout
-    assert "done 49" in second.stdout
+    assert "started job-1234 30 True" in second.stdout
+    assert "done 50" in second.stdout
     assert "resumed at step 29" in second.stderr
     record, points = _read(db_path, "job-1234")
     assert record.status == FINISHED and record.step == 49
@@ -87,7 +87,7 @@ def test_wandb_environment_names_work_too(db_path: Path) -> None:
     env = {"WANDB_RUN_ID": "wandb-id", "WANDB_RESUME": "allow"}
     run_python(_JOB, str(db_path), "5", "finish", env=env)
     out = run_python(_JOB, str(db_path), "5", "finish", env=env).stdout
-    assert "started wandb-id 4 True" in out and "done 9" in out
+    assert "started wandb-id 5 True" in out and "done 10" in out
 
 
 def test_resume_rules(db_path: Path) -> None:
@@ -103,9 +103,9 @@ def test_resume_rules(db_path: Path) -> None:
     with pytest.raises(ResumeError, match="resume='allow'"):
         tracker.init(db=db_path, id="fixed", quiet=True)  # an id alone never takes a run over
     again = tracker.init(db=db_path, id="fixed", resume="must", quiet=True, config={"b": 2})
-    assert again.resumed and again.step == 0 and again.id == "fixed"
+    assert again.resumed and again.step == 1 and again.id == "fixed"
     again.log({"x": 2.0})
-    assert again.step == 1
+    assert again.step == 2
     again.finish()
     conn = open_for_reading(db_path)
     (record,) = store.read_runs(conn)
@@ -125,7 +125,7 @@ def test_resume_auto_continues_the_newest_crashed_run_of_the_project(db_path: Pa
     """
     crashed = run_python(code, str(db_path), check=False).stdout.strip()
     run = tracker.init(project="auto", name="same", db=db_path, resume=True, quiet=True)
-    assert run.id == crashed and run.resumed and run.step == 0
+    assert run.id == crashed and run.resumed and run.step == 1
     run.finish()
     fresh = tracker.init(project="auto", name="same", db=db_path, resume="auto", quiet=True)
     assert fresh.id != crashed and not fresh.resumed, "a finished run is not resumed by auto"

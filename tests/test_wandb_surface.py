@@ -194,12 +194,19 @@ def test_run_attributes_scripts_read(db_path: Path, tmp_path: Path) -> None:
     (folder / "model.pt").write_bytes(b"weights")
     assert run.url.startswith("file://") and run.url.endswith(f"#run={run.id}")
     assert run.path.endswith(f"/proj/{run.id}") and run.project == "proj" and run.name == "n1"
-    assert run.step == -1 and not run.resumed and run.sweep_id is None
+    assert run.step == 0 and not run.resumed and run.sweep_id is None
     run.save("model.pt")
     run.log_artifact(tracker.Artifact("model", type="model"))
     tracker.login(key="x")
     run.mark_preempting()
+    assert tracker.restore("model.pt") is None
+    run.log({"clip": tracker.Video("x.mp4"), "sound": tracker.Audio([0.0]), "loss": 1.0})
     run.finish()
+    chosen = tracker.util.generate_id()
+    assert len(chosen) == 8 and chosen.isalnum()
+    resumable = tracker.init(db=db_path, id=chosen, resume="allow", quiet=True)
+    assert resumable.id == chosen
+    resumable.finish()
     assert tracker.run is None
 
 
@@ -214,6 +221,7 @@ def test_unknown_init_options_are_named_once_and_wandb_ones_are_quiet(
     run.finish()
     err = capfd.readouterr().err
     assert "frobnicate" in err and "entity" not in err and "save_code" not in err
+    assert (run.group, run.job_type, run.notes) == ("g", "train", "first try")
     record = _record(db_path)
     assert record.tags == ["group:g", "job_type:train"] and record.config == {"a": 1}
     assert record.summary == {"notes": "first try"}

@@ -112,7 +112,7 @@ def test_steps_outside_64_bits_are_refused_at_log(db_path: Path, step: int) -> N
         run.log({"loss": 2.0}, step=step)
     with pytest.raises(ValueError, match="64-bit"):
         run.log({"loss": 2.0}, step=step, commit=True)
-    assert run.step == 5  # nothing of the refused calls happened
+    assert run.step == 6  # nothing of the refused calls happened
     run.log({"loss": 3.0}, step=2**63 - 1)  # the largest step there is, stored as it is
     with pytest.raises(ValueError, match="64-bit"):
         run.log({"loss": 4.0})  # the automatic next step would not fit
@@ -128,9 +128,7 @@ def test_a_record_sqlite_refuses_costs_no_other(
     64 bits put straight on the queue) is left out, counted and reported once; the records
     around it, later records, and other runs of the process are all written."""
     first = tracker.init(name="first", db=db_path, quiet=True, console=False)
-    other = tracker.init(
-        name="other", db=db_path, quiet=True, console=False, reinit="create_new"
-    )
+    other = tracker.init(name="other", db=db_path, quiet=True, console=False, reinit="create_new")
     for step in range(50):
         first.log({"loss": float(step)}, step=step)
     for _ in range(3):
@@ -317,5 +315,5 @@ def test_a_key_given_twice_in_one_call_is_an_error_not_a_lost_value(db_path: Pat
     for payload in ({"e/loss": 1.0, "e": {"loss": 2.0}}, {"e": {"loss": 2.0}, "e/loss": 1.0}):
         with pytest.raises(ValueError, match="given twice"):
             run.log(payload)
-    assert run.step == -1  # nothing of either call was queued
+    assert run.step == 0  # nothing of either call was queued
     run.finish()

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import plot
+from . import plot, util
 from .current import (
     Artifact,
+    Audio,
+    Html,
+    Molecule,
+    Object3D,
     Settings,
+    Video,
     alert,
     config,
     define_metric,
@@ -49,25 +54,31 @@ log_artifact = unsupported("log_artifact", "artifacts are not stored")
 use_artifact = unsupported("use_artifact", "artifacts are not stored")
 log_model = unsupported("log_model", "models are not stored")
 login = unsupported("login", "tracktui needs no account")
+restore = unsupported("restore", "files are not uploaded, so there is nothing to restore")
 setup = unsupported("setup")
 teardown = unsupported("teardown")
 
 __all__ = [
     "AlertLevel",
     "Artifact",
+    "Audio",
     "ConfusionMatrix",
     "DatabaseError",
     "DatabaseUnavailable",
     "FilterError",
     "Histogram",
+    "Html",
     "Image",
+    "Molecule",
     "NewerSchemaError",
     "NotATrackerDatabase",
+    "Object3D",
     "ResumeError",
     "Run",
     "Settings",
     "Table",
     "TrackerError",
+    "Video",
     "__version__",
     "alert",
     "config",
@@ -79,6 +90,7 @@ __all__ = [
     "log_model",
     "login",
     "plot",
+    "restore",
     "run",
     "save",
     "setup",
@@ -86,6 +98,7 @@ __all__ = [
     "teardown",
     "unwatch",
     "use_artifact",
+    "util",
     "watch",
 ]
 

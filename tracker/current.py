@@ -80,8 +80,8 @@ def init(
             previous.finish()
     tags = list(tags or [])
     notes = wandb_options.pop("notes", None)
-    for option in _TAG_OPTIONS:
-        value = wandb_options.pop(option, None)
+    grouping = {option: wandb_options.pop(option, None) for option in _TAG_OPTIONS}
+    for option, value in grouping.items():
         if value:
             tags.append(f"{option}:{value}")
     config_dict = dict(_pending_config)
@@ -113,8 +113,10 @@ def init(
         disabled=disabled,
     )
     dict.clear(_pending_config)
+    run.group, run.job_type = grouping["group"], grouping["job_type"]
     if notes:
-        run.summary["notes"] = str(notes)
+        run.notes = str(notes)
+        run.summary["notes"] = run.notes
     if sync_tensorboard and not disabled:
         from . import tensorboard_sync
 
@@ -337,3 +339,34 @@ class Artifact:
 
     def wait(self, *args: Any, **kwargs: Any) -> Artifact:
         return self
+
+
+class NotStoredMedia:
+    """wandb media types tracktui does not store (video, audio, 3D, HTML): accepted, so a
+    script runs; ``log()`` skips them; one warning per type."""
+
+    not_stored = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kind = type(self).__name__
+        warn_once(f"unsupported:{kind}", f"tracker.{kind} is accepted and not stored by tracktui")
+
+
+class Video(NotStoredMedia):
+    pass
+
+
+class Audio(NotStoredMedia):
+    pass
+
+
+class Html(NotStoredMedia):
+    pass
+
+
+class Object3D(NotStoredMedia):
+    pass
+
+
+class Molecule(NotStoredMedia):
+    pass

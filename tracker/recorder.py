@@ -217,7 +217,8 @@ class Run(RunSurface):
             data, media = self._validated(data)
         self._step = step
         queue = self._queue
-        queue.append((self._handle, step, time.time(), data))
+        if data:
+            queue.append((self._handle, step, time.time(), data))
         if media is not None:
             queue.append(("media", self._handle, (step, time.time(), media)))
             _writer.wake.set()  # media are big: write them soon rather than let them pile up
@@ -250,13 +251,28 @@ class Run(RunSurface):
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
         media: dict[str, Media] = {}
-        flat = flatten_metrics(data, media=media)
+        texts: dict[str, str | None] = {}
+        flat = flatten_metrics(data, media=media, texts=texts)
+        if texts:
+            self._keep_texts(texts)
         if len(self._keys_ok) < _KNOWN_KEYS_CAP:
             self._keys_ok.update(k for k in data if type(k) is str and k in flat)
         for key, item in media.items():
             if isinstance(item, Histogram):
                 item.warn_nonfinite(key)
         return flat, media or None
+
+    def _keep_texts(self, texts: dict[str, str | None]) -> None:
+        """wandb scripts log text (``"epoch": "1/10"``) and None beside numbers: the text is
+        kept as the latest value in the run's summary, None is skipped; neither is plotted."""
+        kept = {key: text for key, text in texts.items() if text is not None}
+        if kept:
+            warn_once(
+                f"text-values:{self.id}",
+                f"log(): text values ({', '.join(sorted(kept)[:3])}) are kept in run "
+                f"{self.name}'s summary as their latest value; only numbers are plotted",
+            )
+            self.summary.update(kept)
 
     def _log_system(self, values: dict[str, float]) -> None:
         """Hardware samples: logged at the current step without advancing it."""
@@ -283,8 +299,9 @@ class Run(RunSurface):
 
     @property
     def step(self) -> int:
-        """The last step logged (-1 before the first ``log()``)."""
-        return self._step
+        """wandb's ``run.step``: the step the next ``log()`` without ``step=`` goes to (0 before
+        the first ``log()``; after a resume, one past the last step stored)."""
+        return self._step if self._open_step else self._step + 1
 
     def _persist(self, column: str) -> None:
         if self._active:

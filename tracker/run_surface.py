@@ -51,6 +51,9 @@ class RunSurface:
     id: str
     name: str
     project: str
+    notes: str | None = None
+    group: str | None = None
+    job_type: str | None = None
     db_path: Path
     _handle: RunHandle
     _files_root: Path | None
@@ -167,7 +170,7 @@ class RunSurface:
     ) -> None:
         """wandb's ``watch``: histograms of a torch model's gradients and/or weights every
         ``log_freq`` batches, under ``gradients/<name>`` and ``parameters/<name>``."""
-        from . import model_watch as watching
+        from . import watching
 
         watching.watch(
             self, models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
@@ -175,7 +178,7 @@ class RunSurface:
         )  # fmt: skip
 
     def unwatch(self, models: Any = None) -> None:
-        from . import model_watch as watching
+        from . import watching
 
         watching.unwatch(self, models)
 

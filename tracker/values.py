@@ -108,7 +108,7 @@ def to_float(key: str, value: object) -> float:
     if kind is int or kind is bool:
         if -FLOAT_INT_MAX <= value <= FLOAT_INT_MAX:  # type: ignore[operator]
             return float(value)  # type: ignore[arg-type]
-        raise _Refused(f"log(): value of {key!r} is an int too large for a float")
+        raise NotANumber(f"log(): value of {key!r} is an int too large for a float")
     if isinstance(value, (str, bytes, bytearray)) or value is None:
         raise TypeError(
             f"log(): value of {key!r} is {type(value).__name__}, not a number"
@@ -120,7 +120,7 @@ def to_float(key: str, value: object) -> float:
         )
     try:
         return _converted(key, value)
-    except _Refused:
+    except NotANumber:
         raise
     except Exception as exc:  # the value's own code (item, __float__, size...) failed
         raise TypeError(
@@ -128,8 +128,11 @@ def to_float(key: str, value: object) -> float:
         ) from exc
 
 
-class _Refused(TypeError):
+class NotANumber(TypeError):
     """A value :func:`to_float` turns down itself (the user's code did not fail)."""
+
+
+TEXT_OR_NONE = (str, type(None))
 
 
 def _converted(key: str, value: object) -> float:
@@ -138,12 +141,12 @@ def _converted(key: str, value: object) -> float:
         return to_float(key, int(value))
     dtype = getattr(value, "dtype", None)
     if getattr(dtype, "kind", None) in _NOT_NUMBERS:
-        raise _Refused(f"log(): value of {key!r} is {dtype}, not a number")
+        raise NotANumber(f"log(): value of {key!r} is {dtype}, not a number")
     item = getattr(value, "item", None)
     if item is not None and callable(item):
         size = _element_count(value)
         if size is not None and size != 1:
-            raise _Refused(
+            raise NotANumber(
                 f"log(): value of {key!r} is an array with {size} elements; log a scalar "
                 "(e.g. .mean()) or a tracker.Histogram"
             )
@@ -154,12 +157,12 @@ def _converted(key: str, value: object) -> float:
             return to_float(key, float(scalar))
         if getattr(getattr(scalar, "dtype", None), "kind", None) == "f":  # numpy longdouble
             return float(scalar)
-        raise _Refused(f"log(): value of {key!r} holds {type(scalar).__name__}, not a number")
+        raise NotANumber(f"log(): value of {key!r} holds {type(scalar).__name__}, not a number")
     if isinstance(value, complex):
-        raise _Refused(f"log(): value of {key!r} is complex; log its .real and .imag separately")
+        raise NotANumber(f"log(): value of {key!r} is complex; log its .real and .imag separately")
     if hasattr(type(value), "__float__"):
         return float(value)  # type: ignore[arg-type]
-    raise _Refused(f"log(): value of {key!r} is {type(value).__name__}, not a number")
+    raise NotANumber(f"log(): value of {key!r} is {type(value).__name__}, not a number")
 
 
 _NOT_NUMBERS = frozenset("cmMOSUV")  # complex, times, objects, text, raw bytes
@@ -180,12 +183,16 @@ def _element_count(value: object) -> int | None:
 
 
 def flatten_metrics(
-    data: Mapping[str, Any], prefix: str = "", media: dict[str, Any] | None = None
+    data: Mapping[str, Any],
+    prefix: str = "",
+    media: dict[str, Any] | None = None,
+    texts: dict[str, str | None] | None = None,
 ) -> dict[str, float]:
     """Validate and flatten a ``log()`` payload: nested mappings become ``outer/inner`` keys.
 
     Media objects (and lists of them, which become ``key[0]``, ``key[1]``...) go to ``media``
-    when it is given; without it they are refused like any other non-number.
+    when it is given; text and None go to ``texts`` when it is given (wandb takes both); without
+    them they are refused like any other non-number.
     """
     out: dict[str, float] = {}
     for raw_key, value in data.items():
@@ -195,12 +202,16 @@ def flatten_metrics(
             )
         key = check_key(f"{prefix}{raw_key}")
         if isinstance(value, Mapping):
-            nested = flatten_metrics(value, key + "/", media)
+            nested = flatten_metrics(value, key + "/", media, texts)
             for repeated in nested.keys() & out.keys():
                 _given_twice(repeated)
             out.update(nested)
-        elif key in out or (media is not None and key in media):
+        elif key in out or (media is not None and key in media) or (texts and key in texts):
             _given_twice(key)
+        elif texts is not None and (
+            isinstance(value, TEXT_OR_NONE) or getattr(value, "not_stored", False) is True
+        ):
+            texts[key] = value if isinstance(value, str) else None
         elif media is not None and isinstance(value, Media):
             media[key] = value
         elif media is not None and _is_media_list(value):
