@@ -200,6 +200,16 @@ def test_masks_and_boxes_are_accepted_with_one_warning(
     assert err.count("masks=, boxes= and classes= are accepted but not drawn") == 1
     with pytest.raises(ValueError, match='"boxes" must be a dictionary'):
         wandb.Image(picture, boxes=[1, 2])
+    from tracker.media import BoundingBoxes2D, Classes, ImageMask
+
+    typed = wandb.Image(
+        picture,
+        boxes={"p": BoundingBoxes2D(boxes["predictions"], "p")},
+        masks={"m": ImageMask(masks["truth"], "m")},
+        classes=Classes(classes),
+    )
+    assert typed.overlays == ("boxes", "masks", "classes")
+    assert wandb.Image(picture, masks={}, classes=np.array([1])).overlays == ("classes",)
 
 
 def test_images_from_images_figures_and_devices(db_path: Path) -> None:

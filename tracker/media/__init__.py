@@ -9,16 +9,19 @@ from .base import MAX_MEDIA_BYTES, Encoded, Media
 from .chart import Chart
 from .confusion import ConfusionMatrix
 from .histogram import Histogram
-from .image import Image
+from .image import BoundingBoxes2D, Classes, Image, ImageMask
 from .table import Table
 
 __all__ = [
     "MAX_MEDIA_BYTES",
+    "BoundingBoxes2D",
     "Chart",
+    "Classes",
     "ConfusionMatrix",
     "Encoded",
     "Histogram",
     "Image",
+    "ImageMask",
     "Media",
     "Table",
 ]

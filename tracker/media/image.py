@@ -230,10 +230,12 @@ def _file_type(value: Any) -> str | None:
 def _overlays(classes: Any, boxes: Any, masks: Any) -> tuple[str, ...]:
     """wandb's box and mask layers: checked as wandb checks them, kept out of the file."""
     for name, value in (("boxes", boxes), ("masks", masks)):
-        if value and not isinstance(value, dict):
+        if _given(value) and not isinstance(value, dict):
             raise ValueError(f'Image: "{name}" must be a dictionary of layers, as in wandb')
     given = tuple(
-        name for name, value in (("boxes", boxes), ("masks", masks), ("classes", classes)) if value
+        name
+        for name, value in (("boxes", boxes), ("masks", masks), ("classes", classes))
+        if _given(value)
     )
     if given:
         warn_once(
@@ -242,6 +244,36 @@ def _overlays(classes: Any, boxes: Any, masks: Any) -> tuple[str, ...]:
             "picture itself is (reported once)",
         )
     return given
+
+
+def _given(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (dict, list, tuple)):
+        return len(value) > 0
+    return True
+
+
+class Classes:
+    """wandb's ``wandb.Classes([{"id": 1, "name": "cat"}, ...])``: accepted for ``classes=``
+    (class names are not drawn)."""
+
+    def __init__(self, class_set: Any) -> None:
+        self._class_set = class_set
+
+
+class BoundingBoxes2D:
+    """wandb's ``wandb.BoundingBoxes2D(val, key)``: accepted in ``boxes=``, not drawn."""
+
+    def __init__(self, val: Any, key: str) -> None:
+        self._val, self._key = val, key
+
+
+class ImageMask:
+    """wandb's ``wandb.ImageMask(val, key)``: accepted in ``masks=``, not drawn."""
+
+    def __init__(self, val: Any, key: str) -> None:
+        self._val, self._key = val, key
 
 
 def too_large(width: int, height: int) -> bool:

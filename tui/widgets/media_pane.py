@@ -342,6 +342,8 @@ class MediaPane(Vertical):
         for run_id, run_items in everything.items():
             for item in run_items:
                 table = data[item.id]
+                if isinstance(table, ChartData):
+                    table = table.table
                 if isinstance(table, TableData):
                     tables.append((self.run_names.get(run_id, run_id), item.step, table))
         grid = prompt_table(tables, prompt, with_runs=len(self.run_ids) > 1)
