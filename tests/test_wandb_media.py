@@ -621,3 +621,27 @@ def test_the_database_holds_charts_as_tables(db_path: Path) -> None:
     conn.close()
     assert kind == "table" and json.loads(meta)["chart"] == "scatter"
     assert json.loads(data)["rows"] == [[1, 2]]
+
+
+async def test_compared_runs_show_their_charts_side_by_side(tmp_path: Path) -> None:
+    db = tmp_path / "compare.db"
+    for name, slope in (("first", 1.0), ("second", 2.0)):
+        run = tracker.init(db=db, name=name, quiet=True, console=False, reinit="create_new")
+        table = wandb.Table(columns=["x", "y"], data=[[x, slope * x] for x in range(20)])
+        run.log({"fit": wandb.plot.scatter(table, "x", "y", title=f"fit {name}")}, step=1)
+        run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 2, what="runs")
+        await pilot.press("space", "down", "space", "c", "3")
+        await wait_until(pilot, lambda: bool(app.screen.query(MediaPane)), what="media pane")
+        pane = app.screen.query_one(MediaPane)
+        await wait_until(pilot, lambda: len(pane.query(ChartView)) == 2, what="two charts")
+        await wait_until(pilot, lambda: all(v.size.width for v in pane.query(ChartView)))
+        first, second = pane.query(ChartView).results(ChartView)
+        assert first.region.y == second.region.y and first.region.x < second.region.x
+        titles = {
+            first.render().plain.split("\n")[0].strip(),
+            second.render().plain.split("\n")[0].strip(),
+        }
+        assert titles == {"fit first", "fit second"}

@@ -297,19 +297,15 @@ class MediaPane(Vertical):
         if data is None:
             self._loading(signature)
             return
-        if any(isinstance(value, ChartData) for value in data.values()):
-            signature += (height,)  # a chart is drawn to fit the pane (a table keeps its cursor)
+        if not self.chart_as_table and any(isinstance(v, ChartData) for v in data.values()):
+            self._chart_tiles(picked, (*signature, height), height)
+            return
         tiles: list[Widget] = []
         for run_id, item in picked:
             tiles.append(Static(self._title(run_id, item), classes="media-title"))
             if item is None:
                 continue
             table = data[item.id]
-            if isinstance(table, ChartData) and not self.chart_as_table:
-                view = ChartView(table)
-                view.styles.height = max(8, (height - 1) // max(1, len(picked)) - 1)
-                tiles.append(view)
-                continue
             if isinstance(table, ChartData):
                 table = table.table
             if not isinstance(table, TableData):
@@ -320,6 +316,26 @@ class MediaPane(Vertical):
             tiles.append(grid)
             tiles.append(grid.detail)
         self._replace(tiles, signature)
+
+    def _chart_tiles(
+        self,
+        picked: list[tuple[str, MediaItem | None]],
+        signature: object,
+        height: int,
+    ) -> None:
+        """Charts side by side (one per run), each drawn to the pane's height; a plain table
+        logged under the same key by another run is shown as its table."""
+
+        def build(value: Any, item: MediaItem) -> Widget:
+            if isinstance(value, ChartData):
+                view = ChartView(value)
+                view.styles.height = max(8, height - 2)
+                return view
+            if isinstance(value, TableData):
+                return SamplesTable(value.columns, value.rows)
+            return Static(Text("not a table", style="red"))
+
+        self._item_tiles(picked, signature, build)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         grid = event.data_table
