@@ -42,7 +42,7 @@ from .errors import (
     ResumeError,
     TrackerError,
 )
-from .media import ConfusionMatrix, Histogram, Image, Table
+from .media import BoundingBoxes2D, Classes, ConfusionMatrix, Histogram, Image, ImageMask, Table
 from .recorder import Run, current_run
 from .run_surface import AlertLevel
 
@@ -54,6 +54,7 @@ log_artifact = unsupported("log_artifact", "artifacts are not stored")
 use_artifact = unsupported("use_artifact", "artifacts are not stored")
 log_model = unsupported("log_model", "models are not stored")
 login = unsupported("login", "tracktui needs no account")
+plot_table = plot.plot_table
 restore = unsupported("restore", "files are not uploaded, so there is nothing to restore")
 setup = unsupported("setup")
 teardown = unsupported("teardown")
@@ -62,6 +63,8 @@ __all__ = [
     "AlertLevel",
     "Artifact",
     "Audio",
+    "BoundingBoxes2D",
+    "Classes",
     "ConfusionMatrix",
     "DatabaseError",
     "DatabaseUnavailable",
@@ -69,6 +72,7 @@ __all__ = [
     "Histogram",
     "Html",
     "Image",
+    "ImageMask",
     "Molecule",
     "NewerSchemaError",
     "NotATrackerDatabase",
@@ -90,6 +94,7 @@ __all__ = [
     "log_model",
     "login",
     "plot",
+    "plot_table",
     "restore",
     "run",
     "save",

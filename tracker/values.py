@@ -213,10 +213,10 @@ def flatten_metrics(
         ):
             texts[key] = value if isinstance(value, str) else None
         elif media is not None and isinstance(value, Media):
-            media[key] = value
+            media[key] = value.at_log()  # a Table the script keeps filling is stored as logged
         elif media is not None and _is_media_list(value):
             for index, item in enumerate(value):
-                media[check_key(f"{key}[{index}]")] = item
+                media[check_key(f"{key}[{index}]")] = item.at_log()
         else:
             out[key] = to_float(key, value)
         if len(out) + (len(media) if media else 0) > MAX_KEYS_PER_CALL:
