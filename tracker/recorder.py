@@ -345,6 +345,7 @@ class Run(RunSurface):
             self._sampler.stop()
         if self._console is not None:
             self._console.stop()
+        _stop_model_hooks(self)
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
         drain_before_end(_writer, self._handle, self.name, self.db_path, timeout)
@@ -383,6 +384,17 @@ class Run(RunSurface):
     def __repr__(self) -> str:
         state = "disabled" if self.disabled else "live" if self._active else "ended"
         return f"<Run {self.name!r} id={self.id} project={self.project!r} {state}>"
+
+
+def _stop_model_hooks(run: Run) -> None:
+    """A finished run's ``watch`` hooks and TensorBoard copying stop with it (only modules the
+    script used are touched: ``sys.modules``, never an import)."""
+    watching = sys.modules.get("tracker.watching")
+    if watching is not None:
+        watching.unwatch(run)
+    syncing = sys.modules.get("tracker.tensorboard_sync")
+    if syncing is not None and not [r for r in _active_runs if r is not run]:
+        syncing.unpatch()
 
 
 def _process_start() -> float | None:
