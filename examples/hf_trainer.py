@@ -4,7 +4,8 @@
 
 A tiny BERT built from a config (nothing downloaded from a hub) learns a made-up task on token
 ids generated here: is the first token's id even? The callback records the TrainingArguments
-and the model config, training loss, gradient norm and learning rate, and evaluation metrics.
+and the model config, training loss, gradient norm and learning rate, evaluation metrics, and
+the test metrics of ``predict()`` after training, all in one run (finished when the script ends).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
             callbacks=[TrackerCallback(project="examples", db=args.db)],  # the one added line
         )
         trainer.train()
+        trainer.predict(TokenTask(256, 2))  # test/loss, test/accuracy: same run, after training
 
 
 if __name__ == "__main__":

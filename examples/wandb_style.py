@@ -28,7 +28,6 @@ def main() -> None:
         db=args.db,
     )
     wandb.config.update({"optimizer": "adamw"})
-    wandb.watch(None)  # accepted, does nothing
     step = 0
     for epoch in range(wandb.config.epochs):
         for _ in range(100):
