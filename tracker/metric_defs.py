@@ -210,3 +210,29 @@ def main_step_metric(defs: Sequence[MetricDef], keys: Iterable[str]) -> str | No
     if not counts:
         return None
     return max(counts, key=lambda m: counts[m])
+
+
+# Names scripts give their own step counter when they log it as a metric (nanoGPT's "iter",
+# a "step" or "global_step" key) without calling define_metric; first match wins.
+COUNTER_NAMES = (
+    "iter", "iter_num", "iteration", "iterations", "global_step", "train/global_step",
+    "trainer/global_step", "step", "steps", "_step", "train/step", "num_updates", "update",
+    "updates", "batch", "batch_step", "batch/batch_step",
+)  # fmt: skip
+
+
+def guess_step_metric(metrics: Mapping[str, Any]) -> str | None:
+    """The metric a run that defined none most likely counts its steps with: one named like a
+    counter, logged more than once, that ends at its maximum and starts at its minimum (a
+    counter goes up). ``metrics`` maps keys to objects with ``count``, ``min``, ``max`` and
+    ``last`` (the runs' ``MetricSummary``)."""
+    for name in COUNTER_NAMES:
+        summary = metrics.get(name)
+        if summary is None or summary.count < 2:
+            continue
+        low, high, last = summary.min, summary.max, summary.last
+        if low is None or high is None or last is None or not high > low:
+            continue
+        if last == high:
+            return name
+    return None

@@ -322,8 +322,16 @@ class Run(RunSurface):
 
     # --- ending ------------------------------------------------------------------------------
 
-    def finish(self, exit_code: int | None = None, *, status: str | None = None) -> None:
-        """Flush everything and mark the run finished (or failed). Safe to call again."""
+    def finish(
+        self,
+        exit_code: int | None = None,
+        quiet: bool | None = None,
+        *,
+        status: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Flush everything and mark the run finished (or failed, with ``error`` as the reason
+        shown). Safe to call again; ``quiet`` is wandb's and ignored."""
         if self.disabled and _current is self:
             set_current(None)
         if not self._active or os.getpid() != self._owner_pid:
@@ -332,8 +340,18 @@ class Run(RunSurface):
             status = "finished" if not exit_code else "failed"
         if status not in ("finished", "failed"):
             raise ValueError("status must be 'finished' or 'failed'")
-        error = None if status == "finished" else f"exit code {exit_code}" if exit_code else None
+        if status == "finished":
+            error = None
+        elif error is None and exit_code:
+            error = f"exit code {exit_code}"
+        elif error is not None:
+            error = str(error)[:2000]
         self._end(status, exit_code if exit_code is not None else 0, error)
+
+    @property
+    def recording(self) -> bool:
+        """True while this run takes ``log()`` calls (started, not finished, this process)."""
+        return self._active and os.getpid() == self._owner_pid
 
     def _end(
         self, status: str, exit_code: int | None, error: str | None, timeout: float | None = None

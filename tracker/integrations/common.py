@@ -20,7 +20,7 @@ from typing import Any
 from .. import lifecycle
 from ..current import init
 from ..errors import warn_once
-from ..recorder import Run, active_runs, current_run
+from ..recorder import Run, current_run
 from ..values import to_float
 
 _failed: dict[int, Run] = {}
@@ -44,7 +44,7 @@ def numeric_items(logs: Mapping[str, Any] | None) -> dict[str, float]:
 
 def is_live(run: Run) -> bool:
     """Whether ``run`` still records (a ``mode="disabled"`` run counts: it takes every call)."""
-    return run.disabled or run in active_runs()
+    return run.disabled or run.recording
 
 
 class RunSlot:
@@ -154,8 +154,8 @@ def _finish_failed() -> None:
     if status == "failed":
         return  # tracker's own hook marks every open run failed, with the error
     for run in runs:
-        if run in active_runs():
+        if run.recording:
             try:
-                run.finish(status="failed")
+                run.finish(status="failed", error="a Lightning stage failed (finalize('failed'))")
             except Exception as exc:  # never let the exit path raise
                 warn_once(f"finish:{run.id}", f"could not finish run {run.name}: {exc!r}")
