@@ -29,7 +29,7 @@ from tracker.models import RunRecord
 from tracker.recorder import active_runs
 from tracker.schema import open_for_reading
 
-from .helpers import ROOT, start_python
+from .helpers import ROOT, run_python, start_python
 
 
 def needs(*modules: str) -> pytest.MarkDecorator:
@@ -383,6 +383,38 @@ def test_accelerate_tracker_records_a_real_loop(db_path: Path) -> None:
     assert live.metrics["train/loss"].count == 8 and live.metrics["eval/loss"].count == 2
     assert live.step == 7 and "note" not in live.metrics
     assert live.summary["note"] == "text"  # text is wandb's: the summary keeps its latest value
+
+
+WANDB_NAMED = """
+import sys
+import numpy as np
+from accelerate import Accelerator
+import tracker as wandb
+from tracker.integrations.accelerate import AccelerateTracker
+
+accelerator = Accelerator(cpu=True, log_with=AccelerateTracker(name="wandb"))
+accelerator.init_trackers("diffusion", config={"lr": 1e-4},
+                          init_kwargs={"wandb": {"db": sys.argv[1], "name": "ddpm"}})
+accelerator.log({"loss": 0.5}, step=0)
+samples = [np.full((8, 8, 3), 40 * i, dtype=np.uint8) for i in range(3)]
+accelerator.get_tracker("wandb").log({"test_samples": [wandb.Image(s) for s in samples]}, step=0)
+for t in accelerator.trackers:
+    if t.name == "wandb":
+        t.log({"validation": [wandb.Image(samples[0], caption="0: a prompt")]})
+accelerator.end_training()
+"""
+
+
+@needs("accelerate", "numpy")
+def test_a_wandb_named_tracker_serves_scripts_that_look_wandb_up(db_path: Path) -> None:
+    """Scripts written for wandb (diffusers' examples) find their tracker by wandb's name and
+    log wandb.Image lists through it; with ``name="wandb"`` the one changed line is log_with."""
+    run_python(WANDB_NAMED, str(db_path))
+    (record,) = read_runs(db_path)
+    assert record.name == "ddpm" and record.project == "diffusion" and record.status == "finished"
+    assert set(record.media) == {"test_samples[0]", "test_samples[1]", "test_samples[2]",
+                                 "validation[0]"}  # fmt: skip
+    assert record.metrics["loss"].count == 1
 
 
 def free_port() -> int:

@@ -37,14 +37,27 @@ NAME = "tracktui"
 class AccelerateTracker(GeneralTracker):  # type: ignore[misc]
     """``run_name`` names the run; ``run``: a run to log to instead of starting one. Other
     keyword arguments go to :func:`tracker.init` (``project``, ``tags``, ``db``), under those
-    given as ``init_trackers(init_kwargs={"tracktui": {...}})``."""
+    given as ``init_trackers(init_kwargs={"tracktui": {...}})``.
+
+    ``name="wandb"`` answers to wandb's name, so a script written for wandb that looks its
+    tracker up (``accelerator.get_tracker("wandb")``, ``if tracker.name == "wandb"``) and
+    passes ``init_kwargs={"wandb": {...}}`` finds this one (with ``import tracker as wandb``
+    its ``wandb.Image`` calls are tracktui's)."""
 
     name = NAME
     requires_logging_directory = False
     main_process_only = True
 
-    def __init__(self, run_name: str | None = None, *, run: Run | None = None, **init_kwargs: Any):
+    def __init__(
+        self,
+        run_name: str | None = None,
+        *,
+        run: Run | None = None,
+        name: str = NAME,
+        **init_kwargs: Any,
+    ):
         super().__init__()
+        self.name = name
         self.run_name = run_name
         self.init_kwargs = init_kwargs
         self._slot = RunSlot(run, init_kwargs, "AccelerateTracker")
@@ -56,7 +69,7 @@ class AccelerateTracker(GeneralTracker):  # type: ignore[misc]
 
     @on_main_process  # type: ignore[misc,untyped-decorator]
     def start(self) -> None:
-        project, options = _init_trackers_call()
+        project, options = _init_trackers_call(self.name)
         defaults: dict[str, Any] = {}
         if project:
             defaults["project"] = project
@@ -107,8 +120,8 @@ class AccelerateTracker(GeneralTracker):  # type: ignore[misc]
         self._slot.finish()
 
 
-def _init_trackers_call() -> tuple[str | None, dict[str, Any]]:
-    """``project_name`` and ``init_kwargs["tracktui"]`` of the ``Accelerator.init_trackers``
+def _init_trackers_call(name: str) -> tuple[str | None, dict[str, Any]]:
+    """``project_name`` and ``init_kwargs[name]`` of the ``Accelerator.init_trackers``
     call that is starting this tracker, read from its frame (Accelerate hands a tracker object
     neither); ``(None, {})`` when ``start()`` was called some other way."""
     frame = inspect.currentframe()
@@ -121,7 +134,7 @@ def _init_trackers_call() -> tuple[str | None, dict[str, Any]]:
             ):
                 local = frame.f_locals
                 project = local.get("project_name")
-                options = (local.get("init_kwargs") or {}).get(NAME)
+                options = (local.get("init_kwargs") or {}).get(name)
                 return (
                     str(project) if project else None,
                     dict(options) if isinstance(options, Mapping) else {},
