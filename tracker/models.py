@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -93,9 +94,23 @@ class RunRecord:
 
     @property
     def steps_per_s(self) -> float | None:
-        """Training speed over the run so far (steps logged / wall time)."""
+        """Training speed over the run so far, in the run's own steps: the progress of its main
+        step metric (``define_metric``; last - min of that metric) per second of wall time, or
+        the steps logged per second when it defines none (or has not logged it yet)."""
         duration = self.duration_s
-        if self.step is None or duration <= 0:
+        if duration <= 0:
+            return None
+        if self.metric_defs:
+            metric = _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
+            counter = self.metrics.get(metric) if metric is not None else None
+            if (
+                counter is not None
+                and counter.last is not None
+                and counter.min is not None
+                and math.isfinite(counter.last)
+            ):
+                return (counter.last - counter.min) / duration
+        if self.step is None:
             return None
         return (self.step + 1) / duration
 
@@ -131,6 +146,14 @@ class RunEvent:
             "title": self.title,
             "detail": to_json_safe(self.detail),
         }
+
+
+@lru_cache(maxsize=4096)
+def _main_step_metric(defs: tuple[MetricDef, ...], keys: tuple[str, ...]) -> str | None:
+    """``main_step_metric``, cached: the runs table asks it of every row it draws."""
+    from .metric_defs import main_step_metric
+
+    return main_step_metric(defs, keys)
 
 
 class Point(NamedTuple):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from textual import work
@@ -20,12 +21,15 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 
 from tracker.media.decoded import MediaItem
+from tracker.models import RunRecord
 
+from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
 from .model import Changed, RunsModel
 from .reader import DatabaseReader, Update
 from .sanitize import safe_text
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
+from .screens.x_axis import XAxisScreen
 from .watch import DatabaseWatcher
 from .widgets.plot import PlotOptions
 
@@ -48,7 +52,8 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("o", "choose, hide and reorder columns (r: defaults)"),
     ("escape", "clear the filter; back from a run or comparison; close this help"),
     ("tab / shift+tab", "next / previous pane"),
-    ("x", "x-axis: step / relative time"),
+    ("x", "x-axis: step (or the run's define_metric step metric) / time / each step metric"),
+    ("X", "x-axis: pick any metric of the runs shown (paired by step), or the logged step"),
     ("l", "log-scale y on / off"),
     ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
     ("+ / -", "more / less smoothing"),
@@ -78,6 +83,7 @@ class TrackTuiApp(App[None]):
         Binding("q", "quit", "quit"),
         Binding("question_mark", "help", "keys"),
         Binding("x", "toggle_x", "x-axis"),
+        Binding("X", "pick_x", "x-axis metric", show=False),
         Binding("l", "toggle_log", "log-y"),
         Binding("m", "toggle_smoothing", "smooth"),
         Binding("plus,equals_sign", "smoother", "smoother", show=False),
@@ -105,7 +111,7 @@ class TrackTuiApp(App[None]):
         self.updates = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._followed: list[int] = []
+        self._followed: dict[int, None] = {}  # oldest first
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
@@ -164,12 +170,15 @@ class TrackTuiApp(App[None]):
 
     def follow(self, series_ids: Iterable[int]) -> None:
         """Ask the reader for the history and then the new points of these series."""
-        fresh = [sid for sid in series_ids if sid not in self._followed]
+        followed = self._followed
+        fresh = list(dict.fromkeys(sid for sid in series_ids if sid not in followed))
         if not fresh:
             return
-        self._followed.extend(fresh)
-        if len(self._followed) > MAX_FOLLOWED:
-            dropped, self._followed = self._followed[:-MAX_FOLLOWED], self._followed[-MAX_FOLLOWED:]
+        followed.update(dict.fromkeys(fresh))
+        if len(followed) > MAX_FOLLOWED:
+            dropped = list(followed)[: len(followed) - MAX_FOLLOWED]
+            for sid in dropped:
+                del followed[sid]
             self.reader.unfollow(dropped)
             for sid in dropped:
                 self.model.series.pop(sid, None)
@@ -205,25 +214,40 @@ class TrackTuiApp(App[None]):
             if handler is not None:
                 handler()
 
+    def plotted_runs(self) -> list[RunRecord]:
+        """The runs whose plots the topmost plotting screen shows (for the x-axis choices)."""
+        for screen in reversed(self.screen_stack):
+            runs = getattr(screen, "plotted_runs", None)
+            if runs is not None:
+                return list(runs())
+        return []
+
+    def set_x_axis(self, axis: XAxis | None) -> None:
+        if axis is not None:
+            self._set_options(replace(self.options, x=axis))
+
     def action_toggle_x(self) -> None:
-        o = self.options
-        self._set_options(PlotOptions(not o.use_time, o.log_y, o.smoothing))
+        """step → relative time → each step metric the runs shown define → step."""
+        metrics = defined_step_metrics(self.plotted_runs())
+        self.set_x_axis(next_axis(self.options.x, metrics))
+
+    def action_pick_x(self) -> None:
+        if isinstance(self.screen, XAxisScreen):
+            return
+        choices = axis_choices(self.plotted_runs())
+        self.push_screen(XAxisScreen(choices, self.options.x), self.set_x_axis)
 
     def action_toggle_log(self) -> None:
-        o = self.options
-        self._set_options(PlotOptions(o.use_time, not o.log_y, o.smoothing))
+        self._set_options(replace(self.options, log_y=not self.options.log_y))
 
     def action_toggle_smoothing(self) -> None:
         o = self.options
-        self._set_options(
-            PlotOptions(o.use_time, o.log_y, None if o.smoothing is not None else self.smoothing)
-        )
+        self._set_options(replace(o, smoothing=None if o.smoothing is not None else self.smoothing))
 
     def _step_smoothing(self, step: int) -> None:
         index = SMOOTHING_STEPS.index(self.smoothing) if self.smoothing in SMOOTHING_STEPS else 1
         self.smoothing = SMOOTHING_STEPS[max(0, min(len(SMOOTHING_STEPS) - 1, index + step))]
-        o = self.options
-        self._set_options(PlotOptions(o.use_time, o.log_y, self.smoothing))
+        self._set_options(replace(self.options, smoothing=self.smoothing))
 
     def notify(
         self,

@@ -127,7 +127,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_best(args: argparse.Namespace) -> int:
     path = _db_path(args)
     runs = filter_runs(load_runs(path, args.project), args.filter)
-    mode = args.mode or metric_direction(args.metric)
+    mode = args.mode or metric_direction(args.metric, runs)  # define_metric's goal wins
     chosen = best_run(runs, args.metric, mode)
     if chosen is None:
         keys = sorted({k for run in runs for k in run.metrics if not k.startswith("sys/")})

@@ -86,7 +86,12 @@ def _marks(run: RunRecord, ctx: TableContext) -> Text:
 
 def _status(run: RunRecord, ctx: TableContext) -> Text:
     mark, style = STATUS_MARKS.get(run.status, ("?", ""))
-    return Text(mark, style=style)
+    text = Text(mark, style=style)
+    if run.events:
+        resumes = sum(1 for event in run.events if event.kind == "resumed")
+        if resumes:  # resumed after a crash or a finish: ↻, with a count past one
+            text.append("↻" if resumes == 1 else f"↻{resumes}", style="yellow")
+    return text
 
 
 def _start(run: RunRecord, ctx: TableContext) -> Text:
@@ -146,8 +151,9 @@ FIXED: dict[str, Column] = {
 }
 
 
-def metric_column(key: str, stat: str) -> Column:
-    """``stat``: ``last``, ``best``, ``smooth`` or ``trend``."""
+def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = None) -> Column:
+    """``stat``: ``last``, ``best``, ``smooth`` or ``trend``. ``direction`` gives a best
+    column its min/max (the runs' define_metric goal); by default it is guessed from the name."""
     shown = safe_text(key, 24)
     if stat == "last":
 
@@ -162,7 +168,7 @@ def metric_column(key: str, stat: str) -> Column:
 
         return Column(f"last:{key}", shown, last, last_cell, numeric=True, full_title=key)
     if stat == "best":
-        mode = metric_direction(key)
+        mode = direction(key) if direction is not None else metric_direction(key)
 
         def best(run: RunRecord, ctx: TableContext) -> Any:
             return best_value(run, key, mode)
@@ -222,14 +228,14 @@ def config_column(key: str) -> Column:
     return Column(f"cfg:{key}", title, value, cell, full_title=f"config.{key}", plain=plain)
 
 
-def column_for(column_id: str) -> Column:
+def column_for(column_id: str, direction: Callable[[str], str] | None = None) -> Column:
     if column_id in FIXED:
         return FIXED[column_id]
     kind, _, key = column_id.partition(":")
     if kind == "cfg":
         return config_column(key)
     if kind in ("last", "best", "smooth", "trend"):
-        return metric_column(key, kind)
+        return metric_column(key, kind, direction)
     raise KeyError(column_id)
 
 

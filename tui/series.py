@@ -9,8 +9,11 @@ kept, never averaged away). Columns for a plot of width W are a second min/max p
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from operator import itemgetter
 
 from tracker.models import Bucket, Point
 
@@ -70,6 +73,50 @@ class Column:
     nonfinite: int
 
 
+class StepAxis:
+    """A metric used as an x-axis: step -> its last value logged at or before that step
+    (wandb's ``step_sync``), from the metric's spans. Exact for one-point spans; inside a merged
+    span of a monotone metric (a counter such as ``iter``), linear between the span's first and
+    last value (its min and max); inside a merged span of a metric that goes both ways, the
+    span's mean."""
+
+    __slots__ = ("first", "last", "x_first", "x_last")
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        kept = [(s, s.min, s.max) for s in spans if s.min is not None and s.max is not None]
+        rising = all(a[2] <= b[1] for a, b in pairwise(kept))
+        falling = not rising and all(a[1] >= b[2] for a, b in pairwise(kept))
+        self.first = [s.first_step for s, _, _ in kept]
+        self.last = [s.last_step for s, _, _ in kept]
+        self.x_first: list[float] = []
+        self.x_last: list[float] = []
+        for s, low, high in kept:
+            if rising:
+                self.x_first.append(low)
+                self.x_last.append(high)
+            elif falling:
+                self.x_first.append(high)
+                self.x_last.append(low)
+            else:
+                mean = s.mean if s.mean is not None else (low + high) / 2
+                self.x_first.append(mean)
+                self.x_last.append(mean)
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def at(self, step: float) -> float | None:
+        """The x of a point at ``step``; None before the metric's first finite value."""
+        index = bisect_right(self.first, step) - 1
+        if index < 0:
+            return None
+        first, last = self.first[index], self.last[index]
+        if step >= last or last == first:
+            return self.x_last[index]
+        start = self.x_first[index]
+        return start + (self.x_last[index] - start) * (step - first) / (last - first)
+
+
 class SeriesBuffer:
     """One followed series. ``seq`` is the last sequence number held (for the next delta)."""
 
@@ -79,6 +126,13 @@ class SeriesBuffer:
         self.count = 0
         self.max_buckets = max_buckets
         self.version = 0  # bumped on every change, so widgets redraw only what changed
+        self._axis: tuple[int, StepAxis] | None = None
+
+    def step_axis(self) -> StepAxis:
+        """This series as an x-axis for others (rebuilt only when it changed)."""
+        if self._axis is None or self._axis[0] != self.version:
+            self._axis = (self.version, StepAxis(self.spans))
+        return self._axis[1]
 
     def load(self, spans: Iterable[Span], seq: int, count: int) -> None:
         self.spans = list(spans)
@@ -106,15 +160,25 @@ class SeriesBuffer:
             spans = merged
         self.spans = spans
 
-    def columns(self, width: int, use_time: bool = False) -> list[Column]:
-        """Min/max of the spans falling in each of ``width`` equal x-ranges (spikes survive)."""
+    def columns(
+        self, width: int, use_time: bool = False, axis: StepAxis | None = None
+    ) -> list[Column]:
+        """Min/max of the spans falling in each of ``width`` equal x-ranges (spikes survive).
+
+        x is the step, the time (``use_time``) or another metric's value at the span's steps
+        (``axis``; spans before that metric's first value are left out, columns go in x order)."""
         spans = self.spans
         if not spans or width <= 0:
             return []
-        xs = [
-            (s.first_t + s.last_t) / 2 if use_time else (s.first_step + s.last_step) / 2
-            for s in spans
-        ]
+        if axis is not None:
+            spans, xs = _against(spans, axis)
+            if not spans:
+                return []
+        else:
+            xs = [
+                (s.first_t + s.last_t) / 2 if use_time else (s.first_step + s.last_step) / 2
+                for s in spans
+            ]
         low, high = min(xs), max(xs)
         if len(spans) <= width or high == low:
             return [
@@ -141,6 +205,21 @@ class SeriesBuffer:
                 )
             )
         return out
+
+
+def _against(spans: Sequence[Span], axis: StepAxis) -> tuple[list[Span], list[float]]:
+    """The spans that have an x on ``axis``, and their x (the mean of the x at their first and
+    last step), sorted by x."""
+    at = axis.at
+    pairs: list[tuple[float, Span]] = []
+    for s in spans:
+        end = at(s.last_step)
+        if end is None:
+            continue  # before the x metric's first value
+        start = end if s.last_step == s.first_step else at(s.first_step)
+        pairs.append((end if start is None else (start + end) / 2, s))
+    pairs.sort(key=itemgetter(0))  # already in order for a rising axis (linear time then)
+    return [p[1] for p in pairs], [p[0] for p in pairs]
 
 
 def ema(columns: Sequence[Column], weight: float) -> list[float | None]:

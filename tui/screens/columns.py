@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,8 +26,14 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
         Binding("r", "defaults", "defaults"),
     ]
 
-    def __init__(self, available: list[str], shown: list[str]) -> None:
+    def __init__(
+        self,
+        available: list[str],
+        shown: list[str],
+        direction: Callable[[str], str] | None = None,
+    ) -> None:
         super().__init__(classes="modal")
+        self.direction = direction  # min/max of best columns, as the table shows them
         self.order = [c for c in shown if c in available or c == "marks"] + [
             c for c in available if c not in shown
         ]
@@ -33,7 +41,8 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
 
     def _label(self, column_id: str) -> Text:
         mark = "[x]" if column_id in self.shown else "[ ]"
-        title = column_for(column_id).title or "marks (pinned ^, selected ■, best ★)"
+        title = column_for(column_id, self.direction).title
+        title = title or "marks (pinned ^, selected ■, best ★)"
         return Text.assemble(
             (mark, "bold green" if column_id in self.shown else "dim"),
             f" {title}",

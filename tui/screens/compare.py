@@ -22,9 +22,10 @@ from tracker.ranking import best_value, metric_direction
 
 from ..formatting import format_number
 from ..model import Changed, main_metrics
+from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.media_pane import MediaPane
-from ..widgets.plot import MetricPlot, PlotLine, distinct_colors
+from ..widgets.plot import MetricPlot, distinct_colors
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -65,6 +66,9 @@ class CompareScreen(Screen[None]):
     @property
     def runs(self) -> list[RunRecord]:
         return [self.tapp.model.runs[r] for r in self.run_ids if r in self.tapp.model.runs]
+
+    def plotted_runs(self) -> list[RunRecord]:
+        return self.runs
 
     def compose(self) -> ComposeResult:
         yield Static(id="header")
@@ -125,17 +129,21 @@ class CompareScreen(Screen[None]):
         media = self.query_one("#compare-media", MediaPane)
         if not media.has_class("hidden") and (changed.reset or changed.media & set(self.run_ids)):
             media.refresh_media()
-        self._update_plots()
+        if changed.reset or changed.series or changed.runs & set(self.run_ids):
+            self._update_plots()
 
     def _update_plots(self) -> None:
+        """Every run on one x-axis per plot (see tui.axis); a run lacking it is named in the
+        plot's title."""
+        runs = [(run, self.run_colors[run.id][0]) for run in self.runs]
+        series = self.tapp.model.series
+        options = self.tapp.options
+        follow: list[int] = []
         for key, plot in self.plots.items():
-            lines = []
-            for run in self.runs:
-                summary = run.metrics.get(key)
-                buffer = self.tapp.model.series.get(summary.series_id) if summary else None
-                if buffer is not None:
-                    lines.append(PlotLine(run.name, self.run_colors[run.id][0], buffer))
-            plot.show(lines, self.tapp.options)
+            data = plot_data(key, runs, series, options.x)
+            follow += data.follow
+            show_plot(plot, data, options)
+        self.tapp.follow(follow)
 
     def _runs_table(self, title: str) -> Table:
         table = Table(
@@ -166,7 +174,7 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-config", Static).update(config)
         summary = self._runs_table("summary and best values")
         for key in self.metric_keys():
-            mode = metric_direction(key)
+            mode = metric_direction(key, runs)  # the runs' define_metric goal, else the name
             values = [best_value(run, key, mode) for run in runs]
             finite = [v for v in values if v is not None]
             winner = (min if mode == "min" else max)(finite) if finite else None

@@ -1,6 +1,9 @@
-"""Choose the metric (and direction) that decides the best run. ``m`` flips min/max."""
+"""Choose the metric (and direction) that decides the best run. ``m`` flips min/max; the
+direction starts as the runs define it (``define_metric(goal=...)``), else as the name says."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,10 +25,15 @@ class PickBestScreen(ModalScreen[tuple[str, str] | None]):
         Binding("n", "none", "no best"),
     ]
 
-    def __init__(self, metrics: list[str], current: tuple[str, str] | None) -> None:
+    def __init__(
+        self,
+        metrics: list[str],
+        current: tuple[str, str] | None,
+        direction: Callable[[str], str] = metric_direction,
+    ) -> None:
         super().__init__(classes="modal")
         self.metrics = metrics
-        self.modes = {key: metric_direction(key) for key in metrics}
+        self.modes = {key: direction(key) for key in metrics}
         if current is not None and current[0] in self.modes:
             self.modes[current[0]] = current[1]
 

@@ -14,17 +14,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tracker.models import RunRecord
+from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
 
 from ..formatting import format_duration, format_number
 from ..metrics import sys_values
 from ..model import Changed, ordered_metric_keys, section_of
+from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.console_pane import ConsolePane
 from ..widgets.hardware import HardwarePanel
 from ..widgets.media_pane import MediaPane
-from ..widgets.plot import MetricPlot, PlotLine, run_color
+from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import STATUS_MARKS
 
 if TYPE_CHECKING:
@@ -52,6 +53,53 @@ def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
     return text
 
 
+EVENTS_SHOWN = 8
+ALERT_STYLES = {"ERROR": "bold red", "WARN": "yellow"}
+
+
+def _event_lines(event: RunEvent) -> Text:
+    """One event as text (everything from the file through safe_text, never markup)."""
+    text = Text()
+    step = f" at step {event.step:,}" if event.step is not None else ""
+    detail = event.detail
+    if event.kind == "resumed":
+        previous = safe_text(str(detail.get("previous_status") or "stopped"), 12)
+        text.append(f"↻ resumed{step} after {previous}", style="bold yellow")
+        pid = detail.get("previous_pid")
+        if pid is not None:
+            text.append(f" (pid {safe_text(str(pid), 12)}", style="yellow")
+            host = detail.get("previous_host")
+            if host:
+                text.append(f" on {safe_text(str(host), 24)}", style="yellow")
+            text.append(")", style="yellow")
+        if detail.get("exit_code") is not None:
+            text.append(f", exit code {safe_text(str(detail['exit_code']), 8)}", style="yellow")
+        error = detail.get("error")
+        if error:
+            text.append(f"\n    {safe_text(str(error), 120)}", style="red")
+    else:
+        level = safe_text(event.level or event.kind, 8)
+        text.append(f"⚑ {level}", style=ALERT_STYLES.get(event.level or "", "cyan"))
+        text.append(f" {safe_text(event.title, 60)}", style="bold")
+        text.append(step, style="dim")
+        body = detail.get("text")
+        if isinstance(body, str) and body:
+            text.append(f"\n    {safe_text(body, 120)}")
+    return text
+
+
+def describe_events(events: list[RunEvent]) -> Text:
+    """The run's events, newest last: resume markers and alerts."""
+    text = Text("events\n", style="bold")
+    shown = events[-EVENTS_SHOWN:]
+    if len(events) > len(shown):
+        text.append(f"({len(events) - len(shown)} earlier)\n", style="dim")
+    for event in shown:
+        text.append_text(_event_lines(event))
+        text.append("\n")
+    return text
+
+
 class RunDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
@@ -67,6 +115,7 @@ class RunDetailScreen(Screen[None]):
         self.run_id = run_id
         self.initial_pane = show
         self.plots: dict[str, MetricPlot] = {}
+        self._events_shown: tuple[int, ...] = ()
 
     @property
     def tapp(self) -> TrackTuiApp:
@@ -78,7 +127,11 @@ class RunDetailScreen(Screen[None]):
             yield VerticalScroll(id="detail-plots")
             with Vertical(id="detail-side"):
                 yield HardwarePanel(changes_only=True, id="detail-hardware")
-                yield VerticalScroll(Static(id="detail-config-text"), id="detail-config")
+                yield VerticalScroll(
+                    Static(id="detail-events", classes="hidden"),
+                    Static(id="detail-config-text"),
+                    id="detail-config",
+                )
         yield MediaPane(id="detail-media", classes="hidden")
         yield ConsolePane(id="detail-console", classes="hidden")
         yield Footer()
@@ -107,6 +160,10 @@ class RunDetailScreen(Screen[None]):
     @property
     def run(self) -> RunRecord | None:
         return self.tapp.model.runs.get(self.run_id)
+
+    def plotted_runs(self) -> list[RunRecord]:
+        run = self.run
+        return [run] if run is not None else []
 
     def action_toggle_pane(self, selector: str) -> None:
         widget = self.query_one(selector)
@@ -146,7 +203,14 @@ class RunDetailScreen(Screen[None]):
             config.append("\n")
             config.append_text(describe_mapping("summary", run.summary))
             self.query_one("#detail-config-text", Static).update(config)
-        self._update_plots()
+            shown = tuple(event.id for event in run.events)
+            if shown != self._events_shown:  # a live run's row changes often, its events rarely
+                self._events_shown = shown
+                events = self.query_one("#detail-events", Static)
+                events.set_class(not run.events, "hidden")
+                events.update(describe_events(run.events))
+        if changed.reset or run.id in changed.runs or changed.series:
+            self._update_plots()  # nothing of this run changed: its plots stay as they are
 
     def _update_header(self, run: RunRecord) -> None:
         mark, style = STATUS_MARKS.get(run.status, ("?", ""))
@@ -157,6 +221,9 @@ class RunDetailScreen(Screen[None]):
             f"  {format_duration(run.duration_s)}",
             (f"  id {safe_text(run.id, 40)}  host {safe_text(run.host, 30)}", "dim"),
         )  # fmt: skip
+        resumes = len(run.resumes)
+        if resumes:
+            header.append(f"  ↻ resumed {resumes}×", style="yellow")
         if run.error:
             header.append(f"  {safe_text(run.error, 80)}", style="red")
         self.query_one("#header", Static).update(header)
@@ -186,8 +253,12 @@ class RunDetailScreen(Screen[None]):
         run = self.run
         if run is None:
             return
-        color = run_color(run.id)
+        runs = [(run, run_color(run.id))]
+        series = self.tapp.model.series
+        options = self.tapp.options
+        follow: list[int] = []
         for key, plot in self.plots.items():
-            summary = run.metrics.get(key)
-            buffer = self.tapp.model.series.get(summary.series_id) if summary else None
-            plot.show([PlotLine(run.name, color, buffer)] if buffer else [], self.tapp.options)
+            data = plot_data(key, runs, series, options.x)
+            follow += data.follow
+            show_plot(plot, data, options)
+        self.tapp.follow(follow)

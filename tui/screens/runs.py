@@ -24,18 +24,20 @@ from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
 from tracker.filters import sort_runs_by
 from tracker.models import RunRecord
-from tracker.ranking import Best, best_run
+from tracker.ranking import Best, best_run, metric_direction
 from tracker.system.keys import describe
 
-from ..columns import TableContext, available_columns, column_for, default_columns
+from ..axis import AUTO
+from ..columns import Column, TableContext, available_columns, column_for, default_columns
 from ..formatting import format_number
 from ..metrics import sys_values
 from ..model import Changed, main_metrics
+from ..plot_lines import plot_data, show_plot
 from ..run_filter import FilterEvaluated, RunFilter
 from ..sanitize import safe_text
 from ..widgets.filter_bar import FilterBar
 from ..widgets.hardware import HardwarePanel
-from ..widgets.plot import MetricPlot, PlotLine, run_color
+from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -80,7 +82,10 @@ class RunsScreen(Screen[None]):
         self.custom_columns: list[str] | None = None
         self.shown_runs: list[RunRecord] = []
         self.width = 120
-        self._choices_signature: tuple[tuple[str, int, int], ...] | None = None
+        self._choices_signature: tuple[tuple[str, int, int, int], ...] | None = None
+        self._directions: dict[str, str] = {}  # metric -> min/max among the runs shown
+        self.x_label = "step"  # what the preview's x is, for the header
+        self._preview_run: str | None = None
         self._choices: tuple[list[str], list[str]] = ([], [])
         self._columns_key: object = None
         self._columns_cache: list[str] = []
@@ -132,12 +137,30 @@ class RunsScreen(Screen[None]):
             best=self.best.run.id if self.best else None,
         )
 
+    def plotted_runs(self) -> list[RunRecord]:
+        """The runs shown: ``x`` offers the step metrics they define, ``X`` their metrics."""
+        return self.shown_runs
+
+    def direction(self, key: str) -> str:
+        """min/max for ``key``: the shown runs' define_metric(goal=/summary=), else its name;
+        worked out once per key until the runs shown or their definitions change."""
+        mode = self._directions.get(key)
+        if mode is None:
+            mode = self._directions[key] = metric_direction(key, self.shown_runs)
+        return mode
+
+    def _column(self, column_id: str) -> Column:
+        for spec in self.query_one(RunsTable).specs:
+            if spec.id == column_id:
+                return spec
+        return column_for(column_id, self.direction)
+
     def ordered_runs(self) -> list[RunRecord]:
         """Filtered, then pinned first (in pin order), then sorted (newest first by default)."""
         runs = self.run_filter.shown(self, self.tapp.model.newest_first())
         table = self.query_one(RunsTable)
         if table.sort_column is not None:
-            column = column_for(table.sort_column)
+            column = self._column(table.sort_column)
             ctx = self.context()
             runs = sort_runs_by(runs, lambda run: column.value(run, ctx), table.descending)
         pinned = [run for pin in self.pinned for run in runs if run.id == pin]
@@ -160,18 +183,22 @@ class RunsScreen(Screen[None]):
         if self.best_choice is not None:
             self.best = best_run(self.shown_runs, *self.best_choice)
         table = self.query_one(RunsTable)
-        rebuilt = table.configure(self._columns())
+        columns = self._columns()
+        rebuilt = table.configure(columns, self.direction)
         table.show_runs(
             self.shown_runs, self.context(), None if (rebuilt or changed.reset) else changed.runs
         )
-        self._update_header()
         self._update_preview(changed)
+        self._update_header()
 
     def _column_choices(self) -> tuple[list[str], list[str]]:
         """(differing config keys, every available column) of the runs shown, recomputed only
         when the runs shown or their sets of config keys and metrics change, not per update."""
-        signature = tuple((r.id, len(r.config), len(r.metrics)) for r in self.shown_runs)
+        signature = tuple(
+            (r.id, len(r.config), len(r.metrics), len(r.metric_defs)) for r in self.shown_runs
+        )
         if signature != self._choices_signature:
+            self._directions = {}
             differing = differing_keys(self.shown_runs) if len(self.shown_runs) > 1 else []
             self._choices = (differing, available_columns(self.shown_runs, differing))
             self._choices_signature = signature
@@ -204,7 +231,7 @@ class RunsScreen(Screen[None]):
             table = self.query_one(RunsTable)
             if table.sort_column:
                 direction = "desc" if table.descending else "asc"
-                title = column_for(table.sort_column).title
+                title = self._column(table.sort_column).title
                 parts.append(Text(f"   sort: {title} {direction}", style="cyan"))
             if self.best is not None:
                 b = self.best
@@ -215,7 +242,7 @@ class RunsScreen(Screen[None]):
                 )
         o = self.tapp.options
         flags = [
-            "time" if o.use_time else "step",
+            safe_text(self.x_label if o.x.kind == AUTO else o.x.name, 30),
             "log-y" if o.log_y else "",
             f"EMA {o.smoothing:g}" if o.smoothing is not None else "",
         ]
@@ -234,33 +261,50 @@ class RunsScreen(Screen[None]):
         self._update_header()
 
     def options_changed(self) -> None:
-        self._update_header()
         self._update_preview(None)
+        self._update_header()
 
     def _update_preview(self, changed: Changed | None) -> None:
         run = self.selected_run()
         plots = [self.query_one(f"#preview-{i}", MetricPlot) for i in range(PREVIEW_PLOTS)]
         hardware = self.query_one("#preview-hardware", HardwarePanel)
+        options = self.tapp.options
         if run is None:
             for plot in plots:
                 plot.title = "no run selected"
-                plot.show([], self.tapp.options)
+                plot.show([], options)
             hardware.clear_values()
             return
+        same = run.id == self._preview_run
+        self._preview_run = run.id
+        if (
+            same
+            and changed is not None
+            and not (changed.reset or changed.series or run.id in changed.runs)
+        ):
+            return  # neither the run nor a series changed: the preview stays as it is
         keys = main_metrics(run, PREVIEW_PLOTS)
-        self.tapp.follow(run.metrics[k].series_id for k in keys)
+        runs = [(run, run_color(run.id))]
+        follow: list[int] = []
+        label = "step"
         for index, plot in enumerate(plots):
             if index >= len(keys):
                 plot.title = ""
-                plot.show([], self.tapp.options)
+                plot.show([], options)
                 continue
             key = keys[index]
-            buffer = self.tapp.model.series.get(run.metrics[key].series_id)
+            data = plot_data(key, runs, self.tapp.model.series, options.x)
+            follow += data.follow
+            if index == 0:
+                label = data.label
             plot.title = f"{safe_text(run.name, 30)} · {safe_text(key, 40)}"
             info = describe(key)
             plot.unit = info.unit if info else ""
-            lines = [PlotLine(run.name, run_color(run.id), buffer)] if buffer is not None else []
-            plot.show(lines, self.tapp.options)
+            show_plot(plot, data, options)
+        self.tapp.follow(follow)
+        if label != self.x_label:
+            self.x_label = label
+            self._update_header()
         if changed is None or run.id in changed.runs or changed.reset:
             if changed is None:
                 hardware.clear_values()
@@ -363,7 +407,9 @@ class RunsScreen(Screen[None]):
         if not keys:
             self.notify("no metrics to rank by yet", severity="warning")
             return
-        self.app.push_screen(PickBestScreen(keys, self.best_choice), self._best_chosen)
+        self.app.push_screen(
+            PickBestScreen(keys, self.best_choice, self.direction), self._best_chosen
+        )
 
     def _best_chosen(self, choice: tuple[str, str] | None) -> None:
         self.best_choice = choice
@@ -406,7 +452,7 @@ class RunsScreen(Screen[None]):
 
         shown = self.query_one(RunsTable).column_ids
         self.app.push_screen(
-            ColumnsScreen(self._column_choices()[1], shown),
+            ColumnsScreen(self._column_choices()[1], shown, self.direction),
             self._columns_chosen,
         )
 

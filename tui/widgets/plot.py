@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
+from ..axis import TIME, XAxis
 from ..sanitize import safe_text
-from ..series import Column, SeriesBuffer, ema
+from ..series import Column, SeriesBuffer, StepAxis, ema
 
 # (plotext colour name, the same colour for Rich): ANSI palette entries, so both agree.
 PALETTE = (
@@ -66,13 +67,19 @@ class PlotLine:
     label: str
     color: str
     buffer: SeriesBuffer
+    x_buffer: SeriesBuffer | None = None  # the metric x is (None: step or time)
+    markers: tuple[tuple[int, float], ...] = ()  # (step, seconds since start): resumes
 
 
 @dataclass(frozen=True, slots=True)
 class PlotOptions:
-    use_time: bool = False
+    x: XAxis = field(default_factory=XAxis)
     log_y: bool = False
     smoothing: float | None = None  # EMA weight, None = raw only
+
+    @property
+    def use_time(self) -> bool:
+        return self.x.kind == TIME
 
 
 def _segments(
@@ -112,9 +119,25 @@ def _envelope(columns: Sequence[Column]) -> tuple[list[Column], list[float | Non
     return out_columns, values
 
 
+def _marker_x(marker: tuple[int, float], axis: StepAxis | None, use_time: bool) -> float | None:
+    step, seconds = marker
+    if use_time:
+        return seconds
+    return axis.at(step) if axis is not None else float(step)
+
+
 def render_plot(
-    title: str, unit: str, lines: Sequence[PlotLine], options: PlotOptions, width: int, height: int
+    title: str,
+    unit: str,
+    lines: Sequence[PlotLine],
+    options: PlotOptions,
+    width: int,
+    height: int,
+    x_label: str | None = None,
+    note: str = "",
 ) -> Text:
+    """``x_label`` names the x-axis (step or time by default); ``note`` (already safe text)
+    is added to the title: the runs left out of this plot, for one."""
     if width < 12 or height < 4:
         return Text(safe_text(title, max(1, width)), no_wrap=True)
     plt.clf()
@@ -123,8 +146,20 @@ def render_plot(
     flagged = 0
     top: float | None = None
     drawn = 0
+    left: float | None = None
+    right: float | None = None
+    markers: list[float] = []
     for line in lines:
-        columns = line.buffer.columns(2 * width, options.use_time)
+        axis = line.x_buffer.step_axis() if line.x_buffer is not None else None
+        columns = line.buffer.columns(2 * width, options.use_time, axis)
+        if columns:
+            x_low, x_high = min(c.x for c in columns), max(c.x for c in columns)
+            left = x_low if left is None else min(left, x_low)
+            right = x_high if right is None else max(right, x_high)
+        for marker in line.markers:
+            x = _marker_x(marker, axis, options.use_time)
+            if x is not None:
+                markers.append(x)
         flagged += sum(1 for c in columns if c.nonfinite)
         raw_columns, raw_values = _envelope(columns)
         smoothing = options.smoothing
@@ -152,13 +187,26 @@ def render_plot(
         bad = [c.x for c in columns if c.nonfinite]
         if bad and top is not None:
             plt.scatter(bad, [top] * len(bad), marker="x", color="red")
+    # A resume marker only inside the data's x range (plotext widens the axis to a vline).
+    shown = (
+        sorted({x for x in markers if left <= x <= right})
+        if drawn and left is not None and right is not None
+        else []
+    )
+    for x in shown:
+        plt.vline(x, "yellow")
     if options.log_y and drawn:
         plt.yscale("log")
     heading = safe_text(title, max(8, width - 12))
     if flagged:
         heading += "  ⚠ nan/inf"
+    if shown:
+        heading += "  ↻ resumed"
+    if note:
+        heading += f"  · {note}"
     plt.title(heading)
-    plt.xlabel("time (s)" if options.use_time else "step")
+    label = x_label if x_label is not None else "time (s)" if options.use_time else "step"
+    plt.xlabel(safe_text(label, max(8, width - 4)))
     if unit:
         plt.ylabel(unit)
     if not drawn:
@@ -179,13 +227,23 @@ class MetricPlot(Widget):
         self.unit = unit
         self.lines: list[PlotLine] = []
         self.options = PlotOptions()
+        self.x_label: str | None = None  # what x is ("iter", "step", "time (s)")
+        self.note = ""  # in the title, e.g. the runs left out for lacking the x metric
         self._cache_key: tuple[object, ...] | None = None
         self._cache: Text = Text()
         self.renders = 0  # plotext builds, for tests: redraw only what changed
 
-    def show(self, lines: Sequence[PlotLine], options: PlotOptions) -> None:
+    def show(
+        self,
+        lines: Sequence[PlotLine],
+        options: PlotOptions,
+        x_label: str | None = None,
+        note: str = "",
+    ) -> None:
         self.lines = list(lines)
         self.options = options
+        self.x_label = x_label
+        self.note = note
         if self._key() != self._cache_key:
             self.refresh()
 
@@ -193,9 +251,20 @@ class MetricPlot(Widget):
         return (
             self.size.width,
             self.size.height,
-            self.options,
+            self.title,
+            self.options,  # the axis choice among them
+            self.x_label,
+            self.note,
             tuple(
-                (line.label, line.color, id(line.buffer), line.buffer.version)
+                (
+                    line.label,
+                    line.color,
+                    id(line.buffer),
+                    line.buffer.version,
+                    id(line.x_buffer),
+                    line.x_buffer.version if line.x_buffer is not None else -1,
+                    line.markers,
+                )
                 for line in self.lines
             ),
         )
@@ -205,7 +274,8 @@ class MetricPlot(Widget):
         if key != self._cache_key:
             self._cache_key = key
             self._cache = render_plot(
-                self.title, self.unit, self.lines, self.options, self.size.width, self.size.height
-            )
+                self.title, self.unit, self.lines, self.options, self.size.width,
+                self.size.height, self.x_label, self.note,
+            )  # fmt: skip
             self.renders += 1
         return self._cache

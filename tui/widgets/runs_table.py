@@ -7,7 +7,7 @@ terminal escapes is shown literally (DataTable parses plain ``str`` cells as mar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
@@ -51,16 +51,24 @@ class RunsTable(DataTable[Text]):
     def column_ids(self) -> list[str]:
         return [spec.id for spec in self.specs]
 
-    def configure(self, column_ids: Sequence[str]) -> bool:
-        """Use these columns; True if they changed (the table is then rebuilt)."""
-        if list(column_ids) == self.column_ids and self.columns:
+    def configure(
+        self, column_ids: Sequence[str], direction: Callable[[str], str] | None = None
+    ) -> bool:
+        """Use these columns (``direction``: min/max of a best column, see column_for); True if
+        they or their titles changed (the table is then rebuilt)."""
+        specs = [column_for(cid, direction) for cid in column_ids]
+        if (
+            self.columns
+            and [s.id for s in specs] == self.column_ids
+            and [s.title for s in specs] == [s.title for s in self.specs]
+        ):
             return False
         current = (
             self.column_ids[self.sort_cursor]
             if self.specs and self.sort_cursor < len(self.specs)
             else None
         )
-        self.specs = [column_for(cid) for cid in column_ids]
+        self.specs = specs
         if current is not None and current in column_ids:
             self.sort_cursor = list(column_ids).index(current)
         self.sort_cursor = max(0, min(self.sort_cursor, len(self.specs) - 1))
