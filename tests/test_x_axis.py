@@ -178,6 +178,25 @@ async def test_nothing_defined_stays_on_the_step(tmp_path: Path) -> None:
         assert app.options.x == XAxis()
 
 
+async def test_a_counter_logged_without_define_metric_is_the_x_axis(tmp_path: Path) -> None:
+    """nanoGPT logs ``iter`` with every eval and calls no define_metric: its plots, step
+    column and steps/s still count its own iterations, not the log() calls (0..8)."""
+    db = tmp_path / "nanogpt.db"
+    run = tracker.init(name="nano", db=db, quiet=True, system_metrics=False, console=False)
+    for call in range(9):
+        run.log({"iter": call * 250, "train/loss": 4.0 - call * 0.3, "lr": 6e-4})
+    run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        preview = await ready(app, pilot, rows=1)
+        assert preview.x_label == "iter"
+        assert x_range(preview) == (0.0, 2000.0)
+        assert cell(app, 0, "step") == format_number(2000)
+        (record,) = app.model.newest_first()
+        assert record.steps_per_s == pytest.approx(2000 / record.duration_s)
+        assert record.step_metric("iter") is None and record.step_metric("sys/cpu/util") is None
+
+
 async def test_the_picker_chooses_any_metric(iter_db: Path) -> None:
     app = make_app(iter_db)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -71,10 +71,42 @@ class RunRecord:
     events: list[RunEvent] = field(default_factory=list)  # oldest first
 
     def step_metric(self, key: str) -> str | None:
-        """The metric ``key`` is plotted against (``define_metric``), None for the step."""
+        """The metric ``key`` is plotted against (``define_metric``, else the counter the run
+        logs without defining it: :attr:`guessed_counter`), None for the step."""
         from .metric_defs import step_metric_of
 
-        return step_metric_of(self.metric_defs, key) if self.metric_defs else None
+        if self.metric_defs:
+            return step_metric_of(self.metric_defs, key)
+        return self.counter_for(key)
+
+    @property
+    def guessed_counter(self) -> str | None:
+        """A step counter the run logs as a metric without ``define_metric`` (``iter``,
+        ``global_step``, ``step``...: :func:`tracker.metric_defs.guess_step_metric`)."""
+        from .metric_defs import guess_step_metric
+
+        return guess_step_metric(self.metrics) if self.metrics else None
+
+    @property
+    def own_step(self) -> int | float | None:
+        """The step as the run counts it: its main step metric's last value (``iter``,
+        ``train/global_step``) when it has one, else the logged step."""
+        metric = (
+            _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
+            if self.metric_defs
+            else self.guessed_counter
+        )
+        counter = self.metrics.get(metric) if metric is not None else None
+        if counter is None or counter.last is None or not math.isfinite(counter.last):
+            return self.step
+        last = counter.last
+        return int(last) if last.is_integer() else last
+
+    def counter_for(self, key: str) -> str | None:
+        counter = self.guessed_counter
+        if counter is None or key == counter or key.startswith("sys/"):
+            return None
+        return counter
 
     def goal(self, key: str) -> str | None:
         """``"min"``/``"max"`` when the run defined which way ``key`` is better."""
@@ -100,9 +132,13 @@ class RunRecord:
         duration = self.duration_s
         if duration <= 0:
             return None
-        if self.metric_defs:
-            metric = _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
-            counter = self.metrics.get(metric) if metric is not None else None
+        metric = (
+            _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
+            if self.metric_defs
+            else self.guessed_counter
+        )
+        if metric is not None:
+            counter = self.metrics.get(metric)
             if (
                 counter is not None
                 and counter.last is not None

@@ -50,8 +50,11 @@ def _step_metric(defs: tuple[MetricDef, ...], key: str) -> str | None:
 
 
 def run_step_metric(run: RunRecord, key: str) -> str | None:
-    """The metric ``run`` plots ``key`` against (cached: redraws ask it for every plot)."""
-    return _step_metric(tuple(run.metric_defs), key) if run.metric_defs else None
+    """The metric ``run`` plots ``key`` against (cached: redraws ask it for every plot): the
+    one it defined, else the counter it logs without defining it (nanoGPT's ``iter``)."""
+    if run.metric_defs:
+        return _step_metric(tuple(run.metric_defs), key)
+    return run.counter_for(key)
 
 
 def defined_step_metrics(runs: Iterable[RunRecord]) -> list[str]:
@@ -60,6 +63,10 @@ def defined_step_metrics(runs: Iterable[RunRecord]) -> list[str]:
     for run in runs:
         if run.metric_defs:
             seen.update(dict.fromkeys(step_metrics(run.metric_defs)))
+        else:
+            counter = run.guessed_counter
+            if counter is not None:
+                seen[counter] = None
     return list(seen)
 
 

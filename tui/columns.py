@@ -138,7 +138,11 @@ FIXED: dict[str, Column] = {
         Column("age", "age", lambda r, c: -r.created_at, _age, numeric=True),
         Column("duration", "dur", lambda r, c: r.duration_s, _duration, numeric=True),
         Column(
-            "step", "step", lambda r, c: r.step, lambda r, c: _number_cell(r.step), numeric=True
+            "step",
+            "step",
+            lambda r, c: r.own_step,
+            lambda r, c: _number_cell(r.own_step),
+            numeric=True,
         ),
         Column(
             "rate",

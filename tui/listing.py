@@ -53,7 +53,7 @@ def table_rows(
             run.name,
             run.project,
             run.status,
-            format_number(run.step) if run.step is not None else "-",
+            format_number(run.own_step) if run.own_step is not None else "-",
             format_age(now - run.created_at),
             format_duration(run.duration_s),
         ]
