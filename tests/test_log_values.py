@@ -67,8 +67,8 @@ def test_torch_scalars(db_path: Path) -> None:
     torch = pytest.importorskip("torch")
     run = tracker.init(db=db_path, quiet=True)
     run.log({"t": torch.tensor(0.75), "one": torch.tensor([2.0]), "i": torch.tensor(3)})
-    with pytest.raises(TypeError, match=r"'m'.*2 elements"):
-        run.log({"m": torch.ones(2)})
+    with pytest.raises(TypeError, match=r"'m' is an array with 2 elements"):
+        run.log({"m": torch.ones(2, dtype=torch.complex64)})
     run.finish()
     assert _points(db_path, "t") == [(0, 0.75)]
     assert _points(db_path, "one") == [(0, 2.0)]
@@ -129,11 +129,11 @@ def test_text_and_none_are_taken_as_wandb_takes_them(
     "payload, message",
     [
         ({"ok": 1.0, "bad": b"0.5"}, "'bad' is bytes"),
-        ({"ok": 1.0, "bad": [1, 2]}, "'bad' is list"),
+        ({"ok": 1.0, "bad": [1, "2"]}, "'bad' is list"),
         ({"ok": 1.0, "bad": 1 + 2j}, "'bad' is complex"),
-        ({"ok": 1.0, "bad": np.zeros(3)}, "'bad' is an array with 3 elements"),
+        ({"ok": 1.0, "bad": np.array(["a", "b"])}, "'bad' is <U1"),
         ({"ok": 1.0, "bad": object()}, "'bad' is object"),
-        ({"ok": 1.0, "text": "kept", "nested": {"bad": []}}, "'nested/bad' is list"),
+        ({"ok": 1.0, "text": "kept", "nested": {"bad": [None]}}, "'nested/bad' is list"),
     ],
 )
 def test_bad_values_raise_type_error_and_queue_nothing(
@@ -156,7 +156,6 @@ def test_bad_values_raise_type_error_and_queue_nothing(
         ("a\x1b]0;pwn\x07", "control character"),
         ("nul\x00inside", "control character"),
         ("bad\ud800", "lone surrogate"),
-        ("a//b", "empty '/' segment"),
     ],
 )
 def test_bad_keys_raise_value_error(db_path: Path, key: str, message: str) -> None:

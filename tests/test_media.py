@@ -194,7 +194,7 @@ def test_nan_in_raw_histogram_values_is_counted_and_warned(
 def test_bad_media_in_a_call_queues_nothing_of_it(db_path: Path) -> None:
     run = tracker.init(db=db_path, quiet=True, console=False)
     with pytest.raises(TypeError, match="'bad'"):
-        run.log({"loss": 1.0, "img": tracker.Image(np.zeros((2, 2))), "bad": np.zeros(3)})
+        run.log({"loss": 1.0, "img": tracker.Image(np.zeros((2, 2))), "bad": np.zeros(3, complex)})
     run.log({"loss": 2.0}, step=5)
     run.finish()
     assert _media(db_path) == {}

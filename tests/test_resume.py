@@ -102,6 +102,8 @@ def test_resume_rules(db_path: Path) -> None:
         tracker.init(db=db_path, id="fixed", resume="never", quiet=True)
     with pytest.raises(ResumeError, match="resume='allow'"):
         tracker.init(db=db_path, id="fixed", quiet=True)  # an id alone never takes a run over
+    with pytest.raises(ResumeError, match="belongs to project 'tests', not 'other'"):
+        tracker.init(db=db_path, id="fixed", resume="allow", project="other", quiet=True)
     again = tracker.init(db=db_path, id="fixed", resume="must", quiet=True, config={"b": 2})
     assert again.resumed and again.step == 1 and again.id == "fixed"
     again.log({"x": 2.0})

@@ -146,13 +146,24 @@ def test_default_path_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "env.db").exists()
 
 
-def test_bad_names_fail_at_init(db_path: Path) -> None:
-    with pytest.raises(ValueError, match="control character"):
-        tracker.init(name="a\x1b[2Jb", db=db_path, quiet=True)
-    with pytest.raises(ValueError, match="at most 256"):
-        tracker.init(project="p" * 1000, db=db_path, quiet=True)
+def test_names_are_taken_as_wandb_takes_them(
+    db_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Control characters and markup are kept (shown escaped everywhere), numbers become text,
+    an over-long name is cut with one warning; only what cannot be stored is refused."""
+    run = tracker.init(name="a\x1b[2Jb", project="p" * 1000, tags=[1], db=db_path)
+    run.finish()
+    err = capfd.readouterr().err
+    assert "\x1b" not in err, "init's line shows the name escaped"
+    assert "kept as its first 256" in err
+    conn = open_for_reading(db_path)
+    (record,) = store.read_runs(conn)
+    conn.close()
+    assert record.name == "a\x1b[2Jb" and record.project == "p" * 256 and record.tags == ["1"]
     with pytest.raises(TypeError):
-        tracker.init(tags=[1], db=db_path, quiet=True)  # type: ignore[list-item]
+        tracker.init(tags=[object()], db=db_path, quiet=True)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="must not be empty"):
+        tracker.init(name="  ", db=db_path, quiet=True)
 
 
 def test_two_runs_in_one_process(db_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Property-based tests of value coercion: whatever a training loop hands ``log()``, ``config``
-or ``summary``, it is either stored as ``float(value)`` (JSON for config and summary) or refused
-with a ``TypeError``/``ValueError`` that names the key, the user's own exception chained as its
-cause, before anything of that call is queued. Never another exception."""
+or ``summary``, it is either stored as ``float(value)`` (JSON for config and summary), taken as
+wandb takes it (text to the summary, None skipped, a sequence of numbers as a histogram), or
+refused with a ``TypeError``/``ValueError`` that names the key, the user's own exception
+chained as its cause, before anything of that call is queued. Never another exception."""
 
 from __future__ import annotations
 
@@ -119,6 +120,12 @@ def reference(value: Any) -> float:
     return float(item() if callable(item) else value)
 
 
+def is_sequence(value: Any) -> bool:
+    if isinstance(value, list):
+        return True
+    return isinstance(value, np.ndarray) and value.size > 1 and value.dtype.kind in "biuf"
+
+
 def same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
@@ -166,13 +173,19 @@ def test_log_stores_float_of_a_value_or_refuses_it_naming_the_key(db_path: Path)
             return
         finally:
             run._queue = real_queue
-        (record,) = [r for r in queue if r[0] != "json"]  # text goes to the summary
+        (record,) = [r for r in queue if type(r[0]) is not str]  # text goes to the summary
+        media = [r[2][2] for r in queue if r[0] == "media"]
+        histograms = media[0] if media else {}
         logged = record[3]
         for name, leaf in flat(key, value):
             if isinstance(leaf, str):  # wandb takes text: the summary keeps the latest
                 assert run.summary[name] == leaf and name not in logged
                 continue
-            if leaf is None:  # and None, which is skipped
+            if leaf is None or (isinstance(leaf, list) and not leaf):  # skipped, as in wandb
+                assert name not in logged
+                continue
+            if is_sequence(leaf):  # wandb makes a histogram of a sequence of numbers
+                assert isinstance(histograms[name], tracker.Histogram), (name, leaf)
                 assert name not in logged
                 continue
             expected = reference(leaf)

@@ -125,6 +125,8 @@ def test_reinit_follows_wandb(db_path: Path) -> None:
     assert settings_run is not replaced and not replaced._active
     side.finish()
     settings_run.finish()
+    with pytest.raises(ValueError, match="mode must be one of"):
+        tracker.init(db=db_path, quiet=True, mode="bogus", reinit="create_new")
     with pytest.raises(ValueError, match="reinit must be"):
         tracker.init(db=db_path, quiet=True, reinit="sometimes")
 
@@ -248,3 +250,64 @@ def test_a_star_import_re_export_has_the_whole_surface(db_path: Path) -> None:
     finally:
         del sys.modules["my_logging"]
     assert os.path.exists(db_path)
+
+
+def test_renaming_and_retagging_after_init_are_stored(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True, tags=["a"])
+    tracker.run.name = f"resnet-{run.id}"
+    run.tags = run.tags + ("b",)  # noqa: RUF005 (wandb's documented idiom: tags are a tuple)
+    assert run.tags == ("a", "b") and run.display_name == f"resnet-{run.id}"
+    run.log({"x": 1.0})
+    run.finish()
+    record = _record(db_path)
+    assert record.name == f"resnet-{run.id}" and record.tags == ["a", "b"]
+
+
+def test_summary_reads_each_metrics_latest_value(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True)
+    for i in range(3):
+        tracker.log({"loss": 3.0 - i, "val": {"acc": [0.5, 0.9, 0.7][i]}})
+    run.summary["best_acc"] = 0.9
+    assert run.summary["loss"] == 1.0 and tracker.summary["val/acc"] == 0.7
+    assert run.summary.get("missing", 0) == 0 and "loss" in run.summary
+    assert run.summary.latest() == {"loss": 1.0, "val/acc": 0.7, "best_acc": 0.9}
+    run.finish()
+    assert _record(db_path).summary == {"best_acc": 0.9}, "the stored summary is the script's"
+
+
+def test_sequences_become_histograms_as_in_wandb(db_path: Path) -> None:
+    import numpy as np
+
+    run = tracker.init(db=db_path, quiet=True)
+    run.log({"grads": np.linspace(-1, 1, 100), "per_class": [0.9, 0.8, 0.7], "empty": []})
+    with pytest.raises(TypeError, match="'mixed' is list"):
+        run.log({"mixed": ["a", 1]})
+    run.finish()
+    record = _record(db_path)
+    assert {k: v["kind"] for k, v in record.media.items()} == {
+        "grads": "histogram", "per_class": "histogram",
+    }  # fmt: skip
+
+
+_FORKED_WORKER = """
+    import os, sys, tracker
+    run = tracker.init(db=sys.argv[1], config={"aug": 0.5}, quiet=True, console=False)
+    cfg = tracker.config
+    pid = os.fork()
+    if pid == 0:  # a DataLoader worker: reads the hyperparameters, its log() is ignored
+        ok = tracker.config.aug == 0.5 and cfg["aug"] == 0.5 and tracker.run is run
+        tracker.log({"from_child": 1.0})
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    run.log({"loss": 1.0})
+    run.finish()
+    print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_worker_reads_the_config(db_path: Path) -> None:
+    from .helpers import run_python
+
+    out = run_python(_FORKED_WORKER, str(db_path))
+    assert "child 0" in out.stdout, out.stderr
+    assert "from_child" not in _record(db_path).metrics

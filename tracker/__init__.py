@@ -52,6 +52,7 @@ __version__ = "0.1.0"
 save = unsupported("save", "files stay where the script wrote them")
 log_artifact = unsupported("log_artifact", "artifacts are not stored")
 use_artifact = unsupported("use_artifact", "artifacts are not stored")
+log_code = unsupported("log_code", "code is not stored")
 log_model = unsupported("log_model", "models are not stored")
 login = unsupported("login", "tracktui needs no account")
 plot_table = plot.plot_table
@@ -91,6 +92,7 @@ __all__ = [
     "init",
     "log",
     "log_artifact",
+    "log_code",
     "log_model",
     "login",
     "plot",

@@ -44,6 +44,8 @@ class RunHandle:
     config: dict[str, Any]
     summary: dict[str, Any]
     metric_defs: list[dict[str, Any]] = field(default_factory=list)  # replaced, never mutated
+    name: str = ""  # set when the script renames the run
+    tags: list[str] = field(default_factory=list)  # replaced, never mutated
     series: dict[str, SeriesState] = field(default_factory=dict)
     dropped: int = 0
     refused: int = 0  # records SQLite refused and the writer left out
@@ -111,8 +113,13 @@ def write_batch(
             store.update_series(conn, series_updates)
         for kind, handle, payload in controls:
             if kind == "json":
+                if payload == "name":
+                    store.rename_run(conn, handle.run_id, handle.name, version)
+                    continue
                 if payload == "metric_defs":
                     text = dumps(handle.metric_defs)
+                elif payload == "tags":
+                    text = dumps(handle.tags)
                 else:
                     text = _snapshot_json(handle.config if payload == "config" else handle.summary)
                 store.update_run_json(conn, handle.run_id, payload, text, version)

@@ -21,6 +21,7 @@ from .system.sampler import DEFAULT_INTERVAL_S
 from .values import config_items
 
 REINIT_CHOICES = ("default", "return_previous", "finish_previous", "create_new")
+MODES = ("online", "offline", "disabled", "shared", "dryrun", "run")  # wandb's; all record here
 _TAG_OPTIONS = ("group", "job_type")
 # wandb options with nothing to do here; accepted without a word
 _QUIET_OPTIONS = frozenset(
@@ -70,6 +71,8 @@ def init(
     settings = wandb_options.get("settings")
     reinit = _setting(settings, "reinit", reinit)
     mode = _setting(settings, "mode", mode)
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     disabled = disabled_by_env(mode)
     previous = current_run()
     if previous is not None and (previous._active or previous.disabled):
@@ -114,6 +117,7 @@ def init(
     )
     dict.clear(_pending_config)
     run.group, run.job_type = grouping["group"], grouping["job_type"]
+    run.settings = settings if settings is not None else Settings(mode=mode, reinit=reinit)
     if notes:
         run.notes = str(notes)
         run.summary["notes"] = run.notes

@@ -147,3 +147,36 @@ class PersistedDict(dict[str, Any]):
             object.__setattr__(self, name, value)
         else:
             self[name] = value
+
+
+class SummaryDict(PersistedDict):
+    """``run.summary``: what the script set, and (as in wandb) every metric's latest logged
+    value for the keys it did not set. Only what the script set is stored as the run's summary;
+    the latest values are in the metrics (``ls --json``'s ``metrics[key].last``)."""
+
+    def __init__(
+        self, run: Run | None, initial: Mapping[str, Any], latest: dict[str, float]
+    ) -> None:
+        super().__init__(run, "summary", initial)
+        self._latest = latest
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return super().__getitem__(key)
+        except KeyError:
+            if key in self._latest:
+                return self._latest[key]
+            raise
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or key in self._latest
+
+    def latest(self) -> dict[str, Any]:
+        """The whole summary as wandb shows it: latest values, then what the script set."""
+        return {**self._latest, **dict(self)}

@@ -23,9 +23,10 @@ from .media import Histogram, Media
 from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
 from .paths import DEFAULT_RELATIVE, resolve_db_path
-from .persisted import PersistedDict, check_run_id, new_run_id, new_run_name
+from .persisted import PersistedDict, SummaryDict, check_run_id, new_run_id, new_run_name
 from .read_errors import loads_json
 from .run_surface import RunSurface
+from .sanitize import safe_text
 from .settings import (
     default_project,
     finish_timeout,
@@ -81,8 +82,8 @@ class Run(RunSurface):
         given_id = id if id is not None else run_id_from_env()
         self.id = check_run_id(given_id) if given_id is not None else new_run_id()
         self.project = check_name(project or default_project(), "project")
-        self.name = check_name(name, "run name") if name is not None else new_run_name()
-        self.tags = [check_name(tag, "tag") for tag in (tags or [])]
+        self._name = check_name(name, "run name") if name is not None else new_run_name()
+        self._tags = [check_name(tag, "tag") for tag in (tags or [])]
         self.db_path = resolve_db_path(db)
         self._files_root = Path(dir).expanduser() if dir is not None else None
         self.created_at = time.time()
@@ -103,7 +104,8 @@ class Run(RunSurface):
             run_id=self.id, db_path=self.db_path, t0=self.created_at, config={}, summary={}
         )
         self.config = PersistedDict(self, "config", config_dict)
-        self.summary = PersistedDict(self, "summary", {})
+        self._latest: dict[str, float] = {}  # each metric's latest value, for run.summary
+        self.summary = SummaryDict(self, {}, self._latest)
         self._handle.config = self.config
         self._handle.summary = self.summary
         if disabled:
@@ -118,13 +120,14 @@ class Run(RunSurface):
                 "host": this_host(),
                 "pid": os.getpid(),
                 "pid_start": _process_start(),
-                "tags": dumps(self.tags),
+                "tags": dumps(self._tags),
                 "config": dumps(dict(self.config)),
                 "summary": "{}",
             },
             resume=resume_mode,
             id_given=given_id is not None,
             name_given=name is not None,
+            project_given=project is not None,
         )
         if started.resumed is not None:
             self._continue(started.resumed)
@@ -146,17 +149,58 @@ class Run(RunSurface):
         """Take over a stored run (``resume=``): its name, times, steps, config and summary."""
         self.resumed = True
         self.id = stored["id"]
-        self.name = stored["name"]
+        self._name = stored["name"]
         self.project = stored["project"]
-        self.tags = list(stored["tags"])
+        self._tags = list(stored["tags"])
         self.created_at = float(stored["created_at"])
         self._step = stored["step"] if stored["step"] is not None else -1
         self._handle.run_id = self.id
         self._handle.t0 = self.created_at
+        self._handle.name = self._name
+        self._handle.tags = list(self._tags)
         dict.update(self.config, stored["config"])
         dict.update(self.summary, loads_json(stored["summary"], {}))
         self._metric_defs = metric_defs_from_json(loads_json(stored["metric_defs"], []))
         self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
+
+    # --- what the script may change later ---------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        """``run.name = ...`` (wandb scripts rename a run once its id is known): stored."""
+        self._name = check_name(value, "run name")
+        self._handle.name = self._name
+        self._persist("name")
+
+    @property
+    def display_name(self) -> str:
+        return self._name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self.name = value
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """wandb's ``run.tags``, a tuple: ``run.tags = run.tags + ("new",)`` stores it."""
+        return tuple(self._tags)
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        if isinstance(value, str):
+            value = [value]
+        self._tags = [check_name(tag, "tag") for tag in value]
+        self._handle.tags = list(self._tags)
+        self._persist("tags")
+
+    @property
+    def start_time(self) -> float:
+        """When the run started (Unix time; a resumed run keeps its first start)."""
+        return self.created_at
 
     # --- logging -----------------------------------------------------------------------------
 
@@ -218,6 +262,7 @@ class Run(RunSurface):
         self._step = step
         queue = self._queue
         if data:
+            self._latest.update(data)
             queue.append((self._handle, step, time.time(), data))
         if media is not None:
             queue.append(("media", self._handle, (step, time.time(), media)))
@@ -251,7 +296,7 @@ class Run(RunSurface):
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
         media: dict[str, Media] = {}
-        texts: dict[str, str | None] = {}
+        texts: dict[str, Any] = {}
         flat = flatten_metrics(data, media=media, texts=texts)
         if texts:
             self._keep_texts(texts)
@@ -262,7 +307,7 @@ class Run(RunSurface):
                 item.warn_nonfinite(key)
         return flat, media or None
 
-    def _keep_texts(self, texts: dict[str, str | None]) -> None:
+    def _keep_texts(self, texts: dict[str, Any]) -> None:
         """wandb scripts log text (``"epoch": "1/10"``) and None beside numbers: the text is
         kept as the latest value in the run's summary, None is skipped; neither is plotted."""
         kept = {key: text for key, text in texts.items() if text is not None}
@@ -394,7 +439,7 @@ class Run(RunSurface):
             f"resumed at step {self._step:,}" if self.resumed and self._step >= 0
             else "resumed" if self.resumed else "is recorded"
         )  # fmt: skip
-        return (
+        return safe_text(
             f"tracker: run {self.name} ({self.id}) of project {self.project} {what} in "
             f"{self.db_path}; watch it with: {watch}"
         )
@@ -435,7 +480,8 @@ def _flush_all() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _current
+    # The current run stays current in the child (a DataLoader worker reads tracker.config, as
+    # with wandb); it no longer records there: its log() is ignored with one warning.
     for run in _active_runs:
         run._active = False
         if run._console is not None:
@@ -444,7 +490,6 @@ def _after_fork_in_child() -> None:
     from .writer import _orphans
 
     _orphans.extend(_writer.abandon_after_fork())
-    _current = None
 
 
 def current_run() -> Run | None:

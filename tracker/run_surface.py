@@ -54,6 +54,7 @@ class RunSurface:
     notes: str | None = None
     group: str | None = None
     job_type: str | None = None
+    settings: Any = None  # what init() was given (a tracker.Settings)
     db_path: Path
     _handle: RunHandle
     _files_root: Path | None

@@ -47,6 +47,7 @@ def record_run(
     resume: str | None = None,
     id_given: bool = False,
     name_given: bool = False,
+    project_given: bool = False,
 ) -> Started:
     """Open (creating if needed) the database; insert ``row`` into ``runs``, or resume."""
 
@@ -55,7 +56,9 @@ def record_run(
         conn = open_for_writing(db_path, busy_timeout_ms=max(wait_ms, 50))
         try:
             version = store.begin(conn)
-            resumed = _start(conn, row, version, resume, id_given, name_given, str(db_path))
+            resumed = _start(
+                conn, row, version, resume, id_given, name_given, project_given, str(db_path)
+            )
             store.commit(conn)
         except sqlite3.Error as exc:
             store.rollback(conn)
@@ -80,6 +83,7 @@ def _start(
     resume: str | None,
     id_given: bool,
     name_given: bool,
+    project_given: bool,
     shown: str,
 ) -> dict[str, Any] | None:
     stored = None
@@ -99,6 +103,12 @@ def _start(
         raise ResumeError(
             f"{shown}: a run with id {row['id']!r} already exists ({stored['name']}); pass "
             "resume='allow' (or set $TRACKTUI_RESUME=allow) to continue it, or choose another id"
+        )
+    if project_given and stored["project"] != row["project"]:
+        raise ResumeError(
+            f"{shown}: run {stored['id']!r} belongs to project {stored['project']!r}, not "
+            f"{row['project']!r}; run ids are unique in a database, so choose another id to "
+            "start a run in this project"
         )
     status = _status_of(stored)
     if status == LIVE:

@@ -111,6 +111,10 @@ def update_run_json(
     conn.execute(f"UPDATE runs SET {column} = ?, version = ? WHERE id = ?", (text, version, run_id))
 
 
+def rename_run(conn: sqlite3.Connection, run_id: str, name: str, version: int) -> None:
+    conn.execute("UPDATE runs SET name = ?, version = ? WHERE id = ?", (name, version, run_id))
+
+
 def heartbeat(conn: sqlite3.Connection, run_ids: Sequence[str], now: float, version: int) -> None:
     """A live run's sign of life; readers see it as a change, so durations and stale checks move."""
     conn.executemany(

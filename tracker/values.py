@@ -51,8 +51,6 @@ def check_key(key: object) -> str:
         raise ValueError(
             f"metric key {_short(key)} is not valid Unicode (lone surrogate)"
         ) from None
-    if key.startswith("/") or key.endswith("/") or "//" in key:
-        raise ValueError(f"metric key {_short(key)} has an empty '/' segment")
     return key
 
 
@@ -73,22 +71,29 @@ def check_step(step: Any) -> int:
 
 
 def check_name(value: object, what: str) -> str:
-    """Validate a run name, project or tag: printable text of bounded length."""
+    """A run name, project or tag as stored: text (a number is taken as its text), stripped,
+    at most :data:`MAX_NAME_LENGTH` characters (longer is cut, with one warning). Control
+    characters and markup are kept as given (wandb takes them) and shown escaped everywhere."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
-    text = str(value).strip()
+    text = value.strip()
     if not text:
         raise ValueError(f"{what} must not be empty")
-    if len(text) > MAX_NAME_LENGTH:
-        raise ValueError(
-            f"{what} {_short(text)} is {len(text)} characters; at most {MAX_NAME_LENGTH}"
-        )
-    if _CONTROL.search(text):
-        raise ValueError(f"{what} {_short(text)} contains a control character")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{what} {_short(text)} is not valid Unicode") from None
+    if len(text) > MAX_NAME_LENGTH:
+        from .errors import warn_once
+
+        warn_once(
+            f"long-name:{what}:{text[:40]}",
+            f"{what} {_short(text)} is {len(text):,} characters; kept as its first "
+            f"{MAX_NAME_LENGTH}",
+        )
+        text = text[:MAX_NAME_LENGTH]
     return text
 
 
@@ -186,13 +191,14 @@ def flatten_metrics(
     data: Mapping[str, Any],
     prefix: str = "",
     media: dict[str, Any] | None = None,
-    texts: dict[str, str | None] | None = None,
+    texts: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """Validate and flatten a ``log()`` payload: nested mappings become ``outer/inner`` keys.
 
-    Media objects (and lists of them, which become ``key[0]``, ``key[1]``...) go to ``media``
-    when it is given; text and None go to ``texts`` when it is given (wandb takes both); without
-    them they are refused like any other non-number.
+    Media objects (and lists of them, which become ``key[0]``, ``key[1]``...) and sequences of
+    numbers (a list, an array or tensor of more than one element: a :class:`Histogram`, as wandb
+    makes them) go to ``media`` when it is given; text and None go to ``texts`` when it is given
+    (wandb takes both); without them they are refused like any other non-number.
     """
     out: dict[str, float] = {}
     for raw_key, value in data.items():
@@ -212,6 +218,10 @@ def flatten_metrics(
             isinstance(value, TEXT_OR_NONE) or getattr(value, "not_stored", False) is True
         ):
             texts[key] = value if isinstance(value, str) else None
+        elif media is not None and _is_number_sequence(value):
+            media[key] = _histogram_of(key, value)  # wandb turns sequences into histograms
+        elif texts is not None and isinstance(value, (list, tuple)) and not value:
+            texts[key] = None
         elif media is not None and isinstance(value, Media):
             media[key] = value.at_log()  # a Table the script keeps filling is stored as logged
         elif media is not None and _is_media_list(value):
@@ -222,6 +232,37 @@ def flatten_metrics(
         if len(out) + (len(media) if media else 0) > MAX_KEYS_PER_CALL:
             raise ValueError(f"log(): more than {MAX_KEYS_PER_CALL} keys in one call")
     return out
+
+
+def _is_number_sequence(value: object) -> bool:
+    """A list/tuple of real numbers, or a numeric array or tensor of more than one element."""
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(
+            isinstance(item, (int, float)) and not isinstance(item, bool) for item in value
+        )
+    if not hasattr(value, "shape") or not callable(getattr(value, "item", None)):
+        return False
+    size = _element_count(value)
+    if size is None or size < 2:
+        return False
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is not None:  # numpy and anything like it
+        return kind in "biuf"
+    return bool(getattr(dtype, "is_floating_point", False)) or str(dtype).startswith(
+        ("torch.int", "torch.uint", "torch.bool")
+    )  # torch tensors: real numbers only
+
+
+def _histogram_of(key: str, value: object) -> Any:
+    from .media import Histogram
+
+    try:
+        return Histogram(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"log(): value of {key!r} is a sequence tracktui cannot bin: {exc}"
+        ) from exc
 
 
 def _given_twice(key: str) -> None:
