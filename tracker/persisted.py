@@ -168,7 +168,7 @@ class SummaryDict(PersistedDict):
                 return self._latest[key]
             raise
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         try:
             return self[key]
         except KeyError:
