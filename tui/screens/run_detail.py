@@ -217,7 +217,7 @@ class RunDetailScreen(Screen[None]):
         header = Text.assemble(
             (f" {mark} ", style), (safe_text(run.name, 60), "bold"),
             (f"  {safe_text(run.status, 12)}", style), f"  project {safe_text(run.project, 30)}",
-            f"  step {format_number(run.step) if run.step is not None else '-'}",
+            f"  step {format_number(run.own_step) if run.own_step is not None else '-'}",
             f"  {format_duration(run.duration_s)}",
             (f"  id {safe_text(run.id, 40)}  host {safe_text(run.host, 30)}", "dim"),
         )  # fmt: skip
