@@ -109,7 +109,10 @@ def axis_choices(runs: Sequence[RunRecord]) -> list[tuple[XAxis, str]]:
         (XAxis(STEP), "logged step, whatever the runs define"),
         (XAxis(TIME), "relative time (s since the run started)"),
     ]
-    out += [(XAxis(METRIC, m), "step metric (define_metric)") for m in defined]
+    out += [
+        (XAxis(METRIC, m), "step metric (define_metric, or a counter the run logs)")
+        for m in defined
+    ]
     keys: dict[str, None] = {}
     for run in runs:
         keys.update(dict.fromkeys(run.metrics))
