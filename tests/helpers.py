@@ -71,3 +71,19 @@ def only_run(db: Path):  # type: ignore[no-untyped-def]
         return record
     finally:
         conn.close()
+
+
+def media_rows(db: Path) -> list[tuple[str, int, str, str, bytes]]:
+    """``(key, step, kind, meta JSON, data)`` of every media row of the one run in ``db``, in
+    logging order (read back through the store)."""
+    from tracker import store
+    from tracker.schema import open_for_reading
+
+    conn = open_for_reading(db)
+    try:
+        (run,) = store.read_runs(conn)
+        rows = store.read_media_index(conn, run.id)
+        data = store.read_media_data(conn, [r[0] for r in rows])
+    finally:
+        conn.close()
+    return [(r[1], r[2], r[4], r[5], data[r[0]]) for r in rows]

@@ -18,17 +18,14 @@ from tracker import store
 from tracker.media.decoded import decode_confusion, decode_histogram, decode_table, parse_meta
 from tracker.schema import SCHEMA_VERSION, open_for_reading, open_for_writing
 
+from .helpers import media_rows
+
 
 def _media(db: Path) -> dict[str, tuple[int, str, dict[str, Any], bytes]]:
     """key -> (step, kind, meta, data) of the only run's newest media per key."""
-    conn = open_for_reading(db)
-    try:
-        (run,) = store.read_runs(conn)
-        rows = store.read_media_index(conn, run.id)
-        data = store.read_media_data(conn, [r[0] for r in rows])
-    finally:
-        conn.close()
-    return {r[1]: (r[2], r[4], parse_meta(r[5]), data[r[0]]) for r in rows}
+    return {
+        key: (step, kind, parse_meta(meta), data) for key, step, kind, meta, data in media_rows(db)
+    }
 
 
 def _pixels(data: bytes) -> np.ndarray:

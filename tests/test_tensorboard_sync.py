@@ -18,6 +18,8 @@ from tracker import store, tensorboard_sync
 from tracker.media.decoded import decode_histogram, decode_table
 from tracker.schema import open_for_reading
 
+from .helpers import media_rows
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing import event_accumulator  # noqa: E402
@@ -52,14 +54,7 @@ def _series(db: Path) -> dict[str, list[tuple[int, float]]]:
 
 def _media(db: Path) -> dict[str, tuple[int, str, bytes]]:
     """key -> (step, kind, data) of the only run's newest media per key."""
-    conn = open_for_reading(db)
-    try:
-        (run,) = store.read_runs(conn)
-        rows = store.read_media_index(conn, run.id)
-        data = store.read_media_data(conn, [r[0] for r in rows])
-    finally:
-        conn.close()
-    return {r[1]: (r[2], r[4], data[r[0]]) for r in rows}
+    return {key: (step, kind, data) for key, step, kind, _meta, data in media_rows(db)}
 
 
 def _events(logdir: Path) -> Any:

@@ -18,13 +18,12 @@ from PIL import Image as PILImage
 
 import tracker
 import tracker as wandb
-from tracker import store
 from tracker.media.decoded import ChartData, decode_table, decode_table_or_chart, parse_meta
-from tracker.schema import open_for_reading
 from tui.media_chart import chart_plan, chart_text
 from tui.media_decode import Unreadable, decode_for_display
 from tui.widgets.media_pane import ChartView, MediaPane, SamplesTable
 
+from .helpers import media_rows
 from .test_media_tui import _view_text, header, make_app, press_into_media
 from .tui_helpers import wait_until
 
@@ -33,14 +32,9 @@ torch = pytest.importorskip("torch")
 
 def _media(db: Path) -> dict[str, tuple[int, str, dict[str, Any], bytes]]:
     """key -> (step, kind, meta, data) of the only run's newest media per key."""
-    conn = open_for_reading(db)
-    try:
-        (run,) = store.read_runs(conn)
-        rows = store.read_media_index(conn, run.id)
-        data = store.read_media_data(conn, [r[0] for r in rows])
-    finally:
-        conn.close()
-    return {r[1]: (r[2], r[4], parse_meta(r[5]), data[r[0]]) for r in rows}
+    return {
+        key: (step, kind, parse_meta(meta), data) for key, step, kind, meta, data in media_rows(db)
+    }
 
 
 def _logged(db: Path, payload: dict[str, Any]) -> dict[str, tuple[int, str, dict[str, Any], bytes]]:

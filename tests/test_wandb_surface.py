@@ -17,18 +17,11 @@ from typing import Any
 import pytest
 
 import tracker
-from tracker import store
 from tracker.errors import TrackerError
-from tracker.schema import open_for_reading
 
+from .helpers import only_run
 
-def _record(db: Path):  # type: ignore[no-untyped-def]
-    conn = open_for_reading(db)
-    try:
-        (record,) = store.read_runs(conn)
-        return record
-    finally:
-        conn.close()
+_record = only_run
 
 
 def _points(db: Path, key: str) -> list[tuple[int, float]]:

@@ -16,7 +16,7 @@ from tracker import store, watching
 from tracker.media.decoded import decode_histogram, parse_meta
 from tracker.schema import open_for_reading
 
-from .helpers import run_python
+from .helpers import media_rows, run_python
 
 torch = pytest.importorskip("torch")
 
@@ -43,14 +43,7 @@ def _batch(step: int) -> tuple[Any, Any]:
 
 def _media(db: Path) -> list[tuple[str, int, dict[str, Any], bytes]]:
     """(key, step, meta, data) of every media row of the only run, in logging order."""
-    conn = open_for_reading(db)
-    try:
-        (run,) = store.read_runs(conn)
-        rows = store.read_media_index(conn, run.id)
-        data = store.read_media_data(conn, [r[0] for r in rows])
-    finally:
-        conn.close()
-    return [(r[1], r[2], parse_meta(r[5]), data[r[0]]) for r in rows]
+    return [(key, step, parse_meta(meta), data) for key, step, _kind, meta, data in media_rows(db)]
 
 
 def _steps(db: Path, key: str) -> list[int]:
