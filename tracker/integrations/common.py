@@ -21,7 +21,7 @@ from .. import lifecycle
 from ..current import init
 from ..errors import warn_once
 from ..recorder import Run, current_run
-from ..values import to_float
+from ..values import config_items, to_float
 
 _failed: dict[int, Run] = {}
 _failed_lock = threading.Lock()
@@ -99,7 +99,11 @@ class RunSlot:
             self.run, self.owned = current, False
             return current
         options = {**self.defaults, **self.init_kwargs}
-        run = init(config=dict(config()) if config is not None else None, **options)
+        # the user's own config= (an init option) wins over what the adapter reads off the
+        # framework, as it does in a run the user started
+        given = config_items(options.pop("config", None))
+        merged = {**(dict(config()) if config is not None else {}), **given}
+        run = init(config=merged or None, **options)
         self.run, self.owned = run, True
         return run
 

@@ -117,3 +117,8 @@ def _config(args: Any, model: Any) -> dict[str, Any]:
         config["model"] = model_config.to_dict()
         config["model"]["num_parameters"] = sum(p.numel() for p in model.parameters())
     return config
+
+
+# ``transformers.integrations.WandbCallback``'s name, for scripts that add it themselves
+# (``Trainer(..., callbacks=[WandbCallback()])`` with ``report_to="none"``)
+WandbCallback = TrackerCallback
