@@ -195,6 +195,7 @@ def test_run_attributes_scripts_read(db_path: Path, tmp_path: Path) -> None:
     tracker.login(key="x")
     run.mark_preempting()
     assert tracker.restore("model.pt") is None
+    tracker.require("core")
     run.log({"clip": tracker.Video("x.mp4"), "sound": tracker.Audio([0.0]), "loss": 1.0})
     run.finish()
     chosen = tracker.util.generate_id()

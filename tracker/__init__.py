@@ -58,6 +58,12 @@ login = unsupported("login", "tracktui needs no account")
 plot_table = plot.plot_table
 restore = unsupported("restore", "files are not uploaded, so there is nothing to restore")
 setup = unsupported("setup")
+
+
+def require(*requirements: Any, **options: Any) -> None:
+    """wandb's ``require("core")``: a switch for wandb's own internals; nothing to do here."""
+
+
 teardown = unsupported("teardown")
 
 __all__ = [
@@ -97,6 +103,7 @@ __all__ = [
     "login",
     "plot",
     "plot_table",
+    "require",
     "restore",
     "run",
     "save",
