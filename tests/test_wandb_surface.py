@@ -305,3 +305,18 @@ def test_a_forked_worker_reads_the_config(db_path: Path) -> None:
     out = run_python(_FORKED_WORKER, str(db_path))
     assert "child 0" in out.stdout, out.stderr
     assert "from_child" not in _record(db_path).metrics
+
+
+def test_a_matplotlib_figure_or_plt_itself_is_logged_as_an_image(db_path: Path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = tracker.init(db=db_path, quiet=True)
+    plt.plot([1, 3, 2])
+    run.log({"Residual Plot": plt, "figure": plt.gcf(), "as_image": tracker.Image(plt.gcf())})
+    plt.close("all")
+    run.finish()
+    assert {k: v["kind"] for k, v in _record(db_path).media.items()} == {
+        "Residual Plot": "image", "figure": "image", "as_image": "image",
+    }  # fmt: skip

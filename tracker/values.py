@@ -218,6 +218,8 @@ def flatten_metrics(
             isinstance(value, TEXT_OR_NONE) or getattr(value, "not_stored", False) is True
         ):
             texts[key] = value if isinstance(value, str) else None
+        elif media is not None and _is_matplotlib(value):
+            media[key] = _image_of_figure(key, value)  # wandb takes a figure or plt itself
         elif media is not None and _is_number_sequence(value):
             media[key] = _histogram_of(key, value)  # wandb turns sequences into histograms
         elif texts is not None and isinstance(value, (list, tuple)) and not value:
@@ -232,6 +234,23 @@ def flatten_metrics(
         if len(out) + (len(media) if media else 0) > MAX_KEYS_PER_CALL:
             raise ValueError(f"log(): more than {MAX_KEYS_PER_CALL} keys in one call")
     return out
+
+
+def _is_matplotlib(value: object) -> bool:
+    """A matplotlib figure, or the ``matplotlib.pyplot`` module (its current figure)."""
+    if type(value).__module__.startswith("matplotlib.figure"):
+        return True
+    return getattr(value, "__name__", None) == "matplotlib.pyplot" and hasattr(value, "gcf")
+
+
+def _image_of_figure(key: str, value: Any) -> Any:
+    from .media import Image
+
+    figure = value.gcf() if hasattr(value, "gcf") else value
+    try:
+        return Image(figure)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"log(): the figure under {key!r} cannot be drawn: {exc}") from exc
 
 
 def _is_number_sequence(value: object) -> bool:
