@@ -18,7 +18,7 @@ import pytest
 import tracker
 from tracker import store
 from tracker.errors import ResumeError
-from tracker.models import CRASHED, FINISHED, LIVE
+from tracker.models import CRASHED, FINISHED, LIVE, MetricSummary, RunEvent, RunRecord
 from tracker.schema import open_for_reading
 
 from .helpers import run_python, start_python
@@ -154,3 +154,27 @@ def test_a_resumed_run_is_live_in_the_reader(db_path: Path) -> None:
     conn.close()
     assert record.status == LIVE and record.finished_at is None and record.exit_code is None
     resumed.finish()
+
+
+def _record(step: int, created: float, updated: float, events: list[RunEvent], **metrics: tuple):  # type: ignore[no-untyped-def,type-arg]
+    return RunRecord(
+        id="r", name="r", project="p", status=LIVE, stored_status=LIVE, created_at=created,
+        updated_at=updated, finished_at=None, host="h", pid=1, pid_start=None, step=step,
+        tags=[], config={}, summary={}, exit_code=None, error=None, dropped=0, version=1,
+        metrics={
+            key: MetricSummary(i, key, count, last, low, last, step, 0)
+            for i, (key, (count, low, last)) in enumerate(metrics.items())
+        },
+        events=events,
+    )  # fmt: skip
+
+
+def test_steps_per_s_counts_from_the_last_resume_not_over_the_downtime() -> None:
+    """A job resumed after an hour down runs at full speed again: steps/s says so."""
+    resumed = RunEvent(1, "r", 4000.0, 99, "resumed", None, None, "resumed", {})
+    # 100 steps in the first 100 s, an hour down, then 100 more steps in 50 s
+    record = _record(199, 0.0, 4050.0, [resumed])
+    assert record.steps_per_s == pytest.approx(100 / 50)
+    assert _record(199, 0.0, 4050.0, []).steps_per_s == pytest.approx(200 / 4050)
+    counted = _record(199, 0.0, 4050.0, [resumed], global_step=(200, 0.0, 199 * 8.0))
+    assert counted.steps_per_s == pytest.approx(8 * 100 / 50), "in the run's own steps"

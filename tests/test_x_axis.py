@@ -333,3 +333,45 @@ async def test_a_resumed_run_shows_its_marker_and_events(tmp_path: Path) -> None
         assert "resumed 1×" in str(detail.query_one("#header").render())
         record = app.model.runs["resume01"]
         assert not math.isnan(record.steps_per_s or math.nan)
+
+
+def test_with_several_step_metrics_the_finest_is_the_runs_step(tmp_path: Path) -> None:
+    """train/* against train/step (every call), eval/* against epoch (every 50 calls, more
+    keys): the step column and steps/s follow train/step, the counter logged most."""
+    from tracker import store
+    from tracker.schema import open_for_reading
+
+    db = tmp_path / "two.db"
+    run = tracker.init(name="two", db=db, quiet=True, system_metrics=False, console=False)
+    run.define_metric("train/*", step_metric="train/step")
+    run.define_metric("eval/*", step_metric="epoch")
+    for call in range(200):
+        values: dict[str, float] = {"train/step": 8.0 * call, "train/loss": 1.0 / (call + 1)}
+        if call % 50 == 49:
+            values.update({"epoch": call // 50, "eval/loss": 0.5, "eval/acc": 0.9, "eval/f1": 1})
+        run.log(values)
+    run.finish()
+    conn = open_for_reading(db)
+    record = store.read_run(conn, run.id)
+    conn.close()
+    assert record is not None and record.main_counter == "train/step"
+    assert record.own_step == 8 * 199
+    assert record.steps_per_s == pytest.approx(8 * 199 / record.duration_s)
+
+
+async def test_a_column_widens_when_its_values_grow(tmp_path: Path) -> None:
+    """A step that grows from 1 to 123,456 digits wide is shown whole, never cut to '1,23'."""
+    db = tmp_path / "grow.db"
+    run = tracker.init(name="grow", db=db, quiet=True, system_metrics=False, console=False)
+    run.log({"loss": 1.0}, step=1)
+    assert run.flush(30)
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: table(app).row_count == 1)
+        run.log({"loss": 0.5}, step=123_456)
+        assert run.flush(30)
+        await wait_until(pilot, lambda: cell(app, 0, "step") == "123,456", what="the new step")
+        t = table(app)
+        column = next(c for c in t.columns.values() if str(c.key.value) == "step")
+        assert column.get_render_width(t) >= len("123,456") + 2 * t.cell_padding
+    run.finish()

@@ -198,8 +198,9 @@ def step_metrics(defs: Iterable[MetricDef]) -> list[str]:
     return list(seen)
 
 
-def main_step_metric(defs: Sequence[MetricDef], keys: Iterable[str]) -> str | None:
-    """The step metric most of ``keys`` are plotted against (what the run calls its steps)."""
+def used_step_metrics(defs: Sequence[MetricDef], keys: Iterable[str]) -> list[str]:
+    """The step metrics that ``keys`` (hardware metrics aside) are plotted against, each once,
+    most used first."""
     counts: dict[str, int] = {}
     for key in keys:
         if key.startswith("sys/"):
@@ -207,9 +208,22 @@ def main_step_metric(defs: Sequence[MetricDef], keys: Iterable[str]) -> str | No
         metric = step_metric_of(defs, key)
         if metric is not None:
             counts[metric] = counts.get(metric, 0) + 1
-    if not counts:
+    return sorted(counts, key=lambda m: -counts[m])
+
+
+def main_step_metric(
+    defs: Sequence[MetricDef], keys: Iterable[str], logged: Mapping[str, int] | None = None
+) -> str | None:
+    """What the run calls its steps: of the step metrics its metrics are plotted against, the
+    one logged most often (``logged``: key -> number of points), the finest counter (a
+    ``train/step`` rather than the ``epoch`` the evaluations use); without counts, the one most
+    metrics use."""
+    used = used_step_metrics(defs, keys)
+    if not used:
         return None
-    return max(counts, key=lambda m: counts[m])
+    if logged:
+        return max(used, key=lambda m: logged.get(m, 0))  # ties: the most used
+    return used[0]
 
 
 # Names scripts give their own step counter when they log it as a metric (nanoGPT's "iter",

@@ -79,6 +79,15 @@ class RunRecord:
             return step_metric_of(self.metric_defs, key)
         return self.counter_for(key)
 
+    def _defined_counter(self) -> str | None:
+        """The main step metric the run's definitions name: of those its metrics use, the
+        one logged most often (``metric_defs.main_step_metric``)."""
+        used = _used_step_metrics(tuple(self.metric_defs), tuple(self.metrics))
+        if not used:
+            return None
+        metrics = self.metrics
+        return max(used, key=lambda m: metrics[m].count if m in metrics else 0)
+
     @property
     def guessed_counter(self) -> str | None:
         """A step counter the run logs as a metric without ``define_metric`` (``iter``,
@@ -91,11 +100,7 @@ class RunRecord:
     def own_step(self) -> int | float | None:
         """The step as the run counts it: its main step metric's last value (``iter``,
         ``train/global_step``) when it has one, else the logged step."""
-        metric = (
-            _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
-            if self.metric_defs
-            else self.guessed_counter
-        )
+        metric = self.main_counter
         counter = self.metrics.get(metric) if metric is not None else None
         if counter is None or counter.last is None or not math.isfinite(counter.last):
             return self.step
@@ -125,30 +130,38 @@ class RunRecord:
         return max(0.0, end - self.created_at)
 
     @property
+    def main_counter(self) -> str | None:
+        """The metric the run counts its steps with (defined, else guessed), or None."""
+        return self._defined_counter() if self.metric_defs else self.guessed_counter
+
+    @property
     def steps_per_s(self) -> float | None:
-        """Training speed over the run so far, in the run's own steps: the progress of its main
-        step metric (``define_metric``; last - min of that metric) per second of wall time, or
-        the steps logged per second when it defines none (or has not logged it yet)."""
-        duration = self.duration_s
-        if duration <= 0:
-            return None
-        metric = (
-            _main_step_metric(tuple(self.metric_defs), tuple(self.metrics))
-            if self.metric_defs
-            else self.guessed_counter
-        )
-        if metric is not None:
-            counter = self.metrics.get(metric)
-            if (
-                counter is not None
-                and counter.last is not None
-                and counter.min is not None
-                and math.isfinite(counter.last)
-            ):
-                return (counter.last - counter.min) / duration
+        """Training speed, in the run's own steps, since it last started (its creation, or its
+        last resume: the time it was down does not count): logged steps per second of wall
+        time, scaled by how far its main step metric moves per logged step when it has one
+        (``iter``, ``train/global_step``)."""
         if self.step is None:
             return None
-        return (self.step + 1) / duration
+        end = self.finished_at if self.finished_at is not None else self.updated_at
+        start_t, start_step = self.created_at, -1
+        resumes = self.resumes
+        if resumes and resumes[-1].step is not None:
+            start_t, start_step = resumes[-1].t, resumes[-1].step
+        elapsed = end - start_t
+        if elapsed <= 0:
+            return None
+        metric = self.main_counter
+        counter = self.metrics.get(metric) if metric is not None else None
+        if (
+            counter is not None
+            and counter.last is not None
+            and counter.min is not None
+            and math.isfinite(counter.last)
+            and self.step > 0
+        ):  # the counter's progress, the share of it made since the last start
+            share = (self.step - max(start_step, 0)) / self.step
+            return (counter.last - counter.min) * share / elapsed
+        return (self.step - start_step) / elapsed
 
     @property
     def is_live(self) -> bool:
@@ -185,11 +198,11 @@ class RunEvent:
 
 
 @lru_cache(maxsize=4096)
-def _main_step_metric(defs: tuple[MetricDef, ...], keys: tuple[str, ...]) -> str | None:
-    """``main_step_metric``, cached: the runs table asks it of every row it draws."""
-    from .metric_defs import main_step_metric
+def _used_step_metrics(defs: tuple[MetricDef, ...], keys: tuple[str, ...]) -> tuple[str, ...]:
+    """``used_step_metrics``, cached: the runs table asks it of every row it draws."""
+    from .metric_defs import used_step_metrics
 
-    return main_step_metric(defs, keys)
+    return tuple(used_step_metrics(defs, keys))
 
 
 class Point(NamedTuple):

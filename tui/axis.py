@@ -80,10 +80,15 @@ def x_metric(runs: Sequence[RunRecord], key: str, axis: XAxis) -> str | None:
     counts: dict[str | None, int] = {}
     for run in runs:
         metric = run_step_metric(run, key)
+        if metric is not None and metric not in run.metrics:
+            metric = None  # defined but never logged: the run's own step
         counts[metric] = counts.get(metric, 0) + 1
     if not counts:
         return None
-    return max(counts, key=lambda m: counts[m])  # ties: the first seen
+    chosen = max(counts, key=lambda m: counts[m])  # ties: the first seen
+    if chosen is not None and 2 * counts[chosen] < len(runs):
+        return None  # runs that count steps differently: all of them on the logged step
+    return chosen
 
 
 def x_label(axis: XAxis, metric: str | None) -> str:

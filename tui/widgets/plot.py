@@ -210,7 +210,12 @@ def render_plot(
     if unit:
         plt.ylabel(unit)
     if not drawn:
-        return Text(f"{heading}\n(no finite values yet)", no_wrap=True)
+        why = (
+            "(nothing to draw against this x-axis: x or X chooses another)"
+            if note
+            else ("(no finite values yet)")
+        )
+        return Text(f"{heading}\n{why}", no_wrap=True)
     return Text.from_ansi(plt.build(), no_wrap=True)
 
 

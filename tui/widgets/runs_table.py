@@ -135,7 +135,7 @@ class RunsTable(DataTable[Text]):
             if record is None or run_id not in self.rows:
                 continue
             for spec in self.specs:
-                self.update_cell(run_id, spec.id, spec.cell(record, ctx))
+                self.update_cell(run_id, spec.id, spec.cell(record, ctx), update_width=True)
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         for run in runs:
@@ -165,7 +165,7 @@ class RunsTable(DataTable[Text]):
             return
         for run in runs:
             if run.id in self.rows:
-                self.update_cell(run.id, column_id, spec.cell(run, ctx))
+                self.update_cell(run.id, column_id, spec.cell(run, ctx), update_width=True)
 
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
