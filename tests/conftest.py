@@ -33,7 +33,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         monkeypatch.delenv(variable, raising=False)
     reset_warnings()
     yield
-    for run in list(run_module._active_runs):
+    for run in run_module.active_runs():
         run.finish()
     tracker.finish()
     run_module.set_current(None)

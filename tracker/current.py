@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import TrackerError, warn_once
 from .persisted import PersistedDict
-from .recorder import Run, current_run, set_current
+from .process_runs import current_run, set_current
+from .recorder import Run
 from .settings import disabled_by_env
 from .system.sampler import DEFAULT_INTERVAL_S
 from .values import config_items

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import lifecycle
+from . import lifecycle, process_runs
 from .batch import RunHandle
 from .console import ConsoleCapture, console_wanted
 from .ending import drain_before_end
@@ -24,6 +24,7 @@ from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
 from .paths import DEFAULT_RELATIVE, resolve_db_path
 from .persisted import PersistedDict, SummaryDict, check_run_id, new_run_id, new_run_name
+from .process_runs import active_runs, current_run, set_current
 from .read_errors import loads_json
 from .run_surface import RunSurface
 from .sanitize import safe_text
@@ -48,12 +49,9 @@ from .values import (
     dumps,
     flatten_metrics,
 )
-from .writer import WAKE_AT_RECORDS, Writer
+from .writer import WAKE_AT_RECORDS
 
 _KNOWN_KEYS_CAP = 100_000
-_writer = Writer()
-_active_runs: list[Run] = []
-_current: Run | None = None
 
 
 class Run(RunSurface):
@@ -95,7 +93,7 @@ class Run(RunSurface):
         self._keys_ok: set[str] = set()
         self._metric_defs: list[MetricDef] = []
         self._watched: Any = None
-        self._queue = _writer.queue
+        self._queue = process_runs.writer.queue
         self._owner_pid = os.getpid()
         self._sampler: SamplerThread | None = None
         self._console: ConsoleCapture | None = None
@@ -132,8 +130,8 @@ class Run(RunSurface):
         if started.resumed is not None:
             self._continue(started.resumed)
         self._active = True
-        _writer.attach(self._handle, started.conn)
-        _active_runs.append(self)
+        process_runs.writer.attach(self._handle, started.conn)
+        process_runs.started(self)
         if system_metrics_wanted(system_metrics):
             self._sampler = SamplerThread(
                 self._log_system, interval=system_interval, disk_path=self.db_path
@@ -141,7 +139,9 @@ class Run(RunSurface):
             self._sampler.start()
         if console_wanted(console):
             self._console = ConsoleCapture(self._queue, self._handle)
-        lifecycle.install(_finish_all, _flush_all, _after_fork_in_child)
+        lifecycle.install(
+            process_runs.finish_all, process_runs.flush_all, process_runs.after_fork_in_child
+        )
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
 
@@ -162,45 +162,6 @@ class Run(RunSurface):
         dict.update(self.summary, loads_json(stored["summary"], {}))
         self._metric_defs = metric_defs_from_json(loads_json(stored["metric_defs"], []))
         self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
-
-    # --- what the script may change later ---------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        """``run.name = ...`` (wandb scripts rename a run once its id is known): stored."""
-        self._name = check_name(value, "run name")
-        self._handle.name = self._name
-        self._persist("name")
-
-    @property
-    def display_name(self) -> str:
-        return self._name
-
-    @display_name.setter
-    def display_name(self, value: str) -> None:
-        self.name = value
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """wandb's ``run.tags``, a tuple: ``run.tags = run.tags + ("new",)`` stores it."""
-        return tuple(self._tags)
-
-    @tags.setter
-    def tags(self, value: Iterable[str]) -> None:
-        if isinstance(value, str):
-            value = [value]
-        self._tags = [check_name(tag, "tag") for tag in value]
-        self._handle.tags = list(self._tags)
-        self._persist("tags")
-
-    @property
-    def start_time(self) -> float:
-        """When the run started (Unix time; a resumed run keeps its first start)."""
-        return self.created_at
 
     # --- logging -----------------------------------------------------------------------------
 
@@ -266,9 +227,9 @@ class Run(RunSurface):
             queue.append((self._handle, step, time.time(), data))
         if media is not None:
             queue.append(("media", self._handle, (step, time.time(), media)))
-            _writer.wake.set()  # media are big: write them soon rather than let them pile up
+            process_runs.writer.wake.set()  # media are big: written soon, not left to pile up
         if len(queue) > WAKE_AT_RECORDS:
-            _writer.wake.set()
+            process_runs.writer.wake.set()
 
     def _empty_commit(self, step: int | None, commit: bool | None) -> None:
         """``log()`` / ``log({}, commit=True)``: close an open step; nothing is stored."""
@@ -340,7 +301,7 @@ class Run(RunSurface):
         """Block until everything logged so far is committed; False if it could not be (yet)."""
         if not self._active:
             return True
-        return _writer.flush(timeout, self._handle)
+        return process_runs.writer.flush(timeout, self._handle)
 
     @property
     def step(self) -> int:
@@ -363,7 +324,7 @@ class Run(RunSurface):
         if self._active:
             payload = (time.time(), step, kind, key, level, title, detail or {})
             self._queue.append(("event", self._handle, payload))
-            _writer.wake.set()
+            process_runs.writer.wake.set()
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -377,7 +338,7 @@ class Run(RunSurface):
     ) -> None:
         """Flush everything and mark the run finished (or failed, with ``error`` as the reason
         shown). Safe to call again; ``quiet`` is wandb's and ignored."""
-        if self.disabled and _current is self:
+        if self.disabled and current_run() is self:
             set_current(None)
         if not self._active or os.getpid() != self._owner_pid:
             return
@@ -408,15 +369,11 @@ class Run(RunSurface):
             self._sampler.stop()
         if self._console is not None:
             self._console.stop()
-        _stop_model_hooks(self)
+        process_runs.stop_model_hooks(self)
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
-        drain_before_end(_writer, self._handle, self.name, self.db_path, timeout)
-        if self in _active_runs:
-            _active_runs.remove(self)
-        global _current
-        if _current is self:
-            _current = None
+        drain_before_end(process_runs.writer, self._handle, self.name, self.db_path, timeout)
+        process_runs.ended(self)
 
     def __enter__(self) -> Run:
         return self
@@ -449,62 +406,11 @@ class Run(RunSurface):
         return f"<Run {self.name!r} id={self.id} project={self.project!r} {state}>"
 
 
-def _stop_model_hooks(run: Run) -> None:
-    """A finished run's ``watch`` hooks and TensorBoard copying stop with it (only modules the
-    script used are touched: ``sys.modules``, never an import)."""
-    watching = sys.modules.get("tracker.watching")
-    if watching is not None:
-        watching.unwatch(run)
-    syncing = sys.modules.get("tracker.tensorboard_sync")
-    if syncing is not None and not [r for r in _active_runs if r is not run]:
-        syncing.unpatch()
-
-
 def _process_start() -> float | None:
     from .status import process_start_time
 
     started = process_start_time(os.getpid())
     return started if started is not None and started >= 0 else None
-
-
-def _finish_all(status: str, exit_code: int | None, error: str | None) -> None:
-    for run in list(_active_runs):
-        try:
-            run._end(status, exit_code, error)
-        except Exception as exc:  # never let the exit path raise
-            warn_once(f"finish:{run.id}", f"could not finish run {run.name}: {exc!r}")
-
-
-def _flush_all() -> None:
-    _writer.flush(5.0)
-
-
-def _after_fork_in_child() -> None:
-    # The current run stays current in the child (a DataLoader worker reads tracker.config, as
-    # with wandb); it no longer records there: its log() is ignored with one warning.
-    for run in _active_runs:
-        run._active = False
-        if run._console is not None:
-            run._console.stop()  # the child's prints are its own, not the parent run's
-    _active_runs.clear()
-    from .writer import _orphans
-
-    _orphans.extend(_writer.abandon_after_fork())
-
-
-def current_run() -> Run | None:
-    """The run module-level calls (``tracker.log``) go to: the last one ``init()`` started."""
-    return _current
-
-
-def set_current(run: Run | None) -> None:
-    global _current
-    _current = run
-
-
-def active_runs() -> list[Run]:
-    """Runs of this process that are still recording."""
-    return list(_active_runs)
 
 
 __all__ = ["MAX_KEYS_PER_CALL", "Run", "TrackerError", "active_runs", "check_key", "current_run"]

@@ -1,5 +1,6 @@
-"""The parts of a run that wandb scripts reach for besides ``log``: where its files go, its
-"url", ``define_metric``, ``alert``, ``watch``, and the calls tracktui accepts and ignores.
+"""The parts of a run that wandb scripts reach for besides ``log``: its name and tags (set
+later too), where its files go, its "url", ``define_metric``, ``alert``, ``watch``, and the
+calls tracktui accepts and ignores.
 
 :class:`RunSurface` is a mixin of :class:`tracker.recorder.Run`; it only uses the attributes
 and the two queueing methods a ``Run`` defines (``_queue_control`` and ``_queue_event``).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from .errors import warn_once
 from .metric_defs import MetricDef, make_def, merged
 from .paths import make_private_dirs
 from .sanitize import safe_text
+from .values import check_name
 
 if TYPE_CHECKING:
     from .batch import RunHandle
@@ -49,8 +52,10 @@ class RunSurface:
     """wandb's ``Run`` attributes and methods beyond logging (mixed into ``Run``)."""
 
     id: str
-    name: str
     project: str
+    created_at: float
+    _name: str
+    _tags: list[str]
     notes: str | None = None
     group: str | None = None
     job_type: str | None = None
@@ -65,11 +70,53 @@ class RunSurface:
     def _queue_control(self, kind: str, payload: Any) -> None:
         raise NotImplementedError
 
+    def _persist(self, column: str) -> None:
+        raise NotImplementedError
+
     def _queue_event(
         self, kind: str, title: str, *, level: str | None = None, key: str | None = None,
         step: int | None = None, detail: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
         raise NotImplementedError
+
+    # --- what the script may change later ---------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        """``run.name = ...`` (wandb scripts rename a run once its id is known): stored."""
+        self._name = check_name(value, "run name")
+        self._handle.name = self._name
+        self._persist("name")
+
+    @property
+    def display_name(self) -> str:
+        return self._name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self.name = value
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """wandb's ``run.tags``, a tuple: ``run.tags = run.tags + ("new",)`` stores it."""
+        return tuple(self._tags)
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        if isinstance(value, str):
+            value = [value]
+        self._tags = [check_name(tag, "tag") for tag in value]
+        self._handle.tags = list(self._tags)
+        self._persist("tags")
+
+    @property
+    def start_time(self) -> float:
+        """When the run started (Unix time; a resumed run keeps its first start)."""
+        return self.created_at
 
     # --- where things are ------------------------------------------------------------------
 
