@@ -103,7 +103,9 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
         await wait_until(pilot, lambda: "runs match" in bar_message(app), what="the count")
         await pilot.press("backspace", "backspace", "enter")  # applied once parsed
         await wait_until(pilot, lambda: screen.run_filter.active, what="the filter applied")
-        assert rows(app) < RUNS and "filtering" in str(screen.query_one("#header").render())
+        header = str(screen.query_one("#header").render())
+        # still filtering, or (on a fast, quiet machine) already done: never the whole table
+        assert rows(app) < RUNS and ("filtering" in header or "0/1000" in header), header
         await pilot.press("question_mark")  # the UI answers while the filter is evaluated
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
