@@ -135,7 +135,15 @@ class RunsTable(DataTable[Text]):
             if record is None or run_id not in self.rows:
                 continue
             for spec in self.specs:
-                self.update_cell(run_id, spec.id, spec.cell(record, ctx), update_width=True)
+                self._put(run_id, spec.id, spec.cell(record, ctx))
+
+    def _put(self, row_key: str, column_id: str, cell: Text) -> None:
+        """Update one cell; its column widens when the new value is wider (a step grown from
+        '9' to '12,345' is never shown cut), and only then: re-measuring a column on every
+        update costs seconds over a thousand rows."""
+        column = self.columns.get(column_id)  # type: ignore[call-overload]
+        wider = column is not None and cell.cell_len > column.content_width
+        self.update_cell(row_key, column_id, cell, update_width=wider)
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         for run in runs:
@@ -165,7 +173,7 @@ class RunsTable(DataTable[Text]):
             return
         for run in runs:
             if run.id in self.rows:
-                self.update_cell(run.id, column_id, spec.cell(run, ctx), update_width=True)
+                self._put(run.id, column_id, spec.cell(run, ctx))
 
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
