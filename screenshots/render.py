@@ -3,8 +3,9 @@
     python screenshots/render.py
 
 Writes screenshots/runs.svg, run-detail.svg, runs-80x24.svg, smoothing.svg, media-*.svg
-(image, text table, histogram, confusion matrix), console.svg and system.svg (the hardware
-monitor with two simulated GPUs). Same data and clock as the snapshot tests.
+(image, text table, histogram, confusion matrix), console.svg, resumed.svg (a run plotted
+against its own ``iter``, resumed after a crash) and system.svg (the hardware monitor with two
+simulated GPUs). Same data and clock as the snapshot tests.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tracker.system.fake_nvml import simulated  # noqa: E402
 from tracker.system.gpu import NvmlGpuSource  # noqa: E402
 from tracker.system.sampler import SystemSampler  # noqa: E402
 from tui.app import TrackTuiApp  # noqa: E402
-from tui.demo_db import NOW, build_demo_database  # noqa: E402
+from tui.demo_db import NOW, build_demo_database, build_resumed_database  # noqa: E402
 from tui.monitor import SystemMonitorApp  # noqa: E402
 from tui.widgets.plot import MetricPlot  # noqa: E402
 from tui.widgets.runs_table import RunsTable  # noqa: E402
@@ -36,8 +37,15 @@ async def settle(pilot: object, check: object, timeout: float = 15.0) -> None:
     raise RuntimeError("the view did not settle")
 
 
-async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) -> None:
-    app = TrackTuiApp(Path("demo.db"), clock=lambda: NOW, watch=False, poll_interval=60.0)
+async def shoot(
+    name: str,
+    size: tuple[int, int],
+    keys: tuple[str, ...] = (),
+    db: str = "demo.db",
+    runs: int = 6,
+    step_metric: bool = False,  # the plots are drawn against a step metric
+) -> None:
+    app = TrackTuiApp(Path(db), clock=lambda: NOW, watch=False, poll_interval=60.0)
     async with app.run_test(size=size) as pilot:
 
         def ready() -> bool:
@@ -45,13 +53,19 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) ->
             plots = app.screen.query("#preview-0")
             return (
                 bool(tables)
-                and tables.first().row_count == 6
+                and tables.first().row_count == runs
                 and bool(plots)
                 and bool(plots.first(MetricPlot).lines)
+                and all(
+                    (line.x_buffer is not None) == step_metric
+                    for line in plots.first(MetricPlot).lines
+                )
             )
 
         await settle(pilot, ready)
-        await settle(pilot, lambda: len(app.model.extras) == 6 and not app.reader.pending_extras())
+        await settle(
+            pilot, lambda: len(app.model.extras) == runs and not app.reader.pending_extras()
+        )
         for key in keys:
             await pilot.press(key)
         if "enter" in keys:
@@ -96,6 +110,8 @@ async def main() -> None:
         await shoot("media-table", (120, 36), (*opened, "down", "down"))
         await shoot("media-histogram", (120, 36), (*opened, "down", "down", "down"))
         await shoot("console", (120, 36), ("down", "down", "down", "4", "1"))
+        build_resumed_database(Path("resumed.db"))
+        await shoot("resumed", (120, 36), ("enter",), db="resumed.db", runs=1, step_metric=True)
     await shoot_system()
     print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
 

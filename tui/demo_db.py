@@ -9,7 +9,7 @@ import math
 import random
 from pathlib import Path
 
-from tracker import store
+from tracker import store, store_lifecycle
 from tracker.batch import RunHandle, write_batch
 from tracker.schema import open_for_writing
 from tracker.status import this_host
@@ -104,3 +104,53 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
     finally:
         conn.close()
     return ids
+
+
+def build_resumed_database(path: Path, now: float = NOW) -> str:
+    """One nanoGPT-like run for the README: it logs its own ``iter`` (defined as the step
+    metric of every metric), was killed at iteration 3,000, requeued and resumed, and is
+    training again: its plots run against ``iter`` with the resume marked."""
+    conn = open_for_writing(path)
+    run_id, created = "nano0001", now - 3600.0
+    try:
+        version = store.begin(conn)
+        store.insert_run(
+            conn,
+            {
+                "id": run_id, "project": "nanogpt", "name": "gpt2-124m-owt", "created_at": created,
+                "host": this_host(), "pid": 1, "pid_start": None, "tags": "[]",
+                "config": dumps({"n_layer": 12, "n_head": 12, "learning_rate": 6e-4}),
+                "summary": "{}",
+            },
+            version,
+        )  # fmt: skip
+        store.commit(conn)
+        defs = [{"name": "*", "step_metric": "iter", "step_sync": True}]
+        handle = RunHandle(run_id, path, created, {}, {}, metric_defs=defs)
+        records: list[tuple[object, ...]] = [("json", handle, "metric_defs")]
+        rng = random.Random(7)
+        resume_at, calls = 120, 200
+        for call in range(calls):
+            it = call * 25
+            at = created + call * 12.0 + (900.0 if call > resume_at else 0.0)  # 15 min down
+            loss = 3.0 + 7.8 * math.exp(-it / 1400) + rng.gauss(0, 0.04)
+            if call == resume_at + 1:
+                loss += 0.35  # the restart from the last checkpoint shows in the loss
+            values = {"iter": float(it), "train/loss": loss, "lr": 6e-4 * min(1.0, it / 500)}
+            if call % 10 == 0:
+                values["val/loss"] = loss + 0.06 + abs(rng.gauss(0, 0.02))
+            records.append((handle, call, at, values))
+        write_batch(conn, records, now=created + calls * 12.0 + 900.0)
+        version = store.begin(conn)
+        detail = {"previous_status": "crashed", "previous_host": this_host(),
+                  "previous_pid": DEAD_PID, "exit_code": None, "error": None}  # fmt: skip
+        store_lifecycle.insert_events(
+            conn,
+            [(run_id, created + resume_at * 12.0 + 900.0, resume_at, "resumed", None, None,
+              f"resumed after crashed at step {resume_at}", dumps(detail))],
+            version,
+        )  # fmt: skip
+        store.commit(conn)
+    finally:
+        conn.close()
+    return run_id
