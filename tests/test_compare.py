@@ -12,8 +12,8 @@ import pytest
 
 from tracker import store
 from tracker.batch import RunHandle, write_batch
+from tracker.jsonable import dumps
 from tracker.schema import open_for_writing
-from tracker.values import dumps
 from tui.app import TrackTuiApp
 from tui.cli import main
 from tui.demo_db import NOW, build_demo_database

@@ -13,8 +13,8 @@ from textual.widgets import Input
 
 from tracker import store
 from tracker.filters import MAX_DEPTH
+from tracker.jsonable import dumps
 from tracker.schema import open_for_writing
-from tracker.values import dumps
 from tui.app import TrackTuiApp
 from tui.demo_db import NOW
 from tui.screens.runs import RunsScreen

@@ -19,8 +19,8 @@ from typing import Any
 from . import store, store_lifecycle
 from .console import collapse_carriage_returns
 from .errors import warn_once
+from .jsonable import dumps
 from .media.base import Encoded
-from .values import dumps
 
 MAX_SEQ = (1 << 32) - 1
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from .errors import TrackerError, warn_once
+from .jsonable import config_items
 from .persisted import PersistedDict
 from .process_runs import current_run, set_current
 from .recorder import Run
 from .settings import disabled_by_env
 from .system.sampler import DEFAULT_INTERVAL_S
-from .values import config_items
 
 REINIT_CHOICES = ("default", "return_previous", "finish_previous", "create_new")
 MODES = ("online", "offline", "disabled", "shared", "dryrun", "run")  # wandb's; all record here

@@ -31,7 +31,7 @@ class MetricSummary:
     nonfinite: int
 
     def as_json(self) -> dict[str, Any]:
-        from .values import json_safe_number
+        from .jsonable import json_safe_number
 
         return {
             "last": json_safe_number(self.last),
@@ -184,7 +184,7 @@ class RunEvent:
     detail: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        from .values import to_json_safe
+        from .jsonable import to_json_safe
 
         return {
             "kind": self.kind,
@@ -255,7 +255,7 @@ def iso_time(epoch: float | None) -> str | None:
 
 def run_as_json(run: RunRecord) -> dict[str, Any]:
     """The ``tracktui ls --json`` object of a run (valid JSON: non-finite numbers as strings)."""
-    from .values import to_json_safe
+    from .jsonable import to_json_safe
 
     return {
         "id": run.id,

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .values import check_entry, config_items
+from .jsonable import check_entry, config_items
 
 if TYPE_CHECKING:
     from .recorder import Run

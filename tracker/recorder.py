@@ -19,6 +19,7 @@ from .batch import RunHandle
 from .console import ConsoleCapture, console_wanted
 from .ending import drain_before_end
 from .errors import TrackerError, warn_once
+from .jsonable import config_to_dict, dumps
 from .media import Histogram, Media
 from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
@@ -45,8 +46,6 @@ from .values import (
     check_key,
     check_name,
     check_step,
-    config_to_dict,
-    dumps,
     flatten_metrics,
 )
 from .writer import WAKE_AT_RECORDS

@@ -23,13 +23,13 @@ from typing import Any
 
 from . import store, store_lifecycle
 from .errors import DatabaseUnavailable, ResumeError
+from .jsonable import dumps
 from .models import CRASHED, LIVE
 from .read_errors import loads_json
 from .schema import BUSY_TIMEOUT_MS, open_for_writing, set_busy_timeout
 from .settings import init_timeout
 from .sqlite_errors import is_busy, retry_while_busy
 from .status import derive_status
-from .values import dumps
 
 
 @dataclass(slots=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from tracker import store, store_lifecycle
 from tracker.batch import RunHandle, write_batch
+from tracker.jsonable import dumps
 from tracker.schema import open_for_writing
 from tracker.status import this_host
-from tracker.values import dumps
 
 from .simulate import curves, spec_for
 from .simulate_media import eval_line, media_for, progress_line

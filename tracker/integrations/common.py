@@ -20,8 +20,9 @@ from typing import Any
 from .. import lifecycle
 from ..current import init
 from ..errors import warn_once
+from ..jsonable import config_items
 from ..recorder import Run, current_run
-from ..values import config_items, to_float
+from ..values import to_float
 
 _failed: dict[int, Run] = {}
 _failed_lock = threading.Lock()

@@ -26,9 +26,10 @@ from typing import Any
 import keras
 
 from ..errors import warn_once
+from ..jsonable import to_jsonable
 from ..media import Table
 from ..recorder import Run
-from ..values import to_float, to_jsonable
+from ..values import to_float
 from .common import RunSlot, numeric_items
 
 BATCH_STEP = "batch/batch_step"

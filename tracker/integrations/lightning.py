@@ -28,9 +28,9 @@ except ImportError:  # the older package name
     from pytorch_lightning.utilities import rank_zero_only  # type: ignore[no-redef]
 
 from ..errors import warn_once
+from ..jsonable import to_jsonable
 from ..media import Image, Media, Table
 from ..recorder import Run
-from ..values import to_jsonable
 from .common import RunSlot, numeric_items
 
 STEP_METRIC = "trainer/global_step"
