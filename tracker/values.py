@@ -1,8 +1,10 @@
-"""Validation and conversion of what users pass to ``log()``, ``config`` and ``summary``.
+"""Validation and conversion of what users pass to ``log()``: metric keys, steps, values, and
+run names, projects and tags.
 
 Metric values become Python floats (never numpy/torch objects, which SQLite would store as
-BLOBs); keys are checked once and remembered by the caller. Everything here raises before
-anything of a ``log()`` call is queued.
+BLOBs); text, None, sequences, figures and media are sorted out as wandb takes them; keys are
+checked once and remembered by the caller. Everything here raises before anything of a
+``log()`` call is queued. JSON for config and summary is :mod:`tracker.jsonable`'s.
 """
 
 from __future__ import annotations
