@@ -320,3 +320,14 @@ def test_a_matplotlib_figure_or_plt_itself_is_logged_as_an_image(db_path: Path) 
     assert {k: v["kind"] for k, v in _record(db_path).media.items()} == {
         "Residual Plot": "image", "figure": "image", "as_image": "image",
     }  # fmt: skip
+
+
+def test_a_refused_call_leaves_an_open_step_open(db_path: Path) -> None:
+    run = tracker.init(db=db_path, quiet=True)
+    run.log({"a": 1.0}, commit=False)
+    with pytest.raises(TypeError):
+        run.log({"bad": b"bytes"})  # refused: nothing of it happened, the step stays open
+    run.log({"b": 2.0})
+    run.log({"a": 3.0})
+    run.finish()
+    assert _points(db_path, "b") == [(0, 2.0)] and _points(db_path, "a") == [(0, 1.0), (1, 3.0)]

@@ -185,16 +185,16 @@ class Run(RunSurface):
         if not data and (data is None or isinstance(data, Mapping)):
             self._empty_commit(step, commit)
             return
+        open_after = self._open_step  # set only once the call is accepted
         if step is None:
             if self._open_step:
                 step = self._step
-                self._open_step = commit is False
+                open_after = commit is False
             else:
                 step = self._step + 1
                 if step > INT64_MAX:
                     step = check_step(step)
-                if commit is False:
-                    self._open_step = True
+                open_after = commit is False
         else:
             if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = check_step(step)
@@ -202,7 +202,7 @@ class Run(RunSurface):
                 self._backwards(step)
                 return
             if commit is not None:
-                self._open_step = commit is False
+                open_after = commit is False
         if type(data) is dict:
             keys_ok = self._keys_ok
             for key, value in data.items():
@@ -220,6 +220,7 @@ class Run(RunSurface):
         else:
             data, media = self._validated(data)
         self._step = step
+        self._open_step = open_after
         queue = self._queue
         if data:
             self._latest.update(data)
