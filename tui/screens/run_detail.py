@@ -47,7 +47,13 @@ def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
         text.append("(empty)\n", style="dim")
         return text
     for key, value in flatten(mapping):
-        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        if isinstance(value, float):
+            short = repr(value)  # 0.0 and 3e-05 as written; 1.68934, not 1.6893371863328577
+            shown = short if len(short) <= 8 else f"{value:.6g}"
+        elif isinstance(value, str):
+            shown = value
+        else:
+            shown = json.dumps(value, ensure_ascii=False)
         text.append(f"{safe_text(key, 40)}", style="cyan")
         text.append(f" = {safe_text(shown, 200)}\n")
     return text

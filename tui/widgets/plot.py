@@ -257,6 +257,7 @@ class MetricPlot(Widget):
             self.size.width,
             self.size.height,
             self.title,
+            self.unit,
             self.options,  # the axis choice among them
             self.x_label,
             self.note,
