@@ -18,6 +18,7 @@ from tracker.schema import open_for_reading
 
 from . import listing
 from .sanitize import safe_text
+from .terminal import ui_terminal
 
 
 def emit(text: str, error: bool = False) -> None:
@@ -152,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.interval <= 0:
                 print("tracktui: --interval must be positive", file=sys.stderr)
                 return 2
-            SystemMonitorApp(interval=args.interval).run()
+            with ui_terminal():
+                SystemMonitorApp(interval=args.interval).run()
             return 0
         if args.command == "demo":
             from .demo import run_demo
@@ -180,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_tui(path: Path) -> int:
     from .app import TrackTuiApp
 
-    TrackTuiApp(path).run()
+    with ui_terminal():
+        TrackTuiApp(path).run()
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from tracker.paths import make_private_dirs
 
 from .sanitize import safe_text
+from .terminal import ui_terminal
 
 
 def _worker_env() -> dict[str, str]:
@@ -81,7 +82,8 @@ def run_demo(
         from .app import TrackTuiApp
 
         try:
-            TrackTuiApp(db).run()
+            with ui_terminal():
+                TrackTuiApp(db).run()
         finally:
             stop_workers(workers)
         return 0
