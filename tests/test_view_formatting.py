@@ -1,6 +1,9 @@
-"""Small view rules: summary floats shown short, and a plot redrawn when its unit changes."""
+"""Small view rules: summary floats shown short, a plot redrawn when its unit changes, and
+``?`` listing the keys of the screen it is pressed on."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from tui.screens.run_detail import describe_mapping
 from tui.widgets.plot import MetricPlot
@@ -21,3 +24,29 @@ def test_a_plot_title_or_unit_change_is_a_new_render() -> None:
     assert plot._key() != first
     plot.title = "eval/loss"
     assert plot._key() != first
+
+
+async def test_question_mark_lists_the_keys_of_the_screen_it_is_pressed_on(tmp_path: Path) -> None:
+    import tracker
+    from tui.app import TrackTuiApp
+    from tui.screens.help import HelpScreen
+    from tui.screens.run_detail import RunDetailScreen
+
+    from .tui_helpers import wait_until
+
+    db = tmp_path / "runs.db"
+    run = tracker.init(name="h", db=db, quiet=True, system_metrics=False, console=False)
+    run.log({"loss": 1.0})
+    run.finish()
+    app = TrackTuiApp(db, poll_interval=0.2)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: bool(app.model.runs), what="the run")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "s / S" in [k for k, _ in app.screen.keys], "the runs table's keys"
+        await pilot.press("escape", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="the run")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen) and app.screen.title_text == "a run — keys"
+        keys = [k for k, _ in app.screen.keys]
+        assert "1 / 2 / 3 / 4 / 5" in keys and "x" in keys and "s / S" not in keys

@@ -24,6 +24,7 @@ from tracker.media.decoded import MediaItem
 from tracker.models import RunRecord
 
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
+from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
 from .model import Changed, RunsModel
 from .reader import DatabaseReader, Update
 from .sanitize import safe_text
@@ -37,37 +38,6 @@ POLL_INTERVAL_S = 1.0
 DEBOUNCE_S = 0.015
 MAX_FOLLOWED = 256
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
-
-KEYS_HELP: list[tuple[str, str]] = [
-    ("up / down, j / k", "move in the runs table"),
-    ("enter", "open the highlighted run (plots of every metric, hardware, config, summary)"),
-    ("left / right", "choose the column to sort by (reversed in the header)"),
-    ("s / S", "sort by that column (again: reverse) / reverse"),
-    ("/", "filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug; enter applies"),
-    ("space", "select the run for comparison (■)"),
-    ("c", "compare the selected runs: overlaid plots, config diff, summaries (d: all keys)"),
-    ("p", "pin the run as a baseline at the top (^)"),
-    ("b / t", "mark the best run by a metric (★; m flips min/max) / tag it 'best' in the file"),
-    ("e", "export the table as shown: CSV, Markdown, LaTeX, to a file and the clipboard"),
-    ("o", "choose, hide and reorder columns (r: defaults)"),
-    ("escape", "clear the filter; back from a run or comparison; close this help"),
-    ("tab / shift+tab", "next / previous pane"),
-    ("x", "x-axis: step (or the run's define_metric step metric) / time / each step metric"),
-    ("X", "x-axis: pick any metric of the runs shown (paired by step), or the logged step"),
-    ("l", "log-scale y on / off"),
-    ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
-    ("+ / -", "more / less smoothing"),
-    ("1 / 2 / 3 / 4 / 5", "in a run: show or hide plots / hardware / media / console / config"),
-    ("3 / 4", "in the runs table: open the highlighted run at its media / console"),
-    ("3 (compare)", "the selected runs' media side by side on one step cursor"),
-    ("tab", "in a run: move between plots, media and console"),
-    ("left / right, home / end", "media: earlier / later step, first / last (last = live)"),
-    ("up / down", "media: choose the image, table, histogram or confusion matrix"),
-    ("v / r", "media: a table's prompt across steps / image renderer (half cells, Kitty, Sixel)"),
-    ("f, n / N", "console: search, next / previous match; end: follow the tail"),
-    ("?", "this help"),
-    ("q", "quit"),
-]
 
 
 class DataUpdated(Message):
@@ -275,11 +245,16 @@ class TrackTuiApp(App[None]):
         self._step_smoothing(-1)
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(
-                HelpScreen(
-                    "tracktui — keys",
-                    KEYS_HELP,
-                    "Plots: min/max per column, so spikes survive; ⚠ marks NaN/inf (gaps).",
-                )
+        """The keys of the screen ``?`` was pressed on (a run's, a comparison's, the table's)."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        name = type(self.screen).__name__
+        title, keys = {
+            "RunDetailScreen": ("a run — keys", RUN_KEYS),
+            "CompareScreen": ("comparing runs — keys", COMPARE_KEYS),
+        }.get(name, ("tracktui — keys", KEYS_HELP))
+        self.push_screen(
+            HelpScreen(
+                title, keys, "Plots: min/max per column, so spikes survive; ⚠ marks NaN/inf (gaps)."
             )
+        )

@@ -1,0 +1,67 @@
+"""What ``?`` lists on each screen: the runs table's keys, a run's, a comparison's (the plot
+keys they share come last on each)."""
+
+from __future__ import annotations
+
+KEYS_HELP: list[tuple[str, str]] = [
+    ("up / down, j / k", "move in the runs table"),
+    ("enter", "open the highlighted run (plots of every metric, hardware, config, summary)"),
+    ("left / right", "choose the column to sort by (reversed in the header)"),
+    ("s / S", "sort by that column (again: reverse) / reverse"),
+    ("/", "filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug; enter applies"),
+    ("space", "select the run for comparison (■)"),
+    ("c", "compare the selected runs: overlaid plots, config diff, summaries (d: all keys)"),
+    ("p", "pin the run as a baseline at the top (^)"),
+    ("b / t", "mark the best run by a metric (★; m flips min/max) / tag it 'best' in the file"),
+    ("e", "export the table as shown: CSV, Markdown, LaTeX, to a file and the clipboard"),
+    ("o", "choose, hide and reorder columns (r: defaults)"),
+    ("escape", "clear the filter; back from a run or comparison; close this help"),
+    ("tab / shift+tab", "next / previous pane"),
+    ("x", "x-axis: step (or the run's define_metric step metric) / time / each step metric"),
+    ("X", "x-axis: pick any metric of the runs shown (paired by step), or the logged step"),
+    ("l", "log-scale y on / off"),
+    ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
+    ("+ / -", "more / less smoothing"),
+    ("1 / 2 / 3 / 4 / 5", "in a run: show or hide plots / hardware / media / console / config"),
+    ("3 / 4", "in the runs table: open the highlighted run at its media / console"),
+    ("3 (compare)", "the selected runs' media side by side on one step cursor"),
+    ("tab", "in a run: move between plots, media and console"),
+    ("left / right, home / end", "media: earlier / later step, first / last (last = live)"),
+    ("up / down", "media: choose the image, table, histogram or confusion matrix"),
+    ("v / r", "media: a table's prompt across steps / image renderer (half cells, Kitty, Sixel)"),
+    ("f, n / N", "console: search, next / previous match; end: follow the tail"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
+
+# The keys every screen with plots has (listed under each screen's own in its help).
+PLOT_KEYS: list[tuple[str, str]] = [
+    ("x", "x-axis: step (or the run's define_metric step metric) / time / each step metric"),
+    ("X", "x-axis: pick any metric of the runs shown (paired by step), or the logged step"),
+    ("l", "log-scale y on / off"),
+    ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
+    ("+ / -", "more / less smoothing"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+MEDIA_KEYS: list[tuple[str, str]] = [
+    ("left / right, home / end", "media: earlier / later step, first / last (last = live)"),
+    ("up / down", "media: choose the image, table, histogram or confusion matrix"),
+    ("v / r", "media: a table's prompt across steps / image renderer (half cells, Kitty, Sixel)"),
+]
+RUN_KEYS: list[tuple[str, str]] = [
+    ("escape", "back to the runs table"),
+    ("1 / 2 / 3 / 4 / 5", "show or hide plots / hardware / media / console / config"),
+    ("tab / shift+tab", "move between plots, media and console"),
+    *MEDIA_KEYS,
+    ("f, n / N", "console: search, next / previous match; end: follow the tail"),
+    *PLOT_KEYS,
+]
+COMPARE_KEYS: list[tuple[str, str]] = [
+    ("escape", "back to the runs table"),
+    ("d", "config and summary: only the keys that differ / all keys"),
+    ("3", "the runs' media side by side on one step cursor"),
+    *MEDIA_KEYS,
+    *PLOT_KEYS,
+]
