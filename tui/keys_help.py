@@ -9,7 +9,7 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("left / right", "choose the column to sort by (reversed in the header)"),
     ("s / S", "sort by that column (again: reverse) / reverse"),
     ("/", "filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug; enter applies"),
-    ("space", "select the run for comparison (■)"),
+    ("space", "select or unselect the run for comparison (■), then move to the next row"),
     ("c", "compare the selected runs: overlaid plots, config diff, summaries (d: all keys)"),
     ("p", "pin the run as a baseline at the top (^)"),
     ("b / t", "mark the best run by a metric (★; m flips min/max) / tag it 'best' in the file"),
