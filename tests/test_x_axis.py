@@ -375,3 +375,21 @@ async def test_a_column_widens_when_its_values_grow(tmp_path: Path) -> None:
         column = next(c for c in t.columns.values() if str(c.key.value) == "step")
         assert column.get_render_width(t) >= len("123,456") + 2 * t.cell_padding
     run.finish()
+
+
+async def test_step_counters_are_the_axis_not_columns_or_best_candidates(tmp_path: Path) -> None:
+    db = tmp_path / "counters.db"
+    run = tracker.init(name="hf", db=db, quiet=True, system_metrics=False, console=False)
+    run.define_metric("*", step_metric="train/global_step")
+    for call in range(20):
+        run.log({"train/global_step": 10 * call, "train/loss": 1.0 / (call + 1)})
+    run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: table(app).row_count == 1)
+        assert not [c for c in table(app).column_ids if "global_step" in c]
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickBestScreen), what="picker")
+        screen = app.screen
+        assert isinstance(screen, PickBestScreen)
+        assert "train/loss" in screen.metrics and "train/global_step" not in screen.metrics

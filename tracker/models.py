@@ -130,6 +130,17 @@ class RunRecord:
         return max(0.0, end - self.created_at)
 
     @property
+    def counters(self) -> frozenset[str]:
+        """The metrics this run counts its steps with (its step metrics, or the counter it
+        logs): an x-axis, not something to rank runs by or give a column of its own."""
+        from .metric_defs import step_metrics
+
+        if self.metric_defs:
+            return frozenset(step_metrics(self.metric_defs))
+        counter = self.guessed_counter
+        return frozenset((counter,)) if counter is not None else frozenset()
+
+    @property
     def main_counter(self) -> str | None:
         """The metric the run counts its steps with (defined, else guessed), or None."""
         return self._defined_counter() if self.metric_defs else self.guessed_counter

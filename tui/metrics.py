@@ -62,11 +62,13 @@ def order_keys(metric_keys: Iterable[str], include_system: bool = True) -> list[
 
 
 def main_metrics(run: RunRecord, limit: int = 3) -> list[str]:
-    """The run's first ``limit`` metrics in plotting order (cheap when the usual ones exist)."""
+    """The run's first ``limit`` metrics in plotting order (cheap when the usual ones exist);
+    its step counters (``iter``, ``train/global_step``) are its x-axis, not among them."""
     chosen = [k for k in MAIN_METRICS if k in run.metrics]
     if len(chosen) >= limit:
         return chosen[:limit]
+    counters = run.counters
     for key in ordered_metric_keys(run, include_system=False):
-        if key not in chosen:
+        if key not in chosen and key not in counters:
             chosen.append(key)
     return chosen[:limit]
