@@ -45,9 +45,12 @@ def test_a_redirected_stderr_gets_no_screen(db_path: Path, tmp_path: Path) -> No
     try:
         screen = _read_until(main, b"streams", timeout=60)
         assert b"streams" in screen, "the UI drew on the terminal"
-        os.write(main, b"q")
-        child.wait(timeout=60)
-        _read_until(main, b"\x00", timeout=0.5)  # drain what the exit wrote
+        deadline = time.monotonic() + 60
+        while child.poll() is None and time.monotonic() < deadline:
+            os.write(main, b"q")
+            # keep reading: a terminal nobody reads fills up, and the app blocks writing to it
+            _read_until(main, b"\x00", timeout=0.5)
+        assert child.poll() is not None, "q quits"
     finally:
         if child.poll() is None:
             child.kill()
