@@ -199,16 +199,9 @@ def alert(title: str, text: str = "", level: Any = None, wait_duration: Any = No
     _required("alert").alert(title, text, level, wait_duration)
 
 
-def watch(
-    models: Any,
-    criterion: Any = None,
-    log: str | None = "gradients",
-    log_freq: int = 1000,
-    idx: int | None = None,
-    log_graph: bool = False,
-) -> None:
-    """``run.watch`` on the current run."""
-    _required("watch").watch(models, criterion, log, log_freq, idx, log_graph)
+def watch(models: Any, *args: Any, **kwargs: Any) -> None:
+    """``run.watch`` on the current run (its arguments: ``Run.watch``)."""
+    _required("watch").watch(models, *args, **kwargs)
 
 
 def unwatch(models: Any = None) -> None:

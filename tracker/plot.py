@@ -138,16 +138,10 @@ def pr_curve(
         by_recall, best = recall[order], np.maximum.accumulate(precision[order][::-1])[::-1]
         at = best[np.searchsorted(by_recall, targets, side="left")]
         curves.append((name, np.round(at, 3), np.round(targets, 3)))
-    rows = [
-        [name, float(p), float(r)] for name, ps, rs in curves for p, r in zip(ps, rs, strict=True)
-    ]
-    rows = _fit_rows(rows, "pr_curve")
-    return Chart(
-        "wandb/area-under-curve/v0",
-        Table(columns=["class", "precision", "recall"], data=rows),
-        {"x": "recall", "y": "precision", "class": "class"},
+    return _curves_chart(
+        "pr_curve", curves, ("precision", "recall"), "recall",
         {"title": title, "x-axis-title": "Recall", "y-axis-title": "Precision"},
-    )
+    )  # fmt: skip
 
 
 def roc_curve(
@@ -178,19 +172,33 @@ def roc_curve(
             tps, fps = tps[corner], fps[corner]
         tps, fps = np.r_[0, tps], np.r_[0, fps]
         curves.append((name, np.round(fps / fps[-1], 3), np.round(tps / tps[-1], 3)))
+    return _curves_chart(
+        "roc_curve", curves, ("fpr", "tpr"), "fpr",
+        {"title": title, "x-axis-title": "False positive rate",
+         "y-axis-title": "True positive rate"},
+    )  # fmt: skip
+
+
+def _curves_chart(
+    what: str,
+    curves: list[tuple[str, Any, Any]],
+    columns: tuple[str, str],
+    x: str,
+    strings: dict[str, str],
+) -> Chart:
+    """One area-under-curve chart of per-class curves ``(class, first, second)``: a row per
+    point, ``columns`` naming the two values, ``x`` the one on the x-axis."""
     rows = [
-        [name, float(f), float(t)] for name, fs, ts in curves for f, t in zip(fs, ts, strict=True)
+        [name, float(a), float(b)]
+        for name, first, second in curves
+        for a, b in zip(first, second, strict=True)
     ]
-    rows = _fit_rows(rows, "roc_curve")
+    y = columns[0] if x == columns[1] else columns[1]
     return Chart(
         "wandb/area-under-curve/v0",
-        Table(columns=["class", "fpr", "tpr"], data=rows),
-        {"x": "fpr", "y": "tpr", "class": "class"},
-        {
-            "title": title,
-            "x-axis-title": "False positive rate",
-            "y-axis-title": "True positive rate",
-        },
+        Table(columns=["class", *columns], data=_fit_rows(rows, what)),
+        {"x": x, "y": y, "class": "class"},
+        strings,
     )
 
 
