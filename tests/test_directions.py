@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.table import Table
+from textual.widgets import Static
 
 import tracker
 from tracker import store
@@ -24,6 +26,7 @@ from tracker.ranking import (
 )
 from tracker.schema import open_for_reading
 from tui.app import TrackTuiApp
+from tui.screens.compare import CompareScreen
 from tui.screens.pick_best import PickBestScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.runs_table import RunsTable
@@ -214,3 +217,47 @@ async def test_the_picker_offers_the_directions_users_expect(runs_db: Path) -> N
         await wait_until(pilot, lambda: runs.best is not None, what="the best run")
         assert runs.best is not None
         assert runs.best.run.name == "fast" and runs.best.value == 300.0
+
+
+def _summary_rows(screen: CompareScreen) -> dict[str, list[tuple[str, str]]]:
+    """The compare summary's rows: key cell -> [(value, style)] per run."""
+    table = screen.query_one("#compare-summary", Static).content
+    assert isinstance(table, Table)
+    columns = [list(column.cells) for column in table.columns]
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for index, key in enumerate(columns[0]):
+        cells = [column[index] for column in columns[1:]]
+        rows[str(getattr(key, "plain", key))] = [
+            (str(getattr(c, "plain", c)), str(getattr(c, "style", ""))) for c in cells
+        ]
+    return rows
+
+
+async def test_compare_best_values_use_the_same_directions(runs_db: Path) -> None:
+    app = TrackTuiApp(runs_db, poll_interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_until(pilot, lambda: runs.query_one(RunsTable).row_count == 2, what="rows")
+        await pilot.press("space", "space", "c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_until(pilot, lambda: bool(_summary_rows(screen)), what="the summary")
+        rows = _summary_rows(screen)
+        names = [run.name for run in screen.runs]
+        fast, slow = names.index("fast"), names.index("slow")
+
+        throughput = rows["train/samples_per_second max"]
+        assert throughput[fast] == ("300", "bold green") and throughput[slow][0] == "100"
+        assert throughput[slow][1] != "bold green"
+        accuracy = rows["eval/accuracy_top1 max"]
+        assert accuracy[fast][1] == "bold green" and accuracy[slow][1] != "bold green"
+        mfu = rows["perf/mfu max"]
+        assert mfu[fast] == ("0.3", "bold green")
+        runtime = rows["train_runtime min"]
+        assert runtime[fast] == ("20", "bold green") and runtime[slow][1] != "bold green"
+        loss = rows["train/loss min"]
+        assert loss[fast][1] == "bold green" or loss[slow][1] == "bold green"
+        epoch = rows["epoch max"]  # how far each got: no run wins by epochs
+        assert epoch[fast][0] == "2" and epoch[slow][0] == "4"
+        assert all(style != "bold green" for _, style in epoch)

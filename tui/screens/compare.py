@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 
 from tracker.compare import MISSING, config_table
 from tracker.models import RunRecord
-from tracker.ranking import best_value, metric_direction
+from tracker.ranking import best_value, has_better_direction, metric_direction
 
 from ..formatting import format_number
 from ..model import Changed, main_metrics
@@ -174,10 +174,12 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-config", Static).update(config)
         summary = self._runs_table("summary and best values")
         for key in self.metric_keys():
-            mode = metric_direction(key, runs)  # the runs' define_metric goal, else the name
+            # the runs' define_metric goal, else the name's: the runs table's and b's directions
+            mode = metric_direction(key, runs)
             values = [best_value(run, key, mode) for run in runs]
             finite = [v for v in values if v is not None]
-            winner = (min if mode == "min" else max)(finite) if finite else None
+            ranked = has_better_direction(key, runs)  # no winner by epoch or lr: their max
+            winner = (min if mode == "min" else max)(finite) if finite and ranked else None
             summary.add_row(
                 Text(f"{safe_text(key, 24)} {mode}"),
                 *(
