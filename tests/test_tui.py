@@ -122,7 +122,7 @@ async def test_plot_option_keys(demo_db: Path) -> None:
         await pilot.press("m")
         assert app.options.smoothing is None
         await pilot.pause(0.1)
-        assert "time (s)" in preview.render().plain
+        assert "time (s)" in preview.plain
 
 
 async def test_help_lists_every_key_and_closes(demo_db: Path) -> None:

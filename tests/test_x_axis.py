@@ -145,7 +145,7 @@ async def test_plot_follows_the_step_metric_and_x_cycles_through_it(iter_db: Pat
         assert "iter-a" in preview.title
         assert preview.x_label == "iter"
         assert x_range(preview) == (0.0, 100.0 * (STEPS - 1))
-        await wait_until(pilot, lambda: "iter" in preview.render().plain, what="the label")
+        await wait_until(pilot, lambda: "iter" in preview.plain, what="the label")
         assert "x: iter" in str(app.screen.query_one("#header").render())
 
         seen = []
@@ -236,7 +236,7 @@ async def test_compare_shares_the_axis_and_names_the_run_left_out(iter_db: Path)
         ranges = {line.label: x_range(plot, i) for i, line in enumerate(plot.lines)}
         assert ranges["iter-b"] == (50.0, 100.0 * (STEPS - 1) + 50)
         assert plot.note == "no iter: no-iter"
-        await wait_until(pilot, lambda: "no iter: no-iter" in plot.render().plain)
+        await wait_until(pilot, lambda: "no iter: no-iter" in plot.plain)
         await pilot.press("x")  # time: every run again
         await wait_until(pilot, lambda: len(plot.lines) == 3 and plot.note == "")
 
@@ -329,7 +329,7 @@ async def test_a_resumed_run_shows_its_marker_and_events(tmp_path: Path) -> None
         (marker,) = plot.lines[0].markers
         assert marker[0] == 29
         assert plot.x_label == "iter" and x_range(plot) == (0.0, 5900.0)
-        await wait_until(pilot, lambda: "↻ resumed" in plot.render().plain, what="the marker")
+        await wait_until(pilot, lambda: "↻ resumed" in plot.plain, what="the marker")
         assert "resumed 1×" in str(detail.query_one("#header").render())
         record = app.model.runs["resume01"]
         assert not math.isnan(record.steps_per_s or math.nan)

@@ -42,7 +42,7 @@ class MetricSummary:
         }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One run as stored, plus its metric summaries; ``status`` is the derived status."""
 

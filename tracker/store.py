@@ -258,10 +258,10 @@ def read_runs(
         for run_id, keys in media_counts(conn).items():
             run = runs.get(run_id)
             if run is not None:
-                run.media = {
-                    key: {"kind": kind, "count": count, "step": step}
+                run.media.update(
+                    (key, {"kind": kind, "count": count, "step": step})
                     for key, (kind, count, step) in keys.items()
-                }
+                )
     return list(runs.values())
 
 

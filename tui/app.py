@@ -31,11 +31,11 @@ from .sanitize import safe_text
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
 from .screens.x_axis import XAxisScreen
+from .timings import DEFAULT, Timings
 from .watch import DatabaseWatcher
 from .widgets.plot import PlotOptions
 
-POLL_INTERVAL_S = 1.0
-DEBOUNCE_S = 0.015
+DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
 MAX_FOLLOWED = 256
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 
@@ -64,23 +64,31 @@ class TrackTuiApp(App[None]):
         self,
         db_path: Path,
         *,
-        poll_interval: float = POLL_INTERVAL_S,
+        poll_interval: float | None = None,
         watch: bool = True,
         clock: Callable[[], float] = time.time,
+        timings: Timings = DEFAULT,
     ) -> None:
         super().__init__()
+        if poll_interval is not None:
+            timings = replace(timings, poll_s=poll_interval)
         self.db_path = db_path
-        self.poll_interval = poll_interval
+        self.timings = timings
         self.clock = clock
         self.model = RunsModel()
-        self.reader = DatabaseReader(db_path)
+        self.reader = DatabaseReader(db_path, timings=timings)
         self.watch_files = watch
         self.watcher: DatabaseWatcher | None = None
         self.smoothing = SMOOTHING_STEPS[1]
         self.options = PlotOptions()
         self.updates = 0
         self._wake = threading.Event()
+        self._urgent = False  # the UI asked for something (keys): read without waiting
         self._stop = threading.Event()
+        self._pending: Changed | None = None  # applied to the model, not yet drawn
+        self._frame_due = False
+        self._last_frame = 0.0
+        self.frames = 0  # data-driven redraws, for tests and benchmarks
         self._followed: dict[int, None] = {}  # oldest first
 
     def on_mount(self) -> None:
@@ -101,27 +109,68 @@ class TrackTuiApp(App[None]):
         if not self.watcher.start():
             self.watcher = None  # folder not there yet: the poll covers it; retried later
 
+    @property
+    def poll_interval(self) -> float:
+        return self.timings.poll_s
+
     @work(thread=True, exclusive=True, group="reader")
     def read_loop(self) -> None:
-        reader = self.reader
+        reader, frame = self.reader, self.timings.frame_s
         try:
             while not self._stop.is_set():
+                read_at = time.monotonic()
+                self._urgent = False  # a request made from now on is seen by a later read
                 update = reader.poll()
                 if update:
                     self.post_message(DataUpdated(update))
                 # Trends and smoothed values of a big database arrive in slices: keep going.
-                self._wake.wait(0.02 if reader.pending_extras() else self.poll_interval)
-                if self._wake.is_set():
-                    self._wake.clear()
-                    time.sleep(DEBOUNCE_S)  # let a burst of events settle into one read
+                self._wake.wait(0.02 if reader.pending_extras() else self.timings.poll_s)
+                if not self._wake.is_set():
+                    continue
+                self._wake.clear()
+                if self._urgent:
+                    time.sleep(DEBOUNCE_S)
+                    continue
+                # A file event is a hint: every commit of every writer sends one. Read at most
+                # once a frame; what is committed meanwhile comes in that one read.
+                self._pause_until(read_at + frame)
         finally:
             reader.close()
+
+    def _pause_until(self, deadline: float) -> None:
+        """Wait until ``deadline``, or less if the UI asks for something (keys go first)."""
+        while not self._stop.is_set() and not self._urgent:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(left)
+            if not self._urgent:
+                self._wake.clear()  # another file event: it folds into the read to come
 
     def on_data_updated(self, message: DataUpdated) -> None:
         changed = self.model.apply(message.update)
         self.updates += 1
         if changed.status and self.model.status.state == "ok":
             self._start_watcher()
+        self._pending = changed if self._pending is None else self._pending.merged(changed)
+        if self._frame_due:
+            return
+        wait = self._last_frame + self.timings.frame_s - time.monotonic()
+        if wait <= 0 or changed.reset or changed.status:
+            self._draw_frame()
+        else:
+            self._frame_due = True
+            self.set_timer(wait, self._draw_frame)
+
+    def _draw_frame(self) -> None:
+        """Screens draw what changed since the last frame: at most one frame per
+        ``timings.frame_s`` for data, however many writers commit meanwhile."""
+        self._frame_due = False
+        changed, self._pending = self._pending, None
+        if changed is None:
+            return
+        self._last_frame = time.monotonic()
+        self.frames += 1
         self._notify_screens(changed)
 
     def _notify_screens(self, changed: Changed) -> None:
@@ -136,6 +185,7 @@ class TrackTuiApp(App[None]):
 
     def wake_reader(self) -> None:
         """Read now rather than at the next poll (after this app wrote to the file itself)."""
+        self._urgent = True
         self._wake.set()
 
     def follow(self, series_ids: Iterable[int]) -> None:
@@ -153,16 +203,16 @@ class TrackTuiApp(App[None]):
             for sid in dropped:
                 self.model.series.pop(sid, None)
         self.reader.follow(fresh)
-        self._wake.set()
+        self.wake_reader()
 
     def follow_media(self, run_id: str) -> None:
         """Ask the reader for this run's media list, then its new media as they come."""
         self.reader.follow_media(run_id)
-        self._wake.set()
+        self.wake_reader()
 
     def follow_console(self, run_id: str) -> None:
         self.reader.follow_console(run_id)
-        self._wake.set()
+        self.wake_reader()
 
     def unfollow_media(self, run_ids: Iterable[str]) -> None:
         """Stop following these runs' media and console, and forget what was read of them."""
@@ -173,7 +223,7 @@ class TrackTuiApp(App[None]):
     def want_media_data(self, items: Iterable[MediaItem]) -> None:
         """Ask the reader for these media (images, tables...), read and decoded on its thread."""
         self.reader.want_media_data(items)
-        self._wake.set()
+        self.wake_reader()
 
     # --- plot options ------------------------------------------------------------------------
 

@@ -27,6 +27,17 @@ class Changed:
     media: set[str] = field(default_factory=set)  # runs with new media or media data
     console: set[str] = field(default_factory=set)  # runs with new console output
 
+    def merged(self, later: Changed) -> Changed:
+        """What changed in this update or the ``later`` one (frames fold several together)."""
+        return Changed(
+            self.runs | later.runs,
+            self.series | later.series,
+            self.status or later.status,
+            self.reset or later.reset,
+            self.media | later.media,
+            self.console | later.console,
+        )
+
 
 class RunsModel:
     def __init__(self) -> None:

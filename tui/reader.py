@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tracker import store
@@ -26,16 +26,13 @@ from tracker.status import derive_status
 
 from .media_decode import Decoded, decode_for_display
 from .metrics import main_metrics
+from .timings import DEFAULT, Timings
 
 HISTORY_BUCKETS = 640  # a plot draws 2 columns per cell: 320 cells wide is plenty
-STATUS_EVERY_S = 2.0
 CONSOLE_FIRST_CHUNKS = 2000  # a first look at a long console log starts near its end
 TREND_BUCKETS = 24
 RECENT_POINTS = 20
 EXTRAS_PER_POLL = 40  # runs per poll, so a big first load never holds the reader up long
-EXTRAS_EVERY_S = 5.0  # per live run
-EXTRAS_MAX_WAIT_S = 0.5  # while other updates keep coming
-EXTRAS_START_DELAY_S = 1.5  # after opening: the first screen and its plots come first
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +79,12 @@ class Update:
 class DatabaseReader:
     """Owned by one thread; :meth:`follow` may be called from any thread."""
 
-    def __init__(self, path: Path, buckets: int = HISTORY_BUCKETS) -> None:
+    def __init__(
+        self, path: Path, buckets: int = HISTORY_BUCKETS, timings: Timings = DEFAULT
+    ) -> None:
         self.path = path
         self.buckets = buckets
+        self.timings = timings
         self.conn: sqlite3.Connection | None = None
         self.status: DbStatus | None = None
         self.version = 0
@@ -215,7 +215,7 @@ class DatabaseReader:
         self._known.clear()
         self._extras_wanted.clear()
         self._extras_next.clear()
-        self._extras_after = time.monotonic() + EXTRAS_START_DELAY_S
+        self._extras_after = time.monotonic() + self.timings.extras_start_s
         update.reset = True
 
     def _read(self, update: Update, force: bool) -> None:
@@ -253,7 +253,7 @@ class DatabaseReader:
             self._extras_wanted[run.id] = run
         # Trends are extras: what the screen waits for (runs, followed series) goes out first.
         now = time.monotonic()
-        waited = now - self._last_extras >= EXTRAS_MAX_WAIT_S
+        waited = now - self._last_extras >= self.timings.extras_max_wait_s
         if now >= self._extras_after and not update.loaded and (not update.runs or waited):
             self._last_extras = now
             self._compute_extras(update)
@@ -307,7 +307,7 @@ class DatabaseReader:
             if self._extras_next.get(run_id, 0.0) > now:
                 continue
             del self._extras_wanted[run_id]
-            self._extras_next[run_id] = now + EXTRAS_EVERY_S
+            self._extras_next[run_id] = now + self.timings.extras_every_s
             keys = main_metrics(run, 3)
             recent = {}
             for key in keys:
@@ -331,7 +331,7 @@ class DatabaseReader:
     def _recheck_live(self, update: Update) -> None:
         """Runs whose process died without a word: their status changes with no write."""
         now = time.monotonic()
-        if now - self._last_status_check < STATUS_EVERY_S:
+        if now - self._last_status_check < self.timings.status_every_s:
             return
         self._last_status_check = now
         wall = time.time()
@@ -340,6 +340,6 @@ class DatabaseReader:
                 run.stored_status, run.host, run.pid, run.pid_start, run.updated_at, wall
             )
             if status != run.status:
-                run.status = status
-                update.runs.append(run)
+                # A new record: the UI holds the old one and reads it while this thread runs.
+                update.runs.append(replace(run, status=status))
                 self._live.pop(run_id)

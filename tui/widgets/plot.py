@@ -1,10 +1,11 @@
-"""A metric plot drawn with plotext (braille): one line per run, spikes kept, NaN/inf marked.
+"""A metric plot in braille: one line per run, spikes kept, NaN/inf marked, resumes drawn.
 
-Our own small widget rather than textual-plotext: that package needs plotext < 6 too, but it
-redraws on every refresh and hides plotext's global figure behind a per-widget object that we
-would still have to feed column by column. Here the rendered text is cached on (size, data
-versions, options), so a redraw happens only when something the plot shows changed.
-plotext keeps one global figure: it is only ever used on the UI thread.
+The picture is drawn by :mod:`tui.view.chart` (our own braille canvas). plotext drew it until
+its layout pass (about 6 ms a plot, two thirds of the viewer's CPU while following live runs)
+and its tick placement (labels off their rows, ``2.0 … 166.2`` for steps) were measured to be
+the problem. The widget uses Textual's line API: it keeps one strip per row, is re-drawn only
+when something it shows changed (size, data versions, options, title), only while it is on
+screen, and then repaints only the rows whose strips differ.
 """
 
 from __future__ import annotations
@@ -14,21 +15,31 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import plotext as plt
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ..axis import TIME, XAxis
 from ..sanitize import safe_text
 from ..series import Column, SeriesBuffer, StepAxis, ema
+from ..view.braille import Run
+from ..view.chart import ChartImage, ChartLine, ChartSpec, draw_chart
 
-# (plotext colour name, the same colour for Rich): ANSI palette entries, so both agree.
+# (colour name, its Rich style): ANSI palette entries, so plots, legends and tables agree.
 PALETTE = (
     ("cyan", "color(6)"), ("orange", "color(3)"), ("green", "color(2)"), ("magenta", "color(5)"),
     ("blue+", "color(12)"), ("red", "color(1)"), ("cyan+", "color(14)"), ("green+", "color(10)"),
     ("magenta+", "color(13)"), ("orange+", "color(11)"),
 )  # fmt: skip
 FAINT = "gray"
+_STYLES = {name: style for name, style in PALETTE} | {
+    FAINT: "color(8)",
+    "red": "color(9)",
+    "yellow": "color(11)",
+}
 
 
 def _palette_index(run_id: str) -> int:
@@ -36,7 +47,7 @@ def _palette_index(run_id: str) -> int:
 
 
 def run_color(run_id: str) -> str:
-    """A stable plotext colour per run (the same in every plot and every session)."""
+    """A stable colour name per run (the same in every plot and every session)."""
     return PALETTE[_palette_index(run_id)][0]
 
 
@@ -46,7 +57,7 @@ def run_style(run_id: str) -> str:
 
 
 def distinct_colors(run_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """(plotext, Rich) colours for runs shown together: each run's own colour unless an
+    """(colour name, Rich style) for runs shown together: each run's own colour unless an
     earlier run has it, then the next free one (distinct for up to ten runs)."""
     taken: set[int] = set()
     out: dict[str, tuple[str, str]] = {}
@@ -126,6 +137,25 @@ def _marker_x(marker: tuple[int, float], axis: StepAxis | None, use_time: bool) 
     return axis.at(step) if axis is not None else float(step)
 
 
+def _drawable(
+    columns: Sequence[Column], values: Sequence[float | None], log_y: bool
+) -> list[list[tuple[float, float]]]:
+    """(x, y) polylines, broken at gaps and (log scale) at values that are not positive."""
+    out: list[list[tuple[float, float]]] = []
+    for xs, ys in _segments(columns, values):
+        current: list[tuple[float, float]] = []
+        for x, y in zip(xs, ys, strict=True):
+            if log_y and y <= 0:
+                if current:
+                    out.append(current)
+                    current = []
+                continue
+            current.append((x, y))
+        if current:
+            out.append(current)
+    return out
+
+
 def render_plot(
     title: str,
     unit: str,
@@ -135,68 +165,34 @@ def render_plot(
     height: int,
     x_label: str | None = None,
     note: str = "",
-) -> Text:
+) -> ChartImage:
     """``x_label`` names the x-axis (step or time by default); ``note`` (already safe text)
     is added to the title: the runs left out of this plot, for one."""
-    if width < 12 or height < 4:
-        return Text(safe_text(title, max(1, width)), no_wrap=True)
-    plt.clf()
-    plt.plotsize(width, height)
-    plt.theme("clear")
     flagged = 0
-    top: float | None = None
-    drawn = 0
-    left: float | None = None
-    right: float | None = None
+    chart_lines: list[ChartLine] = []
     markers: list[float] = []
+    bad: list[float] = []
     for line in lines:
         axis = line.x_buffer.step_axis() if line.x_buffer is not None else None
         columns = line.buffer.columns(2 * width, options.use_time, axis)
-        if columns:
-            x_low, x_high = min(c.x for c in columns), max(c.x for c in columns)
-            left = x_low if left is None else min(left, x_low)
-            right = x_high if right is None else max(right, x_high)
         for marker in line.markers:
             x = _marker_x(marker, axis, options.use_time)
             if x is not None:
                 markers.append(x)
         flagged += sum(1 for c in columns if c.nonfinite)
+        bad.extend(c.x for c in columns if c.nonfinite)
         raw_columns, raw_values = _envelope(columns)
         smoothing = options.smoothing
-        raw_color = FAINT if smoothing is not None else line.color
-        for xs, ys in _segments(raw_columns, raw_values):
-            pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if not options.log_y or y > 0]
-            if pairs:
-                plt.plot(
-                    [p[0] for p in pairs], [p[1] for p in pairs], marker="braille", color=raw_color
-                )
-                drawn += 1
-                high = max(p[1] for p in pairs)
-                top = high if top is None else max(top, high)
+        raw = _drawable(raw_columns, raw_values, options.log_y)
+        if raw:
+            chart_lines.append(ChartLine(FAINT if smoothing is not None else line.color, raw))
         if smoothing is not None:
-            for xs, ys in _segments(columns, ema(columns, smoothing)):
-                pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if not options.log_y or y > 0]
-                if pairs:
-                    plt.plot(
-                        [p[0] for p in pairs],
-                        [p[1] for p in pairs],
-                        marker="braille",
-                        color=line.color,
-                    )
-                    drawn += 1
-        bad = [c.x for c in columns if c.nonfinite]
-        if bad and top is not None:
-            plt.scatter(bad, [top] * len(bad), marker="x", color="red")
-    # A resume marker only inside the data's x range (plotext widens the axis to a vline).
-    shown = (
-        sorted({x for x in markers if left <= x <= right})
-        if drawn and left is not None and right is not None
-        else []
-    )
-    for x in shown:
-        plt.vline(x, "yellow")
-    if options.log_y and drawn:
-        plt.yscale("log")
+            smooth = _drawable(columns, ema(columns, smoothing), options.log_y)
+            if smooth:
+                chart_lines.append(ChartLine(line.color, smooth))
+    drawn = bool(chart_lines)
+    xs = [x for cl in chart_lines for seg in cl.segments for x, _ in seg]
+    shown = sorted({x for x in markers if min(xs) <= x <= max(xs)}) if xs else []
     heading = safe_text(title, max(8, width - 12))
     if flagged:
         heading += "  ⚠ nan/inf"
@@ -204,19 +200,40 @@ def render_plot(
         heading += "  ↻ resumed"
     if note:
         heading += f"  · {note}"
-    plt.title(heading)
-    label = x_label if x_label is not None else "time (s)" if options.use_time else "step"
-    plt.xlabel(safe_text(label, max(8, width - 4)))
-    if unit:
-        plt.ylabel(unit)
     if not drawn:
         why = (
             "(nothing to draw against this x-axis: x or X chooses another)"
             if note
             else ("(no finite values yet)")
         )
-        return Text(f"{heading}\n{why}", no_wrap=True)
-    return Text.from_ansi(plt.build(), no_wrap=True)
+        return ChartImage([[(heading, None)], [(why, None)]])
+    label = x_label if x_label is not None else "time (s)" if options.use_time else "step"
+    spec = ChartSpec(
+        title=heading,
+        lines=chart_lines,
+        x_label=safe_text(label, max(8, width - 4)),
+        unit=safe_text(unit, 8),
+        log_y=options.log_y,
+        x_integer=not options.use_time and all(line.x_buffer is None for line in lines),
+        marks=shown,
+        bad=bad,
+    )
+    return draw_chart(spec, width, height)
+
+
+_STYLE_CACHE: dict[str | None, Style] = {}
+
+
+def _style(color: str | None) -> Style:
+    style = _STYLE_CACHE.get(color)
+    if style is None:
+        name = _STYLES.get(color, color) if color is not None else None
+        style = _STYLE_CACHE[color] = Style.parse(name) if name else Style()
+    return style
+
+
+def _strip(runs: Sequence[Run], width: int) -> Strip:
+    return Strip([Segment(text, _style(color)) for text, color in runs]).adjust_cell_length(width)
 
 
 class MetricPlot(Widget):
@@ -235,8 +252,10 @@ class MetricPlot(Widget):
         self.x_label: str | None = None  # what x is ("iter", "step", "time (s)")
         self.note = ""  # in the title, e.g. the runs left out for lacking the x metric
         self._cache_key: tuple[object, ...] | None = None
-        self._cache: Text = Text()
-        self.renders = 0  # plotext builds, for tests: redraw only what changed
+        self._image = ChartImage()
+        self._strips: list[Strip] = []
+        self.renders = 0  # pictures drawn, for tests: redraw only what changed
+        self.rows_repainted = 0  # rows sent to the screen after a redraw (benchmarks)
 
     def show(
         self,
@@ -249,8 +268,16 @@ class MetricPlot(Widget):
         self.options = options
         self.x_label = x_label
         self.note = note
-        if self._key() != self._cache_key:
-            self.refresh()
+        if self._key() == self._cache_key:
+            return
+        if self.is_mounted and self.display and self.size.area:
+            self._redraw()  # now, so that only the rows that changed are repainted
+        else:
+            self.refresh()  # when it is next on screen
+
+    def on_resize(self) -> None:
+        self._cache_key = None
+        self.refresh()
 
     def _key(self) -> tuple[object, ...]:
         return (
@@ -275,13 +302,45 @@ class MetricPlot(Widget):
             ),
         )
 
-    def render(self) -> Text:
+    def _redraw(self, repaint: bool = True) -> bool:
+        """Draw the picture again if what it shows changed; repaint the rows that differ
+        (``repaint=False``: while painting, when every row is being drawn anyway)."""
         key = self._key()
-        if key != self._cache_key:
-            self._cache_key = key
-            self._cache = render_plot(
-                self.title, self.unit, self.lines, self.options, self.size.width,
-                self.size.height, self.x_label, self.note,
-            )  # fmt: skip
-            self.renders += 1
-        return self._cache
+        if key == self._cache_key:
+            return False
+        self._cache_key = key
+        width, height = self.size.width, self.size.height
+        self._image = render_plot(
+            self.title, self.unit, self.lines, self.options, width, height, self.x_label, self.note
+        )
+        self.renders += 1
+        strips = [_strip(row, width) for row in self._image.rows[:height]]
+        old = self._strips
+        self._strips = strips
+        if not repaint:
+            return True
+        if len(old) != len(strips) or not self.is_mounted:
+            self.refresh()
+            return True
+        changed = [y for y, (a, b) in enumerate(zip(old, strips, strict=True)) if a != b]
+        if changed:
+            self.rows_repainted += len(changed)
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+        return True
+
+    def render_line(self, y: int) -> Strip:
+        if self._key() != self._cache_key:
+            self._redraw(repaint=False)
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width)
+
+    @property
+    def plain(self) -> str:
+        """What the plot shows, as text (for tests and exports)."""
+        if self._key() != self._cache_key and self.size.area:
+            self._redraw(repaint=False)
+        return self._image.plain
+
+    def render(self) -> Text:
+        return Text(self.plain, no_wrap=True)

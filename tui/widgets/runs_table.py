@@ -3,12 +3,19 @@
 Every cell is a ``rich.text.Text`` made from sanitised text: a run named ``[bold]x`` or carrying
 terminal escapes is shown literally (DataTable parses plain ``str`` cells as markup).
 ``left``/``right`` move the sort cursor between columns (shown reversed in the header).
+
+DataTable keys its cell cache on a table-wide update counter, so one changed cell makes it
+render every visible cell again; with runs logging, that was most of the viewer's CPU. Here an
+update that changes no width is counted per cell instead (:meth:`_render_cell`), a cell whose
+text did not change is not updated at all, and only the rows that changed are repainted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -46,6 +53,9 @@ class RunsTable(DataTable[Text]):
         self.sort_column: str | None = None
         self.descending = False
         self._generation = 0
+        self._own_updates = 0  # update_cell calls that changed no layout
+        self._cell_versions: dict[tuple[int, int], int] = {}
+        self.cells_updated = 0  # for tests and benchmarks
 
     @property
     def column_ids(self) -> list[str]:
@@ -138,12 +148,40 @@ class RunsTable(DataTable[Text]):
                 self._put(run_id, spec.id, spec.cell(record, ctx))
 
     def _put(self, row_key: str, column_id: str, cell: Text) -> None:
-        """Update one cell; its column widens when the new value is wider (a step grown from
-        '9' to '12,345' is never shown cut), and only then: re-measuring a column on every
-        update costs seconds over a thousand rows."""
+        """Update one cell if its text changed; its column widens when the new value is wider
+        (a step grown from '9' to '12,345' is never shown cut), and only then: re-measuring a
+        column on every update costs seconds over a thousand rows."""
+        current = self.get_cell(row_key, column_id)
+        if _same(current, cell):
+            return
         column = self.columns.get(column_id)  # type: ignore[call-overload]
         wider = column is not None and cell.cell_len > column.content_width
+        self.cells_updated += 1
         self.update_cell(row_key, column_id, cell, update_width=wider)
+        if not wider:
+            self._own_updates += 1
+            at = (self.get_row_index(row_key), self.get_column_index(column_id))
+            self._cell_versions[at] = self._update_count
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable's own, with its cache keyed on this cell's version and the table's layout
+        version instead of one counter that every cell update moves."""
+        counter = self._update_count
+        layout = counter - self._own_updates
+        key = (layout, self._cell_versions.get((row_index, column_index), 0))
+        self._update_count = key  # type: ignore[assignment]  # only ever a cache key in there
+        try:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        finally:
+            self._update_count = counter
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         for run in runs:
@@ -187,3 +225,13 @@ class RunsTable(DataTable[Text]):
         specs = [spec for spec in self.specs if spec.id != "marks"]
         headers = [spec.export_title for spec in specs]
         return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]
+
+
+def _same(old: object, new: Text) -> bool:
+    return (
+        isinstance(old, Text)
+        and old.plain == new.plain
+        and old.style == new.style
+        and old.spans == new.spans
+        and old.justify == new.justify
+    )

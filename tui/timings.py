@@ -1,0 +1,24 @@
+"""How often the viewer reads and redraws: one frozen value the app and its reader share.
+
+The defaults are the product's; tests pass faster ones (nothing waits on a fixed clock there),
+and benchmarks pass others to measure what a setting costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    poll_s: float = 1.0  # the guarantee: a change no file event reported is read this late
+    frame_s: float = 0.2  # data-driven reads and redraws at most this often (keys: at once)
+    extras_start_s: float = 1.5  # trends wait this long after opening: the first screen first
+    extras_every_s: float = 5.0  # a live run's trend and smoothed values, recomputed
+    extras_max_wait_s: float = 0.5  # extras go out at least this often while updates stream
+    status_every_s: float = 2.0  # live runs' processes rechecked (a SIGKILL writes nothing)
+
+
+DEFAULT = Timings()
+FAST = Timings(poll_s=0.2, frame_s=0.0, extras_start_s=0.0, extras_max_wait_s=0.0,
+               status_every_s=0.2)  # fmt: skip

@@ -1,0 +1,1 @@
+"""Pure formatting and rendering helpers for the TUI: no widgets, no terminal."""

@@ -1,0 +1,163 @@
+"""A line chart laid out in terminal cells: title, framed braille canvas, labelled ticks.
+
+Each y label sits on the row whose dots hold its value (``┤`` marks it); x ticks are round
+numbers (whole ones for steps) under a ``┬`` at their column. The y range is widened to half a
+tick step, so a live series that creeps down moves the picture only now and then, and the
+widget can repaint just the rows that changed. Pure: no widgets, no terminal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .braille import BrailleCanvas, Run
+from .ticks import label_value, nice_step, tick_labels, ticks
+
+Segment = Sequence[tuple[float, float]]  # (x, y) points drawn joined
+
+
+@dataclass(frozen=True, slots=True)
+class ChartLine:
+    color: str | None
+    segments: Sequence[Segment]  # each drawn as one polyline; gaps between them
+
+
+@dataclass(slots=True)
+class ChartSpec:
+    title: str  # safe text already
+    lines: Sequence[ChartLine]
+    x_label: str = ""
+    unit: str = ""
+    log_y: bool = False
+    x_integer: bool = True  # whole-number x ticks (steps)
+    marks: Sequence[float] = ()  # x of vertical markers (resumes)
+    bad: Sequence[float] = ()  # x of non-finite values, marked on the top row
+    mark_color: str | None = "yellow"
+    bad_color: str | None = "red"
+
+
+@dataclass(slots=True)
+class ChartImage:
+    rows: list[list[Run]] = field(default_factory=list)
+
+    @property
+    def plain(self) -> str:
+        return "\n".join("".join(text for text, _ in row) for row in self.rows)
+
+
+def _text_row(text: str, width: int) -> list[Run]:
+    return [(text[:width].ljust(width), None)]
+
+
+def _centered(text: str, width: int) -> str:
+    text = text[:width]
+    pad = (width - len(text)) // 2
+    return (" " * pad + text).ljust(width)
+
+
+def _y_range(values: Sequence[float], count: int) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if low == high:
+        pad = abs(low) * 0.05 or 1.0
+        return low - pad, high + pad
+    half = nice_step(high - low, count) / 2
+    return math.floor(low / half) * half, math.ceil(high / half) * half
+
+
+def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
+    """The chart in ``width`` × ``height`` cells (rows of (text, colour) runs)."""
+    title_row = height >= 6
+    label_row = height >= 7 and bool(spec.x_label)
+    plot_rows = height - 3 - title_row - label_row
+    if width < 12 or plot_rows < 1:
+        return ChartImage([_text_row(spec.title, max(1, width))])
+    transform = (lambda y: math.log10(y)) if spec.log_y else (lambda y: y)
+    ys = [transform(y) for line in spec.lines for seg in line.segments for _, y in seg]
+    xs = [x for line in spec.lines for seg in line.segments for x, _ in seg]
+    if not ys:
+        return ChartImage([_text_row(spec.title, width)])
+    y_count = max(2, min(6, plot_rows // 2 + 1))
+    bottom, top = _y_range(ys, y_count)
+    y_ticks = ticks(bottom, top, y_count)
+    if spec.log_y:
+        y_ticks = [t for t in y_ticks if float(t).is_integer()] or y_ticks
+        y_text = [label_value(10.0**t) for t in y_ticks]
+    else:
+        y_text = tick_labels(y_ticks) if len(y_ticks) > 1 else [label_value(t) for t in y_ticks]
+    gutter = max((len(t) for t in y_text), default=1)
+    inner = width - gutter - 2
+    if inner < 4:
+        return ChartImage([_text_row(spec.title, width)])
+    canvas = BrailleCanvas(inner, plot_rows)
+    dots_x, dots_y = canvas.dots_wide - 1, canvas.dots_high - 1
+    left, right = min(xs), max(xs)
+    if left == right:
+        left, right = left - 1, right + 1
+    x_scale = dots_x / (right - left)
+    y_scale = dots_y / (top - bottom)
+
+    def to_dot(x: float, y: float) -> tuple[int, int]:
+        return round((x - left) * x_scale), round((top - transform(y)) * y_scale)
+
+    for mark in spec.marks:
+        if left <= mark <= right:
+            canvas.vertical(round((mark - left) * x_scale), 0, dots_y, spec.mark_color)
+    for line in spec.lines:
+        for segment in line.segments:
+            previous: tuple[int, int] | None = None
+            for x, y in segment:
+                here = to_dot(x, y)
+                if previous is None:
+                    canvas.dot(*here, line.color)
+                else:
+                    canvas.line(*previous, *here, line.color)
+                previous = here
+    for x in spec.bad:
+        if left <= x <= right:
+            canvas.char(round((x - left) * x_scale) // 2, 0, "x", spec.bad_color)
+
+    labels: dict[int, str] = {}
+    for value, text in zip(y_ticks, y_text, strict=True):
+        row = round((top - value) * y_scale) // 4
+        if 0 <= row < plot_rows and row not in labels:
+            labels[row] = text
+    rows: list[list[Run]] = []
+    if title_row:
+        heading = _centered(spec.title, inner)
+        unit = spec.unit[:gutter].rjust(gutter) if spec.unit else " " * gutter
+        rows.append([(f"{unit}  {heading}", None)])
+    rows.append([(" " * gutter + "┌" + "─" * inner + "┐", None)])
+    for index, cells in enumerate(canvas.rows()):
+        label = labels.get(index)
+        gutter_text = label.rjust(gutter) + "┤" if label is not None else " " * gutter + "│"
+        rows.append([(gutter_text, None), *cells, ("│", None)])
+    tick_marks, tick_text = _x_ticks(left, right, inner, spec.x_integer)
+    border = ["─"] * inner
+    for column in tick_marks:
+        border[column] = "┬"
+    rows.append([(" " * gutter + "└" + "".join(border) + "┘", None)])
+    rows.append([(" " * (gutter + 1) + tick_text, None)])
+    if label_row:
+        rows.append([(" " * (gutter + 1) + _centered(spec.x_label, inner), None)])
+    return ChartImage(rows)
+
+
+def _x_ticks(left: float, right: float, inner: int, integer: bool) -> tuple[list[int], str]:
+    """Tick columns and the label line under them; labels never overlap or leave the axis."""
+    values = ticks(left, right, max(2, inner // 14), integer=integer)
+    texts = tick_labels(values, integer=integer)
+    line = [" "] * inner
+    columns: list[int] = []
+    free_from = 0
+    scale = (2 * inner - 1) / (right - left)  # in dots, as the canvas draws them
+    for value, text in zip(values, texts, strict=True):
+        column = round((value - left) * scale) // 2
+        start = min(max(0, column - len(text) // 2), inner - len(text))
+        if start < free_from or start < 0:
+            continue
+        line[start : start + len(text)] = text
+        columns.append(column)
+        free_from = start + len(text) + 1
+    return columns, "".join(line)

@@ -1,0 +1,101 @@
+"""Axis ticks: round values inside a range, and labels that read as what they count.
+
+A step axis is labelled ``0  2,500  5,000``, never ``2.0  191.8``; a million steps as ``1.2M``;
+a loss axis with as many decimals as its tick spacing needs (``0.25 0.50 0.75``), all labels of
+one axis alike. Pure functions, no widgets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+_SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def nice_step(span: float, count: int) -> float:
+    """The round spacing (1, 2, 2.5 or 5 times a power of ten) whose number of ticks over
+    ``span`` is nearest ``count`` (fewer rather than more on a tie: labels need room)."""
+    if not math.isfinite(span) or span <= 0 or count < 1:
+        return 1.0
+    raw = span / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    candidates = [nice * power for nice in (0.5, *_NICE)]
+    return min(candidates, key=lambda step: (abs(span / step - count), -step))
+
+
+def ticks(low: float, high: float, count: int, integer: bool = False) -> list[float]:
+    """Round values in [low, high], about ``count`` of them (at least one when low == high).
+    ``integer``: whole numbers only (steps), spaced at least 1 apart."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return []
+    if high < low:
+        low, high = high, low
+    if high == low:
+        return [low]
+    step = nice_step(high - low, max(1, count))
+    if integer:
+        step = max(1.0, round(step))
+    first = math.ceil(low / step - 1e-9) * step
+    out: list[float] = []
+    value = first
+    while value <= high + step * 1e-9 and len(out) < 100:
+        out.append(0.0 if abs(value) < step * 1e-9 else value)
+        value = first + len(out) * step
+    return out
+
+
+def _decimals(step: float) -> int:
+    """Digits after the point that tell ticks ``step`` apart (0.25 needs 2, 0.5 needs 1)."""
+    if step <= 0 or not math.isfinite(step):
+        return 0
+    for digits in range(0, 10):
+        if abs(round(step, digits) - step) <= step * 1e-6:
+            return digits
+    return 10
+
+
+def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
+    """Labels for one axis's ticks, formatted alike: thousands separators for counts below
+    100,000, k/M/G suffixes above, scientific notation for tiny or huge non-count values."""
+    if not values:
+        return []
+    if len(values) == 1:
+        return [label_value(values[0])]
+    step = min((b - a for a, b in itertools.pairwise(values)), default=0.0)
+    biggest = max(abs(v) for v in values)
+    if biggest >= 1e5:
+        return [_suffixed(v, step) for v in values]
+    if integer or (step >= 1 and all(float(v).is_integer() for v in values)):
+        return [f"{round(v):,}" for v in values]
+    if 0 < biggest < 1e-3 or (step and step < 1e-4):
+        return [_scientific(v, step) for v in values]
+    digits = _decimals(step) if step else 2
+    return [f"{v:.{digits}f}" for v in values]
+
+
+def _suffixed(value: float, step: float) -> str:
+    for scale, suffix in _SUFFIXES:
+        if abs(value) >= scale or (value == 0 and step >= scale):
+            digits = _decimals(step / scale) if step else 1
+            return f"{value / scale:.{min(digits, 3)}f}{suffix}"
+    return f"{value:g}"
+
+
+def _scientific(value: float, step: float) -> str:
+    if value == 0:
+        return "0"
+    mantissa_digits = 1
+    if step:
+        exponent = math.floor(math.log10(abs(value)))
+        mantissa_digits = max(1, min(4, exponent - math.floor(math.log10(step)) + 1))
+    return f"{value:.{mantissa_digits - 1}e}"
+
+
+def label_value(value: float) -> str:
+    """One value on its own (a single-point axis), short."""
+    if float(value).is_integer() and abs(value) < 1e5:
+        return f"{round(value):,}"
+    return f"{value:.4g}"
