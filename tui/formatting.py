@@ -1,8 +1,15 @@
-"""Human formats for numbers, durations and ages, shared by the CLI and the TUI."""
+"""Human formats for numbers, durations and ages, shared by the CLI and the TUI, and text
+fitted to a width: cut with ``…`` (never silently), wrapped at spaces, laid out in parts."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
+
+from rich.cells import cell_len, chop_cells
+from rich.text import Text
+
+ELLIPSIS = "…"
 
 
 def format_number(value: float | int | None, digits: int = 4) -> str:
@@ -76,3 +83,89 @@ def format_with_unit(value: float | None, unit: str) -> str:
     if unit == "cores":
         return f"{value:g} cores"
     return format_number(value, 3)
+
+
+def cut_cells(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal cells; when cut, its last cell is ``…``."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    return chop_cells(text, width - 1)[0] + ELLIPSIS
+
+
+def cut_cells_left(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut at the start (``…/runs/demo.db``): the end of
+    a path is the part that tells files apart."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    kept = ""
+    for char in reversed(text):
+        if cell_len(char + kept) > width - 1:
+            break
+        kept = char + kept
+    return ELLIPSIS + kept
+
+
+def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
+    """``text`` on at most ``max_lines`` lines of ``width`` cells, broken at spaces (a word
+    longer than a line is broken where the line ends); what does not fit ends the last line
+    with ``…``."""
+    width = max(1, width)
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if cell_len(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        pieces = chop_cells(word, width) if word else [""]
+        lines += pieces[:-1]
+        line = pieces[-1]
+    lines.append(line)
+    if len(lines) > max_lines:  # the lines past the last are longer than one: cut there
+        rest = " ".join(lines[max_lines - 1 :])
+        lines = [*lines[: max_lines - 1], cut_cells(rest, width)]
+    return lines
+
+
+def _cut_text(text: Text, width: int) -> Text:
+    if text.cell_len <= width:
+        return text
+    cut = text.copy()
+    cut.truncate(max(1, width), overflow="ellipsis")
+    return cut
+
+
+def fit_parts(
+    parts: Sequence[Text], width: int, optional: Collection[int] = (), max_lines: int = 2
+) -> list[Text]:
+    """``parts`` (each with the spaces that separate it from the one before) side by side on
+    lines of ``width`` cells: a part that does not fit on a line starts the next one whole
+    (without its leading spaces) rather than being cut. An ``optional`` part (by index) is
+    left out where it does not fit on the line it would end. A part wider than a line is cut
+    with ``…``, and so is the last line when the parts need more than ``max_lines``."""
+    width = max(1, width)
+    lines: list[Text] = [Text()]
+    for index, part in enumerate(parts):
+        line = lines[-1]
+        if line.cell_len and line.cell_len + part.cell_len > width:
+            if index in optional:
+                continue
+            line = Text()
+            lines.append(line)
+        if len(lines) > 1 and not line.cell_len:
+            part = part[len(part.plain) - len(part.plain.lstrip(" ")) :]
+        line.append_text(_cut_text(part, width))
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        for line in lines[max_lines:]:
+            last.append_text(Text("  ") + line)
+        if last.cell_len > width:
+            last.truncate(width, overflow="ellipsis")
+        lines = lines[:max_lines]
+    return lines

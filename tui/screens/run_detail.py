@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
 
-from ..formatting import format_duration, format_number
+from ..formatting import fit_parts, format_duration, format_number, wrap_cells
 from ..metrics import sys_values
 from ..model import Changed, ordered_metric_keys, section_of
 from ..plot_lines import plot_data, show_plot
@@ -60,6 +60,7 @@ def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
 
 
 EVENTS_SHOWN = 8
+ERROR_LINES = 3  # a failed run's error in the header: longer ones end with …
 ALERT_STYLES = {"ERROR": "bold red", "WARN": "yellow"}
 
 
@@ -153,6 +154,9 @@ class RunDetailScreen(Screen[None]):
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width)
+        run = self.run
+        if run is not None:
+            self._update_header(run)  # its lines are fitted to the width
 
     def _fit(self, width: int) -> None:
         """The side pane takes 46 columns when there is room, a third of a narrow terminal,
@@ -191,7 +195,9 @@ class RunDetailScreen(Screen[None]):
     def data_changed(self, changed: Changed) -> None:
         run = self.run
         if run is None:
-            self.query_one("#header", Static).update(
+            header = self.query_one("#header", Static)
+            header.styles.height = 1
+            header.update(
                 Text(f" run {safe_text(self.run_id)} is gone from the database", style="bold red")
             )
             return
@@ -219,20 +225,31 @@ class RunDetailScreen(Screen[None]):
             self._update_plots()  # nothing of this run changed: its plots stay as they are
 
     def _update_header(self, run: RunRecord) -> None:
+        """The run's name, status, project, step, time, id and host, each whole (a second line
+        holds what the first cannot); a failed run's error on lines of its own, whole (the
+        last of ``ERROR_LINES`` cut with ``…`` if it is longer)."""
         mark, style = STATUS_MARKS.get(run.status, ("?", ""))
-        header = Text.assemble(
-            (f" {mark} ", style), (safe_text(run.name, 60), "bold"),
-            (f"  {safe_text(run.status, 12)}", style), f"  project {safe_text(run.project, 30)}",
-            f"  step {format_number(run.own_step) if run.own_step is not None else '-'}",
-            f"  {format_duration(run.duration_s)}",
-            (f"  id {safe_text(run.id, 40)}  host {safe_text(run.host, 30)}", "dim"),
-        )  # fmt: skip
+        width = max(20, self.app.size.width - 2)  # the header's padding
+        step = format_number(run.own_step) if run.own_step is not None else "-"
+        parts = [
+            Text.assemble((f" {mark} ", style), (safe_text(run.name, 60), "bold")),
+            Text(f"  {safe_text(run.status, 12)}", style=style),
+            Text(f"  project {safe_text(run.project, 30)}"),
+            Text(f"  step {step}"),
+            Text(f"  {format_duration(run.duration_s)}"),
+            Text(f"  id {safe_text(run.id, 40)}", style="dim"),
+            Text(f"  host {safe_text(run.host, 30)}", style="dim"),
+        ]
         resumes = len(run.resumes)
         if resumes:
-            header.append(f"  ↻ resumed {resumes}×", style="yellow")
+            parts.append(Text(f"  ↻ resumed {resumes}×", style="yellow"))
+        lines = fit_parts(parts, width, max_lines=2)
         if run.error:
-            header.append(f"  {safe_text(run.error, 80)}", style="red")
-        self.query_one("#header", Static).update(header)
+            error = wrap_cells(safe_text(run.error), width - 1, ERROR_LINES)
+            lines += [Text(f" {line}", style="red") for line in error]
+        header = self.query_one("#header", Static)
+        header.styles.height = len(lines)  # unchanged: no new layout
+        header.update(Text("\n").join(lines))
 
     def _sync_plots(self, run: RunRecord) -> None:
         keys = ordered_metric_keys(run)

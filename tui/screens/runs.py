@@ -29,7 +29,7 @@ from tracker.system.keys import describe
 
 from ..axis import AUTO
 from ..columns import Column, TableContext, available_columns, column_for, default_columns
-from ..formatting import format_number
+from ..formatting import cut_cells_left, fit_parts, format_number
 from ..metrics import sys_values
 from ..model import Changed, main_metrics
 from ..plot_lines import plot_data, show_plot
@@ -215,10 +215,14 @@ class RunsScreen(Screen[None]):
         return self._columns_cache
 
     def _update_header(self) -> None:
+        """The database, counts, filter, sort, best run and plot options, each whole: what
+        does not fit on the line goes on a second (a third if need be) rather than being cut;
+        ``? keys`` is left out where it does not fit."""
         model = self.tapp.model
+        width = max(20, self.app.size.width - 2)  # the header's padding
         parts = [
             Text(" tracktui ", style="bold reverse"),
-            Text(f"  {safe_text(self.tapp.db_path)}"),
+            Text(f"  {cut_cells_left(safe_text(self.tapp.db_path), max(16, width // 2))}"),
         ]
         if model.status.state == "ok":
             parts.append(Text(f"   {len(model.runs)} runs, {model.live_count()} live"))
@@ -237,9 +241,8 @@ class RunsScreen(Screen[None]):
                 b = self.best
                 value = format_number(b.value)
                 name = safe_text(b.run.name, 24)
-                parts.append(
-                    Text(f"   ★ {safe_text(b.metric)} {b.mode} {value}: {name}", style="yellow")
-                )
+                metric = safe_text(b.metric, 40)
+                parts.append(Text(f"   ★ {metric} {b.mode} {value}: {name}", style="yellow"))
         o = self.tapp.options
         flags = [
             safe_text(self.x_label if o.x.kind == AUTO else o.x.name, 30),
@@ -248,7 +251,10 @@ class RunsScreen(Screen[None]):
         ]
         parts.append(Text(f"   x: {' · '.join(f for f in flags if f)}", style="dim"))
         parts.append(Text("   ? keys", style="dim"))
-        self.query_one("#header", Static).update(Text.assemble(*parts))
+        lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
+        header = self.query_one("#header", Static)
+        header.styles.height = len(lines)  # unchanged: no new layout
+        header.update(Text("\n").join(lines))
 
     def selected_run(self) -> RunRecord | None:
         run_id = self.query_one(RunsTable).selected_run_id()
