@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
 
 import tracker
 from tui.app import TrackTuiApp
-from tui.formatting import cut_cells, cut_cells_left, fit_parts, wrap_cells
+from tui.formatting import cut_cells, cut_cells_left, fit_parts, format_with_unit, wrap_cells
 from tui.screens.pick_best import PickBestScreen
-from tui.screens.run_detail import RunDetailScreen
+from tui.screens.run_detail import RunDetailScreen, mapping_entries
 from tui.screens.runs import RunsScreen
+from tui.widgets.hardware import HardwarePanel, PanelGauge
 from tui.widgets.runs_table import RunsTable
 
 from .tui_helpers import wait_until
@@ -154,3 +157,93 @@ async def test_a_very_long_error_is_cut_with_an_ellipsis(tmp_path: Path) -> None
         assert len(lines) == 1 + 3 and lines[-1].endswith("…") and "END" not in lines[-1]
         assert lines[1].strip().startswith("AttributeError: shapes do not match")
         assert all(cell_len(line) <= SIZE[0] - 2 for line in lines), lines
+
+
+# --- the run view at 80x24: hardware values keep their units, config keys stay whole ---------
+
+GIB = 2.0**30
+HARDWARE = {
+    "sys/gpu/0/util": 97.0, "sys/gpu/0/mem_used": 41.5 * GIB, "sys/gpu/0/mem_total": 80 * GIB,
+    "sys/gpu/0/run_mem": 39.25 * GIB, "sys/gpu/0/temp": 71.0, "sys/gpu/0/power": 612.0,
+    "sys/gpu/0/sm_clock": 1755.0, "sys/cpu/util": 31.0, "sys/cpu/count": 16.0,
+    "sys/cpu/load1": 1.71, "sys/proc/cpu": 104.0, "sys/mem/used": 1.3 * GIB,
+    "sys/mem/total": 15.5 * GIB, "sys/proc/rss": 688.5 * 2.0**20, "sys/swap/used": 0.0,
+    "sys/disk/used": 36.3 * GIB, "sys/disk/write_bps": 10.4e6,
+}  # fmt: skip
+CONFIG = {
+    "lr": 0.003,
+    "optimizer": {"name": "adamw", "weight_decay": 0.1, "betas": [0.9, 0.95]},
+    "a_really_long_configuration_key_name_here": 3,
+    "data_path": "/data/sets/imagenet/train with spaces in it",
+}
+
+
+def test_a_narrow_gauge_leaves_out_its_bar_before_its_unit() -> None:
+    gauge = PanelGauge("GPU 0 run mem", "B", 80 * GIB)
+    gauge.update_value(688.5 * 2.0**20, 80 * GIB)
+    for width in range(10, 40):
+        line = gauge.render_fitted(width)
+        assert line.cell_len <= width, (width, line.plain)
+        assert line.plain.endswith(" 688.5 MiB"), (width, line.plain)
+    assert "░" in gauge.render_fitted(30).plain  # room for a bar: it is drawn
+    assert "░" not in gauge.render_fitted(20).plain
+    assert gauge.render_fitted(24).plain.startswith("GPU 0 run m…")  # cut, and says so
+
+
+def _hardware_run(db: Path) -> None:
+    run = tracker.init(
+        name="hw", db=db, config=CONFIG, quiet=True, system_metrics=False, console=False
+    )
+    for step in range(3):
+        run.log({"train/loss": 1.0 / (step + 1), **HARDWARE}, step=step)
+    run.finish()
+
+
+def _screen_lines(widget: Widget) -> list[str]:
+    """The widget's lines as drawn on the screen, at its size."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return [strip.text.rstrip() for strip in widget.render_lines(region)]
+
+
+async def test_the_run_view_at_80x24_keeps_units_and_whole_keys(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    _hardware_run(db)
+    app = TrackTuiApp(db, poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await _open_run(app, pilot)
+        panel = detail.query_one("#detail-hardware", HardwarePanel)
+        await wait_until(pilot, lambda: len(panel.gauges) >= 10, what="the gauges")
+        await pilot.pause()
+        for key, gauge in panel.gauges.items():
+            assert isinstance(gauge, PanelGauge)
+            (line,) = _screen_lines(gauge)
+            value = format_with_unit(HARDWARE[key], gauge.unit)
+            assert line.endswith(value), (key, line, gauge.size.width)
+        (ram,) = _screen_lines(panel.gauges["sys/mem/used"])
+        (rss,) = _screen_lines(panel.gauges["sys/proc/rss"])
+        assert ram.startswith("RAM") and ram.endswith(" 1.3 GiB")
+        assert rss.startswith("Run RSS") and rss.endswith(" 688.5 MiB")
+
+        text = detail.query_one("#detail-config-text", Static)
+        width = text.size.width
+        assert width < 30  # narrow: a third of the terminal
+        shown = _screen_lines(text)
+        assert "lr = 0.003" in shown
+        if "optimizer.name = adamw" not in shown:  # no room after the key: below it
+            assert shown[shown.index("optimizer.name =") + 1] == "  adamw"
+        assert all(cell_len(line) <= width for line in shown)
+        keys = [k for k, _ in mapping_entries(CONFIG)]
+        for line in shown:
+            head = line.strip().split(" =")[0]
+            if not head or line.startswith("  "):
+                continue  # a value's continuation, indented
+            assert any(
+                k == head or (head.endswith("…") and k.startswith(head[:-1])) for k in keys
+            ) or head in ("config", "summary", "(empty)"), (
+                f"a key broken across lines: {line!r} in {shown}"
+            )
+        long_key = next(line for line in shown if line.startswith("a_really"))
+        assert long_key.endswith("… =") and cell_len(long_key) <= width
+        value_lines = shown[shown.index(next(x for x in shown if x.startswith("data_path"))) + 1 :]
+        joined = "".join(x.replace(" ", "") for x in value_lines[:3])
+        assert joined == str(CONFIG["data_path"]).replace(" ", "")  # whole, below its key

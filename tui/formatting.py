@@ -91,7 +91,12 @@ def cut_cells(text: str, width: int) -> str:
         return text
     if width <= 0:
         return ""
-    return chop_cells(text, width - 1)[0] + ELLIPSIS
+    kept = ""
+    for char in text:
+        if cell_len(kept + char) > width - 1:
+            break
+        kept += char
+    return kept + ELLIPSIS
 
 
 def cut_cells_left(text: str, width: int) -> str:

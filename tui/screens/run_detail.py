@@ -7,17 +7,23 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Footer, Static
 
 from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
 
-from ..formatting import fit_parts, format_duration, format_number, wrap_cells
+from ..formatting import cut_cells, fit_parts, format_duration, format_number, wrap_cells
 from ..metrics import sys_values
 from ..model import Changed, ordered_metric_keys, section_of
 from ..plot_lines import plot_data, show_plot
@@ -41,22 +47,91 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix.rstrip("."), value)]
 
 
-def describe_mapping(title: str, mapping: dict[str, Any]) -> Text:
-    text = Text(f"{title}\n", style="bold")
-    if not mapping:
-        text.append("(empty)\n", style="dim")
-        return text
-    for key, value in flatten(mapping):
+def mapping_entries(mapping: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, value)`` as shown, both through safe_text: nested keys joined with ``.``,
+    floats short (``0.0`` and ``3e-05`` as written; 1.68934, not 1.6893371863328577)."""
+    entries: list[tuple[str, str]] = []
+    for key, value in flatten(mapping) if mapping else ():
         if isinstance(value, float):
-            short = repr(value)  # 0.0 and 3e-05 as written; 1.68934, not 1.6893371863328577
+            short = repr(value)
             shown = short if len(short) <= 8 else f"{value:.6g}"
         elif isinstance(value, str):
             shown = value
         else:
             shown = json.dumps(value, ensure_ascii=False)
-        text.append(f"{safe_text(key, 40)}", style="cyan")
-        text.append(f" = {safe_text(shown, 200)}\n")
-    return text
+        entries.append((safe_text(key, 40), safe_text(shown, 200)))
+    return entries
+
+
+class KeyValues(Visual):
+    """Titled lists of ``key = value`` lines, laid out for the width they are drawn at: a
+    key is never wrapped (one wider than the line is cut with ``…``); a value that does not
+    fit after its key goes on the lines below it, indented, broken at spaces."""
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        self.sections = sections
+        self._layouts: dict[int | None, Content] = {}
+
+    def layout(self, width: int | None) -> Text:
+        """The lines for ``width`` cells (None: as wide as they need)."""
+        text = Text()
+        for index, (title, entries) in enumerate(self.sections):
+            if index:
+                text.append("\n")
+            text.append(f"{title if width is None else cut_cells(title, width)}\n", style="bold")
+            if not entries:
+                text.append("(empty)\n", style="dim")
+            for key, value in entries:
+                if width is None or cell_len(key) + 3 + cell_len(value) <= width:
+                    text.append(key, style="cyan")
+                    text.append(f" = {value}\n")
+                    continue
+                if cell_len(key) + 2 <= width:
+                    text.append(key, style="cyan")
+                    text.append(" =\n")
+                elif cell_len(key) <= width:
+                    text.append(f"{key}\n", style="cyan")  # whole, without its " ="
+                else:
+                    text.append(cut_cells(key, max(1, width - 2)), style="cyan")
+                    text.append(" =\n")
+                for line in wrap_cells(value, max(1, width - 2), max_lines=len(value) + 1):
+                    text.append(f"  {line}\n")
+        return text
+
+    @property
+    def plain(self) -> str:
+        return self.layout(None).plain
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def _content(self, width: int | None) -> Content:
+        content = self._layouts.get(width)
+        if content is None:
+            if len(self._layouts) > 8:
+                self._layouts.clear()
+            content = self._layouts[width] = Content.from_rich_text(self.layout(width))
+        return content
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self._content(width).render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self._content(None).get_optimal_width(rules, container_width)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self._content(width).get_height(rules, width)
+
+
+def describe_mappings(*sections: tuple[str, dict[str, Any]]) -> KeyValues:
+    """The config and summary pane: each mapping under its title."""
+    return KeyValues([(title, mapping_entries(mapping)) for title, mapping in sections])
+
+
+def describe_mapping(title: str, mapping: dict[str, Any]) -> KeyValues:
+    return describe_mappings((title, mapping))
 
 
 EVENTS_SHOWN = 8
@@ -211,9 +286,7 @@ class RunDetailScreen(Screen[None]):
             self._update_header(run)
             self._sync_plots(run)
             self.query_one("#detail-hardware", HardwarePanel).update_values(sys_values(run))
-            config = describe_mapping("config", run.config)
-            config.append("\n")
-            config.append_text(describe_mapping("summary", run.summary))
+            config = describe_mappings(("config", run.config), ("summary", run.summary))
             self.query_one("#detail-config-text", Static).update(config)
             shown = tuple(event.id for event in run.events)
             if shown != self._events_shown:  # a live run's row changes often, its events rarely

@@ -7,12 +7,13 @@ natural top (clocks) get no bar.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import VerticalScroll
 
 from tracker.system.keys import describe
 
-from ..formatting import format_bytes
-from .gauge import Gauge
+from ..formatting import cut_cells, format_bytes, format_with_unit
+from .gauge import Gauge, level_style
 
 LAYOUT: tuple[tuple[str, str], ...] = (
     ("sys/gpu/{i}/util", "GPU {i}"),
@@ -36,6 +37,49 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("sys/net/recv_bps", "Net in"),
     ("sys/net/sent_bps", "Net out"),
 )
+
+
+TITLE_CELLS = 12  # the title column of a narrow gauge, as Gauge draws it
+VALUE_CELLS = 9  # the value column of a narrow gauge
+MIN_BAR = 4
+
+
+class PanelGauge(Gauge):
+    """A :class:`Gauge` that, short of room, leaves things out before it cuts its value: its
+    sparkline and its detail (``/ 15.5 GiB``) first, then its bar, then the end of its title
+    (with ``…``); the value and its unit (``1.3 GiB``) stay whole."""
+
+    def render(self) -> Text:
+        line = super().render()
+        width = self.size.width or 80
+        if line.cell_len <= width:
+            return line  # the full gauge fits
+        return self.render_fitted(width)
+
+    def render_fitted(self, width: int) -> Text:
+        """Title, bar and value in ``width`` cells, the bar left out first, then the title's
+        end; the bars of a panel end together where the values fit in ``VALUE_CELLS``."""
+        value = format_with_unit(self.value, self.unit)
+        if len(value) >= width:
+            return Text(cut_cells(value, width), no_wrap=True)
+        title_cells = min(TITLE_CELLS, width - len(value) - 1)
+        line = Text(no_wrap=True)
+        line.append(cut_cells(self.title, title_cells).ljust(title_cells), style="bold")
+        line.append(" ")
+        value_cells = max(len(value), VALUE_CELLS)
+        bar = width - title_cells - 1 - value_cells - 1
+        if bar < MIN_BAR:  # a short value (``98%``) may still leave room for a short bar
+            value_cells = len(value)
+            bar = width - title_cells - 1 - value_cells - 1
+        if bar >= MIN_BAR and self.value is not None and self.high:
+            fraction = max(0.0, min(1.0, self.value / self.high))
+            filled = round(fraction * bar)
+            line.append("█" * filled, style="cyan" if self.relative else level_style(fraction))
+            line.append("░" * (bar - filled), style="grey35")
+            line.append(" " + value.rjust(value_cells))
+        else:
+            line.append(value.rjust(width - title_cells - 1))
+        return line
 
 
 def ordered_rows(
@@ -142,7 +186,7 @@ class HardwarePanel(VerticalScroll):
         old, self.gauges = self.gauges, {}
         for key, label in wanted:
             info = describe(key)
-            gauge = Gauge(label, info.unit if info else "", info.high if info else None)
+            gauge = PanelGauge(label, info.unit if info else "", info.high if info else None)
             if key in old:  # rebuilt rows keep their history
                 gauge.history.extend(old[key].history)
                 gauge.value, gauge.high, gauge.detail = (
