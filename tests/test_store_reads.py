@@ -62,6 +62,36 @@ def test_read_changes_returns_only_what_is_new(db_path: Path) -> None:
     conn.close()
 
 
+def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path) -> None:
+    """A reader that passes the records it holds gets the same records as a full read, with
+    unchanged summaries reused, changed ones new, and a new run read whole."""
+    run = tracker.init(name="a", db=db_path, quiet=True, system_metrics=False)
+    run.log({"loss": 1.0, "acc": 0.5, "lr": 0.1})
+    run.flush()
+    conn = open_for_reading(db_path)
+    first = store.read_changes(conn, 0)
+    held = {r.id: r for r in first.runs}
+    run.log({"loss": 0.5})
+    other = tracker.init(
+        name="b", db=db_path, quiet=True, system_metrics=False, reinit="create_new"
+    )
+    other.log({"loss": 9.0})
+    run.flush()
+    other.flush()
+    delta = store.read_changes(conn, first.version, previous=held)
+    full = {r.id: r for r in store.read_changes(conn, 0).runs}
+    assert {r.id for r in delta.runs} == {run.id, other.id}
+    for record in delta.runs:
+        assert record.metrics == full[record.id].metrics
+    mine = next(r for r in delta.runs if r.id == run.id)
+    assert mine.metrics["loss"].last == 0.5 and mine.metrics["loss"].count == 2
+    assert mine.metrics["acc"] is held[run.id].metrics["acc"]  # reused, not parsed again
+    assert held[run.id].metrics["loss"].last == 1.0  # what the caller holds is left alone
+    run.finish()
+    other.finish()
+    conn.close()
+
+
 def test_heartbeat_refreshes_updated_at(db_path: Path) -> None:
     result = run_python(
         """

@@ -386,11 +386,15 @@ def read_changes(
     since_version: int,
     follow: Mapping[int, int] | None = None,
     now: float | None = None,
+    previous: Mapping[str, RunRecord] | None = None,
 ) -> Changes:
     """Runs changed after ``since_version`` (with summaries), and the new points of followed series.
 
-    ``follow`` maps series id -> the last seq the caller holds. One short read transaction, so
-    the returned version matches exactly what was read; it is the next ``since_version``.
+    ``follow`` maps series id -> the last seq the caller holds. ``previous``: the records the
+    caller holds, read at ``since_version``; a run among them gets its unchanged summaries from
+    there and only its changed series are read (a live run's thirty system series are not
+    parsed again for every step). One short read transaction, so the returned version matches
+    exactly what was read; it is the next ``since_version``.
     """
     conn.execute("BEGIN")
     try:
@@ -415,12 +419,23 @@ def read_changes(
                 f"SELECT {columns} FROM runs WHERE id IN ({marks})", chunk
             ).fetchall():
                 runs[row[0]] = _run_from_row(row, now)
-            _attach_metrics(
-                runs,
-                conn.execute(
-                    f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", chunk
-                ).fetchall(),
-            )
+            held = previous or {}
+            fresh = [run_id for run_id in chunk if run_id not in held]
+            for run_id in chunk:
+                if run_id in held and run_id in runs:
+                    runs[run_id].metrics.update(held[run_id].metrics)
+            if fresh:
+                marks = ",".join("?" * len(fresh))
+                _attach_metrics(
+                    runs,
+                    conn.execute(
+                        f"SELECT {_SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", fresh
+                    ).fetchall(),
+                )
+        _attach_metrics(
+            {run_id: run for run_id, run in runs.items() if run_id in (previous or {})},
+            changed_series,
+        )
         _attach_events(conn, runs)
         points: dict[int, list[Point]] = {}
         if follow:

@@ -36,6 +36,8 @@ from .watch import DatabaseWatcher
 from .widgets.plot import PlotOptions
 
 DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
+EXTRAS_GAP_S = 0.02
+STREAM_QUIET_S = 2.0  # the file unchanged this long: back to waiting for file events
 MAX_FOLLOWED = 256
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 
@@ -116,6 +118,7 @@ class TrackTuiApp(App[None]):
     @work(thread=True, exclusive=True, group="reader")
     def read_loop(self) -> None:
         reader, frame = self.reader, self.timings.frame_s
+        quiet_since: float | None = time.monotonic()  # None while the file keeps changing
         try:
             while not self._stop.is_set():
                 read_at = time.monotonic()
@@ -123,16 +126,31 @@ class TrackTuiApp(App[None]):
                 update = reader.poll()
                 if update:
                     self.post_message(DataUpdated(update))
-                # Trends and smoothed values of a big database arrive in slices: keep going.
-                self._wake.wait(0.02 if reader.pending_extras() else self.timings.poll_s)
+                watcher = self.watcher
+                if reader.changed:
+                    if quiet_since is not None and watcher is not None:
+                        watcher.pause()  # streaming: this loop reads every frame meanwhile
+                    quiet_since = None
+                elif quiet_since is None:
+                    quiet_since = read_at
+                elif read_at - quiet_since >= STREAM_QUIET_S and watcher is not None:
+                    watcher.resume()
+                if reader.pending_extras():
+                    # Trends and smoothed values of a big database arrive in slices: go on.
+                    self._pause_until(read_at + EXTRAS_GAP_S)
+                    continue
+                if quiet_since is None or read_at - quiet_since < STREAM_QUIET_S:
+                    # Streaming: read once a frame; what every writer commits meanwhile comes
+                    # in that one read (a file event per commit would add nothing).
+                    self._pause_until(read_at + frame)
+                    continue
+                self._wake.wait(self.timings.poll_s)
                 if not self._wake.is_set():
                     continue
                 self._wake.clear()
                 if self._urgent:
                     time.sleep(DEBOUNCE_S)
                     continue
-                # A file event is a hint: every commit of every writer sends one. Read at most
-                # once a frame; what is committed meanwhile comes in that one read.
                 self._pause_until(read_at + frame)
         finally:
             reader.close()
@@ -146,6 +164,7 @@ class TrackTuiApp(App[None]):
             self._wake.wait(left)
             if not self._urgent:
                 self._wake.clear()  # another file event: it folds into the read to come
+        self._wake.clear()
 
     def on_data_updated(self, message: DataUpdated) -> None:
         changed = self.model.apply(message.update)

@@ -93,6 +93,7 @@ class DatabaseReader:
         self._requested: set[int] = set()
         self._lock = threading.Lock()
         self._live: dict[str, RunRecord] = {}
+        self._records: dict[str, RunRecord] = {}  # the latest record of each run, as sent
         self._known: set[str] = set()
         self._extras_wanted: dict[str, RunRecord] = {}
         self._extras_next: dict[str, float] = {}
@@ -106,6 +107,7 @@ class DatabaseReader:
         self._media_wanted: dict[int, str] = {}  # media id -> kind
         self._media_fresh = False
         self.reads = 0  # full delta reads, for tests and benchmarks
+        self.changed = False  # the last poll found the file changed
 
     def follow(self, series_ids: Iterable[int]) -> None:
         with self._lock:
@@ -160,6 +162,7 @@ class DatabaseReader:
 
     def poll(self, force: bool = False) -> Update:
         update = Update()
+        self.changed = False
         if self.conn is not None and self._inode_now() != self._inode:
             self.close()  # deleted or replaced under us: start over
         if self.conn is None:
@@ -212,6 +215,7 @@ class DatabaseReader:
             self._requested.update(self.following)
             self.following.clear()
         self._live.clear()
+        self._records.clear()
         self._known.clear()
         self._extras_wanted.clear()
         self._extras_next.clear()
@@ -222,14 +226,18 @@ class DatabaseReader:
         conn = self.conn
         assert conn is not None
         changed = store.data_version(conn)
+        self.changed = changed != self.data_version
         with self._lock:
             requested, self._requested = self._requested, set()
         if force or changed != self.data_version:
             self.data_version = changed
             self.reads += 1
-            changes = store.read_changes(conn, self.version, dict(self.following))
+            changes = store.read_changes(
+                conn, self.version, dict(self.following), previous=self._records
+            )
             self.version = changes.version
             update.runs.extend(changes.runs)
+            self._records.update((run.id, run) for run in changes.runs)
             for sid, points in changes.points.items():
                 if points:
                     self.following[sid] = points[-1].seq
@@ -341,5 +349,6 @@ class DatabaseReader:
             )
             if status != run.status:
                 # A new record: the UI holds the old one and reads it while this thread runs.
-                update.runs.append(replace(run, status=status))
+                fresh = self._records[run_id] = replace(run, status=status)
+                update.runs.append(fresh)
                 self._live.pop(run_id)

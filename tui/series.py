@@ -160,51 +160,75 @@ class SeriesBuffer:
             spans = merged
         self.spans = spans
 
+    def x_values(
+        self, use_time: bool = False, axis: StepAxis | None = None
+    ) -> tuple[list[Span], list[float]]:
+        """The spans that have an x, and their x: the step, the time (``use_time``) or another
+        metric's value at the span's steps (``axis``; spans before that metric's first value are
+        left out, the rest in x order)."""
+        spans = self.spans
+        if axis is not None:
+            return _against(spans, axis)
+        if use_time:
+            return spans, [(s.first_t + s.last_t) / 2 for s in spans]
+        return spans, [(s.first_step + s.last_step) / 2 for s in spans]
+
     def columns(
-        self, width: int, use_time: bool = False, axis: StepAxis | None = None
+        self,
+        width: int,
+        use_time: bool = False,
+        axis: StepAxis | None = None,
+        x_range: tuple[float, float] | None = None,
     ) -> list[Column]:
         """Min/max of the spans falling in each of ``width`` equal x-ranges (spikes survive).
 
-        x is the step, the time (``use_time``) or another metric's value at the span's steps
-        (``axis``; spans before that metric's first value are left out, columns go in x order)."""
-        spans = self.spans
-        if not spans or width <= 0:
+        The ranges split the data's own x extent, or ``x_range`` when given: a plot that keeps
+        its axis while a live series grows gets the same columns for the old points."""
+        if not self.spans or width <= 0:
             return []
-        if axis is not None:
-            spans, xs = _against(spans, axis)
-            if not spans:
-                return []
-        else:
-            xs = [
-                (s.first_t + s.last_t) / 2 if use_time else (s.first_step + s.last_step) / 2
-                for s in spans
-            ]
-        low, high = min(xs), max(xs)
-        if len(spans) <= width or high == low:
-            return [
-                Column(x, s.min, s.max, s.mean, s.nonfinite) for x, s in zip(xs, spans, strict=True)
-            ]
-        scale = (width - 1) / (high - low)
-        groups: dict[int, list[int]] = {}
-        for index, x in enumerate(xs):
-            groups.setdefault(int((x - low) * scale), []).append(index)
-        out = []
-        for members in groups.values():
-            chosen = [spans[i] for i in members]
-            mins = [s.min for s in chosen if s.min is not None]
-            maxs = [s.max for s in chosen if s.max is not None]
-            finite = sum(s.finite for s in chosen)
-            total = sum(s.total for s in chosen)
-            out.append(
-                Column(
-                    x=sum(xs[i] for i in members) / len(members),
-                    min=min(mins) if mins else None,
-                    max=max(maxs) if maxs else None,
-                    mean=total / finite if finite else None,
-                    nonfinite=sum(s.nonfinite for s in chosen),
-                )
+        spans, xs = self.x_values(use_time, axis)
+        return bucket_columns(spans, xs, width, x_range)
+
+
+def bucket_columns(
+    spans: Sequence[Span],
+    xs: Sequence[float],
+    width: int,
+    x_range: tuple[float, float] | None = None,
+) -> list[Column]:
+    """Spans (at ``xs``, ascending) grouped into ``width`` columns of equal x-range."""
+    if not spans:
+        return []
+    low, high = x_range if x_range is not None else (min(xs), max(xs))
+    if (len(spans) <= width and x_range is None) or high <= low:
+        return [
+            Column(x, s.min, s.max, s.mean, s.nonfinite) for x, s in zip(xs, spans, strict=True)
+        ]
+    scale = (width - 1) / (high - low)
+    groups: dict[int, list[int]] = {}
+    for index, x in enumerate(xs):
+        groups.setdefault(int((x - low) * scale), []).append(index)
+    out = []
+    for members in groups.values():
+        if len(members) == 1:
+            s = spans[members[0]]
+            out.append(Column(xs[members[0]], s.min, s.max, s.mean, s.nonfinite))
+            continue
+        chosen = [spans[i] for i in members]
+        mins = [s.min for s in chosen if s.min is not None]
+        maxs = [s.max for s in chosen if s.max is not None]
+        finite = sum(s.finite for s in chosen)
+        total = sum(s.total for s in chosen)
+        out.append(
+            Column(
+                x=sum(xs[i] for i in members) / len(members),
+                min=min(mins) if mins else None,
+                max=max(maxs) if maxs else None,
+                mean=total / finite if finite else None,
+                nonfinite=sum(s.nonfinite for s in chosen),
             )
-        return out
+        )
+    return out
 
 
 def _against(spans: Sequence[Span], axis: StepAxis) -> tuple[list[Span], list[float]]:

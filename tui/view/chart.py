@@ -34,6 +34,7 @@ class ChartSpec:
     x_integer: bool = True  # whole-number x ticks (steps)
     marks: Sequence[float] = ()  # x of vertical markers (resumes)
     bad: Sequence[float] = ()  # x of non-finite values, marked on the top row
+    x_range: tuple[float, float] | None = None  # the axis; None: the data's own extent
     mark_color: str | None = "yellow"
     bad_color: str | None = "red"
 
@@ -92,7 +93,7 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         return ChartImage([_text_row(spec.title, width)])
     canvas = BrailleCanvas(inner, plot_rows)
     dots_x, dots_y = canvas.dots_wide - 1, canvas.dots_high - 1
-    left, right = min(xs), max(xs)
+    left, right = spec.x_range if spec.x_range is not None else (min(xs), max(xs))
     if left == right:
         left, right = left - 1, right + 1
     x_scale = dots_x / (right - left)

@@ -24,9 +24,10 @@ from textual.widget import Widget
 
 from ..axis import TIME, XAxis
 from ..sanitize import safe_text
-from ..series import Column, SeriesBuffer, StepAxis, ema
+from ..series import Column, SeriesBuffer, StepAxis, bucket_columns, ema
 from ..view.braille import Run
 from ..view.chart import ChartImage, ChartLine, ChartSpec, draw_chart
+from ..view.ticks import nice_step
 
 # (colour name, its Rich style): ANSI palette entries, so plots, legends and tables agree.
 PALETTE = (
@@ -172,9 +173,15 @@ def render_plot(
     chart_lines: list[ChartLine] = []
     markers: list[float] = []
     bad: list[float] = []
+    placed = []
     for line in lines:
         axis = line.x_buffer.step_axis() if line.x_buffer is not None else None
-        columns = line.buffer.columns(2 * width, options.use_time, axis)
+        spans, xs = line.buffer.x_values(options.use_time, axis)
+        placed.append((line, axis, spans, xs))
+    ends = [(xs[0], xs[-1]) for _, _, _, xs in placed if xs]
+    x_range = sticky_range(min(e[0] for e in ends), max(e[1] for e in ends)) if ends else None
+    for line, axis, spans, xs in placed:
+        columns = bucket_columns(spans, xs, 2 * width, x_range)
         for marker in line.markers:
             x = _marker_x(marker, axis, options.use_time)
             if x is not None:
@@ -217,8 +224,19 @@ def render_plot(
         x_integer=not options.use_time and all(line.x_buffer is None for line in lines),
         marks=shown,
         bad=bad,
+        x_range=x_range,
     )
     return draw_chart(spec, width, height)
+
+
+def sticky_range(left: float, right: float) -> tuple[float, float] | None:
+    """The x-axis for data from ``left`` to ``right``: widened to a round twentieth of the span,
+    so while a run logs, its old points keep their columns and only the tip is repainted (the
+    axis moves on every few percent of growth, not on every step)."""
+    if not (math.isfinite(left) and math.isfinite(right)) or right <= left:
+        return None
+    grain = nice_step(right - left, 20)
+    return math.floor(left / grain) * grain, math.ceil(right / grain) * grain
 
 
 _STYLE_CACHE: dict[str | None, Style] = {}
