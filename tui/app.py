@@ -1,32 +1,53 @@
 """The tracktui app: wiring only. A reader thread turns database changes into messages; the
 model applies them on the UI thread; screens draw from the model. Plot options live here.
 
-Attributes go down (screens read ``app.model`` and ``app.options``), messages come up
-(``DataUpdated`` from the reader thread). No SQL, psutil or NVML runs on the UI thread.
+Attributes go down (screens read ``app.model`` and ``app.options``), messages come up: the
+reader thread's findings (:mod:`tui.messages`), applied to the model as they come and drawn
+once a frame (:class:`DataChanged` to each screen), and requests from screens and widgets
+(``FollowSeries``...). No SQL, psutil or NVML runs on the UI thread.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.css.query import NoMatches
-from textual.message import Message
 from textual.notifications import SeverityLevel
 
-from tracker.media.decoded import MediaItem
 from tracker.models import RunRecord
 
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
+from .feed import ReaderFeed
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
-from .model import Changed, RunsModel
-from .reader import DatabaseReader, Update
+from .messages import (
+    Changed,
+    ConsoleRead,
+    DataChanged,
+    Dropped,
+    ExtrasRead,
+    FileReopened,
+    FollowConsole,
+    FollowMedia,
+    FollowSeries,
+    HistoryLoaded,
+    MediaRead,
+    OptionsChanged,
+    PointsRead,
+    ReadDone,
+    ReaderMessage,
+    RunsRead,
+    StatusRead,
+    UnfollowMedia,
+    WantMediaData,
+)
+from .model import RunsModel
+from .reader import DatabaseReader
 from .sanitize import safe_text
 from .screens.help import HelpScreen
 from .screens.runs import RunsScreen
@@ -35,17 +56,15 @@ from .timings import DEFAULT, Timings
 from .watch import DatabaseWatcher
 from .widgets.plot import PlotOptions
 
-DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
-EXTRAS_GAP_S = 0.02
-STREAM_QUIET_S = 2.0  # the file unchanged this long: back to waiting for file events
 MAX_FOLLOWED = 256
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 
 
-class DataUpdated(Message):
-    def __init__(self, update: Update) -> None:
-        super().__init__()
-        self.update = update
+@runtime_checkable
+class PlotsRuns(Protocol):
+    """A screen whose plots show runs: ``x`` and ``X`` offer the step metrics they define."""
+
+    def plotted_runs(self) -> list[RunRecord]: ...
 
 
 class TrackTuiApp(App[None]):
@@ -79,103 +98,76 @@ class TrackTuiApp(App[None]):
         self.clock = clock
         self.model = RunsModel()
         self.reader = DatabaseReader(db_path, timings=timings)
-        self.watch_files = watch
-        self.watcher: DatabaseWatcher | None = None
+        self.feed = ReaderFeed(self.reader, timings, watch)
         self.smoothing = SMOOTHING_STEPS[1]
         self.options = PlotOptions()
-        self.updates = 0
-        self._wake = threading.Event()
-        self._urgent = False  # the UI asked for something (keys): read without waiting
-        self._stop = threading.Event()
+        self.updates = 0  # reader messages applied, for tests and benchmarks
         self._pending: Changed | None = None  # applied to the model, not yet drawn
         self._frame_due = False
         self._last_frame = 0.0
         self.frames = 0  # data-driven redraws, for tests and benchmarks
         self._followed: dict[int, None] = {}  # oldest first
 
-    def on_mount(self) -> None:
-        self.push_screen(RunsScreen())
-        self._start_watcher()
-        self.read_loop()
-
-    def on_unmount(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self.watcher is not None:
-            self.watcher.stop()
-
-    def _start_watcher(self) -> None:
-        if not self.watch_files or (self.watcher is not None and self.watcher.running):
-            return
-        self.watcher = DatabaseWatcher(self.db_path, self._wake)
-        if not self.watcher.start():
-            self.watcher = None  # folder not there yet: the poll covers it; retried later
+    @property
+    def watcher(self) -> DatabaseWatcher | None:
+        return self.feed.watcher
 
     @property
     def poll_interval(self) -> float:
         return self.timings.poll_s
 
+    def on_mount(self) -> None:
+        self.push_screen(RunsScreen())
+        self.feed.start_watcher(self.db_path)
+        self.read_loop()
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+
     @work(thread=True, exclusive=True, group="reader")
     def read_loop(self) -> None:
-        reader, frame = self.reader, self.timings.frame_s
-        quiet_since: float | None = time.monotonic()  # None while the file keeps changing
-        try:
-            while not self._stop.is_set():
-                read_at = time.monotonic()
-                self._urgent = False  # a request made from now on is seen by a later read
-                update = reader.poll()
-                if update:
-                    self.post_message(DataUpdated(update))
-                watcher = self.watcher
-                if reader.changed:
-                    if quiet_since is not None and watcher is not None:
-                        watcher.pause()  # streaming: this loop reads every frame meanwhile
-                    quiet_since = None
-                elif quiet_since is None:
-                    quiet_since = read_at
-                elif read_at - quiet_since >= STREAM_QUIET_S and watcher is not None:
-                    watcher.resume()
-                if reader.pending_extras():
-                    # Trends and smoothed values of a big database arrive in slices: go on.
-                    self._pause_until(read_at + EXTRAS_GAP_S)
-                    continue
-                if quiet_since is None or read_at - quiet_since < STREAM_QUIET_S:
-                    # Streaming: read once a frame; what every writer commits meanwhile comes
-                    # in that one read (a file event per commit would add nothing).
-                    self._pause_until(read_at + frame)
-                    continue
-                self._wake.wait(self.timings.poll_s)
-                if not self._wake.is_set():
-                    continue
-                self._wake.clear()
-                if self._urgent:
-                    time.sleep(DEBOUNCE_S)
-                    continue
-                self._pause_until(read_at + frame)
-        finally:
-            reader.close()
+        self.feed.run(self.post_message)
 
-    def _pause_until(self, deadline: float) -> None:
-        """Wait until ``deadline``, or less if the UI asks for something (keys go first)."""
-        while not self._stop.is_set() and not self._urgent:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._wake.wait(left)
-            if not self._urgent:
-                self._wake.clear()  # another file event: it folds into the read to come
-        self._wake.clear()
+    # --- what the reader found: applied to the model, drawn once a frame ----------------------
 
-    def on_data_updated(self, message: DataUpdated) -> None:
-        changed = self.model.apply(message.update)
+    def _apply(self, message: ReaderMessage) -> None:
+        changed = self.model.apply(message)
         self.updates += 1
         if changed.status and self.model.status.state == "ok":
-            self._start_watcher()
+            self.feed.start_watcher(self.db_path)  # the folder may exist only now
         self._pending = changed if self._pending is None else self._pending.merged(changed)
-        if self._frame_due:
+
+    def on_file_reopened(self, message: FileReopened) -> None:
+        self._apply(message)
+
+    def on_status_read(self, message: StatusRead) -> None:
+        self._apply(message)
+
+    def on_runs_read(self, message: RunsRead) -> None:
+        self._apply(message)
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self._apply(message)
+
+    def on_points_read(self, message: PointsRead) -> None:
+        self._apply(message)
+
+    def on_extras_read(self, message: ExtrasRead) -> None:
+        self._apply(message)
+
+    def on_media_read(self, message: MediaRead) -> None:
+        self._apply(message)
+
+    def on_console_read(self, message: ConsoleRead) -> None:
+        self._apply(message)
+
+    def on_read_done(self, message: ReadDone) -> None:
+        """The end of one read's messages: draw now, or when the frame is due."""
+        pending = self._pending
+        if self._frame_due or pending is None:
             return
         wait = self._last_frame + self.timings.frame_s - time.monotonic()
-        if wait <= 0 or changed.reset or changed.status:
+        if wait <= 0 or pending.reset or pending.status:
             self._draw_frame()
         else:
             self._frame_due = True
@@ -190,22 +182,35 @@ class TrackTuiApp(App[None]):
             return
         self._last_frame = time.monotonic()
         self.frames += 1
-        self._notify_screens(changed)
-
-    def _notify_screens(self, changed: Changed) -> None:
         for screen in self.screen_stack:
-            handler = getattr(screen, "data_changed", None)
-            if handler is None or not screen.is_mounted:
-                continue
-            try:
-                handler(changed)
-            except NoMatches:
-                pass  # the app is closing and this screen's widgets are already gone
+            if screen.is_mounted:
+                screen.post_message(DataChanged(changed))
 
     def wake_reader(self) -> None:
         """Read now rather than at the next poll (after this app wrote to the file itself)."""
-        self._urgent = True
-        self._wake.set()
+        self.feed.request()
+
+    # --- requests from screens and widgets ---------------------------------------------------
+
+    def on_follow_series(self, message: FollowSeries) -> None:
+        self.follow(message.series_ids)
+
+    def on_follow_media(self, message: FollowMedia) -> None:
+        self.reader.follow_media(message.run_id)
+        self.feed.request()
+
+    def on_follow_console(self, message: FollowConsole) -> None:
+        self.reader.follow_console(message.run_id)
+        self.feed.request()
+
+    def on_unfollow_media(self, message: UnfollowMedia) -> None:
+        for run_id in message.run_ids:
+            self.reader.unfollow_media(run_id)
+        self.model.apply(Dropped(run_ids=message.run_ids))
+
+    def on_want_media_data(self, message: WantMediaData) -> None:
+        self.reader.want_media_data(message.items)
+        self.feed.request()
 
     def follow(self, series_ids: Iterable[int]) -> None:
         """Ask the reader for the history and then the new points of these series."""
@@ -219,46 +224,22 @@ class TrackTuiApp(App[None]):
             for sid in dropped:
                 del followed[sid]
             self.reader.unfollow(dropped)
-            for sid in dropped:
-                self.model.series.pop(sid, None)
+            self.model.apply(Dropped(series_ids=dropped))
         self.reader.follow(fresh)
-        self.wake_reader()
-
-    def follow_media(self, run_id: str) -> None:
-        """Ask the reader for this run's media list, then its new media as they come."""
-        self.reader.follow_media(run_id)
-        self.wake_reader()
-
-    def follow_console(self, run_id: str) -> None:
-        self.reader.follow_console(run_id)
-        self.wake_reader()
-
-    def unfollow_media(self, run_ids: Iterable[str]) -> None:
-        """Stop following these runs' media and console, and forget what was read of them."""
-        for run_id in run_ids:
-            self.reader.unfollow_media(run_id)
-            self.model.media.forget_run(run_id)
-
-    def want_media_data(self, items: Iterable[MediaItem]) -> None:
-        """Ask the reader for these media (images, tables...), read and decoded on its thread."""
-        self.reader.want_media_data(items)
-        self.wake_reader()
+        self.feed.request()
 
     # --- plot options ------------------------------------------------------------------------
 
     def _set_options(self, options: PlotOptions) -> None:
         self.options = options
         for screen in self.screen_stack:
-            handler = getattr(screen, "options_changed", None)
-            if handler is not None:
-                handler()
+            screen.post_message(OptionsChanged())
 
     def plotted_runs(self) -> list[RunRecord]:
         """The runs whose plots the topmost plotting screen shows (for the x-axis choices)."""
         for screen in reversed(self.screen_stack):
-            runs = getattr(screen, "plotted_runs", None)
-            if runs is not None:
-                return list(runs())
+            if isinstance(screen, PlotsRuns):
+                return list(screen.plotted_runs())
         return []
 
     def set_x_axis(self, axis: XAxis | None) -> None:

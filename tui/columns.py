@@ -21,8 +21,8 @@ from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
 from tracker.ranking import best_value, metric_direction
 
 from .formatting import format_duration, format_number
+from .messages import RunExtras
 from .metrics import main_metrics, order_keys
-from .reader import RunExtras
 from .sanitize import safe_text
 from .widgets.gauge import sparkline
 

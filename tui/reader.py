@@ -25,6 +25,19 @@ from tracker.schema import open_for_reading, schema_version
 from tracker.status import derive_status
 
 from .media_decode import Decoded, decode_for_display
+from .messages import (
+    ConsoleRead,
+    DbStatus,
+    ExtrasRead,
+    FileReopened,
+    HistoryLoaded,
+    MediaRead,
+    PointsRead,
+    ReaderMessage,
+    RunExtras,
+    RunsRead,
+    StatusRead,
+)
 from .metrics import main_metrics
 from .timings import DEFAULT, Timings
 
@@ -35,23 +48,13 @@ RECENT_POINTS = 20
 EXTRAS_PER_POLL = 40  # runs per poll, so a big first load never holds the reader up long
 
 
-@dataclass(frozen=True, slots=True)
-class RunExtras:
-    """What the comparison table shows beyond the summaries: a trend and smoothed values."""
-
-    trend_key: str | None
-    trend: tuple[float | None, ...]  # bucket means of the trend metric, oldest first
-    recent: dict[str, float | None]  # key -> mean of its last RECENT_POINTS finite values
-
-
-@dataclass(frozen=True, slots=True)
-class DbStatus:
-    state: str  # "ok", "missing", "empty", "error"
-    reason: str = ""
+__all__ = ["DatabaseReader", "DbStatus", "RunExtras", "Update"]
 
 
 @dataclass(slots=True)
 class Update:
+    """What one poll found (the reader thread's own; the app posts :meth:`messages`)."""
+
     status: DbStatus | None = None
     reset: bool = False  # forget everything held: the file was (re)opened
     runs: list[RunRecord] = field(default_factory=list)
@@ -61,6 +64,28 @@ class Update:
     media: dict[str, list[MediaItem]] = field(default_factory=dict)
     media_data: dict[int, Decoded] = field(default_factory=dict)
     console: dict[str, list[tuple[int, int, float, str]]] = field(default_factory=dict)
+
+    def messages(self) -> list[ReaderMessage]:
+        """What this poll found, one typed message per kind, in the order the model needs
+        them (a reopened file forgets first; runs before their series)."""
+        out: list[ReaderMessage] = []
+        if self.reset:
+            out.append(FileReopened())
+        if self.status is not None:
+            out.append(StatusRead(self.status))
+        if self.runs:
+            out.append(RunsRead(self.runs))
+        if self.loaded:
+            out.append(HistoryLoaded(self.loaded))
+        if self.points:
+            out.append(PointsRead(self.points))
+        if self.extras:
+            out.append(ExtrasRead(self.extras))
+        if self.media or self.media_data:
+            out.append(MediaRead(self.media, self.media_data))
+        if self.console:
+            out.append(ConsoleRead(self.console))
+        return out
 
     def __bool__(self) -> bool:
         return bool(

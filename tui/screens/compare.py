@@ -13,7 +13,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tracker.compare import MISSING, config_table
@@ -21,7 +20,9 @@ from tracker.models import RunRecord
 from tracker.ranking import best_value, has_better_direction, metric_direction
 
 from ..formatting import format_number
-from ..model import Changed, main_metrics
+from ..live_screen import LiveScreen
+from ..messages import Changed, FollowSeries, UnfollowMedia
+from ..model import main_metrics
 from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.media_pane import MediaPane
@@ -43,7 +44,7 @@ def _value_text(value: Any) -> Text:
     return Text(safe_text(json.dumps(value, ensure_ascii=False), 30))
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(LiveScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
         Binding("d", "toggle_diff", "diff only / all"),
@@ -94,13 +95,15 @@ class CompareScreen(Screen[None]):
         for key in keys:
             self.plots[key] = MetricPlot(key)
         container.mount_all(self.plots.values())
-        self.tapp.follow(
-            run.metrics[k].series_id for run in self.runs for k in keys if k in run.metrics
+        self.app.post_message(
+            FollowSeries(
+                run.metrics[k].series_id for run in self.runs for k in keys if k in run.metrics
+            )
         )
         self.data_changed(Changed(runs=set(self.run_ids)))
 
     def on_unmount(self) -> None:
-        self.tapp.unfollow_media(self.run_ids)
+        self.app.post_message(UnfollowMedia(self.run_ids))
 
     def action_toggle_media(self) -> None:
         pane = self.query_one("#compare-media", MediaPane)
@@ -143,7 +146,7 @@ class CompareScreen(Screen[None]):
             data = plot_data(key, runs, series, options.x)
             follow += data.follow
             show_plot(plot, data, options)
-        self.tapp.follow(follow)
+        self.app.post_message(FollowSeries(follow))
 
     def _runs_table(self, title: str) -> Table:
         table = Table(

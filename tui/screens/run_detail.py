@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.css.styles import RulesMap
-from textual.screen import Screen
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
@@ -24,8 +23,10 @@ from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
 
 from ..formatting import cut_cells, fit_parts, format_duration, format_number, wrap_cells
+from ..live_screen import LiveScreen
+from ..messages import Changed, FollowSeries, UnfollowMedia
 from ..metrics import sys_values
-from ..model import Changed, ordered_metric_keys, section_of
+from ..model import ordered_metric_keys, section_of
 from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.console_pane import ConsolePane
@@ -182,7 +183,7 @@ def describe_events(events: list[RunEvent]) -> Text:
     return text
 
 
-class RunDetailScreen(Screen[None]):
+class RunDetailScreen(LiveScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
         Binding("1", "toggle_pane('#detail-plots')", "plots"),
@@ -225,7 +226,7 @@ class RunDetailScreen(Screen[None]):
             self.action_toggle_pane(f"#detail-{self.initial_pane}")
 
     def on_unmount(self) -> None:
-        self.tapp.unfollow_media([self.run_id])
+        self.app.post_message(UnfollowMedia([self.run_id]))
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.width)
@@ -343,7 +344,7 @@ class RunDetailScreen(Screen[None]):
             self.plots[key] = plot
             widgets.append(plot)
         container.mount_all(widgets)
-        self.tapp.follow(run.metrics[k].series_id for k in keys)
+        self.app.post_message(FollowSeries(run.metrics[k].series_id for k in keys))
 
     def _update_plots(self) -> None:
         run = self.run
@@ -357,4 +358,4 @@ class RunDetailScreen(Screen[None]):
             data = plot_data(key, runs, series, options.x)
             follow += data.follow
             show_plot(plot, data, options)
-        self.tapp.follow(follow)
+        self.app.post_message(FollowSeries(follow))

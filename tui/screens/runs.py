@@ -17,7 +17,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tracker.annotate import tag_exclusively
@@ -30,8 +29,10 @@ from tracker.system.keys import describe
 from ..axis import AUTO
 from ..columns import Column, TableContext, available_columns, column_for, default_columns
 from ..formatting import cut_cells_left, fit_parts, format_number
+from ..live_screen import LiveScreen
+from ..messages import Changed, FollowSeries
 from ..metrics import sys_values
-from ..model import Changed, main_metrics
+from ..model import main_metrics
 from ..plot_lines import plot_data, show_plot
 from ..run_filter import FilterEvaluated, RunFilter
 from ..sanitize import safe_text
@@ -54,7 +55,7 @@ STATE_MESSAGES = {
 }
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(LiveScreen):
     BINDINGS = [
         Binding("enter", "open_run", "open"),
         Binding("3", "open_run('media')", "media", show=False),
@@ -307,7 +308,7 @@ class RunsScreen(Screen[None]):
             info = describe(key)
             plot.unit = info.unit if info else ""
             show_plot(plot, data, options)
-        self.tapp.follow(follow)
+        self.app.post_message(FollowSeries(follow))
         if label != self.x_label:
             self.x_label = label
             self._update_header()

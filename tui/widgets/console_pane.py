@@ -7,7 +7,7 @@ matches highlighted); stderr lines are tinted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from rich.text import Text
 from textual import events
@@ -17,9 +17,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, RichLog, Static
 
 from ..console_log import MAX_LINES, ConsoleLine, ConsoleLog
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
+from ..messages import FollowConsole
+from ..model import HoldsModel, RunsModel
 
 STDERR = 2
 
@@ -57,8 +56,9 @@ class ConsolePane(Vertical):
         self._match = -1
 
     @property
-    def tapp(self) -> TrackTuiApp:
-        return cast("TrackTuiApp", self.app)
+    def model(self) -> RunsModel:
+        """The app's model (attributes down: this widget reads it, never changes it)."""
+        return cast(HoldsModel, self.app).model
 
     def compose(self) -> ComposeResult:
         yield Static(id="console-header")
@@ -77,17 +77,17 @@ class ConsolePane(Vertical):
             self.run_id = run_id
             self._written = 0
             self.query_one("#console-log", RichLog).clear()
-            self.tapp.follow_console(run_id)
+            self.app.post_message(FollowConsole(run_id))
         self.refresh_console()
 
     @property
     def started(self) -> float:
-        run = self.tapp.model.runs.get(self.run_id or "")
+        run = self.model.runs.get(self.run_id or "")
         return run.created_at if run is not None else 0.0
 
     @property
     def log_model(self) -> ConsoleLog | None:
-        return self.tapp.model.media.consoles.get(self.run_id or "")
+        return self.model.media.consoles.get(self.run_id or "")
 
     def refresh_console(self) -> None:
         model = self.log_model

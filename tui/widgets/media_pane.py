@@ -12,7 +12,7 @@ back); ``r`` switches the image renderer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from PIL import Image as PILImage
 from rich.text import Text
@@ -30,12 +30,11 @@ from ..media_chart import chart_text
 from ..media_decode import Decoded, Unreadable
 from ..media_model import MediaCache, pick_at, sample
 from ..media_render import confusion_table, histogram_heatmap, histogram_line, histogram_stats
+from ..messages import FollowMedia, WantMediaData
+from ..model import HoldsModel, RunsModel
 from ..sanitize import safe_text
 from .image_view import DETECTED, image_widget, next_renderer, renderer_name
 from .samples_table import SamplesTable, prompt_table
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 KIND_MARKS = {"image": "▣", "table": "≡", "chart": "∿", "histogram": "▥", "confusion": "▦"}
 HISTORY_ITEMS = 160  # histogram steps drawn in the heatmap (evenly spaced, newest kept)
@@ -70,12 +69,13 @@ class MediaPane(Vertical):
         self._shown_key: str | None = None
 
     @property
-    def tapp(self) -> TrackTuiApp:
-        return cast("TrackTuiApp", self.app)
+    def model(self) -> RunsModel:
+        """The app's model (attributes down: this widget reads it, never changes it)."""
+        return cast(HoldsModel, self.app).model
 
     @property
     def cache(self) -> MediaCache:
-        return self.tapp.model.media
+        return self.model.media
 
     def compose(self) -> ComposeResult:
         yield Static(id="media-header")
@@ -94,7 +94,7 @@ class MediaPane(Vertical):
         self.run_ids = [run_id for run_id, _ in pairs]
         self.run_names = dict(pairs)
         for run_id in self.run_ids:
-            self.tapp.follow_media(run_id)
+            self.app.post_message(FollowMedia(run_id))
         self.refresh_media()
 
     # --- data ------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ class MediaPane(Vertical):
             else:
                 out[item.id] = value
         if missing:
-            self.tapp.want_media_data(missing)
+            self.app.post_message(WantMediaData(missing))
             return None
         return out
 

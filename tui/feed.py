@@ -1,0 +1,118 @@
+"""The reader thread's loop: when to read the file, and what to post after each read.
+
+Pacing, measured to be where a live viewer's CPU goes:
+- While runs stream, read once a frame (``timings.frame_s``); whatever every writer commits
+  meanwhile comes in that one read, and the file watch is paused (one wake-up per commit of
+  every writer would add nothing but CPU).
+- Once the file has been quiet for :data:`STREAM_QUIET_S`, wait for a file event (the watch
+  resumed) or the poll interval, whichever comes first; then read, at most once a frame.
+- A request from the UI (a key opened a run; its series are wanted) is read at once.
+Each read's findings go out as typed messages (:mod:`tui.messages`), closed by ``ReadDone``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.message import Message
+
+from .messages import ReadDone
+from .reader import DatabaseReader
+from .timings import Timings
+from .watch import DatabaseWatcher
+
+DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
+EXTRAS_GAP_S = 0.02  # between the slices of trends a big first load computes
+STREAM_QUIET_S = 2.0  # the file unchanged this long: back to waiting for file events
+
+
+class ReaderFeed:
+    """Owns the reader's thread side: its wake-up event, the watcher, the loop."""
+
+    def __init__(self, reader: DatabaseReader, timings: Timings, watch_files: bool) -> None:
+        self.reader = reader
+        self.timings = timings
+        self.watch_files = watch_files
+        self.watcher: DatabaseWatcher | None = None
+        self._wake = threading.Event()
+        self._urgent = False  # the UI asked for something: read without waiting
+        self._stop = threading.Event()
+
+    def request(self) -> None:
+        """Read now (the UI wants something), not at the next frame or poll."""
+        self._urgent = True
+        self._wake.set()
+
+    def start_watcher(self, db_path: Path) -> None:
+        """Watch the file's folder (again, once it exists); the poll covers it meanwhile."""
+        if not self.watch_files or (self.watcher is not None and self.watcher.running):
+            return
+        watcher = DatabaseWatcher(db_path, self._wake)
+        self.watcher = watcher if watcher.start() else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def run(self, post: Callable[[Message], object]) -> None:
+        """The loop; returns after :meth:`stop`. ``post`` is thread-safe (the app's)."""
+        reader, frame = self.reader, self.timings.frame_s
+        quiet_since: float | None = time.monotonic()  # None while the file keeps changing
+        try:
+            while not self._stop.is_set():
+                read_at = time.monotonic()
+                self._urgent = False  # a request made from now on is seen by a later read
+                update = reader.poll()
+                if update:
+                    for message in update.messages():
+                        post(message)
+                    post(ReadDone())
+                quiet_since = self._track_streaming(reader.changed, read_at, quiet_since)
+                streaming = quiet_since is None or read_at - quiet_since < STREAM_QUIET_S
+                if reader.pending_extras():
+                    self._pause_until(read_at + EXTRAS_GAP_S)
+                elif streaming or self._wait_for_event():
+                    self._pause_until(read_at + frame)
+        finally:
+            reader.close()
+
+    def _track_streaming(
+        self, changed: bool, read_at: float, quiet_since: float | None
+    ) -> float | None:
+        watcher = self.watcher
+        if changed:
+            if quiet_since is not None and watcher is not None:
+                watcher.pause()
+            return None
+        if quiet_since is None:
+            return read_at
+        if read_at - quiet_since >= STREAM_QUIET_S and watcher is not None:
+            watcher.resume()
+        return quiet_since
+
+    def _wait_for_event(self) -> bool:
+        """Wait for a file event or the poll interval; True if a file event came (then the
+        read waits out the frame), False to read now."""
+        if not self._wake.wait(self.timings.poll_s):
+            return False
+        self._wake.clear()
+        if self._urgent:
+            time.sleep(DEBOUNCE_S)
+            return False
+        return True
+
+    def _pause_until(self, deadline: float) -> None:
+        """Wait until ``deadline``, or less if the UI asks for something (keys go first)."""
+        while not self._stop.is_set() and not self._urgent:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._wake.wait(left)
+            if not self._urgent:
+                self._wake.clear()  # another file event: it folds into the read to come
+        self._wake.clear()

@@ -1,0 +1,33 @@
+"""The base of the screens that show data: they draw what changed when a frame says so.
+
+The app posts :class:`~tui.messages.DataChanged` to every screen once a frame and
+:class:`~tui.messages.OptionsChanged` when the plot options change; a screen implements
+:meth:`LiveScreen.data_changed` and :meth:`LiveScreen.options_changed`.
+"""
+
+from __future__ import annotations
+
+from textual.css.query import NoMatches
+from textual.screen import Screen
+
+from .messages import Changed, DataChanged, OptionsChanged
+
+
+class LiveScreen(Screen[None]):
+    def data_changed(self, changed: Changed) -> None:
+        """Draw what ``changed`` names (the model holds the data)."""
+
+    def options_changed(self) -> None:
+        """Draw the plots again with the app's new plot options."""
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        try:
+            self.data_changed(message.changed)
+        except NoMatches:
+            pass  # the app is closing and this screen's widgets are already gone
+
+    def on_options_changed(self, message: OptionsChanged) -> None:
+        try:
+            self.options_changed()
+        except NoMatches:
+            pass
