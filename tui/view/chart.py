@@ -88,6 +88,8 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     else:
         y_text = tick_labels(y_ticks) if len(y_ticks) > 1 else [label_value(t) for t in y_ticks]
     gutter = max((len(t) for t in y_text), default=1)
+    if plot_rows <= 3:
+        gutter = max(gutter, *(len(t) for t in tick_labels([bottom, top])))
     inner = width - gutter - 2
     if inner < 4:
         return ChartImage([_text_row(spec.title, width)])
@@ -124,6 +126,11 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         row = round((top - value) * y_scale) // 4
         if 0 <= row < plot_rows and row not in labels:
             labels[row] = text
+    if len(labels) < 2 and plot_rows >= 2:
+        # Too few rows for two round ticks: the top and bottom rows say where they start.
+        edges = [bottom, top] if not spec.log_y else [10.0**bottom, 10.0**top]
+        low_text, high_text = tick_labels(edges)
+        labels = {0: high_text, plot_rows - 1: low_text}
     rows: list[list[Run]] = []
     if title_row:
         heading = _centered(spec.title, inner)

@@ -22,7 +22,8 @@ def nice_step(span: float, count: int) -> float:
         return 1.0
     raw = span / count
     power = 10.0 ** math.floor(math.log10(raw))
-    candidates = [nice * power for nice in (0.5, *_NICE)]
+    # No wider than the span: a range as long as the step always holds a multiple of it.
+    candidates = [nice * power for nice in (0.5, *_NICE) if nice * power <= span]
     return min(candidates, key=lambda step: (abs(span / step - count), -step))
 
 
@@ -34,14 +35,15 @@ def ticks(low: float, high: float, count: int, integer: bool = False) -> list[fl
     if high < low:
         low, high = high, low
     if high == low:
-        return [low]
+        return [] if integer and not float(low).is_integer() else [low]
     step = nice_step(high - low, max(1, count))
     if integer:
         step = max(1.0, round(step))
-    first = math.ceil(low / step - 1e-9) * step
+    slack = (high - low) * 1e-12
+    first = math.ceil((low - slack) / step) * step
     out: list[float] = []
     value = first
-    while value <= high + step * 1e-9 and len(out) < 100:
+    while value <= high + slack and len(out) < 100:
         out.append(0.0 if abs(value) < step * 1e-9 else value)
         value = first + len(out) * step
     return out
@@ -66,8 +68,11 @@ def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
         return [label_value(values[0])]
     step = min((b - a for a, b in itertools.pairwise(values)), default=0.0)
     biggest = max(abs(v) for v in values)
-    if biggest >= 1e5:
+    if biggest >= 1e5 and step >= biggest * 1e-3:
         return [_suffixed(v, step) for v in values]
+    if biggest >= 1e5:  # a narrow window far from zero: every digit that differs
+        digits = _decimals(step) if step else 2
+        return [f"{v:.{digits}f}" for v in values]
     if integer or (step >= 1 and all(float(v).is_integer() for v in values)):
         return [f"{round(v):,}" for v in values]
     if 0 < biggest < 1e-3 or (step and step < 1e-4):

@@ -1,0 +1,158 @@
+"""The metric plot's picture: round ticks on the rows that hold them, labels that read as
+what they count, and a live tip that repaints only the rows it touches."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.models import Point
+from tui.series import SeriesBuffer
+from tui.view.chart import ChartLine, ChartSpec, draw_chart
+from tui.view.ticks import nice_step, tick_labels, ticks
+from tui.widgets.plot import PlotLine, PlotOptions, render_plot
+
+BRAILLE = re.compile("[\u2801-\u28ff]")
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+
+
+def _buffer(values: list[tuple[int, float]]) -> SeriesBuffer:
+    buffer = SeriesBuffer()
+    buffer.extend([Point(i + 1, step, value, float(i)) for i, (step, value) in enumerate(values)])
+    return buffer
+
+
+def _y_labels(rows: list[str]) -> dict[int, float]:
+    """Row index -> the value of the y label drawn on it (``1.50┤``)."""
+    out = {}
+    for index, row in enumerate(rows):
+        match = re.match(r"^\s*([-0-9.,e+kMGT]+)┤", row)
+        if match:
+            text = match.group(1).replace(",", "")
+            scale = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}.get(text[-1], 1.0)
+            out[index] = float(text.rstrip("kMGT")) * scale
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite, finite, st.integers(1, 12), st.booleans())
+def test_ticks_are_round_evenly_spaced_and_inside_the_range(
+    a: float, b: float, count: int, integer: bool
+) -> None:
+    low, high = min(a, b), max(a, b)
+    values = ticks(low, high, count, integer=integer)
+    has_whole = math.floor(high) >= math.ceil(low)
+    assert values or (integer and not has_whole), "every range gets at least one tick"
+    slack = 1e-9 * (high - low) + 1e-12 * max(1.0, abs(low), abs(high))
+    assert all(low - slack <= v <= high + slack for v in values)
+    assert values == sorted(values)
+    assert len(values) <= 2 * count + 2
+    if integer:
+        assert all(float(v).is_integer() for v in values)
+    gaps = [y - x for x, y in itertools.pairwise(values)]
+    if gaps:
+        assert max(gaps) - min(gaps) <= 1e-6 * max(gaps)
+    labels = tick_labels(values, integer=integer)
+    assert len(labels) == len(values)
+    if len(set(values)) == len(values) and high - low > 1e-6 * max(1.0, abs(high)):
+        assert len(set(labels)) == len(labels), f"labels must tell ticks apart: {labels}"
+
+
+def test_nice_steps_are_one_two_or_five_times_a_power_of_ten() -> None:
+    for span in (0.003, 0.7, 1.63, 9.0, 761.0, 1e6, 3.3e9):
+        step = nice_step(span, 4)
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        assert round(mantissa, 6) in (1.0, 2.0, 2.5, 5.0)
+
+
+def test_integer_steps_are_labelled_as_whole_numbers() -> None:
+    """Steps 2..166 were labelled ``2.0 … 166.2``: now round whole numbers."""
+    image = render_plot(
+        "loss",
+        "",
+        [PlotLine("a", "cyan", _buffer([(s, 1.0 / s) for s in range(2, 167)]))],
+        PlotOptions(),
+        80,
+        14,
+    )
+    tick_row = image.plain.splitlines()[-2]
+    labels = tick_row.split()
+    assert labels and all(re.fullmatch(r"\d+", label) for label in labels), tick_row
+    assert all(int(label) % 10 == 0 for label in labels)
+
+
+def test_huge_steps_read_with_a_suffix_and_do_not_overlap() -> None:
+    steps = [(1_000_000 + 997 * i, math.sin(i / 30)) for i in range(2_000)]
+    image = render_plot("loss", "", [PlotLine("a", "cyan", _buffer(steps))], PlotOptions(), 60, 12)
+    lines = image.plain.splitlines()
+    tick_row = lines[-2]
+    labels = tick_row.split()
+    assert len(labels) >= 2 and all(label.endswith("M") for label in labels), tick_row
+    assert all(len(line) <= 60 for line in lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(1e-3, 1e6, allow_nan=False),
+    st.floats(0, 1),
+    st.integers(6, 30),
+)
+def test_a_point_sits_between_the_labels_around_its_row(
+    low: float, span: float, where: float, height: int
+) -> None:
+    """The bug: a single point of 4.461 was drawn on the row labelled 5.20. Every y label
+    is on the row holding its value, so the labels above a point are at least its value and
+    the labels below at most."""
+    high = low + span
+    value = low + where * span
+    spec = ChartSpec(
+        title="t", lines=[ChartLine("cyan", [[(0.0, low)], [(50.0, high)], [(100.0, value)]])]
+    )
+    image = draw_chart(spec, 60, height)
+    rows = image.plain.splitlines()
+    labels = _y_labels(rows)
+    assert len(labels) >= 2, rows
+    dot_rows = [i for i, row in enumerate(rows) if BRAILLE.search(row[-3:-1] or "")]
+    assert dot_rows, rows
+    row = dot_rows[-1]
+    tolerance = span * 0.51 / max(1, height - 5) + 1e-9 * max(1.0, abs(value))
+    assert all(v >= value - tolerance for r, v in labels.items() if r < row), (value, labels, row)
+    assert all(v <= value + tolerance for r, v in labels.items() if r > row), (value, labels, row)
+
+
+def test_a_single_point_gets_labels_around_it() -> None:
+    image = render_plot(
+        "p", "", [PlotLine("a", "cyan", _buffer([(5, 4.461)]))], PlotOptions(), 60, 10
+    )
+    rows = image.plain.splitlines()
+    labels = _y_labels(rows)
+    dot_row = next(i for i, row in enumerate(rows) if BRAILLE.search(row))
+    assert any(v >= 4.461 for r, v in labels.items() if r <= dot_row)
+    assert any(v <= 4.461 for r, v in labels.items() if r >= dot_row)
+
+
+def test_enough_y_labels_for_the_rows_there_are() -> None:
+    values = [(s, 2.0 * math.exp(-s / 300)) for s in range(1, 762)]
+    for height, least in ((8, 2), (14, 3), (24, 4)):
+        image = render_plot(
+            "p", "", [PlotLine("a", "cyan", _buffer(values))], PlotOptions(), 80, height
+        )
+        assert len(_y_labels(image.plain.splitlines())) >= least, (height, image.plain)
+
+
+def test_a_live_tip_repaints_only_the_rows_it_touches() -> None:
+    """The x-axis stays round while a run logs: old points keep their columns, so one more
+    step changes the rows around the tip, not the whole picture."""
+    values = [(s, 1.0 + 0.5 * math.cos(s / 40)) for s in range(1, 762)]
+    buffer = _buffer(values)
+    line = [PlotLine("a", "cyan", buffer)]
+    before = render_plot("p", "", line, PlotOptions(), 80, 14).rows
+    buffer.extend([Point(762, 762, values[-1][1], 762.0)])
+    after = render_plot("p", "", line, PlotOptions(), 80, 14).rows
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert len(changed) <= 3, changed
