@@ -34,6 +34,7 @@ from ..widgets.hardware import HardwarePanel
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import STATUS_MARKS
+from ..widgets.text_view import TextView
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -205,7 +206,7 @@ class RunDetailScreen(LiveScreen):
         return cast("TrackTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
+        yield TextView(id="header")
         with Horizontal(id="detail-body"):
             yield VerticalScroll(id="detail-plots")
             with Vertical(id="detail-side"):
@@ -271,10 +272,9 @@ class RunDetailScreen(LiveScreen):
     def data_changed(self, changed: Changed) -> None:
         run = self.run
         if run is None:
-            header = self.query_one("#header", Static)
-            header.styles.height = 1
-            header.update(
-                Text(f" run {safe_text(self.run_id)} is gone from the database", style="bold red")
+            self.query_one("#header", TextView).show(
+                Text(f" run {safe_text(self.run_id)} is gone from the database", style="bold red"),
+                height=1,
             )
             return
         media = self.query_one("#detail-media", MediaPane)
@@ -321,9 +321,7 @@ class RunDetailScreen(LiveScreen):
         if run.error:
             error = wrap_cells(safe_text(run.error), width - 1, ERROR_LINES)
             lines += [Text(f" {line}", style="red") for line in error]
-        header = self.query_one("#header", Static)
-        header.styles.height = len(lines)  # unchanged: no new layout
-        header.update(Text("\n").join(lines))
+        self.query_one("#header", TextView).show(Text("\n").join(lines), height=len(lines))
 
     def _sync_plots(self, run: RunRecord) -> None:
         keys = ordered_metric_keys(run)

@@ -40,6 +40,7 @@ from ..widgets.filter_bar import FilterBar
 from ..widgets.hardware import HardwarePanel
 from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import RunsTable
+from ..widgets.text_view import TextView
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -96,7 +97,7 @@ class RunsScreen(LiveScreen):
         return cast("TrackTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
+        yield TextView(id="header")
         yield Static(id="message")
         with Vertical(id="body", classes="hidden"):
             yield RunsTable()
@@ -253,9 +254,7 @@ class RunsScreen(LiveScreen):
         parts.append(Text(f"   x: {' · '.join(f for f in flags if f)}", style="dim"))
         parts.append(Text("   ? keys", style="dim"))
         lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
-        header = self.query_one("#header", Static)
-        header.styles.height = len(lines)  # unchanged: no new layout
-        header.update(Text("\n").join(lines))
+        self.query_one("#header", TextView).show(Text("\n").join(lines), height=len(lines))
 
     def selected_run(self) -> RunRecord | None:
         run_id = self.query_one(RunsTable).selected_run_id()

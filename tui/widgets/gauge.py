@@ -58,11 +58,18 @@ class Gauge(Widget):
     def update_value(
         self, value: float | None, high: float | None = None, detail: str = "", record: bool = True
     ) -> None:
+        recorded = value is not None and record
+        if (
+            not recorded
+            and (value, detail) == (self.value, self.detail)
+            and (high is None or high == self.high)
+        ):
+            return  # the same reading again (a run's last values, every frame): no repaint
         if high is not None:
             self.high = high
         self.value = value
         self.detail = detail
-        if value is not None and record:
+        if recorded and value is not None:
             self.history.append(value)
         self.refresh()
 
