@@ -25,6 +25,7 @@ from tracker.models import RunRecord
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
 from .feed import ReaderFeed
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
+from .live_screen import LiveScreen
 from .messages import (
     Changed,
     ConsoleRead,
@@ -183,7 +184,8 @@ class TrackTuiApp(App[None]):
         self._last_frame = time.monotonic()
         self.frames += 1
         for screen in self.screen_stack:
-            if screen.is_mounted:
+            # Only the screens that draw data: a message to any other makes it repaint.
+            if isinstance(screen, LiveScreen) and screen.is_mounted:
                 screen.post_message(DataChanged(changed))
 
     def wake_reader(self) -> None:
@@ -233,7 +235,8 @@ class TrackTuiApp(App[None]):
     def _set_options(self, options: PlotOptions) -> None:
         self.options = options
         for screen in self.screen_stack:
-            screen.post_message(OptionsChanged())
+            if isinstance(screen, LiveScreen):
+                screen.post_message(OptionsChanged())
 
     def plotted_runs(self) -> list[RunRecord]:
         """The runs whose plots the topmost plotting screen shows (for the x-axis choices)."""
