@@ -156,3 +156,38 @@ def test_a_live_tip_repaints_only_the_rows_it_touches() -> None:
     after = render_plot("p", "", line, PlotOptions(), 80, 14).rows
     changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert len(changed) <= 3, changed
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=40),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(4, 64),
+    st.integers(8, 64),
+)
+def test_columns_kept_between_frames_equal_columns_worked_out_afresh(
+    batches: list[list[float]], width: int, max_buckets: int
+) -> None:
+    """A live plot's columns are carried from frame to frame (only the new spans are binned);
+    they must equal binning the whole history again, through appends and merges."""
+    from tui.series import bucket_columns
+
+    buffer = SeriesBuffer(max_buckets=max_buckets)
+    seq = 0
+    for batch in batches:
+        points = []
+        for value in batch:
+            seq += 1
+            points.append(Point(seq, seq, value, seq * 0.1))
+        buffer.extend(points)
+        spans, xs = buffer.x_values()
+        x_range = (0.0, float(seq + 5))
+        assert buffer.columns(width, x_range=x_range) == bucket_columns(
+            spans, list(xs), width, x_range
+        )
+        assert buffer.columns(width, True, x_range=(0.0, seq * 0.1 + 1)) == bucket_columns(
+            spans, list(buffer.x_values(True)[1]), width, (0.0, seq * 0.1 + 1)
+        )

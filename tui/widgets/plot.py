@@ -181,7 +181,11 @@ def render_plot(
     ends = [(xs[0], xs[-1]) for _, _, _, xs in placed if xs]
     x_range = sticky_range(min(e[0] for e in ends), max(e[1] for e in ends)) if ends else None
     for line, axis, spans, xs in placed:
-        columns = bucket_columns(spans, xs, 2 * width, x_range)
+        columns = (
+            line.buffer.columns(2 * width, options.use_time, axis, x_range)
+            if axis is None
+            else bucket_columns(spans, xs, 2 * width, x_range)
+        )
         for marker in line.markers:
             x = _marker_x(marker, axis, options.use_time)
             if x is not None:
