@@ -1,0 +1,239 @@
+"""A DataTable that repaints what changed: the row of a changed cell, nothing else.
+
+Textual's DataTable keys every cache (cells, rows, lines) on one table-wide update counter,
+so a single changed cell makes it lay out every visible cell again, and it looks up CSS
+component styles for every row it assembles. With runs logging that was most of the viewer's
+CPU. Here:
+- :meth:`FastDataTable.set_cell` changes a cell without that counter's table-wide refresh:
+  the cell and its row get a version of their own and only its row is repainted;
+- the caches are keyed on those versions and on a layout version that moves with everything
+  else (rows added, widths, sorting, clearing, resizing), so nothing stale is ever shown;
+- a one-line text cell is laid out directly (the segments Rich would make, a tenth the time),
+  rows are assembled here with the component styles looked up once per paint.
+The table is used with row cursors, no row labels and no fixed columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual._types import SegmentLines
+from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
+
+_NOWHERE = Coordinate(-2, -2)  # a cursor on no row, not even the header's (-1)
+
+
+class FastDataTable(DataTable[Text]):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._own_updates = 0  # cell updates that changed no layout
+        self._cell_versions: dict[tuple[int, int], int] = {}  # (row, column) -> version
+        self._row_versions: dict[int, int] = {}  # row -> its newest cell's version
+        self._faked_over: int | None = None  # the real update counter while a key stands in
+        self._styles_memo: dict[str, Style] = {}
+        self._own_rows: dict[tuple[object, ...], tuple[SegmentLines, SegmentLines]] = {}
+
+    def set_cell(self, row_key: str, column_id: str, cell: Text) -> None:
+        """``update_cell`` for a value that fits its column: only its row is repainted, every
+        other cached row and cell stays valid."""
+        self._data[RowKey(row_key)][ColumnKey(column_id)] = cell
+        self._update_count += 1
+        self._own_updates += 1
+        row = self.get_row_index(row_key)
+        version = self._update_count
+        self._cell_versions[(row, self.get_column_index(column_id))] = version
+        self._row_versions[row] = version
+        self.refresh_row(row)
+
+    def _layout_version(self) -> int:
+        """Moves with every change but :meth:`set_cell`'s: then every cached cell is stale."""
+        return self._real_count() - self._own_updates
+
+    def _real_count(self) -> int:
+        """DataTable's update counter, also while a cache key stands in for it."""
+        faked = self._faked_over
+        return faked if faked is not None else self._update_count
+
+    @contextmanager
+    def _cache_key(self, key: tuple[int, int]) -> Iterator[None]:
+        """DataTable's caches are keyed on ``_update_count``; for the span of one of its
+        render calls, ``key`` stands in for it (a nested call keeps the real value known)."""
+        previous = self._update_count  # the real counter, or an outer call's stand-in
+        outer = self._faked_over
+        if outer is None:
+            self._faked_over = previous
+        self._update_count = key  # type: ignore[assignment]  # only ever a cache key there
+        try:
+            yield
+        finally:
+            self._update_count = previous
+            self._faked_over = outer
+
+    # --- painting ------------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles_memo = {}  # component styles hold for one paint
+        if len(self._own_rows) > 4096:
+            self._own_rows.clear()
+        return super().render_lines(crop)
+
+    def _component(self, name: str) -> Style:
+        style = self._styles_memo.get(name)
+        if style is None:
+            style = self._styles_memo[name] = self.get_component_styles(name).rich_style
+        return style
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """DataTable's line cache, keyed on the line's row version like the rows."""
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        found = self._row_locations.get(row_key)
+        version = self._row_versions.get(-1 if found is None else found, 0)
+        with self._cache_key((self._layout_version(), version)):
+            return super()._render_line(y, x1, x2, base_style)
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        """One line of a row: its cells side by side, then its style to the widget's edge.
+        Cached per row version: a row none of whose cells changed is not assembled again."""
+        found = self._row_locations.get(row_key)
+        row = -1 if found is None else found
+        cursor = row == cursor_location.row
+        hover = row == hover_location.row
+        show = self.show_cursor
+        key = (
+            self._layout_version(), self._row_versions.get(row, 0), row, line_no, base_style,
+            cursor, hover, show, self._show_hover_cursor, self._pseudo_class_state,
+            self.size.width,
+        )  # fmt: skip
+        cached = self._own_rows.get(key)
+        if cached is not None:
+            return cached
+        if row == -1:
+            row_style = self._component("datatable--header")
+        elif self.zebra_stripes:
+            row_style = self._component("datatable--odd-row" if row % 2 else "datatable--even-row")
+        else:
+            row_style = base_style
+        cursor_here = cursor and self.cursor_type == "row"
+        hover_here = hover and self.cursor_type == "row"
+        cells: list[list[Segment]] = []
+        table_width = 0
+        for column_index, column in enumerate(self.ordered_columns):
+            width = column.get_render_width(self)
+            table_width += width
+            lines = self._render_cell(row, column_index, row_style, width, cursor_here, hover_here)
+            cells.append(lines[line_no])
+        extend, _ = self._get_styles_to_render_cell(
+            row == -1, False, False, hover_here, cursor_here, show, self._show_hover_cursor,
+            False, False,
+        )  # fmt: skip
+        extend = (
+            row_style + extend + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
+        )
+        cells.append([Segment(" " * max(0, self.size.width - table_width), extend)])
+        result: tuple[SegmentLines, SegmentLines] = ([], cells)
+        self._own_rows[key] = result
+        return result
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """DataTable's own, cached on this cell's version and the layout version; a one-line
+        text cell is laid out directly."""
+        key = (self._layout_version(), self._cell_versions.get((row_index, column_index), 0))
+        with self._cache_key(key):
+            if row_index >= 0 and column_index >= 0:
+                fast = self._fast_cell(row_index, column_index, base_style, width, cursor, hover)
+                if fast is not None:
+                    return fast
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+
+    def _fast_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> SegmentLines | None:
+        cache = self._cell_render_cache
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return None
+        cache_key = (
+            row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+            self._update_count, self._pseudo_class_state,
+        )  # fmt: skip
+        hit = cache.get(cache_key)
+        if hit is not None:
+            return hit
+        if self.rows[row_key].height != 1:
+            return None
+        cell = self._data[row_key].get(column_key)
+        if not isinstance(cell, Text) or "\n" in cell.plain or cell.overflow == "ellipsis":
+            return None
+        component, post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+        )  # fmt: skip
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        style = pre + component
+        lines = [_cell_line(self.app.console, cell, width, self.cell_padding, style, post)]
+        cache[cache_key] = lines
+        return lines
+
+
+def _cell_line(
+    console: Console, cell: Text, width: int, padding: int, pre: Style, post: Style
+) -> list[Segment]:
+    """One line of a text cell as Rich would lay it out: padded, justified, cropped, styled."""
+    inner = max(0, width - 2 * padding)
+    segments = list(cell.render(console))
+    if cell.style:
+        segments = list(Segment.apply_style(segments, console.get_style(cell.style)))
+    length = cell.cell_len
+    if length > inner:
+        segments = Segment.adjust_line_length(segments, inner)
+        length = inner
+    space = inner - length
+    left = space if cell.justify == "right" else space // 2 if cell.justify == "center" else 0
+    line = [Segment(" " * (padding + left)), *segments, Segment(" " * (padding + space - left))]
+    return list(Segment.apply_style(line, pre, post))
+
+
+def same_text(old: object, new: Text) -> bool:
+    """Whether a cell holding ``old`` already shows ``new``."""
+    return (
+        isinstance(old, Text)
+        and old.plain == new.plain
+        and old.style == new.style
+        and old.spans == new.spans
+        and old.justify == new.justify
+    )
