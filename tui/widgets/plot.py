@@ -276,6 +276,8 @@ class MetricPlot(Widget):
         self._cache_key: tuple[object, ...] | None = None
         self._image = ChartImage()
         self._strips: list[Strip] = []
+        self._width = 0
+        self._stale = True
         self.renders = 0  # pictures drawn, for tests: redraw only what changed
         self.rows_repainted = 0  # rows sent to the screen after a redraw (benchmarks)
 
@@ -290,15 +292,17 @@ class MetricPlot(Widget):
         self.options = options
         self.x_label = x_label
         self.note = note
-        if self._key() == self._cache_key:
+        key = self._key()
+        if key == self._cache_key:
             return
         if self.is_mounted and self.display and self.size.area:
-            self._redraw()  # now, so that only the rows that changed are repainted
+            self._redraw(key)  # now, so that only the rows that changed are repainted
         else:
+            self._stale = True
             self.refresh()  # when it is next on screen
 
     def on_resize(self) -> None:
-        self._cache_key = None
+        self._stale = True
         self.refresh()
 
     def _key(self) -> tuple[object, ...]:
@@ -324,35 +328,34 @@ class MetricPlot(Widget):
             ),
         )
 
-    def _redraw(self, repaint: bool = True) -> bool:
-        """Draw the picture again if what it shows changed; repaint the rows that differ
-        (``repaint=False``: while painting, when every row is being drawn anyway)."""
-        key = self._key()
-        if key == self._cache_key:
-            return False
+    def _redraw(self, key: tuple[object, ...], repaint: bool = True) -> None:
+        """Draw the picture for ``key``; make strips of, and repaint, only the rows that differ
+        from the last picture (``repaint=False``: while painting, every row is drawn anyway)."""
         self._cache_key = key
+        self._stale = False
         width, height = self.size.width, self.size.height
+        old_rows = self._image.rows
         self._image = render_plot(
             self.title, self.unit, self.lines, self.options, width, height, self.x_label, self.note
         )
         self.renders += 1
-        strips = [_strip(row, width) for row in self._image.rows[:height]]
-        old = self._strips
-        self._strips = strips
-        if not repaint:
-            return True
-        if len(old) != len(strips) or not self.is_mounted:
-            self.refresh()
-            return True
-        changed = [y for y, (a, b) in enumerate(zip(old, strips, strict=True)) if a != b]
-        if changed:
+        rows = self._image.rows[:height]
+        if len(self._strips) != len(rows) or self._width != width:
+            self._strips = [_strip(row, width) for row in rows]
+            self._width = width
+            if repaint:
+                self.refresh()
+            return
+        changed = [y for y, row in enumerate(rows) if y >= len(old_rows) or row != old_rows[y]]
+        for y in changed:
+            self._strips[y] = _strip(rows[y], width)
+        if repaint and changed:
             self.rows_repainted += len(changed)
             self.refresh(*(Region(0, y, width, 1) for y in changed))
-        return True
 
     def render_line(self, y: int) -> Strip:
-        if self._key() != self._cache_key:
-            self._redraw(repaint=False)
+        if self._stale and self.size.area:
+            self._redraw(self._key(), repaint=False)
         if y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width)
@@ -360,8 +363,9 @@ class MetricPlot(Widget):
     @property
     def plain(self) -> str:
         """What the plot shows, as text (for tests and exports)."""
-        if self._key() != self._cache_key and self.size.area:
-            self._redraw(repaint=False)
+        key = self._key()
+        if key != self._cache_key and self.size.area:
+            self._redraw(key, repaint=False)
         return self._image.plain
 
     def render(self) -> Text:
