@@ -38,3 +38,16 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     tracker.finish()
     run_module.set_current(None)
     dict.clear(pending_config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Where a selected test runs scripts in children of the preloaded interpreter
+    (tests/preloaded.py), start it now: it imports the frameworks while the first tests run."""
+    if session.config.option.collectonly:
+        return
+    modules = {getattr(item, "module", None) for item in session.items}
+    if any(getattr(module, "run_preloaded", None) or getattr(module, "start_preloaded", None)
+           for module in modules):  # fmt: skip
+        from .preloaded import start
+
+        start()

@@ -29,7 +29,8 @@ from tracker.models import RunRecord
 from tracker.recorder import active_runs
 from tracker.schema import open_for_reading
 
-from .helpers import ROOT, run_python, start_python
+from .helpers import ROOT
+from .preloaded import run_preloaded, start_preloaded
 
 
 def needs(*modules: str) -> pytest.MarkDecorator:
@@ -71,7 +72,7 @@ def at_pauses(
 ) -> tuple[list[RunRecord], RunRecord, str]:
     """Run ``code`` (with ``pause`` defined) in a child: the run as read at each pause, the run
     after the child exited, and the child's stderr."""
-    child = start_python(PAUSE + code, str(db), env=env, stdin=subprocess.PIPE)
+    child = start_preloaded(PAUSE + code, str(db), env=env, stdin=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None and child.stderr is not None
     lines: queue.Queue[str] = queue.Queue()
     errors: list[str] = []
@@ -286,7 +287,7 @@ trainer(logger).fit(Regressor(fail_at=2), data, data)
 """
     )
     # both children at once: each spends most of its time importing torch and Lightning
-    other = start_python(uncaught, str(uncaught_db))
+    other = start_preloaded(uncaught, str(uncaught_db))
     (live,), ended, _ = at_pauses(caught, caught_db)
     assert other.wait(timeout=180) == 1
     assert live.status == "running" and "test/loss" in live.metrics
@@ -409,7 +410,7 @@ accelerator.end_training()
 def test_a_wandb_named_tracker_serves_scripts_that_look_wandb_up(db_path: Path) -> None:
     """Scripts written for wandb (diffusers' examples) find their tracker by wandb's name and
     log wandb.Image lists through it; with ``name="wandb"`` the one changed line is log_with."""
-    run_python(WANDB_NAMED, str(db_path))
+    run_preloaded(WANDB_NAMED, str(db_path))
     (record,) = read_runs(db_path)
     assert record.name == "ddpm" and record.project == "diffusion" and record.status == "finished"
     assert set(record.media) == {"test_samples[0]", "test_samples[1]", "test_samples[2]",

@@ -12,6 +12,7 @@ import pytest
 from tui.cli import main
 
 from .helpers import ROOT, run_python
+from .preloaded import run_preloaded
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def runs(db: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, ob
 
 
 def run_script(path: Path, *args: str, timeout: float = 240) -> None:
-    result = run_python(
+    result = run_preloaded(
         f"import runpy, sys; sys.argv = {[str(path), *args]!r}; runpy.run_path({str(path)!r}, run_name='__main__')",
         timeout=timeout,
     )
@@ -83,7 +84,7 @@ def test_huggingface_trainer(db_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 @needs("transformers", "accelerate")
 def test_huggingface_callback_logs_from_the_main_process_only(db_path: Path) -> None:
-    run_python(
+    run_preloaded(
         """
         import sys
         from transformers import TrainerState, TrainingArguments
@@ -137,7 +138,7 @@ print(logger.version)
 
 @needs("lightning", "torch")
 def test_lightning_logger(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = run_python(LIGHTNING, str(db_path), timeout=240)
+    result = run_preloaded(LIGHTNING, str(db_path), timeout=240)
     run = runs(db_path, capsys)["regressor"]
     assert run["id"] == result.stdout.strip().splitlines()[-1]  # version = run id
     assert run["status"] == "finished" and run["config"] == {"lr": 0.01, "hidden": 16}
@@ -148,7 +149,7 @@ def test_lightning_logger(db_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 @needs("lightning")
 def test_lightning_logs_from_rank_zero_only(db_path: Path) -> None:
-    run_python(
+    run_preloaded(
         """
         import sys
         from lightning.pytorch.utilities import rank_zero_only
@@ -180,7 +181,7 @@ model.fit(x, x.sum(1, keepdims=True), epochs=3, batch_size=32, validation_split=
 
 @needs("keras", "torch")
 def test_keras_callback(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_python(KERAS, str(db_path), timeout=240, env={"KERAS_BACKEND": "torch"})
+    run_preloaded(KERAS, str(db_path), timeout=240, env={"KERAS_BACKEND": "torch"})
     run = runs(db_path, capsys)["tiny-keras"]
     metrics = run["metrics"]
     assert run["status"] == "finished"

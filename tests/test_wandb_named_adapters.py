@@ -16,6 +16,7 @@ from tracker.models import RunRecord
 from tracker.schema import open_for_reading
 
 from .helpers import run_python
+from .preloaded import run_preloaded
 
 
 def needs(*modules: str) -> pytest.MarkDecorator:
@@ -98,7 +99,7 @@ assert again.experiment.resumed and again.experiment.id == "wblog01"
 
 @needs("lightning", "torch", "numpy")
 def test_a_lightning_script_with_wandb_logger(db_path: Path, tmp_path: Path) -> None:
-    result = run_python(LIGHTNING, str(db_path), str(tmp_path / "logs"), timeout=180)
+    result = run_preloaded(LIGHTNING, str(db_path), str(tmp_path / "logs"), timeout=180)
     runs = read_runs(db_path)
     assert list(runs) == ["wandb-logger"]
     run = runs["wandb-logger"]
@@ -173,7 +174,9 @@ wandb.finish()
 @needs("keras", "torch", "numpy")
 def test_a_keras_script_with_wandbs_callbacks(db_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "checkpoints"
-    result = run_python(KERAS, str(db_path), str(out), timeout=180, env={"KERAS_BACKEND": "torch"})
+    result = run_preloaded(
+        KERAS, str(db_path), str(out), timeout=180, env={"KERAS_BACKEND": "torch"}
+    )
     runs = read_runs(db_path)
     assert sorted(runs) == ["legacy", "metrics-logger"]
 
@@ -209,11 +212,15 @@ def test_a_keras_script_with_wandbs_callbacks(db_path: Path, tmp_path: Path) -> 
 
 @needs("lightning", "keras", "transformers", "torch")
 def test_wandbs_module_names_re_export_the_adapters() -> None:
-    run_python(
+    run_python(  # a fresh interpreter: importing the module names imports no framework
         """
         import sys
         import tracker.integration
         assert not {"torch", "keras", "lightning", "transformers"} & set(sys.modules)
+        """
+    )
+    run_preloaded(
+        """
         from tracker.integration.keras import WandbCallback, WandbEvalCallback, WandbMetricsLogger, WandbModelCheckpoint
         from tracker.integration.lightning import WandbLogger
         from tracker.integration.transformers import WandbCallback as HFCallback

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+
+from textual._compositor import LayoutUpdate
+
+from tui.timings import FAST
+
+# The viewer without its deliberate delays (FAST), but with a 20 ms frame: at frame_s=0 the
+# reader re-reads without any pause for the 2 s after each change (STREAM_QUIET_S), keeping a
+# core busy (140 000 reads in 3 s here) while the tests share two. 20 ms is below the steps of
+# wait_until, so no test waits longer for it.
+TIMINGS = replace(FAST, frame_s=0.02)
 
 
 async def wait_until(
     pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = ""
 ) -> None:
-    steps = int(timeout / 0.05)
-    for _ in range(steps):
+    """Return as soon as ``condition()`` holds (checked at once, then every 5 ms growing to
+    50 ms); fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    step = 0.005
+    while True:
         if condition():
             return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(step)
+        step = min(0.05, step * 1.5)
+
+
+def screen_lines(app: Any) -> list[str]:
+    """The text of each line of the whole screen as it would be written to the terminal (the
+    screens below a modal and toasts included), without the styles."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    lines = update.strips if isinstance(update, LayoutUpdate) else []
+    return ["".join(segment.text for strip in line for segment in strip) for line in lines]
