@@ -42,6 +42,8 @@ class FastDataTable(DataTable[Text]):
         self._faked_over: int | None = None  # the real update counter while a key stands in
         self._styles_memo: dict[str, Style] = {}
         self._own_rows: dict[tuple[object, ...], tuple[SegmentLines, SegmentLines]] = {}
+        self._rows_changed: set[int] = set()
+        self._widths: list[int] = []  # each column's width, worked out once a paint
 
     def set_cell(self, row_key: str, column_id: str, cell: Text) -> None:
         """``update_cell`` for a value that fits its column: only its row is repainted, every
@@ -53,7 +55,25 @@ class FastDataTable(DataTable[Text]):
         version = self._update_count
         self._cell_versions[(row, self.get_column_index(column_id))] = version
         self._row_versions[row] = version
-        self.refresh_row(row)
+        self._rows_changed.add(row)
+
+    def repaint_changed_rows(self) -> None:
+        """Repaint the rows :meth:`set_cell` changed (once each, after a batch of updates).
+        Rows are one line high here, so a row's place is its index (DataTable's own lookup
+        sums the heights of every row above it)."""
+        rows, self._rows_changed = self._rows_changed, set()
+        if not rows:
+            return
+        top = self.header_height if self.show_header else 0
+        scroll_y = int(self.scroll_offset.y)
+        width, height = self.size.width, self.size.height
+        regions = [
+            Region(0, top + row - scroll_y, width, 1)
+            for row in rows
+            if top <= top + row - scroll_y < height
+        ]
+        if regions:
+            self.refresh(*regions)
 
     def _layout_version(self) -> int:
         """Moves with every change but :meth:`set_cell`'s: then every cached cell is stale."""
@@ -82,7 +102,8 @@ class FastDataTable(DataTable[Text]):
     # --- painting ------------------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._styles_memo = {}  # component styles hold for one paint
+        self._styles_memo = {}  # component styles and widths hold for one paint
+        self._widths = [column.get_render_width(self) for column in self.ordered_columns]
         if len(self._own_rows) > 4096:
             self._own_rows.clear()
         return super().render_lines(crop)
@@ -137,8 +158,10 @@ class FastDataTable(DataTable[Text]):
         hover_here = hover and self.cursor_type == "row"
         cells: list[list[Segment]] = []
         table_width = 0
-        for column_index, column in enumerate(self.ordered_columns):
-            width = column.get_render_width(self)
+        widths = self._widths
+        if len(widths) != len(self.columns):
+            widths = self._widths = [c.get_render_width(self) for c in self.ordered_columns]
+        for column_index, width in enumerate(widths):
             table_width += width
             lines = self._render_cell(row, column_index, row_style, width, cursor_here, hover_here)
             cells.append(lines[line_no])

@@ -140,6 +140,7 @@ class RunsTable(FastDataTable):
                 continue
             for spec in self.specs:
                 self._put(run_id, spec.id, spec.cell(record, ctx))
+        self.repaint_changed_rows()
 
     def _put(self, row_key: str, column_id: str, cell: Text) -> None:
         """Update one cell if its text changed; its column widens when the new value is wider
@@ -184,6 +185,7 @@ class RunsTable(FastDataTable):
         for run in runs:
             if run.id in self.rows:
                 self._put(run.id, column_id, spec.cell(run, ctx))
+        self.repaint_changed_rows()
 
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
