@@ -359,7 +359,13 @@ class DatabaseReader:
             done += 1
 
     def pending_extras(self) -> bool:
-        return bool(self._extras_wanted)
+        """Trends that could be worked out now (a live run waits ``extras_every_s`` between
+        two: one read every 20 ms for its sake would be most of the reader's CPU)."""
+        if not self._extras_wanted or time.monotonic() < self._extras_after:
+            return False
+        now = time.monotonic()
+        upcoming = self._extras_next
+        return any(upcoming.get(run_id, 0.0) <= now for run_id in self._extras_wanted)
 
     def _recheck_live(self, update: Update) -> None:
         """Runs whose process died without a word: their status changes with no write."""
