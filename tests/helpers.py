@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,53 @@ def start_python(
         text=True,
         env=full_env,
     )
+
+
+# Children that must start at one instant call ``wait_for_go()`` (defined by this prelude) when
+# they are ready; :func:`release_together` lets them all go once every one of them is ready.
+GO_PRELUDE = """
+import sys as _go_sys
+def wait_for_go():
+    print("ready", flush=True)
+    _go_sys.stdin.readline()
+"""
+
+
+def start_together(
+    code: str, argvs: list[list[str]], env: dict[str, str] | None = None
+) -> list[subprocess.Popen[str]]:
+    """Start one child per argument list running ``code`` (which calls ``wait_for_go()``),
+    wait until every one is ready, then release them all at once."""
+    children = [
+        start_python(GO_PRELUDE + textwrap.dedent(code), *argv, env=env, stdin=subprocess.PIPE)
+        for argv in argvs
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None and child.stderr is not None
+            line = child.stdout.readline()
+            if line.strip() != "ready":
+                child.kill()
+                raise AssertionError(f"a child never got ready ({line!r}): {child.stderr.read()}")
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+    except BaseException:
+        for child in children:
+            child.kill()
+            child.wait()
+        raise
+    return children
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Return as soon as ``condition()`` is true (checked every 10 ms); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.01)
 
 
 def only_run(db: Path):  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from tui.screens.runs import RunsScreen
 from tui.widgets.plot import MetricPlot
 from tui.widgets.runs_table import RunsTable
 
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def demo_db(tmp_path: Path) -> Path:
 
 
 def make_app(path: Path) -> TrackTuiApp:
-    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=0.2)
+    return TrackTuiApp(path, clock=lambda: NOW, timings=TIMINGS)
 
 
 def table(app: TrackTuiApp) -> RunsTable:

@@ -12,14 +12,14 @@ from tracker import store
 from tracker.errors import DatabaseUnavailable
 from tracker.schema import open_for_reading
 
-from .helpers import start_python
+from .helpers import start_together
 
 pytestmark = pytest.mark.slow
 
 WRITER = """
 import sys, time, tracker
-db, index, points, start_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-time.sleep(max(0.0, start_at - time.time()))
+db, index, points = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+wait_for_go()  # every writer has imported tracker: they start at once
 run = tracker.init(name=f"proc-{index}", db=db, config={"index": index}, quiet=True)
 for step in range(points // 4):
     run.log({"loss": float(step), "eval/loss": step + 0.5, "grad_norm": float(index), "lr": 1e-3}, step=step)
@@ -31,10 +31,7 @@ print("done", flush=True)
 
 
 def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
-    start_at = time.time() + 1.0
-    children = [
-        start_python(WRITER, str(db_path), str(i), "20000", str(start_at)) for i in range(8)
-    ]
+    children = start_together(WRITER, [[str(db_path), str(i), "20000"] for i in range(8)])
     for child in children:
         out, err = child.communicate(timeout=240)
         assert child.returncode == 0, err
@@ -59,10 +56,7 @@ def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
 
 
 def test_reader_following_deltas_sees_every_point_exactly_once(db_path: Path) -> None:
-    start_at = time.time() + 0.5
-    children = [
-        start_python(WRITER, str(db_path), str(i), "40000", str(start_at)) for i in range(4)
-    ]
+    children = start_together(WRITER, [[str(db_path), str(i), "40000"] for i in range(4)])
     seen: dict[int, list[int]] = {}
     version = 0
     reader = None

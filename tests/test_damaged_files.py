@@ -44,10 +44,11 @@ from tracker.schema import open_for_reading
 from tui.app import TrackTuiApp
 from tui.cli import main
 from tui.demo_db import NOW
+from tui.screens.run_detail import RunDetailScreen
 from tui.widgets.runs_table import RunsTable
 
 from .helpers import ROOT, run_python
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 T = TypeVar("T")
 
@@ -251,7 +252,7 @@ def test_hostile_json_in_runs_is_read_as_defaults(sample: Sample, tmp_path: Path
 
 
 def make_app(path: Path) -> TrackTuiApp:
-    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=0.2)
+    return TrackTuiApp(path, clock=lambda: NOW, timings=TIMINGS)
 
 
 def rows(app: TrackTuiApp) -> int:
@@ -291,7 +292,14 @@ async def test_the_tui_survives_hostile_json(sample: Sample, tmp_path: Path) -> 
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: rows(app) == 3, what="three runs")
         await pilot.press("enter")  # the run's detail shows its (default) config
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RunDetailScreen)
+                and "config" in str(app.screen.query_one("#detail-config-text").render())
+            ),
+            what="the run's config pane",
+        )
         assert app.is_running
 
 
@@ -303,6 +311,7 @@ from pathlib import Path
 import tracker, tui.cli
 from tracker.errors import DatabaseError, DatabaseUnavailable
 from tui.app import TrackTuiApp
+from tests.tui_helpers import TIMINGS
 good, locked = Path(sys.argv[1]), Path(sys.argv[2])
 
 def quiet_cli(*argv):
@@ -323,10 +332,14 @@ async def wait(pilot, condition, what):
 
 async def warm_up_tui():
     for path in (good, good.with_name("missing.db")):
-        app = TrackTuiApp(path, poll_interval=0.2)
+        app = TrackTuiApp(path, timings=TIMINGS)
         async with app.run_test(size=(160, 30)) as pilot:
-            await wait(pilot, lambda: app.model.status.state in ("ok", "missing"), "warm-up")
-            await pilot.pause(0.3)
+            await wait(
+                pilot,
+                lambda: app.model.status.state in ("ok", "missing") and app.frames > 0,
+                "warm-up: the runs or the message drawn",
+            )
+            await pilot.pause()
 
 # Whatever this child uses is imported (and lazily imported modules loaded) while it may
 # still read the interpreter's files: root's home is often closed to other users.
@@ -366,7 +379,7 @@ print(json.dumps(results))
 
 PERMISSION_TUI = """
 async def watch():
-    app = TrackTuiApp(locked / "runs.db", poll_interval=0.2)
+    app = TrackTuiApp(locked / "runs.db", timings=TIMINGS)
     async with app.run_test(size=(160, 30)) as pilot:
         await wait(pilot, lambda: "permission denied" in shown(app), "the permission message")
         seen, running = shown(app), app.is_running

@@ -171,7 +171,7 @@ def test_disk_full_never_raises_and_recovers(db_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (size + 64 * 1024, hard))
         for step in range(1, 60001):
             run.log({"loss": float(step), "b": 1.0, "c": 2.0, "d": 3.0}, step=step)
-        ok_while_full = run.flush(timeout=5)
+        ok_while_full = run.flush(timeout=1)  # it cannot: the file may not grow
         print("flushed while full:", ok_while_full, flush=True)
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space comes back
         deadline = time.time() + 30

@@ -21,7 +21,7 @@ from tui.screens.runs import RunsScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 RUNS = 1000
 EVIL_NAME = "a" * 30 + "b"  # `(a+)+$` backtracks 2**30 times on it
@@ -56,7 +56,7 @@ async def quits(app: TrackTuiApp, pilot: object) -> None:
 
 @pytest.mark.timeout(90)
 async def test_a_catastrophic_regex_typed_over_many_runs(many_db: Path) -> None:
-    app = TrackTuiApp(many_db, clock=lambda: NOW, poll_interval=0.2)
+    app = TrackTuiApp(many_db, clock=lambda: NOW, timings=TIMINGS)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_until(pilot, lambda: rows(app) == RUNS, timeout=30, what="1,000 rows")
         await pilot.press("slash", *"name~'(a+)+$'")
@@ -89,7 +89,7 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
     """Every one of these regexes fails on every run, and the expression is too long to parse
     as you type: parsing, counting and filtering take seconds of CPU, all on worker threads."""
     huge = " OR ".join(f"name~'^(a+)+{i}x$'" for i in range(1_000))
-    app = TrackTuiApp(many_db, clock=lambda: NOW, poll_interval=0.2)
+    app = TrackTuiApp(many_db, clock=lambda: NOW, timings=TIMINGS)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_until(pilot, lambda: rows(app) == RUNS, timeout=30, what="1,000 rows")
         screen = app.screen
@@ -132,7 +132,7 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
 async def test_hostile_expressions_are_explained_in_the_bar(
     many_db: Path, expression: str, message: str
 ) -> None:
-    app = TrackTuiApp(many_db, clock=lambda: NOW, poll_interval=0.2)
+    app = TrackTuiApp(many_db, clock=lambda: NOW, timings=TIMINGS)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_until(pilot, lambda: rows(app) == RUNS, timeout=30, what="1,000 rows")
         await pilot.press("slash")

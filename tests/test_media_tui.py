@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
 import tracker
@@ -21,7 +22,7 @@ from tui.widgets.image_view import HalfcellImage
 from tui.widgets.media_pane import MediaPane, SamplesTable
 
 from .helpers import start_python
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def demo_db(tmp_path: Path) -> Path:
 
 
 def make_app(path: Path) -> TrackTuiApp:
-    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=0.2)
+    return TrackTuiApp(path, clock=lambda: NOW, timings=TIMINGS)
 
 
 def rendered(widget: Static) -> str:
@@ -320,12 +321,15 @@ async def test_every_image_renderer_draws_without_error(demo_db: Path) -> None:
         pane = await open_media(pilot, app)
         await pilot.press("down")
         await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="half cells")
-        await pilot.press("r")
-        await wait_until(pilot, lambda: bool(pane.query(SixelImage)), what="sixel")
-        await pilot.pause(0.2)
-        await pilot.press("r")
-        await wait_until(pilot, lambda: bool(pane.query(TGPImage)), what="kitty")
-        await pilot.pause(0.2)
+        for kind, name in ((SixelImage, "sixel"), (TGPImage, "kitty")):
+            await pilot.press("r")
+            await wait_until(pilot, lambda: bool(pane.query(kind)), what=name)  # noqa: B023
+            image = pane.query_one(kind)
+            await wait_until(pilot, lambda: image.size.area > 0, what=f"{name} laid out")  # noqa: B023
+            # drawn now, here: an error building or drawing the image fails the test
+            region = Region(0, 0, image.size.width, image.size.height)
+            assert len(image.render_lines(region)) == image.size.height, name
+            assert app.is_running
         await pilot.press("r")
         await wait_until(pilot, lambda: bool(pane.query(HalfcellImage)), what="back")
         assert "half cells" in header(pane)

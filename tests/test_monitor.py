@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 
 from tracker.system.fake_nvml import FakeNvml
@@ -10,6 +13,8 @@ from tracker.system.sampler import SystemSampler
 from tui.monitor import SystemMonitorApp
 from tui.widgets.gauge import Gauge, sparkline
 from tui.widgets.hardware import ordered_rows
+
+from .tui_helpers import drawn_at, screen_lines, wait_until
 
 
 def fake_sampler() -> SystemSampler:
@@ -22,11 +27,23 @@ def fake_sampler() -> SystemSampler:
 
 
 async def wait_for_gauges(app: SystemMonitorApp, pilot, key: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if key in app.gauges and app.gauges[key].value is not None:
-            return
-    raise AssertionError(f"no {key} gauge; have {list(app.gauges)}")
+    await wait_until(
+        pilot,
+        lambda: key in app.gauges and app.gauges[key].value is not None,
+        what=f"the {key} gauge",
+    )
+
+
+class CountedEvent(threading.Event):
+    """The sampling loop's wake-up event, counting the loop's waits (one per turn)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
 
 
 @pytest.mark.parametrize("size", [(120, 36), (80, 24), (40, 12)])
@@ -48,14 +65,18 @@ async def test_monitor_shows_host_and_every_gpu(size: tuple[int, int]) -> None:
         assert "GPU 0:" in header and "\x1b" not in header and "\\x1b" in header
         assert not any(k.startswith("sys/cpu/core/") for k in app.gauges)
         await pilot.press("c")
-        await pilot.pause(0.1)
-        assert any(k.startswith("sys/cpu/core/") for k in app.gauges)
+        await wait_until(
+            pilot,
+            lambda: any(k.startswith("sys/cpu/core/") for k in app.gauges),
+            what="a gauge per core",
+        )
         await pilot.press("q")
     assert app.return_code == 0 or app.return_code is None
 
 
 async def test_monitor_keys_pause_interval_help_and_resize() -> None:
     app = SystemMonitorApp(interval=1.0, sampler_factory=fake_sampler)
+    wake = app._wake = CountedEvent()
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_gauges(app, pilot, "sys/cpu/util")
         await pilot.press("plus")
@@ -64,19 +85,34 @@ async def test_monitor_keys_pause_interval_help_and_resize() -> None:
         assert app.interval == 0.5
         await pilot.press("p")
         assert app.paused
-        count = len(app.gauges["sys/cpu/util"].history)
-        await pilot.pause(1.2)
-        assert len(app.gauges["sys/cpu/util"].history) == count  # paused: no new samples
+        history = app.gauges["sys/cpu/util"].history
+        count, turns = len(history), wake.waits
+        # the loop turns once at once (the key wakes it), then after a whole interval
+        await wait_until(pilot, lambda: wake.waits >= turns + 2, what="an interval, paused")
+        assert len(history) == count  # paused: no new samples
         await pilot.press("p")
         assert not app.paused
+        await wait_until(pilot, lambda: len(history) > count, what="sampling again")
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
         assert app.screen.__class__.__name__ != "HelpScreen"
-        await pilot.resize_terminal(30, 8)
-        await pilot.pause(0.2)
-        await pilot.resize_terminal(160, 50)
-        await pilot.pause(0.2)
+        for width, height in ((30, 8), (160, 50)):
+            await pilot.resize_terminal(width, height)
+
+            def gpu_shown() -> bool:
+                lines = screen_lines(app)
+                return any(x.startswith(" GPU 0 ") and "50%" in x for x in lines)
+
+            await wait_until(
+                pilot,
+                lambda: drawn_at(app, width, height) and gpu_shown(),  # noqa: B023
+                what=f"the gauges drawn at {width}x{height}",
+            )
+            lines = screen_lines(app)
+            assert lines[0].startswith(f" {socket.gethostname()[:8]}"), lines[0]  # the host
+            assert lines[-1].startswith(" q quit"), lines[-1]
+            assert app.is_running
         await pilot.press("q")
 
 

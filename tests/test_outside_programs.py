@@ -127,7 +127,7 @@ def test_the_tuis_tag_best(db_path: Path) -> None:
 _FAILED_INIT_WRITER = """
     import os, sys, tracker
     run = tracker.init(project="p", name="A", db=sys.argv[1], quiet=True, console=False)
-    os.environ["TRACKTUI_INIT_TIMEOUT"] = "0.3"
+    os.environ["TRACKTUI_INIT_TIMEOUT"] = "0.1"
     for step in range(100):
         run.log({"loss": float(step), "acc": step / 100}, step=step)
         if step % 10 == 9:

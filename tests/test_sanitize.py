@@ -32,7 +32,7 @@ from tui.widgets.media_pane import MediaPane
 from tui.widgets.runs_table import RunsTable
 from tui.widgets.samples_table import SamplesTable
 
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 RAW = re.compile(UNSAFE_PATTERN)
 EVIL = "\x1b]0;pwned\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b2J\u202e\u2066\x00\r"
@@ -219,7 +219,7 @@ async def check_screen(pilot: Any, app: TrackTuiApp, where: str) -> str:
 
 
 async def test_no_view_of_the_tui_shows_a_raw_control(evil_db: Path, tmp_path: Path) -> None:
-    app = TrackTuiApp(evil_db, clock=lambda: NOW, poll_interval=0.2)
+    app = TrackTuiApp(evil_db, clock=lambda: NOW, timings=TIMINGS)
     async with app.run_test(size=(200, 50), notifications=True) as pilot:
         table = app.screen.query_one(RunsTable)
         await wait_until(pilot, lambda: table.row_count == 2 and table.complete, what="rows")

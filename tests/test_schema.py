@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from tracker.schema import (
     open_for_writing,
 )
 
-from .helpers import start_python
+from .helpers import start_together
 
 
 def test_fresh_file_gets_schema_header_and_wal(db_path: Path) -> None:
@@ -126,18 +125,17 @@ def test_reader_never_creates_a_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_eight_processes_create_a_fresh_file_at_once(db_path: Path, attempt: int) -> None:
-    start_at = time.time() + 1.5
     code = """
-        import sys, time
+        import sys
         import tracker
-        db, start_at, index = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-        time.sleep(max(0.0, start_at - time.time()))
+        db, index = sys.argv[1], sys.argv[2]
+        wait_for_go()  # all eight have imported tracker: they go at once
         run = tracker.init(name=f"p{index}", db=db, quiet=True)
         run.log({"x": 1.0})
         run.finish()
         print("ok")
     """
-    children = [start_python(code, str(db_path), str(start_at), str(i)) for i in range(8)]
+    children = start_together(code, [[str(db_path), str(i)] for i in range(8)])
     outputs = [child.communicate(timeout=120) for child in children]
     for child, (out, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0 and out.strip() == "ok", err

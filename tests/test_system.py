@@ -22,6 +22,8 @@ from tracker.system.keys import describe
 from tracker.system.sampler import SystemSampler
 from tui.cli import main
 
+from .helpers import wait_for
+
 GIB = 1024**3
 
 
@@ -296,9 +298,12 @@ def test_runs_record_system_metrics_with_simulated_gpus(
 ) -> None:
     monkeypatch.setenv("TRACKTUI_FAKE_GPUS", "2")
     run = tracker.init(db=db_path, quiet=True, system_metrics=True, system_interval=0.2)
+    sampler = run._sampler
+    assert sampler is not None
     for step in range(10):
         run.log({"loss": 1.0 / (step + 1)})
-        time.sleep(0.1)
+        if step == 4:  # training goes on while the sampler logs twice
+            wait_for(lambda: sampler.samples >= 2, what="two system samples")
     run.finish()
     capsys.readouterr()
     assert main(["ls", "--db", str(db_path), "--json"]) == 0
@@ -329,7 +334,10 @@ def test_no_gpu_is_said_once_and_nothing_breaks(
         pytest.skip("this machine has an NVIDIA driver: there is no 'no GPU' line to check")
     for _ in range(2):
         run = tracker.init(db=db_path, quiet=True, system_metrics=True, system_interval=0.1)
-        time.sleep(1.3)
+        sampler = run._sampler
+        assert sampler is not None
+        # the sampler tried NVML (and said why there is no GPU) before its first sample
+        wait_for(lambda: sampler.samples >= 2, what="two system samples")  # noqa: B023
         run.log({"loss": 1.0})
         run.finish()
     assert capfd.readouterr().err.count("no GPU metrics: NVML cannot start") == 1

@@ -24,7 +24,7 @@ from tui.widgets.plot import MetricPlot
 from tui.widgets.runs_table import RunsTable
 
 from .helpers import start_python
-from .tui_helpers import TIMINGS, screen_lines, wait_until
+from .tui_helpers import TIMINGS, drawn_at, screen_lines, wait_until
 
 
 @pytest.fixture
@@ -139,12 +139,6 @@ async def test_help_lists_every_key_and_closes(demo_db: Path) -> None:
         assert isinstance(app.screen, RunsScreen)
 
 
-def _drawn_at(app: TrackTuiApp, width: int, height: int) -> bool:
-    """The whole screen is drawn at this size: ``height`` lines of ``width`` cells each."""
-    lines = screen_lines(app)
-    return len(lines) == height and all(cell_len(line) == width for line in lines)
-
-
 @pytest.mark.parametrize("size", [(80, 24), (60, 20), (30, 10)])
 async def test_small_terminals_and_resizes(demo_db: Path, size: tuple[int, int]) -> None:
     """At every size, down to 20x6, the run view stays up and says which run it shows: the
@@ -177,7 +171,7 @@ async def test_small_terminals_and_resizes(demo_db: Path, size: tuple[int, int])
             return width <= 20 or all(cell_len(x) <= header.content_size.width for x in lines)
 
         def ready(width: int, height: int) -> bool:
-            return _drawn_at(app, width, height) and name in header_shown() and header_fits(width)
+            return drawn_at(app, width, height) and name in header_shown() and header_fits(width)
 
         await wait_until(pilot, lambda: ready(*size), what=f"the run view at {size}")
         first = screen_lines(app)
@@ -203,7 +197,7 @@ async def test_small_terminals_and_resizes(demo_db: Path, size: tuple[int, int])
         assert isinstance(app.screen, RunsScreen)
         await wait_until(
             pilot,
-            lambda: _drawn_at(app, *size) and any(name in line for line in screen_lines(app)),
+            lambda: drawn_at(app, *size) and any(name in line for line in screen_lines(app)),
             what="the runs list, fitted to the last size",
         )
         assert screen_lines(app)[0].startswith("  tracktui")

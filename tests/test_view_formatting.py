@@ -32,13 +32,13 @@ async def test_question_mark_lists_the_keys_of_the_screen_it_is_pressed_on(tmp_p
     from tui.screens.help import HelpScreen
     from tui.screens.run_detail import RunDetailScreen
 
-    from .tui_helpers import wait_until
+    from .tui_helpers import TIMINGS, wait_until
 
     db = tmp_path / "runs.db"
     run = tracker.init(name="h", db=db, quiet=True, system_metrics=False, console=False)
     run.log({"loss": 1.0})
     run.finish()
-    app = TrackTuiApp(db, poll_interval=0.2)
+    app = TrackTuiApp(db, timings=TIMINGS)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: bool(app.model.runs), what="the run")
         await pilot.press("question_mark")

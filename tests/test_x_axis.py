@@ -28,7 +28,7 @@ from tui.widgets.plot import MetricPlot
 from tui.widgets.runs_table import RunsTable
 
 from .helpers import run_python, start_python
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, wait_until
 
 STEPS = 50
 
@@ -59,7 +59,7 @@ def iter_db(tmp_path: Path) -> Path:
 
 
 def make_app(db: Path) -> TrackTuiApp:
-    return TrackTuiApp(db, poll_interval=0.2)
+    return TrackTuiApp(db, timings=TIMINGS)
 
 
 def table(app: TrackTuiApp) -> RunsTable:

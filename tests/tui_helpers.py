@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from rich.cells import cell_len
 from textual._compositor import LayoutUpdate
 
 from tui.timings import FAST
@@ -40,3 +41,9 @@ def screen_lines(app: Any) -> list[str]:
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     lines = update.strips if isinstance(update, LayoutUpdate) else []
     return ["".join(segment.text for strip in line for segment in strip) for line in lines]
+
+
+def drawn_at(app: Any, width: int, height: int) -> bool:
+    """The whole screen is drawn at this size: ``height`` lines of ``width`` cells each."""
+    lines = screen_lines(app)
+    return len(lines) == height and all(cell_len(line) == width for line in lines)
