@@ -6,6 +6,7 @@ accepting it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tui.demo_db import NOW, build_demo_database
 from tui.widgets.plot import MetricPlot
 from tui.widgets.runs_table import RunsTable
 
-from .tui_helpers import wait_until
+from .tui_helpers import TIMINGS, settle, wait_until
 
 
 @pytest.fixture
@@ -29,7 +30,8 @@ def demo_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def app_for(path: Path) -> TrackTuiApp:
-    return TrackTuiApp(path, clock=lambda: NOW, poll_interval=60.0, watch=False)
+    # No poll during a snapshot (the file does not change); trends start at once (FAST)
+    return TrackTuiApp(path, clock=lambda: NOW, timings=replace(TIMINGS, poll_s=60.0), watch=False)
 
 
 async def settled(pilot: Any) -> None:
@@ -42,7 +44,7 @@ async def settled(pilot: Any) -> None:
     await wait_until(pilot, lambda: bool(preview.lines))
     # trends and smoothed values arrive a moment after the first paint: wait for all of them
     await wait_until(pilot, lambda: len(app.model.extras) == 6 and not app.reader.pending_extras())
-    await pilot.pause(0.3)
+    await settle(pilot)
 
 
 def test_runs_view_120x36(snap_compare: Any, demo_path: Path) -> None:
@@ -61,7 +63,7 @@ def test_run_detail_view(snap_compare: Any, demo_path: Path) -> None:
         await wait_until(
             pilot, lambda: detail.plots and all(p.lines for p in detail.plots.values())
         )
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=open_finished_run)
 
@@ -70,7 +72,7 @@ def test_smoothed_log_time_axis(snap_compare: Any, demo_path: Path) -> None:
     async def options(pilot: Any) -> None:
         await settled(pilot)
         await pilot.press("x", "l", "m")
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=options)
 
@@ -79,7 +81,7 @@ def test_help_screen(snap_compare: Any, demo_path: Path) -> None:
     async def show_help(pilot: Any) -> None:
         await settled(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(100, 30), run_before=show_help)
 
@@ -92,7 +94,7 @@ def test_compare_view(snap_compare: Any, demo_path: Path) -> None:
         await wait_until(
             pilot, lambda: screen.plots and all(len(p.lines) == 3 for p in screen.plots.values())
         )
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(140, 40), run_before=compare_three)
 
@@ -108,7 +110,7 @@ def test_sorted_filtered_best(snap_compare: Any, demo_path: Path) -> None:
         while table.column_ids[table.sort_cursor] != "best:train/loss":
             await pilot.press("right")
         await pilot.press("s")
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(140, 36), run_before=sweep_view)
 
@@ -126,7 +128,7 @@ def _media_view(presses: tuple[str, ...], ready: str) -> Any:
         await wait_until(pilot, lambda: len(pane._keys) == 4)
         await pilot.press("1", *presses)
         await wait_until(pilot, lambda: bool(pane.query(ready)))
-        await pilot.pause(0.4)
+        await settle(pilot)
 
     return run_before
 
@@ -159,6 +161,6 @@ def test_console_pane(snap_compare: Any, demo_path: Path) -> None:
         log = pilot.app.screen.query_one(RichLog)
         await wait_until(pilot, lambda: len(log.lines) >= 16)
         await pilot.press("1", "f", *"loss 1.15", "enter")
-        await pilot.pause(0.4)
+        await settle(pilot)
 
     assert snap_compare(app_for(demo_path), terminal_size=(120, 36), run_before=console)

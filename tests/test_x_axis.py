@@ -159,8 +159,8 @@ async def test_plot_follows_the_step_metric_and_x_cycles_through_it(iter_db: Pat
         renders = preview.renders
         await pilot.press("x")  # iter for every metric
         await wait_until(pilot, lambda: preview.x_label == "iter")
-        await pilot.pause(0.05)
-        assert preview.renders > renders  # the axis is in the render cache's key
+        # the axis is in the render cache's key: the plot is drawn again
+        await wait_until(pilot, lambda: preview.renders > renders, what="a new render")
         assert x_range(preview) == (0.0, 100.0 * (STEPS - 1))
 
 

@@ -47,3 +47,19 @@ def drawn_at(app: Any, width: int, height: int) -> bool:
     """The whole screen is drawn at this size: ``height`` lines of ``width`` cells each."""
     lines = screen_lines(app)
     return len(lines) == height and all(cell_len(line) == width for line in lines)
+
+
+async def settle(pilot: Any, timeout: float = 10.0) -> None:
+    """Wait until the app has nothing left to draw: no data frame pending, and the same screen
+    (and frame count) after two idle turns in a row, for a snapshot of a settled view."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    seen: tuple[int, list[str]] | None = None
+    while True:
+        await pilot.pause()  # until the app is idle: the messages sent so far are handled
+        now = (app.frames, screen_lines(app))
+        if now == seen and app._pending is None and not app._frame_due:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen never settled")
+        seen = now
