@@ -5,6 +5,7 @@ that is logging while the app watches."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,9 @@ async def test_console_pane_tails_and_searches(demo_db: Path) -> None:
 
 async def test_media_and_console_follow_a_live_run(tmp_path: Path) -> None:
     db = tmp_path / "live.db"
+    # It logs 10 steps and waits for a line on stdin while the panes are opened (keys are
+    # pressed while the app is idle: Textual's pilot waits for that after each key), then goes
+    # on logging, an image and a console line every 50 ms.
     child = start_python(
         """
         import sys, time
@@ -155,6 +159,11 @@ async def test_media_and_console_follow_a_live_run(tmp_path: Path) -> None:
         import tracker
         run = tracker.init(db=sys.argv[1], name="live-media", quiet=True)
         for step in range(600):
+            if step == 10:
+                run.flush()
+                sys.__stdout__.write("waiting\\n")
+                sys.__stdout__.flush()
+                sys.stdin.readline()
             run.log({"loss": 1.0 / (step + 1),
                      "img": tracker.Image(np.full((8, 8), step % 256, np.uint8))}, step=step)
             print(f"line {step}", flush=True)
@@ -162,8 +171,11 @@ async def test_media_and_console_follow_a_live_run(tmp_path: Path) -> None:
         run.finish()
         """,
         str(db),
+        stdin=subprocess.PIPE,
     )
+    assert child.stdin is not None and child.stdout is not None
     try:
+        assert [child.stdout.readline().strip() for _ in range(11)][-1] == "waiting"
         app = make_app(db)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="run")
@@ -171,7 +183,10 @@ async def test_media_and_console_follow_a_live_run(tmp_path: Path) -> None:
             await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
             pane = app.screen.query_one(MediaPane)
             await wait_until(pilot, lambda: pane._keys == ["img"], timeout=20, what="key")
+            await wait_until(pilot, lambda: "step 9" in header(pane), what="the last step")
             first = header(pane)
+            child.stdin.write("go\n")
+            child.stdin.flush()
             await wait_until(pilot, lambda: header(pane) != first, timeout=20, what="new step")
             assert "live" in header(pane)
             console = app.screen.query_one(ConsolePane)

@@ -71,7 +71,7 @@ async def test_monitor_shows_host_and_every_gpu(size: tuple[int, int]) -> None:
             what="a gauge per core",
         )
         await pilot.press("q")
-    assert app.return_code == 0 or app.return_code is None
+        assert not app.is_running and app.return_code == 0  # q quits, cleanly
 
 
 async def test_monitor_keys_pause_interval_help_and_resize() -> None:
@@ -114,6 +114,7 @@ async def test_monitor_keys_pause_interval_help_and_resize() -> None:
             assert lines[-1].startswith(" q quit"), lines[-1]
             assert app.is_running
         await pilot.press("q")
+        assert not app.is_running and app.return_code == 0
 
 
 def test_rows_order_and_sparkline() -> None:
