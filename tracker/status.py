@@ -39,7 +39,26 @@ def process_start_time(pid: int) -> float | None:
         return -1.0  # exists, but we may not look at it
 
 
+_ALIVE_FOR_S = 0.5  # a viewer asks about every live run on every read: answer from memory
+_alive_seen: dict[tuple[int, float | None], tuple[float, bool]] = {}
+
+
 def process_alive(pid: int, started_at: float | None) -> bool:
+    """Whether process ``pid`` (started at ``started_at``) still runs; an answer is reused
+    for half a second (psutil reads /proc twice per question)."""
+    key = (pid, started_at)
+    now = time.monotonic()
+    seen = _alive_seen.get(key)
+    if seen is not None and now - seen[0] < _ALIVE_FOR_S:
+        return seen[1]
+    if len(_alive_seen) > 4096:
+        _alive_seen.clear()
+    alive = _process_alive(pid, started_at)
+    _alive_seen[key] = (now, alive)
+    return alive
+
+
+def _process_alive(pid: int, started_at: float | None) -> bool:
     started = process_start_time(pid)
     if started is None:
         return False

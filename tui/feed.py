@@ -4,7 +4,7 @@ Pacing, measured to be where a live viewer's CPU goes:
 - While runs stream, read once a frame (``timings.frame_s``); whatever every writer commits
   meanwhile comes in that one read, and the file watch is paused (one wake-up per commit of
   every writer would add nothing but CPU).
-- Once the file has been quiet for :data:`STREAM_QUIET_S`, wait for a file event (the watch
+- Once the file has been quiet for ``timings.stream_quiet_s``, wait for a file event (the watch
   resumed) or the poll interval, whichever comes first; then read, at most once a frame.
 - A request from the UI (a key opened a run; its series are wanted) is read at once.
 Each read's findings go out as typed messages (:mod:`tui.messages`), closed by ``ReadDone``.
@@ -26,7 +26,6 @@ from .watch import DatabaseWatcher
 
 DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
 EXTRAS_GAP_S = 0.02  # between the slices of trends a big first load computes
-STREAM_QUIET_S = 2.0  # the file unchanged this long: back to waiting for file events
 
 
 class ReaderFeed:
@@ -73,7 +72,7 @@ class ReaderFeed:
                         post(message)
                     post(ReadDone())
                 quiet_since = self._track_streaming(reader.changed, read_at, quiet_since)
-                streaming = quiet_since is None or read_at - quiet_since < STREAM_QUIET_S
+                streaming = quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s
                 if reader.pending_extras():
                     self._pause_until(read_at + EXTRAS_GAP_S)
                 elif streaming or self._wait_for_event():
@@ -91,7 +90,7 @@ class ReaderFeed:
             return None
         if quiet_since is None:
             return read_at
-        if read_at - quiet_since >= STREAM_QUIET_S and watcher is not None:
+        if read_at - quiet_since >= self.timings.stream_quiet_s and watcher is not None:
             watcher.resume()
         return quiet_since
 

@@ -17,8 +17,9 @@ class Timings:
     extras_every_s: float = 5.0  # a live run's trend and smoothed values, recomputed
     extras_max_wait_s: float = 0.5  # extras go out at least this often while updates stream
     status_every_s: float = 2.0  # live runs' processes rechecked (a SIGKILL writes nothing)
+    stream_quiet_s: float = 2.0  # the file unchanged this long: back to waiting for events
 
 
 DEFAULT = Timings()
 FAST = Timings(poll_s=0.2, frame_s=0.0, extras_start_s=0.0, extras_max_wait_s=0.0,
-               status_every_s=0.2)  # fmt: skip
+               status_every_s=0.2, stream_quiet_s=0.5)  # fmt: skip

@@ -99,6 +99,12 @@ class FastDataTable(DataTable[Text]):
             self._update_count = previous
             self._faked_over = outer
 
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        """DataTable's row offsets, kept while the layout is (it keys them on every update)."""
+        with self._cache_key((self._layout_version(), 0)):
+            return DataTable._y_offsets.fget(self)  # type: ignore[attr-defined,no-any-return]
+
     # --- painting ------------------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:

@@ -48,6 +48,8 @@ class RunsTable(FastDataTable):
         self.sort_column: str | None = None
         self.descending = False
         self._generation = 0
+        self._offscreen: dict[str, RunRecord] = {}  # rows changed while off screen
+        self._ctx: TableContext | None = None
         self.cells_updated = 0  # for tests and benchmarks
 
     @property
@@ -122,6 +124,7 @@ class RunsTable(FastDataTable):
         if order != self.order:
             selected = self.selected_run_id()
             self.clear()
+            self._offscreen.clear()
             self.order = order
             self._generation += 1
             # A screenful first (DataTable measures every cell it adds); the rest in slices
@@ -134,13 +137,48 @@ class RunsTable(FastDataTable):
                 self.move_cursor(row=order.index(selected), animate=False)
             return
         by_id = {run.id: run for run in runs}
+        self._ctx = ctx
+        low, high = self._visible_rows()
         for run_id in changed if changed is not None else order:
             record = by_id.get(run_id)
             if record is None or run_id not in self.rows:
                 continue
-            for spec in self.specs:
-                self._put(run_id, spec.id, spec.cell(record, ctx))
+            if low <= self.get_row_index(run_id) < high:
+                self._write_row(run_id, record, ctx)
+            else:
+                self._offscreen[run_id] = record  # written when it scrolls into view
         self.repaint_changed_rows()
+
+    def _write_row(self, run_id: str, record: RunRecord, ctx: TableContext) -> None:
+        self._offscreen.pop(run_id, None)
+        for spec in self.specs:
+            self._put(run_id, spec.id, spec.cell(record, ctx))
+
+    def _visible_rows(self) -> tuple[int, int]:
+        """The row indices on screen, and a screenful either side (a page key lands there)."""
+        page = max(1, self.size.height)
+        top = int(self.scroll_offset.y)
+        return top - page, top + 2 * page
+
+    def write_offscreen_rows(self) -> None:
+        """Bring the rows that scrolled into view up to date (they were left as they were
+        while off screen: fifty live runs need ten rows written a frame, not fifty)."""
+        if not self._offscreen or self._ctx is None:
+            return
+        low, high = self._visible_rows()
+        for run_id, record in list(self._offscreen.items()):
+            if run_id not in self.rows:
+                del self._offscreen[run_id]
+            elif low <= self.get_row_index(run_id) < high:
+                self._write_row(run_id, record, self._ctx)
+        self.repaint_changed_rows()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.call_later(self.write_offscreen_rows)
+
+    def on_resize(self) -> None:
+        self.call_later(self.write_offscreen_rows)
 
     def _put(self, row_key: str, column_id: str, cell: Text) -> None:
         """Update one cell if its text changed; its column widens when the new value is wider
@@ -182,9 +220,14 @@ class RunsTable(FastDataTable):
         spec = next((s for s in self.specs if s.id == column_id), None)
         if spec is None:
             return
+        low, high = self._visible_rows()
         for run in runs:
-            if run.id in self.rows:
+            if run.id not in self.rows:
+                continue
+            if low <= self.get_row_index(run.id) < high:
                 self._put(run.id, column_id, spec.cell(run, ctx))
+            else:
+                self._offscreen.setdefault(run.id, run)
         self.repaint_changed_rows()
 
     def selected_run_id(self) -> str | None:

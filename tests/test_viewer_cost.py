@@ -1,0 +1,137 @@
+"""What keeps the viewer cheap while runs log, as behaviour (the CPU itself is measured by
+benchmarks/bench_viewer_cpu.py): frames paced, reads paced, the watch paused while the file
+streams, no full-screen repaint or relayout per frame, and rows off screen left until seen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual._compositor import Compositor
+from textual.screen import Screen
+
+import tracker
+from tui.app import TrackTuiApp
+from tui.timings import Timings
+from tui.widgets.runs_table import RunsTable
+
+from .helpers import start_python
+from .tui_helpers import wait_until
+
+STREAMER = """
+import sys, time, tracker
+runs = [tracker.init(project="p", name=f"r{i}", db=sys.argv[1], reinit="create_new", quiet=True)
+        for i in range(int(sys.argv[2]))]
+step = 0
+deadline = time.time() + float(sys.argv[3])
+while time.time() < deadline:
+    for run in runs:
+        run.log({"train/loss": 1.0 / (step + 1), "train/grad_norm": 0.5}, step=step)
+    step += 1
+    time.sleep(0.01)
+for run in runs:
+    run.finish()
+"""
+
+PACED = Timings(poll_s=0.2, frame_s=0.25, extras_start_s=0.0, stream_quiet_s=0.6)
+
+
+@pytest.fixture
+def counted_paints(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    counts = {"full": 0, "layout": 0}
+    full = Compositor.render_full_update
+    layout = Screen._refresh_layout
+
+    def render_full_update(self: Compositor, *args: object, **kwargs: object) -> object:
+        counts["full"] += 1
+        return full(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def refresh_layout(self: Screen[object], *args: object, **kwargs: object) -> None:
+        counts["layout"] += 1
+        layout(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Compositor, "render_full_update", render_full_update)
+    monkeypatch.setattr(Screen, "_refresh_layout", refresh_layout)
+    yield counts
+
+
+async def test_streaming_runs_are_drawn_once_a_frame_without_full_repaints(
+    tmp_path: Path, counted_paints: dict[str, int]
+) -> None:
+    """100 commits a second from 3 runs become at most one read and one frame per frame
+    time, none of them a full-screen repaint or a new layout (the header says the same thing
+    every frame; the app's empty default screen is never sent a frame)."""
+    db = tmp_path / "live.db"
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        child = start_python(STREAMER, str(db), "3", "30")
+        try:
+            await wait_until(pilot, lambda: len(app.model.runs) == 3, timeout=30, what="runs")
+            preview = app.screen.query_one("#preview-0")
+            await wait_until(pilot, lambda: bool(getattr(preview, "lines", None)), timeout=30)
+            await pilot.pause(0.5)  # the first screenful is laid out
+            frames, reads, started = app.frames, app.reader.reads, time.monotonic()
+            counted_paints.update(full=0, layout=0)
+            await pilot.pause(2.0)
+            elapsed = time.monotonic() - started
+            drawn, read = app.frames - frames, app.reader.reads - reads
+            assert 2 <= drawn <= elapsed / PACED.frame_s + 2, (drawn, elapsed)
+            assert read <= elapsed / PACED.frame_s + 2, (read, elapsed)
+            assert counted_paints == {"full": 0, "layout": 0}
+            assert app.watcher is None or app.watcher.paused  # the poll reads every frame
+        finally:
+            child.kill()
+            child.wait(timeout=30)
+        # Quiet again: the watch resumes, and the reader waits for events (no frame at all).
+        await wait_until(
+            pilot, lambda: app.watcher is None or not app.watcher.paused, timeout=10, what="resumed"
+        )
+        frames = app.frames
+        await pilot.pause(1.0)
+        assert app.frames - frames <= 1
+
+
+async def test_a_row_changed_off_screen_is_right_once_scrolled_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty live runs write the rows on screen each frame, not all fifty; a row that changed
+    meanwhile is brought up to date as it scrolls into view."""
+    from tracker import writer
+
+    monkeypatch.setattr(writer, "HEARTBEAT_INTERVAL_S", 3600.0)  # no other change comes in
+    db = tmp_path / "many.db"
+    runs = [
+        tracker.init(project="p", name=f"run-{i:03d}", db=db, reinit="create_new", quiet=True)
+        for i in range(120)
+    ]
+    for run in runs:
+        run.log({"loss": 1.0}, step=0)
+        run.flush()
+    oldest = runs[0]  # newest first: the oldest run is the last row
+    # No trends recomputed meanwhile: nothing but the scroll may bring the row up to date.
+    app = TrackTuiApp(db, timings=replace(PACED, extras_every_s=600.0))
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.complete and table.row_count == 120, what="rows")
+        oldest.log({"loss": 0.25}, step=1)
+        oldest.flush()
+        await wait_until(
+            pilot,
+            lambda: app.model.runs[oldest.id].metrics["loss"].last == 0.25,
+            what="the change read",
+        )
+        await pilot.pause(0.3)
+        column = table.column_ids.index("last:loss")
+        row = table.get_row_index(oldest.id)
+        assert table.get_row_at(row)[column].plain == "1"  # not written while off screen
+        table.scroll_end(animate=False)  # as a mouse wheel does: the cursor stays put
+        await wait_until(
+            pilot,
+            lambda: table.get_row_at(row)[column].plain == "0.25",
+            what="the row up to date once on screen",
+        )
+    for run in runs:
+        run.finish()
