@@ -76,6 +76,14 @@ def _number_cell(value: float | int | None, flag: bool = False) -> Text:
     return text
 
 
+def _rate_cell(value: float | None) -> Text:
+    """Steps per second to three figures: a live rate that wobbles in its fourth figure
+    would rewrite (and repaint) the cell on every frame and read as noise."""
+    if value is None or not math.isfinite(value):
+        return _number_cell(value)
+    return Text(format_number(value, 3), justify="right")
+
+
 def _marks(run: RunRecord, ctx: TableContext) -> Text:
     text = Text()
     text.append("^" if run.id in ctx.pinned else " ", style="bold cyan")
@@ -148,7 +156,7 @@ FIXED: dict[str, Column] = {
             "rate",
             "steps/s",
             lambda r, c: r.steps_per_s,
-            lambda r, c: _number_cell(r.steps_per_s),
+            lambda r, c: _rate_cell(r.steps_per_s),
             True,
         ),
     )

@@ -72,7 +72,9 @@ class ReaderFeed:
                         post(message)
                     post(ReadDone())
                 quiet_since = self._track_streaming(reader.changed, read_at, quiet_since)
-                streaming = quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s
+                streaming = (
+                    quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s
+                )
                 if reader.pending_extras():
                     self._pause_until(read_at + EXTRAS_GAP_S)
                 elif streaming or self._wait_for_event():

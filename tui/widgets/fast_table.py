@@ -15,8 +15,6 @@ The table is used with row cursors, no row labels and no fixed columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -84,26 +82,26 @@ class FastDataTable(DataTable[Text]):
         faked = self._faked_over
         return faked if faked is not None else self._update_count
 
-    @contextmanager
-    def _cache_key(self, key: tuple[int, int]) -> Iterator[None]:
-        """DataTable's caches are keyed on ``_update_count``; for the span of one of its
-        render calls, ``key`` stands in for it (a nested call keeps the real value known)."""
-        previous = self._update_count  # the real counter, or an outer call's stand-in
-        outer = self._faked_over
-        if outer is None:
-            self._faked_over = previous
+    def _swap_in(self, key: tuple[int, int]) -> tuple[object, int | None]:
+        """DataTable's caches are keyed on ``_update_count``: for the span of one of its
+        render calls, ``key`` stands in for it (undone by :meth:`_swap_out`; calls nest)."""
+        outer = (self._update_count, self._faked_over)
+        if self._faked_over is None:
+            self._faked_over = self._update_count
         self._update_count = key  # type: ignore[assignment]  # only ever a cache key there
-        try:
-            yield
-        finally:
-            self._update_count = previous
-            self._faked_over = outer
+        return outer
+
+    def _swap_out(self, outer: tuple[object, int | None]) -> None:
+        self._update_count, self._faked_over = outer  # type: ignore[assignment]
 
     @property
     def _y_offsets(self) -> list[tuple[RowKey, int]]:
         """DataTable's row offsets, kept while the layout is (it keys them on every update)."""
-        with self._cache_key((self._layout_version(), 0)):
+        outer = self._swap_in((self._layout_version(), 0))
+        try:
             return DataTable._y_offsets.fget(self)  # type: ignore[attr-defined,no-any-return]
+        finally:
+            self._swap_out(outer)
 
     # --- painting ------------------------------------------------------------------------------
 
@@ -128,8 +126,11 @@ class FastDataTable(DataTable[Text]):
             return super()._render_line(y, x1, x2, base_style)
         found = self._row_locations.get(row_key)
         version = self._row_versions.get(-1 if found is None else found, 0)
-        with self._cache_key((self._layout_version(), version)):
+        outer = self._swap_in((self._layout_version(), version))
+        try:
             return super()._render_line(y, x1, x2, base_style)
+        finally:
+            self._swap_out(outer)
 
     def _render_line_in_row(
         self,
@@ -195,12 +196,15 @@ class FastDataTable(DataTable[Text]):
         """DataTable's own, cached on this cell's version and the layout version; a one-line
         text cell is laid out directly."""
         key = (self._layout_version(), self._cell_versions.get((row_index, column_index), 0))
-        with self._cache_key(key):
+        outer = self._swap_in(key)
+        try:
             if row_index >= 0 and column_index >= 0:
                 fast = self._fast_cell(row_index, column_index, base_style, width, cursor, hover)
                 if fast is not None:
                     return fast
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        finally:
+            self._swap_out(outer)
 
     def _fast_cell(
         self,
