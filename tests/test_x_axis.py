@@ -146,7 +146,7 @@ async def test_plot_follows_the_step_metric_and_x_cycles_through_it(iter_db: Pat
         assert preview.x_label == "iter"
         assert x_range(preview) == (0.0, 100.0 * (STEPS - 1))
         await wait_until(pilot, lambda: "iter" in preview.plain, what="the label")
-        assert "x: iter" in str(app.screen.query_one("#header").render())
+        assert "x: auto (iter)" in str(app.screen.query_one("#header").render())
 
         seen = []
         for _ in range(3):

@@ -247,7 +247,11 @@ class RunsScreen(LiveScreen):
                 parts.append(Text(f"   ★ {metric} {b.mode} {value}: {name}", style="yellow"))
         o = self.tapp.options
         flags = [
-            safe_text(self.x_label if o.x.kind == AUTO else o.x.name, 30),
+            # auto: each run against its own step metric; the preview's is named, and the
+            # word says that another run may use another
+            f"auto ({safe_text(self.x_label, 24)})"
+            if o.x.kind == AUTO
+            else safe_text(o.x.name, 30),
             "log-y" if o.log_y else "",
             f"EMA {o.smoothing:g}" if o.smoothing is not None else "",
         ]
@@ -255,6 +259,16 @@ class RunsScreen(LiveScreen):
         parts.append(Text("   ? keys", style="dim"))
         lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
         self.query_one("#header", TextView).show(Text("\n").join(lines), height=len(lines))
+
+    def _x_flag(self) -> str:
+        """The x-axis for the header. In auto mode each run is plotted against the step metric
+        it defines: the preview's is named with ``auto``, since another run may use another."""
+        axis = self.tapp.options.x
+        if axis.kind != AUTO:
+            return safe_text(axis.name, 30)
+        if self.x_label == "step":
+            return "step"
+        return f"auto ({safe_text(self.x_label, 24)})"
 
     def selected_run(self) -> RunRecord | None:
         run_id = self.query_one(RunsTable).selected_run_id()
