@@ -247,7 +247,7 @@ async def test_steps_per_s_counts_the_step_metric(iter_db: Path) -> None:
         await ready(app, pilot)
         run = next(r for r in app.model.runs.values() if r.name == "iter-a")
         assert run.steps_per_s == pytest.approx(100.0 * (STEPS - 1) / run.duration_s)
-        assert cell(app, row_of(app, "iter-a"), "rate") == format_number(run.steps_per_s)
+        assert cell(app, row_of(app, "iter-a"), "rate") == format_number(run.steps_per_s, 3)
         plain = next(r for r in app.model.runs.values() if r.name == "no-iter")
         assert plain.steps_per_s == pytest.approx(STEPS / plain.duration_s)
 
