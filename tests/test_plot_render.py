@@ -191,3 +191,28 @@ def test_columns_kept_between_frames_equal_columns_worked_out_afresh(
         assert buffer.columns(width, True, x_range=(0.0, seq * 0.1 + 1)) == bucket_columns(
             spans, list(buffer.x_values(True)[1]), width, (0.0, seq * 0.1 + 1)
         )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1e-6, 1e6), st.floats(1.05, 1e4), st.integers(6, 30))
+def test_a_log_axis_is_labelled_with_round_values_on_their_rows(
+    low: float, ratio: float, height: int
+) -> None:
+    """Log-y labels were 3.981072 and 0.794328: now powers of ten or 1-2-5 values, each on
+    the row holding it, and the frame stays aligned whatever their width."""
+    high = low * ratio
+    spec = ChartSpec(
+        title="t", lines=[ChartLine("cyan", [[(0.0, low), (100.0, high)]])], log_y=True
+    )
+    rows = draw_chart(spec, 60, height).plain.splitlines()
+    labels = _y_labels(rows)
+    assert len(labels) >= 2, rows
+    values = list(labels.values())
+    assert values == sorted(values, reverse=True)
+    corners = {row.index("┌") for row in rows if "┌" in row} | {
+        row.index("└") for row in rows if "└" in row
+    }
+    assert len(corners) == 1, rows  # every row's frame starts in the same column
+    if height >= 9:  # a plot of two or three rows labels its edges with their exact values
+        for value in values:
+            assert math.isclose(value, float(f"{value:.4g}"), rel_tol=1e-9), values

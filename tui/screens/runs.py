@@ -247,11 +247,7 @@ class RunsScreen(LiveScreen):
                 parts.append(Text(f"   ★ {metric} {b.mode} {value}: {name}", style="yellow"))
         o = self.tapp.options
         flags = [
-            # auto: each run against its own step metric; the preview's is named, and the
-            # word says that another run may use another
-            f"auto ({safe_text(self.x_label, 24)})"
-            if o.x.kind == AUTO
-            else safe_text(o.x.name, 30),
+            self._x_flag(),
             "log-y" if o.log_y else "",
             f"EMA {o.smoothing:g}" if o.smoothing is not None else "",
         ]

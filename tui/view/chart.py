@@ -81,15 +81,8 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         return ChartImage([_text_row(spec.title, width)])
     y_count = max(2, min(6, plot_rows // 2 + 1))
     bottom, top = _y_range(ys, y_count)
-    y_ticks = ticks(bottom, top, y_count)
-    if spec.log_y:
-        y_ticks = [t for t in y_ticks if float(t).is_integer()] or y_ticks
-        y_text = [label_value(10.0**t) for t in y_ticks]
-    else:
-        y_text = tick_labels(y_ticks) if len(y_ticks) > 1 else [label_value(t) for t in y_ticks]
-    gutter = max((len(t) for t in y_text), default=1)
-    if plot_rows <= 3:
-        gutter = max(gutter, *(len(t) for t in tick_labels([bottom, top])))
+    labels = _y_labels(bottom, top, plot_rows, y_count, spec.log_y)
+    gutter = max((len(t) for t in labels.values()), default=1)
     inner = width - gutter - 2
     if inner < 4:
         return ChartImage([_text_row(spec.title, width)])
@@ -121,16 +114,6 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         if left <= x <= right:
             canvas.char(round((x - left) * x_scale) // 2, 0, "x", spec.bad_color)
 
-    labels: dict[int, str] = {}
-    for value, text in zip(y_ticks, y_text, strict=True):
-        row = round((top - value) * y_scale) // 4
-        if 0 <= row < plot_rows and row not in labels:
-            labels[row] = text
-    if len(labels) < 2 and plot_rows >= 2:
-        # Too few rows for two round ticks: the top and bottom rows say where they start.
-        edges = [bottom, top] if not spec.log_y else [10.0**bottom, 10.0**top]
-        low_text, high_text = tick_labels(edges)
-        labels = {0: high_text, plot_rows - 1: low_text}
     rows: list[list[Run]] = []
     if title_row:
         heading = _centered(spec.title, inner)
@@ -150,6 +133,45 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     if label_row:
         rows.append([(" " * (gutter + 1) + _centered(spec.x_label, inner), None)])
     return ChartImage(rows)
+
+
+def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> dict[int, str]:
+    """Row -> label: round values, each on the row whose dots hold it (``bottom``/``top`` are
+    log10 of the range on a log axis, labelled in values: 0.1, 1, 10 or 1, 2, 5 and so on)."""
+    scale = (4 * rows - 1) / (top - bottom)
+    if log_y:
+        values = _log_ticks(bottom, top, count)
+        texts = [label_value(v) for v in values]  # each a round value of its own decade
+        places = [math.log10(v) for v in values]
+    else:
+        places = ticks(bottom, top, count)
+        texts = tick_labels(places) if len(places) > 1 else [label_value(t) for t in places]
+    labels: dict[int, str] = {}
+    for place, text in zip(places, texts, strict=True):
+        row = round((top - place) * scale) // 4
+        if 0 <= row < rows and row not in labels:
+            labels[row] = text
+    if len(labels) < 2 and rows >= 2:
+        # Too few rows for two round ticks: the top and bottom rows say where they start.
+        edges = [10.0**bottom, 10.0**top] if log_y else [bottom, top]
+        low_text, high_text = tick_labels(edges)
+        labels = {0: high_text, rows - 1: low_text}
+    return labels
+
+
+def _log_ticks(bottom: float, top: float, count: int) -> list[float]:
+    """Round values between 10**bottom and 10**top: powers of ten if there are two, else
+    1-2-5 steps, else evenly spaced round values."""
+    for mantissas in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):
+        values = [
+            m * 10.0**k
+            for k in range(math.floor(bottom) - 1, math.ceil(top) + 1)
+            for m in mantissas
+            if bottom <= math.log10(m * 10.0**k) <= top
+        ]
+        if len(values) >= 2:
+            return values[:: max(1, len(values) // max(2, count))]
+    return [v for v in ticks(10.0**bottom, 10.0**top, count) if v > 0]
 
 
 def _x_ticks(left: float, right: float, inner: int, integer: bool) -> tuple[list[int], str]:
