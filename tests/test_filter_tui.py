@@ -71,17 +71,25 @@ async def test_a_catastrophic_regex_typed_over_many_runs(many_db: Path) -> None:
 
 
 class LoopLag:
-    """The longest the UI's event loop went without running (a 10 ms sleep, measured)."""
+    """The longest the UI's event loop went without running (a 10 ms sleep, measured) while
+    this process was running: a gap counts as far as the process used the CPU meanwhile (any
+    of its threads), so that time the machine gave to other processes (parallel tests, other
+    users) is not taken for the app's stall. A UI thread kept busy, or kept waiting by a
+    worker that computes, still counts in full."""
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.worst_wall = 0.0  # for the message: the gap as the clock on the wall saw it
         self.task = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
         while True:
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.process_time()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.monotonic() - start - 0.01)
+            wall = time.monotonic() - start - 0.01
+            lag = min(wall, time.process_time() - cpu)
+            if lag > self.worst:
+                self.worst, self.worst_wall = lag, wall
 
 
 @pytest.mark.timeout(120)
@@ -111,7 +119,9 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.run_filter.waiting, timeout=60, what="done")
         assert rows(app) == 0
-        assert lag.worst < 1.0, f"the UI stood still for {lag.worst:.2f} s"
+        assert lag.worst < 1.0, (
+            f"the UI stood still for {lag.worst:.2f} s of CPU time ({lag.worst_wall:.2f} s)"
+        )
         lag.task.cancel()
         await pilot.press("escape")  # clears the filter
         assert rows(app) == RUNS
