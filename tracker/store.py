@@ -180,9 +180,27 @@ def _attach_events(conn: sqlite3.Connection, runs: dict[str, RunRecord]) -> None
 _SERIES_COLUMNS = "run_id, id, key, count, last, min, max, last_step, nonfinite"
 
 
+_PARSED: dict[tuple[str, type], Any] = {}  # JSON text -> its value, for the runs read again
+
+
 def _loads(text: str | None, default: Any) -> Any:
-    """Stored JSON, or ``default`` for text that is damaged, of the wrong type or too deep."""
-    return loads_json(text, default)
+    """Stored JSON, or ``default`` for text that is damaged, of the wrong type or too deep.
+
+    A viewer reads a live run's row again on every frame while its config, tags and summary
+    stay the same text: each text is parsed once (records read back are read-only, so the
+    parsed value is shared between them)."""
+    if text is None:
+        return loads_json(text, default)
+    key = (text, type(default))
+    value = _PARSED.get(key, _MISSING)
+    if value is _MISSING:
+        if len(_PARSED) >= 4096:
+            _PARSED.clear()
+        value = _PARSED[key] = loads_json(text, default)
+    return value
+
+
+_MISSING = object()
 
 
 def _run_from_row(row: Sequence[Any], now: float | None) -> RunRecord:
