@@ -1,8 +1,9 @@
 """Child processes that start with the ML frameworks already imported.
 
 Importing torch, Lightning, transformers and Keras takes several seconds per process, most of
-what a framework test spent. One interpreter (per test process) imports them once and then
-forks a fresh child for each script, much as a forkserver does: every child is a real process of
+what a framework test spent. One interpreter (per test session, shared by the workers of
+``pytest -n``) imports them once and then forks a fresh child for each script, much as a
+forkserver does: every child is a real process of
 its own (its own pid, stdin, stdout, stderr, environment, working folder, ``sys.argv``), runs the
 script as ``__main__`` in the main thread, and ends the way ``python -c`` ends: an uncaught
 exception goes through ``sys.excepthook`` and exits 1, ``sys.exit`` exits with its code, the
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,15 +49,22 @@ PRELOAD = (
 _STARTUP_VARIABLES = ("KERAS_BACKEND",)
 
 SERVER = r"""
-import os
+import os, socket, sys
 
-# Not a child of the tests' process: a test that counts its own children must not see it.
+# Not a child of a test process: a test that counts its own children must not see it.
 if os.fork():
     os._exit(0)
 os.setsid()
-import importlib, json, select, signal, socket, sys
+path = sys.argv[1]
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    listener.bind(path)
+except OSError:
+    raise SystemExit(0)  # another test process started one first: it serves everyone
+listener.listen(64)
 
-sock = socket.socket(fileno=int(sys.argv[1]))
+import importlib, json, select, signal
+
 for entry in json.loads(sys.argv[2]):
     name, _, attributes = entry.partition(":")
     try:
@@ -74,6 +83,7 @@ os.set_blocking(wake_w, False)
 signal.signal(signal.SIGCHLD, lambda *_: None)
 signal.set_wakeup_fd(wake_w)
 children = {}  # pid -> the fd its exit code is written to
+clients = []  # one connection per test process
 
 
 def reap():
@@ -91,26 +101,36 @@ def reap():
 
 
 def serve():
-    sock.sendall(b"ready")
-    while True:
-        readable, _, _ = select.select([sock, wake_r], [], [])
+    served = False
+    while clients or not served:
+        readable, _, _ = select.select([listener, wake_r, *clients], [], [], None if served else 300)
+        if not readable and not served:
+            break  # nobody came
         if wake_r in readable:
             os.read(wake_r, 4096)
             reap()
-        if sock not in readable:
-            continue
-        message, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
-        if not message:
-            raise SystemExit(0)  # the tests are over
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            return json.loads(message), fds
-        for fd in fds[:3]:
-            os.close(fd)
-        children[pid] = fds[3]
-        sock.sendall(str(pid).encode())
+        if listener in readable:
+            client, _ = listener.accept()
+            client.sendall(b"ready")
+            clients.append(client)
+            served = True
+        for client in [c for c in clients if c in readable]:
+            message, fds, _, _ = socket.recv_fds(client, 1 << 20, 4)
+            if not message:  # that test process is done
+                clients.remove(client)
+                client.close()
+                continue
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                return json.loads(message), fds
+            for fd in fds[:3]:
+                os.close(fd)
+            children[pid] = fds[3]
+            client.sendall(str(pid).encode())
+    os.unlink(path)  # the last test process is done: so is this
+    raise SystemExit(0)
 
 
 _request, _fds = serve()
@@ -119,7 +139,8 @@ signal.set_wakeup_fd(-1)
 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 for _fd in (wake_r, wake_w, _fds[3], *children.values()):
     os.close(_fd)
-sock.close()
+for _sock in (listener, *clients):
+    _sock.close()
 for _target, _fd in enumerate(_fds[:3]):
     os.dup2(_fd, _target)
     os.close(_fd)
@@ -136,36 +157,63 @@ exec(compile(_request["code"], "<string>", "exec"), _main.__dict__)
 """
 
 
+def _socket_path() -> Path:
+    """One server for a whole test session: the workers of ``pytest -n`` share it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"tracktui-preloaded-{run[:32]}.sock"
+
+
 class _Server:
+    """This test process's connection to the server, which it starts unless it runs."""
+
     def __init__(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock = ours
+        self.path = _socket_path()
         self.lock = threading.Lock()
+        self.env = _base_env()
         self.log = tempfile.NamedTemporaryFile(prefix="tracktui-preloaded-", suffix=".log")  # noqa: SIM115
+        self.sock = self._connect() or self._start()
+        self.ready = False
+
+    def _connect(self) -> socket.socket | None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(self.path))
+        except OSError:
+            sock.close()
+            return None
+        return sock
+
+    def _start(self) -> socket.socket:
         present = [
             e for e in PRELOAD if importlib.util.find_spec(e.partition(":")[0].split(".")[0])
         ]
-        self.env = _base_env()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(theirs.fileno()), json.dumps(present)],
-            pass_fds=(theirs.fileno(),),
+        subprocess.run(  # it forks the server and leaves at once
+            [sys.executable, "-c", SERVER, str(self.path), json.dumps(present)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
             env=self.env,
             cwd=ROOT,
+            check=True,
         )
-        theirs.close()
-        self.proc.wait()  # it forked the server and left at once
-        self.ready = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # it listens before it imports anything
+            sock = self._connect()
+            if sock is not None:
+                return sock
+            time.sleep(0.01)
+        raise AssertionError(f"the preloaded interpreter did not start: {self._said()}")
+
+    def _said(self) -> str:
+        self.log.seek(0)
+        return repr(self.log.read())
 
     def wait_ready(self, timeout: float) -> None:
         if self.ready:
             return
         readable, _, _ = select.select([self.sock], [], [], timeout)
         if not readable or self.sock.recv(16) != b"ready":
-            self.log.seek(0)
-            raise AssertionError(f"the preloaded interpreter did not start: {self.log.read()!r}")
+            raise AssertionError(f"the preloaded interpreter did not start: {self._said()}")
         self.ready = True
 
     def fork(self, request: dict[str, Any], fds: list[int]) -> int:
@@ -175,7 +223,7 @@ class _Server:
             return int(self.sock.recv(32))
 
     def close(self) -> None:
-        self.sock.close()  # the server sees the end of its socket and exits
+        self.sock.close()  # the server exits once every test process has closed its end
         self.log.close()
 
 
@@ -194,7 +242,8 @@ def _base_env() -> dict[str, str]:
 
 
 def start() -> None:
-    """Start the preloaded interpreter now (it imports in the background) unless it runs."""
+    """Connect to the preloaded interpreter, starting it (it imports in the background)
+    unless it runs."""
     global _server
     with _server_lock:
         if _server is None:
