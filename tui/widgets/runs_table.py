@@ -155,10 +155,9 @@ class RunsTable(FastDataTable):
             self._put(run_id, spec.id, spec.cell(record, ctx))
 
     def _visible_rows(self) -> tuple[int, int]:
-        """The row indices on screen, and a screenful either side (a page key lands there)."""
-        page = max(1, self.size.height)
+        """The row indices on screen (a row scrolled to is written as it comes into view)."""
         top = int(self.scroll_offset.y)
-        return top - page, top + 2 * page
+        return top, top + max(1, self.size.height)
 
     def write_offscreen_rows(self) -> None:
         """Bring the rows that scrolled into view up to date (they were left as they were
