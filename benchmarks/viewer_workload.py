@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import shlex
 import shutil
 import subprocess
@@ -202,47 +201,11 @@ class Tmux:
 
 
 def generate(path: Path, runs: int, points_per_run: int) -> None:
-    """bench_tui.py's database of finished runs (same file, same cache); its generator when it
-    imports, else the same fast path (records straight into write_batch) written here."""
-    try:
-        from bench_tui import generate as shared
-    except ImportError:  # bench_tui.py imports dumps from tracker.values, now tracker.jsonable
-        pass
-    else:
-        shared(path, runs, points_per_run)
-        return
-    from tracker import store
-    from tracker.batch import RunHandle, write_batch
-    from tracker.jsonable import dumps
-    from tracker.schema import open_for_writing
+    """bench_tui.py's database of finished runs (same file, same cache)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_tui import generate as shared
 
-    if path.exists():
-        return
-    tmp = path.with_suffix(".partial")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    conn, rng, now = open_for_writing(tmp), random.Random(0), time.time() - runs * 60
-    for index in range(runs):
-        run_id, version = f"r{index:07d}", store.begin(conn)
-        store.insert_run(conn, {"id": run_id, "project": "bench", "name": f"run-{index}",
-             "created_at": now + index * 60, "host": "bench-host", "pid": 1, "pid_start": None,
-             "tags": "[]", "summary": "{}",
-             "config": dumps({"lr": 10 ** rng.uniform(-5, -2), "batch_size": rng.choice((16, 32, 64))})},
-             version)  # fmt: skip
-        store.commit(conn)
-        handle, loss = RunHandle(run_id, tmp, now + index * 60, {}, {}), 3.0
-        records: list[tuple[object, ...]] = []
-        for step in range(points_per_run // 4):
-            loss = loss * 0.999 + rng.gauss(0, 0.01)
-            records.append((handle, step, now + index * 60 + step * 0.01, {"train/loss": loss,
-                "eval/loss": loss + 0.1, "train/grad_norm": abs(rng.gauss(1, 0.3)), "train/lr": 1e-4}))  # fmt: skip
-        records.append(("finish", handle, ("finished", 0, None)))
-        write_batch(conn, records)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{tmp}{suffix}").exists():
-            os.replace(f"{tmp}{suffix}", f"{path}{suffix}")
+    shared(path, runs, points_per_run)
 
 
 def wandb_python(venvs: Path, install: bool) -> tuple[str | None, str]:
