@@ -47,6 +47,9 @@ PRELOAD = (
 )
 # Read once at interpreter start: a child asking for other values needs its own interpreter.
 _STARTUP_VARIABLES = ("KERAS_BACKEND",)
+# fork, and file descriptors sent over a Unix socket that keeps messages apart: elsewhere every
+# script gets a fresh interpreter of its own, as with run_python.
+AVAILABLE = sys.platform == "linux" and hasattr(socket, "send_fds")
 
 SERVER = r"""
 import os, socket, sys
@@ -160,7 +163,10 @@ exec(compile(_request["code"], "<string>", "exec"), _main.__dict__)
 def _socket_path() -> Path:
     """One server for a whole test session: the workers of ``pytest -n`` share it."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-    return Path(tempfile.gettempdir()) / f"tracktui-preloaded-{run[:32]}.sock"
+    folder = tempfile.gettempdir()
+    if len(folder) > 60:  # a Unix socket's path has room for about 100 bytes
+        folder = "/tmp"
+    return Path(folder) / f"tracktui-preloaded-{run[:32]}.sock"
 
 
 class _Server:
@@ -246,7 +252,7 @@ def start() -> None:
     unless it runs."""
     global _server
     with _server_lock:
-        if _server is None:
+        if _server is None and AVAILABLE:
             _server = _Server()
             atexit.register(_server.close)
 
@@ -304,9 +310,8 @@ def start_preloaded(
     """Like :func:`tests.helpers.start_python` (stdout and stderr piped, stdin piped only when
     ``stdin=subprocess.PIPE``), in a child of the preloaded interpreter."""
     start()
-    assert _server is not None
     full_env = {**_base_env(), **(env or {})}
-    if _startup_differs(full_env, _server.env):  # not what the server started with
+    if _server is None or _startup_differs(full_env, _server.env):  # none, or not for this
         return subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(code), *args],
             stdin=stdin, stdout=stdout, stderr=stderr, text=True, env=full_env,
