@@ -34,8 +34,8 @@ import psutil
 
 from tracker import store
 from tracker.batch import RunHandle, write_batch
-from tracker.schema import open_for_writing
 from tracker.jsonable import dumps
+from tracker.schema import open_for_writing
 from tui.app import TrackTuiApp
 from tui.reader import DatabaseReader
 from tui.series import SeriesBuffer, span_of_bucket
