@@ -11,7 +11,8 @@ from tracker.system.fake_nvml import FakeNvml
 from tracker.system.gpu import NvmlGpuSource
 from tracker.system.sampler import SystemSampler
 from tui.monitor import SystemMonitorApp
-from tui.widgets.gauge import Gauge, sparkline
+from tui.view.sparkline import sparkline
+from tui.widgets.gauge import Gauge
 from tui.widgets.hardware import ordered_rows
 
 from .tui_helpers import drawn_at, screen_lines, wait_until

@@ -24,7 +24,7 @@ from .formatting import format_duration, format_number
 from .messages import RunExtras
 from .metrics import main_metrics, order_keys
 from .sanitize import safe_text
-from .widgets.gauge import sparkline
+from .view.sparkline import sparkline
 
 STATUS_MARKS = {
     LIVE: ("●", "bold green"),

@@ -7,13 +7,35 @@ The app posts :class:`~tui.messages.DataChanged` to every screen once a frame an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, cast
+
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from .messages import Changed, DataChanged, OptionsChanged
+from .model import RunsModel
+from .widgets.plot import PlotOptions
+
+
+class Viewer(Protocol):
+    """What screens read of the app (attributes down): they import neither the app nor each
+    other."""
+
+    db_path: Path
+    model: RunsModel
+    options: PlotOptions
+    clock: Callable[[], float]
+
+    def wake_reader(self) -> None: ...
 
 
 class LiveScreen(Screen[None]):
+    @property
+    def tapp(self) -> Viewer:
+        return cast(Viewer, self.app)
+
     def data_changed(self, changed: Changed) -> None:
         """Draw what ``changed`` names (the model holds the data)."""
 

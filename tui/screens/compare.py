@@ -6,7 +6,7 @@ prompt's outputs across runs and steps (``v``)."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -27,9 +27,6 @@ from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, distinct_colors
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 MAX_PLOTS = 12
 
@@ -59,10 +56,6 @@ class CompareScreen(LiveScreen):
         self.run_colors = distinct_colors(run_ids)
         self.config_keys: list[str] = []  # the config rows shown
         self.summary_keys: list[str] = []
-
-    @property
-    def tapp(self) -> TrackTuiApp:
-        return cast("TrackTuiApp", self.app)
 
     @property
     def runs(self) -> list[RunRecord]:

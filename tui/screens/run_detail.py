@@ -5,7 +5,7 @@ console panes, all live. ``escape`` goes back."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -35,9 +35,6 @@ from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import STATUS_MARKS
 from ..widgets.text_view import TextView
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -200,10 +197,6 @@ class RunDetailScreen(LiveScreen):
         self.initial_pane = show
         self.plots: dict[str, MetricPlot] = {}
         self._events_shown: tuple[int, ...] = ()
-
-    @property
-    def tapp(self) -> TrackTuiApp:
-        return cast("TrackTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")

@@ -10,7 +10,7 @@ newer-schema database shows a message instead, and the app keeps watching.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -41,9 +41,6 @@ from ..widgets.hardware import HardwarePanel
 from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import RunsTable
 from ..widgets.text_view import TextView
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 PREVIEW_PLOTS = 2
 STATE_MESSAGES = {
@@ -91,10 +88,6 @@ class RunsScreen(LiveScreen):
         self._choices: tuple[list[str], list[str]] = ([], [])
         self._columns_key: object = None
         self._columns_cache: list[str] = []
-
-    @property
-    def tapp(self) -> TrackTuiApp:
-        return cast("TrackTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")

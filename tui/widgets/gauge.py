@@ -12,8 +12,8 @@ from textual.widget import Widget
 
 from ..formatting import format_with_unit
 from ..sanitize import safe_text
+from ..view.sparkline import sparkline
 
-SPARKS = "▁▂▃▄▅▆▇█"
 HISTORY = 120
 
 
@@ -23,17 +23,6 @@ def level_style(fraction: float) -> str:
     if fraction >= 0.7:
         return "yellow"
     return "green"
-
-
-def sparkline(values: list[float], width: int) -> str:
-    recent = [v for v in values[-width:] if v == v]
-    if not recent or width <= 0:
-        return ""
-    low, high = min(recent), max(recent)
-    span = (high - low) or 1.0
-    return "".join(
-        SPARKS[min(len(SPARKS) - 1, int((v - low) / span * (len(SPARKS) - 1)))] for v in recent
-    )
 
 
 class Gauge(Widget):
