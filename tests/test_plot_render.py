@@ -216,3 +216,14 @@ def test_a_log_axis_is_labelled_with_round_values_on_their_rows(
     if height >= 9:  # a plot of two or three rows labels its edges with their exact values
         for value in values:
             assert math.isclose(value, float(f"{value:.4g}"), rel_tol=1e-9), values
+
+
+def test_zero_and_long_counts_read_plainly() -> None:
+    """``0k`` was the first label of ``0k 100k 200k``; a single step near 1.2M was labelled
+    ``1234566 1234567 1234568``."""
+    assert tick_labels([0.0, 100_000.0, 200_000.0]) == ["0", "100k", "200k"]
+    assert tick_labels([1_234_566.0, 1_234_567.0, 1_234_568.0], integer=True) == [
+        "1,234,566",
+        "1,234,567",
+        "1,234,568",
+    ]

@@ -58,3 +58,28 @@ def test_a_redirected_stderr_gets_no_screen(db_path: Path, tmp_path: Path) -> No
     assert child.returncode == 0
     written = err.read_bytes()
     assert b"\x1b[" not in written and b"streams" not in written, written[:200]
+
+
+def test_with_no_terminal_at_all_it_refuses_instead_of_writing_screens(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """``tracktui >out 2>err`` with no controlling terminal (cron, a pipeline): one line on
+    stderr saying why, exit status 2, and no screen written into either file."""
+    run = tracker.init(name="r", db=db_path, quiet=True, system_metrics=False)
+    run.finish()
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "--db", str(db_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert out.read_text() == ""
+    message = err.read_text()
+    assert "needs a terminal" in message and "\x1b" not in message

@@ -243,7 +243,7 @@ async def test_markup_and_escapes_are_shown_literally(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "prepare, expected",
     [
-        ("missing", "No database here yet"),
+        ("missing", "no database here yet"),
         ("empty-file", "No runs yet"),
         ("schema-no-runs", "No runs yet"),
         ("text", "not a SQLite database"),

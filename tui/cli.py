@@ -18,7 +18,7 @@ from tracker.schema import open_for_reading
 
 from . import listing
 from .sanitize import safe_text
-from .terminal import ui_terminal
+from .terminal import NoTerminal, ui_terminal
 
 
 def emit(text: str, error: bool = False) -> None:
@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tui(resolve_db_path(args.db))
     except FilterError as exc:
         emit(f"tracktui: bad expression: {exc}", error=True)
+        return 2
+    except NoTerminal as exc:
+        emit(f"tracktui: {exc}", error=True)
         return 2
     except DatabaseError as exc:
         emit(f"tracktui: {safe_text(exc)}", error=True)

@@ -27,6 +27,7 @@ from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, distinct_colors
+from ..widgets.text_view import TextView
 
 MAX_PLOTS = 12
 
@@ -53,6 +54,7 @@ class CompareScreen(LiveScreen):
         self.run_ids = run_ids
         self.only_differences = True
         self.plots: dict[str, MetricPlot] = {}
+        self._shown: dict[str, object] = {}  # what the config and summary tables show
         self.run_colors = distinct_colors(run_ids)
         self.config_keys: list[str] = []  # the config rows shown
         self.summary_keys: list[str] = []
@@ -65,7 +67,7 @@ class CompareScreen(LiveScreen):
         return self.runs
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
+        yield TextView(id="header")
         with Horizontal(id="compare-body"):
             yield VerticalScroll(id="compare-plots")
             with VerticalScroll(id="compare-side"):
@@ -119,7 +121,7 @@ class CompareScreen(LiveScreen):
             header.append(
                 f"━ {safe_text(run.name, 28)}  ", style=f"bold {self.run_colors[run.id][1]}"
             )
-        self.query_one("#header", Static).update(header)
+        self.query_one("#header", TextView).show(header)
         if changed.reset or changed.runs & set(self.run_ids):
             self._update_tables()
         media = self.query_one("#compare-media", MediaPane)
@@ -167,8 +169,12 @@ class CompareScreen(LiveScreen):
             config.add_row(Text(safe_text(key, 30)), *(_value_text(v) for v in values))
         if not rows:
             config.add_row(Text("(the configs are identical)", style="dim"), *("" for _ in runs))
-        self.query_one("#compare-config", Static).update(config)
+        shown = ("config", self.only_differences, tuple(rows))
+        if shown != self._shown.get("config"):  # Static.update lays the screen out again
+            self._shown["config"] = shown
+            self.query_one("#compare-config", Static).update(config)
         summary = self._runs_table("summary and best values")
+        signature: list[object] = []
         for key in self.metric_keys():
             # the runs' define_metric goal, else the name's: the runs table's and b's directions
             mode = metric_direction(key, runs)
@@ -176,6 +182,7 @@ class CompareScreen(LiveScreen):
             finite = [v for v in values if v is not None]
             ranked = has_better_direction(key, runs)  # no winner by epoch or lr: their max
             winner = (min if mode == "min" else max)(finite) if finite and ranked else None
+            signature.append((key, mode, tuple(values), winner))
             summary.add_row(
                 Text(f"{safe_text(key, 24)} {mode}"),
                 *(
@@ -190,9 +197,12 @@ class CompareScreen(LiveScreen):
             )
         keys = sorted({k for run in runs for k in run.summary})
         self.summary_keys = keys
+        signature.append([run.summary for run in runs])
         for key in keys:
             summary.add_row(
                 Text(safe_text(key, 30)),
                 *(_value_text(run.summary.get(key, MISSING)) for run in runs),
             )
-        self.query_one("#compare-summary", Static).update(summary)
+        if signature != self._shown.get("summary"):
+            self._shown["summary"] = signature
+            self.query_one("#compare-summary", Static).update(summary)

@@ -197,6 +197,7 @@ class RunDetailScreen(LiveScreen):
         self.initial_pane = show
         self.plots: dict[str, MetricPlot] = {}
         self._events_shown: tuple[int, ...] = ()
+        self._config_shown: object = None  # (config, summary, width) last laid out
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
@@ -280,8 +281,11 @@ class RunDetailScreen(LiveScreen):
             self._update_header(run)
             self._sync_plots(run)
             self.query_one("#detail-hardware", HardwarePanel).update_values(sys_values(run))
-            config = describe_mappings(("config", run.config), ("summary", run.summary))
-            self.query_one("#detail-config-text", Static).update(config)
+            shown_config = (run.config, run.summary, self.app.size.width)
+            if shown_config != self._config_shown:  # a new layout each frame otherwise
+                self._config_shown = shown_config
+                config = describe_mappings(("config", run.config), ("summary", run.summary))
+                self.query_one("#detail-config-text", Static).update(config)
             shown = tuple(event.id for event in run.events)
             if shown != self._events_shown:  # a live run's row changes often, its events rarely
                 self._events_shown = shown

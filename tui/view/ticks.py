@@ -72,7 +72,7 @@ def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
         return [_suffixed(v, step) for v in values]
     if biggest >= 1e5:  # a narrow window far from zero: every digit that differs
         digits = _decimals(step) if step else 2
-        return [f"{v:.{digits}f}" for v in values]
+        return [f"{v:,.{digits}f}" for v in values]
     if integer or (step >= 1 and all(float(v).is_integer() for v in values)):
         return [f"{round(v):,}" for v in values]
     if 0 < biggest < 1e-3 or (step and step < 1e-4):
@@ -82,6 +82,8 @@ def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
 
 
 def _suffixed(value: float, step: float) -> str:
+    if value == 0:
+        return "0"
     for scale, suffix in _SUFFIXES:
         if abs(value) >= scale or (value == 0 and step >= scale):
             digits = _decimals(step / scale) if step else 1

@@ -295,11 +295,22 @@ class MetricPlot(Widget):
         key = self._key()
         if key == self._cache_key:
             return
-        if self.is_mounted and self.display and self.size.area:
+        if self.is_mounted and self.display and self.size.area and self._in_view():
             self._redraw(key)  # now, so that only the rows that changed are repainted
         else:
             self._stale = True
-            self.refresh()  # when it is next on screen
+            self.refresh()  # drawn when it is next painted: scrolled into view, or shown
+
+    def _in_view(self) -> bool:
+        """Whether any of this plot is inside its scrolling container's window (a run's
+        twenty plots are live, the three on screen are drawn)."""
+        region = self.region
+        node = self.parent
+        while isinstance(node, Widget):
+            if node.is_scrollable:
+                return region.overlaps(node.region)
+            node = node.parent
+        return bool(region.area)
 
     def on_resize(self) -> None:
         self._stale = True
