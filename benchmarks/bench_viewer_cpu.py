@@ -104,6 +104,8 @@ class Bench:
             script = Path(sys.executable).parent / "tracktui"
             command = [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
             command += ["--db", str(dest)]
+            if self.args.tracktui_refresh is not None:
+                command += ["--refresh", str(self.args.tracktui_refresh)]
         else:
             command = [str(Path(str(self.wandb)).parent / "wandb"), "leet", str(dest / "wandb")]
         self.sessions += 1
@@ -232,6 +234,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--only", choices=("tracktui", "leet"))
+    parser.add_argument("--tracktui-refresh", type=float, default=None,
+                        help="tracktui --refresh (default: its own, 0.2 s)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="1 rep, 8 s windows, 120 steps")
     parser.add_argument("--runs-per-writer", type=int, default=10)
     parser.add_argument("--idle-history", type=float, default=4.0, help="seconds idle runs log")

@@ -232,3 +232,18 @@ def test_ls_formats(sweep: Path, capsys: pytest.CaptureFixture[str], kind: str, 
     out = capsys.readouterr().out
     assert out.startswith(first)
     assert out.index("elsewhere") < out.index("lr-1e-2") < out.index("lr-1e-4")
+
+
+def test_refresh_comes_from_the_flag_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.cli import refresh_interval
+
+    monkeypatch.delenv("TRACKTUI_REFRESH", raising=False)
+    assert refresh_interval(None) == 0.2
+    assert refresh_interval(0.5) == 0.5
+    monkeypatch.setenv("TRACKTUI_REFRESH", "1.5")
+    assert refresh_interval(None) == 1.5
+    monkeypatch.setenv("TRACKTUI_REFRESH", "fast")
+    with pytest.raises(SystemExit, match="not a number"):
+        refresh_interval(None)
+    with pytest.raises(SystemExit, match="between 0 and 10"):
+        refresh_interval(-1.0)

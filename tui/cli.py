@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Experiment tracker for the terminal: list, compare and watch training runs.",
     )
     parser.add_argument("--db", help="database file (default: $TRACKTUI_DB or ./.tracktui/runs.db)")
+    parser.add_argument(
+        "--refresh",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="while runs log, redraw at most this often (default 0.2, or $TRACKTUI_REFRESH; "
+        "0.5 halves the viewer's CPU, keys are always immediate)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ls = sub.add_parser("ls", help="list runs")
@@ -166,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.steps_per_second,
                 not args.no_tui,
             )
-        return run_tui(resolve_db_path(args.db))
+        return run_tui(resolve_db_path(args.db), refresh_interval(args.refresh))
     except FilterError as exc:
         emit(f"tracktui: bad expression: {exc}", error=True)
         return 2
@@ -182,11 +191,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def run_tui(path: Path) -> int:
-    from .app import TrackTuiApp
+def refresh_interval(given: float | None) -> float:
+    """``--refresh``, else ``$TRACKTUI_REFRESH``, else the default frame (0.2 s)."""
+    from .timings import DEFAULT
 
+    if given is None:
+        text = os.environ.get("TRACKTUI_REFRESH", "")
+        try:
+            given = float(text) if text else DEFAULT.frame_s
+        except ValueError:
+            message = f"tracktui: $TRACKTUI_REFRESH is not a number of seconds: {text!r}"
+            raise SystemExit(message) from None
+    if not 0.0 <= given <= 10.0:
+        raise SystemExit("tracktui: --refresh must be between 0 and 10 seconds")
+    return given
+
+
+def run_tui(path: Path, refresh: float | None = None) -> int:
+    from dataclasses import replace
+
+    from .app import TrackTuiApp
+    from .timings import DEFAULT
+
+    timings = DEFAULT if refresh is None else replace(DEFAULT, frame_s=refresh)
     with ui_terminal():
-        TrackTuiApp(path).run()
+        TrackTuiApp(path, timings=timings).run()
     return 0
 
 

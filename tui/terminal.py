@@ -52,7 +52,7 @@ def ui_terminal() -> Iterator[None]:
                     "there is no controlling terminal (for text output: tracktui ls)"
                 )
     if target is not None:
-        sys.__stderr__ = target  # type: ignore[misc]
+        sys.__stderr__ = target  # type: ignore[misc,assignment]
     try:
         yield
     finally:
