@@ -44,8 +44,7 @@ from ..widgets.text_view import TextView
 
 PREVIEW_PLOTS = 2
 STATE_MESSAGES = {
-    "missing": "{reason}\n\n"
-    "Start a run with tracker.init(db=...) and it appears here.",
+    "missing": "{reason}\n\nStart a run with tracker.init(db=...) and it appears here.",
     "empty": "No runs yet in this database.\n\n"
     "Start a run with tracker.init() and it appears here.",
     "error": "This file cannot be shown:\n{reason}\n\n"
