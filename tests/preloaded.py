@@ -105,33 +105,48 @@ def reap():
 
 def serve():
     served = False
-    while clients or not served:
-        readable, _, _ = select.select([listener, wake_r, *clients], [], [], None if served else 300)
-        if not readable and not served:
-            break  # nobody came
-        if wake_r in readable:
-            os.read(wake_r, 4096)
-            reap()
-        if listener in readable:
-            client, _ = listener.accept()
-            client.sendall(b"ready")
-            clients.append(client)
-            served = True
-        for client in [c for c in clients if c in readable]:
-            message, fds, _, _ = socket.recv_fds(client, 1 << 20, 4)
-            if not message:  # that test process is done
-                clients.remove(client)
-                client.close()
-                continue
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                return json.loads(message), fds
-            for fd in fds[:3]:
-                os.close(fd)
-            children[pid] = fds[3]
-            client.sendall(str(pid).encode())
+    try:
+        while clients or not served:
+            timeout = None if served else 300
+            readable, _, _ = select.select([listener, wake_r, *clients], [], [], timeout)
+            if not readable and not served:
+                break  # nobody came
+            if wake_r in readable:
+                os.read(wake_r, 4096)
+                reap()
+            if listener in readable:
+                client, _ = listener.accept()
+                served = True
+                try:
+                    client.sendall(b"ready")
+                except OSError:  # it left while this was importing
+                    client.close()
+                else:
+                    clients.append(client)
+            for client in [c for c in clients if c in readable]:
+                try:
+                    message, fds, _, _ = socket.recv_fds(client, 1 << 20, 4)
+                except OSError:  # gone without reading "ready": a reset, not a request
+                    message, fds = b"", []
+                if not message:  # that test process is done
+                    clients.remove(client)
+                    client.close()
+                    continue
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    return json.loads(message), fds
+                for fd in fds[:3]:
+                    os.close(fd)
+                children[pid] = fds[3]
+                try:
+                    client.sendall(str(pid).encode())
+                except OSError:
+                    pass  # it went away meanwhile; the child runs on and is reaped
+    except BaseException:
+        os.unlink(path)  # never a socket file that nobody answers
+        raise
     os.unlink(path)  # the last test process is done: so is this
     raise SystemExit(0)
 
@@ -226,7 +241,10 @@ class _Server:
         with self.lock:
             self.wait_ready(300)
             socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
-            return int(self.sock.recv(32))
+            answer = self.sock.recv(32)
+            if not answer:
+                raise AssertionError(f"the preloaded interpreter went away: {self._said()}")
+            return int(answer)
 
     def close(self) -> None:
         self.sock.close()  # the server exits once every test process has closed its end
