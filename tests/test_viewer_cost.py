@@ -177,3 +177,35 @@ async def test_a_runs_plots_off_screen_are_not_drawn_while_it_logs(tmp_path: Pat
         finally:
             child.kill()
             child.wait(timeout=30)
+
+
+async def test_the_runs_screen_under_a_run_view_waits_then_catches_up(tmp_path: Path) -> None:
+    """Drawing the screen under the one on top repainted the whole terminal every frame (the
+    run view cost 15% of a core); it is left as it is, and brought up to date when it is back
+    on top."""
+    from tui.screens.run_detail import RunDetailScreen
+
+    db = tmp_path / "live.db"
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        child = start_python(STREAMER, str(db), "1", "30")
+        try:
+            await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
+            table = app.screen.query_one(RunsTable)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+            updated = table.cells_updated
+            frames = app.frames
+            await wait_until(pilot, lambda: app.frames >= frames + 4, what="frames meanwhile")
+            assert table.cells_updated == updated  # not drawn while under the run view
+            await pilot.press("escape")
+            run_id = next(iter(app.model.runs))
+            column = table.column_ids.index("step")
+
+            def shown_step() -> str:
+                return str(table.get_row_at(table.get_row_index(run_id))[column].plain)
+
+            await wait_until(pilot, lambda: shown_step() != "" and table.cells_updated > updated)
+        finally:
+            child.kill()
+            child.wait(timeout=30)

@@ -42,9 +42,25 @@ class LiveScreen(Screen[None]):
     def options_changed(self) -> None:
         """Draw the plots again with the app's new plot options."""
 
+    _behind: Changed | None = None  # what changed while another screen was on top
+
     def on_data_changed(self, message: DataChanged) -> None:
+        if self.app.screen is not self:
+            # Under another screen: drawing here would repaint the whole screen above it
+            # (Textual composes the screens below), so catch up when this one is back on top.
+            behind = self._behind
+            self._behind = message.changed if behind is None else behind.merged(message.changed)
+            return
+        self._draw(message.changed)
+
+    def on_screen_resume(self) -> None:
+        behind, self._behind = self._behind, None
+        if behind is not None:
+            self._draw(behind)
+
+    def _draw(self, changed: Changed) -> None:
         try:
-            self.data_changed(message.changed)
+            self.data_changed(changed)
         except NoMatches:
             pass  # the app is closing and this screen's widgets are already gone
 

@@ -297,7 +297,7 @@ class MetricPlot(Widget):
             return
         if self.is_mounted and self.display and self.size.area and self._in_view():
             self._redraw(key)  # now, so that only the rows that changed are repainted
-        else:
+        elif not self._stale:
             self._stale = True
             self.refresh()  # drawn when it is next painted: scrolled into view, or shown
 
