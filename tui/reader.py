@@ -361,9 +361,9 @@ class DatabaseReader:
     def pending_extras(self) -> bool:
         """Trends that could be worked out now (a live run waits ``extras_every_s`` between
         two: one read every 20 ms for its sake would be most of the reader's CPU)."""
-        if not self._extras_wanted or time.monotonic() < self._extras_after:
-            return False
         now = time.monotonic()
+        if not self._extras_wanted or now < self._extras_after:
+            return False
         upcoming = self._extras_next
         return any(upcoming.get(run_id, 0.0) <= now for run_id in self._extras_wanted)
 

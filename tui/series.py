@@ -221,13 +221,13 @@ class SeriesBuffer:
             if len(self._binned) >= 8:
                 self._binned.clear()
             binned = self._binned[key] = _Binned()
-        start = binned.starts.pop() if binned.starts else 0
-        if binned.columns and binned.done > start:
-            binned.columns.pop()  # the last column may grow: it is worked out again
+        start = 0
+        if binned.starts:  # the last column may grow: it is worked out again
+            start = binned.starts.pop()
+            binned.columns.pop()
         columns, starts = _contiguous_columns(self.spans, xs, start, width, x_range)
         binned.columns.extend(columns)
         binned.starts.extend(starts)
-        binned.done = len(self.spans)
         return list(binned.columns)
 
 
@@ -235,7 +235,6 @@ class SeriesBuffer:
 class _Binned:
     columns: list[Column] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)  # each column's first span
-    done: int = 0  # spans worked into the columns
 
 
 def _contiguous_columns(
@@ -295,31 +294,7 @@ def bucket_columns(
         return [
             Column(x, s.min, s.max, s.mean, s.nonfinite) for x, s in zip(xs, spans, strict=True)
         ]
-    scale = (width - 1) / (high - low)
-    groups: dict[int, list[int]] = {}
-    for index, x in enumerate(xs):
-        groups.setdefault(int((x - low) * scale), []).append(index)
-    out = []
-    for members in groups.values():
-        if len(members) == 1:
-            s = spans[members[0]]
-            out.append(Column(xs[members[0]], s.min, s.max, s.mean, s.nonfinite))
-            continue
-        chosen = [spans[i] for i in members]
-        mins = [s.min for s in chosen if s.min is not None]
-        maxs = [s.max for s in chosen if s.max is not None]
-        finite = sum(s.finite for s in chosen)
-        total = sum(s.total for s in chosen)
-        out.append(
-            Column(
-                x=sum(xs[i] for i in members) / len(members),
-                min=min(mins) if mins else None,
-                max=max(maxs) if maxs else None,
-                mean=total / finite if finite else None,
-                nonfinite=sum(s.nonfinite for s in chosen),
-            )
-        )
-    return out
+    return _contiguous_columns(spans, xs, 0, width, (low, high))[0]
 
 
 def _against(spans: Sequence[Span], axis: StepAxis) -> tuple[list[Span], list[float]]:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -279,7 +278,6 @@ class MetricPlot(Widget):
         self._width = 0
         self._stale = True
         self.renders = 0  # pictures drawn, for tests: redraw only what changed
-        self.rows_repainted = 0  # rows sent to the screen after a redraw (benchmarks)
 
     def show(
         self,
@@ -361,7 +359,6 @@ class MetricPlot(Widget):
         for y in changed:
             self._strips[y] = _strip(rows[y], width)
         if repaint and changed:
-            self.rows_repainted += len(changed)
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def render_line(self, y: int) -> Strip:
@@ -378,6 +375,3 @@ class MetricPlot(Widget):
         if key != self._cache_key and self.size.area:
             self._redraw(key, repaint=False)
         return self._image.plain
-
-    def render(self) -> Text:
-        return Text(self.plain, no_wrap=True)
