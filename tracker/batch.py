@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from . import store, store_lifecycle
 from .console import collapse_carriage_returns
+from .db.base import Store, point_id
+from .db.target import Target
 from .errors import warn_once
 from .jsonable import dumps
 from .media.base import Encoded
@@ -39,7 +38,7 @@ class RunHandle:
     """The writer's view of one run. Fields below ``summary`` belong to the writer thread."""
 
     run_id: str
-    db_path: Path
+    db: Target
     t0: float
     config: dict[str, Any]
     summary: dict[str, Any]
@@ -76,7 +75,7 @@ def metric_points(records: Sequence[Record], handle: RunHandle | None = None) ->
 
 
 def write_batch(
-    conn: sqlite3.Connection, records: list[Record], now: float | None = None
+    store: Store, records: list[Record], now: float | None = None
 ) -> list[Callable[[], None]]:
     """Write ``records`` in one transaction; return the updates to apply once it committed.
 
@@ -96,25 +95,25 @@ def write_batch(
     now = time.time() if now is None else now
     media_rows = _media_rows(controls)  # encoded before the write lock is taken
     console_rows = _console_rows(controls)
-    version = store.begin(conn)
+    version = store.begin()
     try:
         rows: list[Any] = []
         series_updates: list[tuple[Any, ...]] = []
         for handle, group in groups.items():
             run_rows, updates, states = _series_rows(
-                conn, handle, _columns(group, handle.t0), version
+                store, handle, _columns(group, handle.t0), version
             )
             rows.append(run_rows)
             series_updates.extend(updates)
-            store.update_run_progress(conn, handle.run_id, group[-1][1], now, version)
+            store.update_run_progress(handle.run_id, group[-1][1], now, version)
             after_commit.append(_committer(handle, states, now))
         if rows:
-            store.insert_points(conn, itertools.chain.from_iterable(rows))
-            store.update_series(conn, series_updates)
+            store.insert_points(itertools.chain.from_iterable(rows))
+            store.update_series(series_updates)
         for kind, handle, payload in controls:
             if kind == "json":
                 if payload == "name":
-                    store.rename_run(conn, handle.run_id, handle.name, version)
+                    store.rename_run(handle.run_id, handle.name, version)
                     continue
                 if payload == "metric_defs":
                     text = dumps(handle.metric_defs)
@@ -122,11 +121,11 @@ def write_batch(
                     text = dumps(handle.tags)
                 else:
                     text = _snapshot_json(handle.config if payload == "config" else handle.summary)
-                store.update_run_json(conn, handle.run_id, payload, text, version)
+                store.update_run_json(handle.run_id, payload, text, version)
             elif kind == "finish":
                 status, exit_code, error = payload
                 store.finish_run(
-                    conn, handle.run_id, status, now, exit_code, error, handle.dropped, version
+                    handle.run_id, status, now, exit_code, error, handle.dropped, version
                 )
                 after_commit.append(_mark_finished(handle))
         event_rows = [
@@ -135,14 +134,14 @@ def write_batch(
             if kind == "event"
         ]
         if event_rows:
-            store_lifecycle.insert_events(conn, event_rows, version)
+            store.insert_events(event_rows, version)
         if media_rows:
-            store.insert_media(conn, media_rows)
+            store.insert_media(media_rows)
         if console_rows:
-            store.insert_console(conn, console_rows)
-        store.commit(conn)
+            store.insert_console(console_rows)
+        store.commit()
     except BaseException:
-        store.rollback(conn)
+        store.rollback()
         raise
     return after_commit
 
@@ -243,12 +242,12 @@ def _joined(chunks: list[Chunk], index: int) -> Sequence[Any]:
 
 
 def _series_rows(
-    conn: sqlite3.Connection, handle: RunHandle, per_key: dict[str, list[Chunk]], version: int
+    store: Store, handle: RunHandle, per_key: dict[str, list[Chunk]], version: int
 ) -> tuple[Any, list[tuple[Any, ...]], dict[str, SeriesState]]:
     """Point rows for every key of one run, the series updates, and the states after commit."""
     known = handle.series
     new_keys = [k for k in per_key if k not in known]
-    created = store.ensure_series(conn, handle.run_id, new_keys, version) if new_keys else {}
+    created = store.ensure_series(handle.run_id, new_keys, version) if new_keys else {}
     iterators = []
     updates: list[tuple[Any, ...]] = []
     states: dict[str, SeriesState] = {}
@@ -275,7 +274,7 @@ def _series_rows(
             high = batch_high if high is None or batch_high > high else high
         count = state.count + n
         nonfinite = state.nonfinite + n - len(finite)
-        first_id = store.point_id(state.id, state.count + 1)
+        first_id = point_id(state.id, state.count + 1)
         iterators.append(zip(range(first_id, first_id + n), steps, values, times, strict=True))
         last = values[-1]
         updates.append(

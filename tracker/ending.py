@@ -8,8 +8,6 @@ finished with its losses counted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .batch import RunHandle
 from .errors import warn_once
 from .writer import Writer
@@ -19,29 +17,29 @@ LAST_TRY_S = 5.0  # the run's end alone, after the rest was given up
 
 
 def drain_before_end(
-    writer: Writer, handle: RunHandle, name: str, db_path: Path, timeout: float
+    writer: Writer, handle: RunHandle, name: str, where: str, timeout: float
 ) -> None:
     """Wait for ``handle``'s records to be written, then report what was not (if anything)."""
     try:
         quiet = min(QUIET_DRAIN_S, timeout)
         if writer.flush(quiet, handle, stall=quiet):
-            _report_losses(handle, name, db_path)
+            _report_losses(handle, name, where)
             return
         if not writer.hopeless(handle):
             warn_once(
                 f"draining:{handle.run_id}",
-                f"run {name}: still writing what is buffered to {db_path} "
+                f"run {name}: still writing what is buffered to {where} "
                 f"(up to {timeout:g} s after the last successful write; Ctrl-C stops waiting)",
             )
             if writer.flush(timeout, handle, stall=timeout):
-                _report_losses(handle, name, db_path)
+                _report_losses(handle, name, where)
                 return
         last_try = not writer.hopeless(handle)
     except KeyboardInterrupt:
         last_try = False  # the user stops waiting: say what is left, then let them go
     left_out, cause = writer.give_up(handle)
     ended = last_try and writer.flush(min(LAST_TRY_S, timeout), handle)
-    where = f"{db_path}" + (f" ({cause})" if cause else "")
+    where = f"{where}" + (f" ({cause})" if cause else "")
     outcome = (
         "the run is marked finished with those losses counted"
         if ended
@@ -53,7 +51,7 @@ def drain_before_end(
     )
 
 
-def _report_losses(handle: RunHandle, name: str, db_path: Path) -> None:
+def _report_losses(handle: RunHandle, name: str, where: str) -> None:
     """Everything was written but what had been left out on the way: say how much."""
     if not handle.dropped and not handle.refused:
         return
@@ -64,5 +62,5 @@ def _report_losses(handle: RunHandle, name: str, db_path: Path) -> None:
         causes.append(f"{handle.dropped:,} points in all (see the warnings above)")
     warn_once(
         f"losses:{handle.run_id}",
-        f"run {name}: written to {db_path} except {' and '.join(causes)}",
+        f"run {name}: written to {where} except {' and '.join(causes)}",
     )

@@ -43,6 +43,11 @@ class DatabaseUnavailable(DatabaseError):
         self.busy = busy
 
 
+class StoreLost(DatabaseUnavailable):
+    """Nothing this process writes to the database persists any more (its SQLite WAL was
+    deleted under it): the writer stops acknowledging and never writes there again."""
+
+
 class ResumeError(TrackerError, ValueError):
     """``init(id=..., resume=...)`` cannot do what was asked: the run exists and ``resume``
     forbids continuing it, it does not exist and ``resume="must"``, or it is still live."""

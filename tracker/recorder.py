@@ -17,16 +17,16 @@ from typing import Any
 from . import lifecycle, process_runs
 from .batch import RunHandle
 from .console import ConsoleCapture, console_wanted
+from .db.target import parse_target
 from .ending import drain_before_end
 from .errors import TrackerError, warn_once
 from .jsonable import config_to_dict, dumps
 from .media import Histogram, Media
 from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
-from .paths import DEFAULT_RELATIVE, resolve_db_path
+from .paths import DEFAULT_RELATIVE
 from .persisted import PersistedDict, SummaryDict, check_run_id, new_run_id, new_run_name
 from .process_runs import active_runs, current_run, set_current
-from .read_errors import loads_json
 from .run_surface import RunSurface
 from .sanitize import safe_text
 from .settings import (
@@ -38,6 +38,7 @@ from .settings import (
 )
 from .starting import record_run
 from .status import this_host
+from .stored_json import loads_json
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
 from .values import (
     INT64_MAX,
@@ -81,7 +82,9 @@ class Run(RunSurface):
         self.project = check_name(project or default_project(), "project")
         self._name = check_name(name, "run name") if name is not None else new_run_name()
         self._tags = [check_name(tag, "tag") for tag in (tags or [])]
-        self.db_path = resolve_db_path(db)
+        self.db = parse_target(db)
+        # Where the run's own files go (run.dir) for a server database: the working folder.
+        self.db_path = self.db.path if self.db.path is not None else DEFAULT_RELATIVE
         self._files_root = Path(dir).expanduser() if dir is not None else None
         self.created_at = time.time()
         self.resumed = False
@@ -98,7 +101,7 @@ class Run(RunSurface):
         self._console: ConsoleCapture | None = None
         config_dict = config_to_dict(config)
         self._handle = RunHandle(
-            run_id=self.id, db_path=self.db_path, t0=self.created_at, config={}, summary={}
+            run_id=self.id, db=self.db, t0=self.created_at, config={}, summary={}
         )
         self.config = PersistedDict(self, "config", config_dict)
         self._latest: dict[str, float] = {}  # each metric's latest value, for run.summary
@@ -108,7 +111,7 @@ class Run(RunSurface):
         if disabled:
             return  # wandb's mode="disabled": the script runs, nothing is recorded
         started = record_run(
-            self.db_path,
+            self.db,
             {
                 "id": self.id,
                 "project": self.project,
@@ -129,7 +132,7 @@ class Run(RunSurface):
         if started.resumed is not None:
             self._continue(started.resumed)
         self._active = True
-        process_runs.writer.attach(self._handle, started.conn)
+        process_runs.writer.attach(self._handle, started.store)
         process_runs.started(self)
         if system_metrics_wanted(system_metrics):
             self._sampler = SamplerThread(
@@ -372,7 +375,7 @@ class Run(RunSurface):
         process_runs.stop_model_hooks(self)
         self._active = False
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
-        drain_before_end(process_runs.writer, self._handle, self.name, self.db_path, timeout)
+        drain_before_end(process_runs.writer, self._handle, self.name, self.db.shown, timeout)
         process_runs.ended(self)
 
     def __enter__(self) -> Run:
@@ -391,14 +394,14 @@ class Run(RunSurface):
             self._end("failed", 1, error)
 
     def _where_line(self) -> str:
-        watch = "tracktui" if self.db_path == DEFAULT_RELATIVE else f"tracktui --db {self.db_path}"
+        watch = "tracktui" if self.db.path == DEFAULT_RELATIVE else f"tracktui --db {self.db.shown}"
         what = (
             f"resumed at step {self._step:,}" if self.resumed and self._step >= 0
             else "resumed" if self.resumed else "is recorded"
         )  # fmt: skip
         return safe_text(
             f"tracker: run {self.name} ({self.id}) of project {self.project} {what} in "
-            f"{self.db_path}; watch it with: {watch}"
+            f"{self.db.shown}; watch it with: {watch}"
         )
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .db.target import Target
 from .errors import warn_once
 from .metric_defs import MetricDef, make_def, merged
 from .paths import make_private_dirs
@@ -61,6 +62,7 @@ class RunSurface:
     job_type: str | None = None
     settings: Any = None  # what init() was given (a tracker.Settings)
     db_path: Path
+    db: Target
     _handle: RunHandle
     _files_root: Path | None
     _metric_defs: list[MetricDef]
@@ -136,18 +138,23 @@ class RunSurface:
     def url(self) -> str:
         """Where the run lives: a ``file://`` URL of the database with the run id as fragment
         (tracktui has no web server; ``tracktui --db <path>`` shows it)."""
-        return f"{self.db_path.expanduser().absolute().as_uri()}#run={self.id}"
+        return f"{self._db_uri()}#run={self.id}"
 
     def get_url(self) -> str:
         return self.url
 
     def get_project_url(self) -> str:
-        return f"{self.db_path.expanduser().absolute().as_uri()}#project={self.project}"
+        return f"{self._db_uri()}#project={self.project}"
+
+    def _db_uri(self) -> str:
+        if self.db.path is None:
+            return self.db.shown  # a server's URL, password masked
+        return self.db.path.expanduser().absolute().as_uri()
 
     @property
     def path(self) -> str:
         """wandb's ``entity/project/id``; the entity is the database file here."""
-        return f"{self.db_path}/{self.project}/{self.id}"
+        return f"{self.db.shown}/{self.project}/{self.id}"
 
     @property
     def entity(self) -> str:

@@ -14,34 +14,33 @@ resume one run; a run whose process is still alive is never taken over.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from . import store, store_lifecycle
+from .db import Store, Target, open_store
+from .db.retry import retry_while_busy
 from .errors import DatabaseUnavailable, ResumeError
 from .jsonable import dumps
 from .models import CRASHED, LIVE
-from .read_errors import loads_json
-from .schema import BUSY_TIMEOUT_MS, open_for_writing, set_busy_timeout
 from .settings import init_timeout
-from .sqlite_errors import is_busy, retry_while_busy
 from .status import derive_status
+from .stored_json import loads_json
+
+WAIT_MS = 15_000  # the longest one attempt waits for another writer's lock
 
 
 @dataclass(slots=True)
 class Started:
-    """The writer's connection, and the stored run this one continues (None for a new run)."""
+    """The writer's store, and the stored run this one continues (None for a new run)."""
 
-    conn: sqlite3.Connection
+    store: Store
     resumed: dict[str, Any] | None = None
 
 
 def record_run(
-    db_path: Path,
+    db: Target,
     row: Mapping[str, Any],
     *,
     resume: str | None = None,
@@ -52,32 +51,30 @@ def record_run(
     """Open (creating if needed) the database; insert ``row`` into ``runs``, or resume."""
 
     def attempt(seconds_left: float) -> Started:
-        wait_ms = int(min(seconds_left, BUSY_TIMEOUT_MS / 1000) * 1000)
-        conn = open_for_writing(db_path, busy_timeout_ms=max(wait_ms, 50))
+        wait_ms = int(min(seconds_left, WAIT_MS / 1000) * 1000)
+        store = open_store(db, write=True, wait_ms=max(wait_ms, 50))
         try:
-            version = store.begin(conn)
+            version = store.begin()
             resumed = _start(
-                conn, row, version, resume, id_given, name_given, project_given, str(db_path)
+                store, row, version, resume, id_given, name_given, project_given, db.shown
             )
-            store.commit(conn)
-        except sqlite3.Error as exc:
-            store.rollback(conn)
-            conn.close()
-            if is_busy(exc):
-                raise
-            raise DatabaseUnavailable(str(db_path), f"cannot record the run: {exc}") from None
-        except BaseException:
-            store.rollback(conn)
-            conn.close()
+            store.commit()
+        except BaseException as exc:
+            store.rollback()
+            store.close()
+            if isinstance(exc, store.errors()) and not isinstance(exc, OSError):
+                if store.is_busy(exc):
+                    raise DatabaseUnavailable(db.shown, str(exc), busy=True) from None
+                raise DatabaseUnavailable(db.shown, f"cannot record the run: {exc}") from None
             raise
-        set_busy_timeout(conn)
-        return Started(conn, resumed)
+        store.set_wait(WAIT_MS)
+        return Started(store, resumed)
 
-    return retry_while_busy(attempt, init_timeout(), str(db_path), "cannot start the run")
+    return retry_while_busy(attempt, init_timeout(), db.shown, "cannot start the run")
 
 
 def _start(
-    conn: sqlite3.Connection,
+    store: Store,
     row: Mapping[str, Any],
     version: int,
     resume: str | None,
@@ -88,16 +85,16 @@ def _start(
 ) -> dict[str, Any] | None:
     stored = None
     if id_given:
-        stored = store_lifecycle.stored_run(conn, row["id"])
+        stored = store.stored_run(row["id"])
     elif resume == "auto":
-        stored = _crashed_candidate(conn, row, name_given)
+        stored = _crashed_candidate(store, row, name_given)
     if stored is None:
         if resume == "must":
             raise ResumeError(
                 f"{shown}: no run with id {row['id']!r} to resume (resume='must'); "
                 "use resume='allow' to start it when it does not exist"
             )
-        store.insert_run(conn, row, version)
+        store.insert_run(row, version)
         return None
     if resume in (None, "never"):
         raise ResumeError(
@@ -116,7 +113,7 @@ def _start(
             f"{shown}: run {stored['name']} ({stored['id']}) is still being recorded by process "
             f"{stored['pid']} on {stored['host']}; it cannot be resumed while that process runs"
         )
-    _resume(conn, stored, row, version, status, name_given)
+    _resume(store, stored, row, version, status, name_given)
     return stored
 
 
@@ -127,10 +124,10 @@ def _status_of(stored: Mapping[str, Any]) -> str:
 
 
 def _crashed_candidate(
-    conn: sqlite3.Connection, row: Mapping[str, Any], name_given: bool
+    store: Store, row: Mapping[str, Any], name_given: bool
 ) -> dict[str, Any] | None:
-    for stored in store_lifecycle.newest_resumable(
-        conn, row["project"], row["host"], row["name"] if name_given else None
+    for stored in store.newest_resumable(
+        row["project"], row["host"], row["name"] if name_given else None
     ):
         if _status_of(stored) == CRASHED:
             return stored
@@ -138,7 +135,7 @@ def _crashed_candidate(
 
 
 def _resume(
-    conn: sqlite3.Connection,
+    store: Store,
     stored: dict[str, Any],
     row: Mapping[str, Any],
     version: int,
@@ -151,8 +148,7 @@ def _resume(
     tags += [t for t in loads_json(row["tags"], []) if t not in tags]
     name = row["name"] if name_given else stored["name"]
     now = time.time()
-    store_lifecycle.resume_run(
-        conn,
+    store.resume_run(
         {
             "id": stored["id"],
             "name": name,
@@ -176,8 +172,7 @@ def _resume(
     title = f"resumed after {previous_status}" + (
         f" at step {stored['step']:,}" if stored["step"] is not None else ""
     )
-    store_lifecycle.insert_events(
-        conn,
+    store.insert_events(
         [(stored["id"], now, stored["step"], "resumed", None, None, title, dumps(detail))],
         version,
     )

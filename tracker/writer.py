@@ -11,29 +11,18 @@ cause, kept in a bounded buffer and retried with backoff; nothing is raised to t
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import store
 from .batch import Record, RunHandle, owner, write_batch
-from .errors import DatabaseError, warn_once
-from .schema import open_for_writing
-from .sqlite_errors import BUSY, DISK, classify, is_record_error
+from .db import Store, Target, open_store, transaction
+from .db.causes import BUSY, DISK, classify_common
+from .errors import DatabaseError, StoreLost, warn_once
 from .status import HEARTBEAT_INTERVAL_S
 from .unwritten import Unwritten
-from .write_faults import (
-    WalRemoved,
-    checkpoint,
-    leave_out,
-    set_small_wal,
-    wal_identity,
-    without_oldest_heavy,
-    without_oldest_points,
-)
+from .write_faults import leave_out, without_oldest_heavy, without_oldest_points
 
 FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
@@ -46,16 +35,15 @@ _RECOVERY_STEP = 2_000  # records per transaction while catching up after a disk
 
 @dataclass(slots=True)
 class _Database:
-    path: Path
-    conn: sqlite3.Connection | None
+    target: Target
+    store: Store | None
     pending: list[Record] = field(default_factory=list)
     failures: int = 0
     retry_at: float = 0.0
     failing_cause: str | None = None
     last_success: float = field(default_factory=time.monotonic)
     last_attempt: float = 0.0
-    wal: tuple[int, int] | None = None  # (device, inode) of the -wal file our commits go to
-    wal_removed: bool = False  # it was deleted under us: nothing this process writes persists
+    lost: bool = False  # nothing this process writes there persists any more (StoreLost)
 
 
 class Writer:
@@ -68,7 +56,7 @@ class Writer:
         self._cond = threading.Condition(threading.RLock())
         self._requested = 0
         self._completed = 0
-        self._databases: dict[Path, _Database] = {}
+        self._databases: dict[Target, _Database] = {}
         self._handles: list[RunHandle] = []
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -79,14 +67,14 @@ class Writer:
 
     # --- called from user threads ------------------------------------------------------------
 
-    def attach(self, handle: RunHandle, conn: sqlite3.Connection | None) -> None:
-        """Start following ``handle``; ``conn`` (already open and checked) may be handed over."""
+    def attach(self, handle: RunHandle, store: Store | None) -> None:
+        """Start following ``handle``; ``store`` (already open and checked) may be handed over."""
         with self._cond:
-            database = self._databases.get(handle.db_path)
+            database = self._databases.get(handle.db)
             if database is None:
-                self._databases[handle.db_path] = _Database(handle.db_path, conn)
-            elif conn is not None:
-                conn.close()
+                self._databases[handle.db] = _Database(handle.db, store)
+            elif store is not None:
+                store.close()
             self._handles.append(handle)
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
@@ -140,7 +128,7 @@ class Writer:
     ) -> float:
         if stall is None:
             return start + timeout
-        databases = [self._databases.get(handle.db_path)] if handle else self._databases.values()
+        databases = [self._databases.get(handle.db)] if handle else self._databases.values()
         latest = max((d.last_success for d in databases if d is not None), default=start)
         return max(start + timeout, latest + stall)
 
@@ -148,7 +136,7 @@ class Writer:
         with self._cond:
             if handle is None:
                 return sum(len(d.pending) for d in self._databases.values())
-            database = self._databases.get(handle.db_path)
+            database = self._databases.get(handle.db)
             if database is None:
                 return 0
             return sum(1 for record in database.pending if owner(record) is handle)
@@ -157,7 +145,7 @@ class Writer:
         """Drop what ``handle`` still has buffered, except its finish record (which gets one more
         try); return what was dropped and the cause the database fails with."""
         with self._writing, self._cond:  # not while a batch is in flight: it may commit
-            database = self._databases.get(handle.db_path)
+            database = self._databases.get(handle.db)
             if database is None:
                 return Unwritten(), None
             left_out = Unwritten()
@@ -180,16 +168,16 @@ class Writer:
             thread.join(timeout=2.0)
         with self._cond:
             for database in self._databases.values():
-                if database.conn is not None:
+                if database.store is not None:
                     try:
-                        database.conn.close()
-                    except sqlite3.Error:
+                        database.store.close()
+                    except Exception:  # closing what failed already: nothing left to save
                         pass
-                    database.conn = None
+                    database.store = None
 
-    def abandon_after_fork(self) -> list[sqlite3.Connection]:
-        """In a forked child: forget the parent's state; return connections that must not close."""
-        kept = [d.conn for d in self._databases.values() if d.conn is not None]
+    def abandon_after_fork(self) -> list[Store]:
+        """In a forked child: forget the parent's state; return stores that must not close."""
+        kept = [d.store for d in self._databases.values() if d.store is not None]
         self._databases.clear()
         self._handles.clear()
         self.queue.clear()
@@ -230,7 +218,7 @@ class Writer:
             database.pending.extend(records)
             return
         for record in records:
-            target = self._databases.get(owner(record).db_path)
+            target = self._databases.get(owner(record).db)
             if target is not None:
                 target.pending.append(record)
 
@@ -256,16 +244,20 @@ class Writer:
         done = [0]  # records resolved so far: committed, or left out as unstorable
         database.last_attempt = time.monotonic()
         try:
-            if database.wal_removed:
-                raise WalRemoved(database.path)
-            if database.conn is None:
-                database.conn = open_for_writing(database.path)
-            conn = database.conn
+            if database.lost:
+                raise StoreLost(database.target.shown, "nothing written here persists any more")
+            if database.store is None:
+                database.store = open_store(database.target, write=True)
+            store = database.store
             if database.failing_cause == DISK:
-                self._commit_in_small_steps(database, conn, records, done)
+                self._commit_in_small_steps(store, records, done)
             else:
-                self._commit_isolating(database, conn, records, 0, len(records), done)
-        except (sqlite3.Error, OSError, DatabaseError) as exc:
+                self._commit_isolating(store, records, 0, len(records), done)
+        except Exception as exc:
+            if not _storage_error(exc, database.store):
+                raise
+            if isinstance(exc, StoreLost):
+                database.lost = True
             self._resolved(database, done[0])
             self._failed(database, exc)
             return
@@ -273,11 +265,11 @@ class Writer:
         database.last_success = time.monotonic()
         if database.failures:
             warn_once(
-                f"recovered:{database.path}:{database.failing_cause}:{time.time():.0f}",
-                f"writing to {database.path} again after: {database.failing_cause}",
+                f"recovered:{database.target}:{database.failing_cause}:{time.time():.0f}",
+                f"writing to {database.target} again after: {database.failing_cause}",
             )
             if database.failing_cause == DISK:
-                checkpoint(database.conn)
+                store.compact()
             database.failures = 0
             database.failing_cause = None
 
@@ -286,21 +278,18 @@ class Writer:
             with self._cond:
                 database.pending = database.pending[count:]
 
-    def _commit_in_small_steps(
-        self, database: _Database, conn: sqlite3.Connection, records: list[Record], done: list[int]
-    ) -> None:
+    def _commit_in_small_steps(self, store: Store, records: list[Record], done: list[int]) -> None:
         """After a disk-full episode: commit the backlog in small transactions, moving the WAL
         into the database file after each, so that the WAL (a second copy of what it holds)
         never needs more room than one small step."""
         for start in range(0, len(records), _RECOVERY_STEP):
             end = min(start + _RECOVERY_STEP, len(records))
-            self._commit_isolating(database, conn, records, start, end, done)
-            checkpoint(conn)
+            self._commit_isolating(store, records, start, end, done)
+            store.compact()
 
     def _commit_isolating(
         self,
-        database: _Database,
-        conn: sqlite3.Connection,
+        store: Store,
         records: list[Record],
         start: int,
         end: int,
@@ -310,45 +299,30 @@ class Writer:
         what a record holds, halve the range until the unstorable records stand alone, leave
         them out (counted, reported once) and commit the rest. Storage errors propagate."""
         try:
-            commits = write_batch(conn, records[start:end])
-            self._check_wal(database)
+            commits = write_batch(store, records[start:end])
+            store.check_committed()
         except Exception as exc:
-            if not is_record_error(exc):
+            if not store.is_record_error(exc):
                 raise
             if end - start == 1:
                 leave_out(records[start], exc)
                 done[0] = end
                 return
             middle = (start + end) // 2
-            self._commit_isolating(database, conn, records, start, middle, done)
-            self._commit_isolating(database, conn, records, middle, end, done)
+            self._commit_isolating(store, records, start, middle, done)
+            self._commit_isolating(store, records, middle, end, done)
             return
         for apply in commits:
             apply()
         done[0] = end
 
-    def _check_wal(self, database: _Database) -> None:
-        """After a commit, before it counts: is the -wal file we wrote still the file's WAL?
-
-        It can only vanish if this process lost its SQLite locks (something in it opened and
-        closed the database file with plain file I/O) and another program then closed the
-        file. What this process commits from then on goes to a deleted file, so it must never
-        be acknowledged."""
-        identity = wal_identity(database.path)
-        if database.wal is None:
-            database.wal = identity  # None: not in WAL mode (a network filesystem)
-            return
-        if identity != database.wal:
-            database.wal_removed = True
-            raise WalRemoved(database.path)
-
     def hopeless(self, handle: RunHandle) -> bool:
         """Whether nothing more of ``handle`` can be written by this process."""
-        database = self._databases.get(handle.db_path)
-        return database is not None and database.wal_removed
+        database = self._databases.get(handle.db)
+        return database is not None and database.lost
 
     def _failed(self, database: _Database, exc: BaseException) -> None:
-        cause = classify(exc)
+        cause = database.store.classify(exc) if database.store else classify_common(exc)
         database.failures += 1
         database.failing_cause = cause
         if cause == BUSY:
@@ -356,8 +330,8 @@ class Writer:
             # once (another process kept the write lock longer than the busy timeout).
             database.retry_at = time.monotonic()
             warn_once(
-                f"write:{database.path}:{cause}",
-                f"{database.path} stayed locked by other processes; still retrying "
+                f"write:{database.target}:{cause}",
+                f"{database.target} stayed locked by other processes; still retrying "
                 "(nothing is lost meanwhile)",
             )
             self._enforce_cap(database)
@@ -365,20 +339,17 @@ class Writer:
         backoff = min(0.5 * 2 ** (database.failures - 1), _MAX_BACKOFF_S)
         database.retry_at = time.monotonic() + backoff
         warn_once(
-            f"write:{database.path}:{cause}",
-            f"cannot write to {database.path} ({exc}); training continues, up to "
+            f"write:{database.target}:{cause}",
+            f"cannot write to {database.target} ({exc}); training continues, up to "
             f"{MAX_PENDING_POINTS:,} points are kept in memory and retried",
         )
-        if cause == DISK and database.conn is not None:
-            # From now on checkpoint often: on a small disk the WAL's second copy of the data
-            # is what fills it.
-            set_small_wal(database.conn)
-            checkpoint(database.conn)
-        elif database.conn is not None:
+        if cause == DISK and database.store is not None:
+            database.store.after_disk_full()
+        elif database.store is not None:
             # A broken connection (file replaced, permissions changed) is reopened next attempt;
             # it is not closed here because closing may checkpoint into a file that moved.
-            _orphans.append(database.conn)
-            database.conn = None
+            _orphans.append(database.store)
+            database.store = None
         self._enforce_cap(database)
 
     def _enforce_cap(self, database: _Database) -> None:
@@ -389,16 +360,16 @@ class Writer:
             if kept is not None:
                 database.pending = kept
                 warn_once(
-                    f"dropping-media:{database.path}",
-                    f"{database.path} is still not writable; dropping the oldest media and "
+                    f"dropping-media:{database.target}",
+                    f"{database.target} is still not writable; dropping the oldest media and "
                     f"console output beyond {MAX_PENDING_HEAVY_BYTES // 2**20} MiB",
                 )
             kept = without_oldest_points(database.pending, MAX_PENDING_POINTS)
             if kept is not None:
                 database.pending = kept
                 warn_once(
-                    f"dropping:{database.path}",
-                    f"{database.path} is still not writable; dropping the oldest points beyond "
+                    f"dropping:{database.target}",
+                    f"{database.target} is still not writable; dropping the oldest points beyond "
                     f"{MAX_PENDING_POINTS:,} (counted and reported at finish)",
                 )
 
@@ -411,23 +382,31 @@ class Writer:
         with self._cond:
             live = [h for h in self._handles if not h.finished]
             self._handles = live
-        by_db: dict[Path, list[str]] = {}
+        by_db: dict[Target, list[str]] = {}
         for handle in live:
             if wall - handle.last_write >= HEARTBEAT_INTERVAL_S:
-                by_db.setdefault(handle.db_path, []).append(handle.run_id)
-        for path, run_ids in by_db.items():
-            database = self._databases.get(path)
-            if database is None or database.conn is None or database.failures:
+                by_db.setdefault(handle.db, []).append(handle.run_id)
+        for target, run_ids in by_db.items():
+            database = self._databases.get(target)
+            store = database.store if database is not None else None
+            if database is None or store is None or database.failures:
                 continue
             try:
-                version = store.begin(database.conn)
-                store.heartbeat(database.conn, run_ids, wall, version)
-                store.commit(database.conn)
-            except sqlite3.Error as exc:
-                store.rollback(database.conn)
+                with self._writing, transaction(store) as version:
+                    store.heartbeat(run_ids, wall, version)
+            except Exception as exc:
+                if not _storage_error(exc, store):
+                    raise
                 self._failed(database, exc)
 
 
 # Connections that must never be closed by garbage collection (after a fork, or broken ones
 # whose close could touch files another process now uses).
-_orphans: list[sqlite3.Connection] = []
+_orphans: list[Store] = []
+
+
+def _storage_error(exc: BaseException, store: Store | None) -> bool:
+    """Whether ``exc`` is the database's trouble (kept and retried), not a bug."""
+    if isinstance(exc, (OSError, DatabaseError)):
+        return True
+    return store is not None and isinstance(exc, store.errors())

@@ -20,6 +20,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
+from tracker.db import Target, parse_target
 from tracker.models import RunRecord
 
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
@@ -84,7 +85,7 @@ class TrackTuiApp(App[None]):
 
     def __init__(
         self,
-        db_path: Path,
+        db: Path | Target,
         *,
         poll_interval: float | None = None,
         watch: bool = True,
@@ -94,11 +95,11 @@ class TrackTuiApp(App[None]):
         super().__init__()
         if poll_interval is not None:
             timings = replace(timings, poll_s=poll_interval)
-        self.db_path = db_path
+        self.db = parse_target(db)
         self.timings = timings
         self.clock = clock
         self.model = RunsModel()
-        self.reader = DatabaseReader(db_path, timings=timings)
+        self.reader = DatabaseReader(self.db, timings=timings)
         self.feed = ReaderFeed(self.reader, timings, watch)
         self.smoothing = SMOOTHING_STEPS[1]
         self.options = PlotOptions()
@@ -119,7 +120,7 @@ class TrackTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
-        self.feed.start_watcher(self.db_path)
+        self.feed.start_watcher(self.db)
         self.read_loop()
 
     def on_unmount(self) -> None:
@@ -135,7 +136,7 @@ class TrackTuiApp(App[None]):
         changed = self.model.apply(message)
         self.updates += 1
         if changed.status and self.model.status.state == "ok":
-            self.feed.start_watcher(self.db_path)  # the folder may exist only now
+            self.feed.start_watcher(self.db)  # the folder may exist only now
         self._pending = changed if self._pending is None else self._pending.merged(changed)
 
     def on_file_reopened(self, message: FileReopened) -> None:

@@ -9,13 +9,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tracker import store
+from tracker.db import Target, open_store, parse_target
 from tracker.errors import DatabaseError, DatabaseUnavailable, FilterError
 from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
-from tracker.paths import resolve_db_path
 from tracker.ranking import best_run, metric_direction
-from tracker.schema import open_for_reading
 
 from . import listing
 from .sanitize import safe_text
@@ -83,26 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    return resolve_db_path(getattr(args, "sub_db", None) or args.db)
+def _db_path(args: argparse.Namespace) -> Target:
+    return parse_target(getattr(args, "sub_db", None) or args.db)
 
 
-def load_runs(path: Path, project: str | None = None) -> list[RunRecord]:
-    """Every run in the file, or [] when there is no database yet.
+def load_runs(db: Path | Target, project: str | None = None) -> list[RunRecord]:
+    """Every run in the database, or [] when there is no database yet.
 
     Anything else that stops the read (damage, permissions) is a ``DatabaseError`` naming the
     file and the cause, never an omission: the file's ``runs`` and ``series`` tables pass a
     structure check first, so rows hidden by a damaged page are reported, not left out."""
     try:
-        conn = open_for_reading(path)
+        store = open_store(db)
     except DatabaseUnavailable as exc:
         if "no database" in exc.reason or "empty file" in exc.reason:
             return []
         raise
     try:
-        return store.read_runs(conn, project=project)  # its errors name the file already
+        return store.read_runs(project=project)  # its errors name the database already
     finally:
-        conn.close()
+        store.close()
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -115,7 +113,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         emit(listing.runs_json(runs))
         return 0
     if not runs:
-        where = safe_text(path)
+        where = safe_text(path.shown)
         emit(f"no runs{' match' if args.filter else ''} in {where}", error=True)
         return 0
     wanted = (
@@ -175,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.steps_per_second,
                 not args.no_tui,
             )
-        return run_tui(resolve_db_path(args.db), refresh_interval(args.refresh))
+        return run_tui(parse_target(args.db), refresh_interval(args.refresh))
     except FilterError as exc:
         emit(f"tracktui: bad expression: {exc}", error=True)
         return 2
@@ -207,7 +205,7 @@ def refresh_interval(given: float | None) -> float:
     return given
 
 
-def run_tui(path: Path, refresh: float | None = None) -> int:
+def run_tui(db: Path | Target, refresh: float | None = None) -> int:
     from dataclasses import replace
 
     from .app import TrackTuiApp
@@ -215,7 +213,7 @@ def run_tui(path: Path, refresh: float | None = None) -> int:
 
     timings = DEFAULT if refresh is None else replace(DEFAULT, frame_s=refresh)
     with ui_terminal():
-        TrackTuiApp(path, timings=timings).run()
+        TrackTuiApp(db, timings=timings).run()
     return 0
 
 

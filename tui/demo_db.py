@@ -9,10 +9,9 @@ import math
 import random
 from pathlib import Path
 
-from tracker import store, store_lifecycle
 from tracker.batch import RunHandle, write_batch
+from tracker.db import open_store, parse_target
 from tracker.jsonable import dumps
-from tracker.schema import open_for_writing
 from tracker.status import this_host
 
 from .simulate import curves, spec_for
@@ -48,7 +47,8 @@ def _system(step: int, index: int) -> dict[str, float]:
 def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float = NOW) -> list[str]:
     """Write ``runs`` simulated runs; return their ids, oldest first. Statuses: finished,
     failed (the diverging one), crashed (index 3) and running (the newest)."""
-    conn = open_for_writing(path)
+    store = open_store(path, write=True)
+    target = parse_target(path)
     ids = []
     try:
         for index in range(runs):
@@ -57,9 +57,8 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
             created = now - (runs - index) * 900.0
             live = index == runs - 1
             crashed = spec.crashes
-            version = store.begin(conn)
+            version = store.begin()
             store.insert_run(
-                conn,
                 {
                     "id": run_id, "project": "demo", "name": spec.name, "created_at": created,
                     "host": this_host() if live or crashed else "gpu-node-1",
@@ -69,8 +68,8 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
                 },
                 version,
             )  # fmt: skip
-            store.commit(conn)
-            handle = RunHandle(run_id, path, created, dict(spec.config), {})
+            store.commit()
+            handle = RunHandle(run_id, target, created, dict(spec.config), {})
             length = int(steps * 0.35) if crashed else steps
             records: list[tuple[object, ...]] = []
             best = math.inf
@@ -99,10 +98,10 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
                     ("failed", 1, "ValueError: loss is NaN") if failed else ("finished", 0, None)
                 )
                 records.append(("finish", handle, outcome))
-            write_batch(conn, records, now=created + length * 1.5)
+            write_batch(store, records, now=created + length * 1.5)
             ids.append(run_id)
     finally:
-        conn.close()
+        store.close()
     return ids
 
 
@@ -110,12 +109,12 @@ def build_resumed_database(path: Path, now: float = NOW) -> str:
     """One nanoGPT-like run for the README: it logs its own ``iter`` (defined as the step
     metric of every metric), was killed at iteration 3,000, requeued and resumed, and is
     training again: its plots run against ``iter`` with the resume marked."""
-    conn = open_for_writing(path)
+    store = open_store(path, write=True)
+    target = parse_target(path)
     run_id, created = "nano0001", now - 3600.0
     try:
-        version = store.begin(conn)
+        version = store.begin()
         store.insert_run(
-            conn,
             {
                 "id": run_id, "project": "nanogpt", "name": "gpt2-124m-owt", "created_at": created,
                 "host": this_host(), "pid": 1, "pid_start": None, "tags": "[]",
@@ -124,9 +123,9 @@ def build_resumed_database(path: Path, now: float = NOW) -> str:
             },
             version,
         )  # fmt: skip
-        store.commit(conn)
+        store.commit()
         defs = [{"name": "*", "step_metric": "iter", "step_sync": True}]
-        handle = RunHandle(run_id, path, created, {}, {}, metric_defs=defs)
+        handle = RunHandle(run_id, target, created, {}, {}, metric_defs=defs)
         records: list[tuple[object, ...]] = [("json", handle, "metric_defs")]
         rng = random.Random(7)
         resume_at, calls = 120, 200
@@ -140,17 +139,16 @@ def build_resumed_database(path: Path, now: float = NOW) -> str:
             if call % 10 == 0:
                 values["val/loss"] = loss + 0.06 + abs(rng.gauss(0, 0.02))
             records.append((handle, call, at, values))
-        write_batch(conn, records, now=created + calls * 12.0 + 900.0)
-        version = store.begin(conn)
+        write_batch(store, records, now=created + calls * 12.0 + 900.0)
+        version = store.begin()
         detail = {"previous_status": "crashed", "previous_host": this_host(),
                   "previous_pid": DEAD_PID, "exit_code": None, "error": None}  # fmt: skip
-        store_lifecycle.insert_events(
-            conn,
+        store.insert_events(
             [(run_id, created + resume_at * 12.0 + 900.0, resume_at, "resumed", None, None,
               f"resumed after crashed at step {resume_at}", dumps(detail))],
             version,
         )  # fmt: skip
-        store.commit(conn)
+        store.commit()
     finally:
-        conn.close()
+        store.close()
     return run_id

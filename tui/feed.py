@@ -15,9 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.message import Message
+
+from tracker.db import Target
 
 from .messages import ReadDone
 from .reader import DatabaseReader
@@ -37,6 +38,7 @@ class ReaderFeed:
         self.watch_files = watch_files
         self.watcher: DatabaseWatcher | None = None
         self._wake = threading.Event()
+        reader.wake = self._wake  # a server's NOTIFY wakes the loop like a file event
         self._urgent = False  # the UI asked for something: read without waiting
         self._stop = threading.Event()
 
@@ -45,11 +47,14 @@ class ReaderFeed:
         self._urgent = True
         self._wake.set()
 
-    def start_watcher(self, db_path: Path) -> None:
-        """Watch the file's folder (again, once it exists); the poll covers it meanwhile."""
+    def start_watcher(self, db: Target) -> None:
+        """Watch the file's folder (again, once it exists); the poll covers it meanwhile.
+        A server database is watched by the reader's LISTEN connection instead."""
         if not self.watch_files or (self.watcher is not None and self.watcher.running):
             return
-        watcher = DatabaseWatcher(db_path, self._wake)
+        if db.path is None:
+            return
+        watcher = DatabaseWatcher(db.path, self._wake)
         self.watcher = watcher if watcher.start() else None
 
     def stop(self) -> None:

@@ -8,11 +8,12 @@ The app posts :class:`~tui.messages.DataChanged` to every screen once a frame an
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol, cast
 
 from textual.css.query import NoMatches
 from textual.screen import Screen
+
+from tracker.db.target import Target
 
 from .messages import Changed, DataChanged, OptionsChanged
 from .model import RunsModel
@@ -23,7 +24,7 @@ class Viewer(Protocol):
     """What screens read of the app (attributes down): they import neither the app nor each
     other."""
 
-    db_path: Path
+    db: Target
     model: RunsModel
     options: PlotOptions
     clock: Callable[[], float]

@@ -1,27 +1,26 @@
-"""The TUI's reading side, run on one thread: one long-lived read-only connection, deltas only.
+"""The TUI's reading side, run on one thread: one long-lived read-only store, deltas only.
 
-:meth:`DatabaseReader.poll` is cheap when nothing changed (``PRAGMA data_version``); when
-something did, it reads what is newer than its cursor (``store.read_changes``), the first
+:meth:`DatabaseReader.poll` is cheap when nothing changed (the store's change token: SQLite's
+``PRAGMA data_version``, PostgreSQL's version counter); when something did, it reads what is
+newer than its cursor (``Store.read_changes``), the first
 history of series the UI asked to follow (bucketed in SQL), and re-derives the status of live
 runs (a killed process changes nothing in the file). It never leaves a transaction open.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tracker import store
+from tracker.db import Store, Target, open_store, parse_target
+from tracker.db.base import Listener
+from tracker.db.target import scrub
 from tracker.errors import DatabaseError
 from tracker.media.decoded import MediaItem, parse_meta
 from tracker.models import LIVE, Bucket, Point, RunRecord
-from tracker.read_errors import read_error, reading
-from tracker.schema import open_for_reading, schema_version
 from tracker.status import derive_status
 
 from .media_decode import Decoded, decode_for_display
@@ -105,15 +104,18 @@ class DatabaseReader:
     """Owned by one thread; :meth:`follow` may be called from any thread."""
 
     def __init__(
-        self, path: Path, buckets: int = HISTORY_BUCKETS, timings: Timings = DEFAULT
+        self, db: Path | Target, buckets: int = HISTORY_BUCKETS, timings: Timings = DEFAULT
     ) -> None:
-        self.path = path
+        self.target = parse_target(db)
+        self.path = self.target.path if self.target.path is not None else Path(self.target.shown)
+        self.wake: threading.Event | None = None  # set by the feed: a server's NOTIFY sets it
+        self.store: Store | None = None
+        self._listener: Listener | None = None
         self.buckets = buckets
         self.timings = timings
-        self.conn: sqlite3.Connection | None = None
         self.status: DbStatus | None = None
         self.version = 0
-        self.data_version: int | None = None
+        self.data_version: object = None
         self.following: dict[int, int] = {}  # series id -> last seq held
         self._requested: set[int] = set()
         self._lock = threading.Lock()
@@ -125,7 +127,6 @@ class DatabaseReader:
         self._last_extras = time.monotonic()
         self._extras_after = 0.0
         self._last_status_check = 0.0
-        self._inode: int | None = None
         self.has_media = False  # schema 2 and later
         self._media_runs: dict[str, int] = {}  # run id -> last media row id held
         self._console_runs: dict[str, int] = {}  # run id -> last console row id held
@@ -170,32 +171,28 @@ class DatabaseReader:
             self._media_fresh = True
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def _set_status(self, status: DbStatus, update: Update) -> None:
         if status != self.status:
             self.status = status
             update.status = status
 
-    def _inode_now(self) -> int | None:
-        try:
-            return os.stat(self.path).st_ino
-        except OSError:
-            return None
-
     def poll(self, force: bool = False) -> Update:
         update = Update()
         self.changed = False
-        if self.conn is not None and self._inode_now() != self._inode:
+        if self.store is not None and self.store.replaced():
             self.close()  # deleted or replaced under us: start over
-        if self.conn is None:
+        if self.store is None:
             self._open(update)
-            if self.conn is None:
+            if self.store is None:
                 return update
             force = True
-        assert self.conn is not None
         try:
             self._read(update, force)
         except Exception as exc:  # the screen says why and this thread keeps watching
@@ -206,31 +203,31 @@ class DatabaseReader:
     def _failure(self, exc: Exception) -> str:
         """One line naming the file and why it cannot be read: damage and permissions by
         their codes, anything else by its type (the reader thread must never die of it)."""
-        error = read_error(self.path, exc)
-        if error is not None:
-            return str(error)
-        return f"{self.path}: cannot be read ({type(exc).__name__}: {exc})"
+        if isinstance(exc, DatabaseError):
+            return scrub(str(exc), self.target)
+        if self.target.path is not None:
+            from tracker.db.sqlite.read_errors import read_error
+
+            error = read_error(self.target.path, exc)
+            if error is not None:
+                return str(error)
+        text = scrub(f"{type(exc).__name__}: {exc}", self.target)
+        return f"{self.target.shown}: cannot be read ({text})"
 
     def _open(self, update: Update) -> None:
         try:
-            conn = open_for_reading(self.path)
+            store = open_store(self.target)
         except Exception as exc:
-            error = read_error(self.path, exc)
-            reason = error.reason if error is not None else ""
+            reason = exc.reason if isinstance(exc, DatabaseError) else ""
             state = (
                 "missing" if "no database" in reason else "empty" if "empty" in reason else "error"
             )
             self._set_status(DbStatus(state, self._failure(exc)), update)
             return
-        try:
-            with reading(self.path):
-                self.has_media = schema_version(conn) >= 2
-        except DatabaseError as exc:
-            conn.close()
-            self._set_status(DbStatus("error", str(exc)), update)
-            return
-        self.conn = conn
-        self._inode = self._inode_now()
+        self.has_media = store.has_media
+        self.store = store
+        if self.wake is not None:
+            self._listener = store.listen(self.wake)
         with self._lock:
             self._media_runs = dict.fromkeys(self._media_runs, 0)
             self._console_runs = dict.fromkeys(self._console_runs, -1)
@@ -248,18 +245,16 @@ class DatabaseReader:
         update.reset = True
 
     def _read(self, update: Update, force: bool) -> None:
-        conn = self.conn
-        assert conn is not None
-        changed = store.data_version(conn)
+        store = self.store
+        assert store is not None
+        changed = store.change_token()
         self.changed = changed != self.data_version
         with self._lock:
             requested, self._requested = self._requested, set()
         if force or changed != self.data_version:
             self.data_version = changed
             self.reads += 1
-            changes = store.read_changes(
-                conn, self.version, dict(self.following), previous=self._records
-            )
+            changes = store.read_changes(self.version, dict(self.following), previous=self._records)
             self.version = changes.version
             update.runs.extend(changes.runs)
             self._records.update((run.id, run) for run in changes.runs)
@@ -278,7 +273,7 @@ class DatabaseReader:
             self._media_version = changed
             self._read_media(update)
         for sid in requested:
-            count, buckets = store.read_series(conn, sid, self.buckets)
+            count, buckets = store.read_series(sid, self.buckets)
             self.following[sid] = count
             update.loaded[sid] = (count, buckets)
         self._known.update(run.id for run in update.runs)
@@ -295,18 +290,18 @@ class DatabaseReader:
             DbStatus("ok") if self._known else DbStatus("empty", "no runs yet"), update
         )
 
-    _media_version: int | None = None
+    _media_version: object = None
 
     def _read_media(self, update: Update) -> None:
         """New media rows and console chunks of the runs on screen, and the data asked for."""
-        conn = self.conn
-        assert conn is not None
+        store = self.store
+        assert store is not None
         with self._lock:
             media_runs = dict(self._media_runs)
             console_runs = dict(self._console_runs)
             wanted, self._media_wanted = self._media_wanted, {}
         for run_id, after in media_runs.items():
-            rows = store.read_media_index(conn, run_id, after)
+            rows = store.read_media_index(run_id, after)
             if rows:
                 items = [
                     MediaItem(r[0], run_id, r[1], r[2], r[3], r[4], parse_meta(r[5])) for r in rows
@@ -317,21 +312,21 @@ class DatabaseReader:
                         self._media_runs[run_id] = items[-1].id
         for run_id, after in console_runs.items():
             if after < 0:
-                chunks = store.read_console(conn, run_id, 0, last=CONSOLE_FIRST_CHUNKS)
+                chunks = store.read_console(run_id, 0, last=CONSOLE_FIRST_CHUNKS)
             else:
-                chunks = store.read_console(conn, run_id, after)
+                chunks = store.read_console(run_id, after)
             if chunks or after < 0:
                 update.console[run_id] = chunks
                 with self._lock:
                     if run_id in self._console_runs:
                         self._console_runs[run_id] = chunks[-1][0] if chunks else 0
         if wanted:
-            for media_id, data in store.read_media_data(conn, sorted(wanted)).items():
+            for media_id, data in store.read_media_data(sorted(wanted)).items():
                 update.media_data[media_id] = decode_for_display(wanted[media_id], data)
 
     def _compute_extras(self, update: Update) -> None:
-        conn = self.conn
-        assert conn is not None
+        store = self.store
+        assert store is not None
         now = time.monotonic()
         done = 0
         for run_id, run in list(self._extras_wanted.items()):
@@ -345,15 +340,13 @@ class DatabaseReader:
             recent = {}
             for key in keys:
                 summary = run.metrics[key]
-                recent[key] = store.recent_mean(
-                    conn, summary.series_id, summary.count, RECENT_POINTS
-                )
+                recent[key] = store.recent_mean(summary.series_id, summary.count, RECENT_POINTS)
             trend: tuple[float | None, ...] = ()
             if keys:
                 first = run.metrics[keys[0]]
                 if first.count:
                     trend = tuple(
-                        b.mean for b in store.history_buckets(conn, first.series_id, TREND_BUCKETS)
+                        b.mean for b in store.history_buckets(first.series_id, TREND_BUCKETS)
                     )
             update.extras[run_id] = RunExtras(keys[0] if keys else None, trend, recent)
             done += 1

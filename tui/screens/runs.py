@@ -216,7 +216,7 @@ class RunsScreen(LiveScreen):
         width = max(20, self.app.size.width - 2)  # the header's padding
         parts = [
             Text(" tracktui ", style="bold reverse"),
-            Text(f"  {cut_cells_left(safe_text(self.tapp.db_path), max(16, width // 2))}"),
+            Text(f"  {cut_cells_left(safe_text(self.tapp.db.shown), max(16, width // 2))}"),
         ]
         if model.status.state == "ok":
             parts.append(Text(f"   {len(model.runs)} runs, {model.live_count()} live"))
@@ -441,7 +441,7 @@ class RunsScreen(LiveScreen):
     @work(thread=True, exclusive=True, group="tagging")
     def _write_best_tag(self, winner: str, among: list[str]) -> None:
         try:
-            tag_exclusively(self.tapp.db_path, "best", winner, among)
+            tag_exclusively(self.tapp.db, "best", winner, among)
         except Exception as exc:
             self.app.call_from_thread(self.notify, f"could not tag: {exc}", severity="error")
             return

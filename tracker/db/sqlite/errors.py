@@ -8,16 +8,10 @@ a value of the wrong type, a constraint: isolate that record and write the other
 
 from __future__ import annotations
 
-import errno
-import random
 import sqlite3
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
-from .errors import DatabaseUnavailable
-
-T = TypeVar("T")
+from ...errors import DatabaseUnavailable
+from ..causes import BUSY, CORRUPT, DISK, DISK_ERRNOS, READONLY
 
 # Primary result codes (the low byte of an extended code), from sqlite3.h.
 SQLITE_ERROR = 1
@@ -38,7 +32,6 @@ SQLITE_AUTH = 23
 SQLITE_RANGE = 25
 SQLITE_NOTADB = 26
 
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT})
 _BUSY_CODES = frozenset({SQLITE_BUSY, SQLITE_LOCKED, SQLITE_PROTOCOL})
 _RECORD_CODES = frozenset({SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE})
 _CORRUPT_CODES = frozenset({SQLITE_CORRUPT, SQLITE_NOTADB})
@@ -54,12 +47,6 @@ _RECORD_EXCEPTIONS = (
     TypeError,
     ValueError,
 )
-
-BUSY = "database locked by another process"
-DISK = "disk full or write error"
-READONLY = "database not writable"
-CORRUPT = "database corrupt"
-RECORD = "a record SQLite refuses"
 
 
 def primary_code(exc: BaseException) -> int | None:
@@ -91,7 +78,7 @@ def classify(exc: BaseException) -> str:
     if code in _CORRUPT_CODES:
         return CORRUPT
     if isinstance(exc, OSError):
-        return DISK if exc.errno in _DISK_ERRNOS else READONLY
+        return DISK if exc.errno in DISK_ERRNOS else READONLY
     if isinstance(exc, DatabaseUnavailable):
         return READONLY
     return type(exc).__name__
@@ -110,30 +97,3 @@ def is_record_error(exc: BaseException) -> bool:
     if code is None:
         return isinstance(exc, _RECORD_EXCEPTIONS)
     return code in _RECORD_CODES
-
-
-def retry_while_busy(attempt: Callable[[float], T], deadline_s: float, path: str, what: str) -> T:
-    """Call ``attempt(seconds_left)`` until it does not fail with a busy database.
-
-    Jittered exponential backoff (so that many processes started at the same instant spread
-    out) up to ``deadline_s``; past it, a ``DatabaseUnavailable`` that says how long it waited.
-    """
-    start = time.monotonic()
-    delay = 0.02
-    while True:
-        left = deadline_s - (time.monotonic() - start)
-        try:
-            return attempt(max(left, 0.05))
-        except (sqlite3.Error, DatabaseUnavailable) as exc:
-            if not is_busy(exc):
-                raise
-            left = deadline_s - (time.monotonic() - start)
-            if left <= 0:
-                raise DatabaseUnavailable(
-                    path,
-                    f"{what}: the database stayed locked by other processes for "
-                    f"{deadline_s:g} s (raise $TRACKTUI_INIT_TIMEOUT to wait longer)",
-                    busy=True,
-                ) from None
-            time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
-            delay = min(delay * 2, 1.0)

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
-from .errors import DatabaseError, DatabaseUnavailable, NotATrackerDatabase
-from .sqlite_errors import (
+from ...errors import DatabaseError, DatabaseUnavailable, NotATrackerDatabase
+from .errors import (
     SQLITE_AUTH,
     SQLITE_CANTOPEN,
     SQLITE_ERROR,
@@ -43,9 +42,6 @@ from .sqlite_errors import (
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# The writer stores configs at most ~34 levels deep (tracker.values); anything deeper was not
-# written by tracktui and would make every recursive walk of it raise RecursionError.
-MAX_JSON_DEPTH = 64
 STRUCTURE_CHECKED = ("runs", "series")  # the tables `ls`, `best` and the TUI's table read
 SQLITE_READONLY_DIRECTORY = SQLITE_READONLY | (6 << 8)  # extended code, sqlite3.h
 _ACCESS_CODES = frozenset({SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH})
@@ -195,36 +191,3 @@ def names_the_file(
             raise error from None
 
     return read
-
-
-def loads_json(text: object, default: T) -> T | Any:
-    """Stored JSON text parsed, or ``default`` when it is empty, does not parse, is not of
-    ``default``'s type or is nested deeper than :data:`MAX_JSON_DEPTH`."""
-    if not text or not isinstance(text, (str, bytes)):
-        return default
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return default
-    if not isinstance(value, type(default)) or _too_deep(value):
-        return default
-    return value
-
-
-def _too_deep(value: object) -> bool:
-    """Whether ``value`` nests lists and dicts more than :data:`MAX_JSON_DEPTH` levels
-    (an explicit stack, so this cannot raise ``RecursionError`` itself)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children: Any
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > MAX_JSON_DEPTH:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False

@@ -39,8 +39,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
-from .paths import ensure_private_file, is_network_filesystem
+from ...errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
+from ...paths import ensure_private_file, is_network_filesystem
+from .errors import SQLITE_CORRUPT, is_busy, is_corrupt, primary_code
 from .read_errors import (
     check_structure,
     damaged,
@@ -49,10 +50,8 @@ from .read_errors import (
     reading,
     sqlite_error,
 )
-from .sqlite_errors import SQLITE_CORRUPT, is_busy, is_corrupt, primary_code
 
 APPLICATION_ID = 0x54724B74  # "TrKt"
-SEQ_BITS = 32
 PAGE_SIZE = 16384
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 15_000

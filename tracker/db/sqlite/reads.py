@@ -1,0 +1,210 @@
+"""The SQLite store's reads: the primitive queries :class:`~tracker.db.base.SharedReads`
+assembles into records, points in logging order, min/max buckets, events.
+
+Readers use one autocommit connection and never leave a read transaction or an unfinished
+cursor open: every query is fetched whole, and a multi-query read takes one short snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ...models import Bucket, Point, RunEvent
+from ..base import CHUNK, SEQ_MASK, SharedReads, point_id
+from ..rows import (
+    EVENT_COLUMNS,
+    RUN_COLUMNS,
+    RUN_COLUMNS_V2,
+    SERIES_COLUMNS,
+    bucket_from_row,
+    event_from_row,
+)
+from .read_errors import read_error
+
+_FINITE = "CASE WHEN abs(value) <= 1.7976931348623157e308 THEN value END"
+
+
+class SqliteReads(SharedReads):
+    conn: sqlite3.Connection
+    path: Path
+    _depth: int = 0
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        if self._depth or self.conn.in_transaction:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            error = read_error(self.path, exc)
+            if error is None:  # pragma: no cover - both kinds are always mapped
+                raise
+            raise error from None
+
+    def _columns(self) -> str:
+        """The run columns this file has (readers show older files as they are)."""
+        return RUN_COLUMNS if self.has_lifecycle else RUN_COLUMNS_V2
+
+    def current_version(self) -> int:
+        row = self.conn.execute("SELECT version FROM state WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def change_token(self) -> object:
+        """Changes whenever another connection commits; 4 µs, the cheap "anything new?"."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _run_rows(
+        self, run_ids: Sequence[str] | None = None, project: str | None = None
+    ) -> list[Sequence[Any]]:
+        columns = self._columns()
+        if run_ids is not None:
+            rows: list[Sequence[Any]] = []
+            for start in range(0, len(run_ids), CHUNK):
+                chunk = list(run_ids[start : start + CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows += self.conn.execute(
+                    f"SELECT {columns} FROM runs WHERE id IN ({marks})", chunk
+                ).fetchall()
+            return rows
+        if project is None:
+            return self.conn.execute(
+                f"SELECT {columns} FROM runs ORDER BY created_at DESC"
+            ).fetchall()
+        return self.conn.execute(
+            f"SELECT {columns} FROM runs WHERE project = ? ORDER BY created_at DESC", (project,)
+        ).fetchall()
+
+    def _series_rows(
+        self, run_ids: Sequence[str] | None = None, project: str | None = None
+    ) -> list[Sequence[Any]]:
+        if run_ids is not None:
+            rows: list[Sequence[Any]] = []
+            for start in range(0, len(run_ids), CHUNK):
+                chunk = list(run_ids[start : start + CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows += self.conn.execute(
+                    f"SELECT {SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", chunk
+                ).fetchall()
+            return rows
+        if project is None:
+            return self.conn.execute(f"SELECT {SERIES_COLUMNS} FROM series").fetchall()
+        return self.conn.execute(
+            f"SELECT {SERIES_COLUMNS} FROM series WHERE run_id IN"
+            " (SELECT id FROM runs WHERE project = ?)",
+            (project,),
+        ).fetchall()
+
+    def _changed_since(self, version: int) -> tuple[list[Sequence[Any]], set[str]]:
+        series = self.conn.execute(
+            f"SELECT {SERIES_COLUMNS} FROM series WHERE version > ?", (version,)
+        ).fetchall()
+        runs = {
+            row[0] for row in self.conn.execute("SELECT id FROM runs WHERE version > ?", (version,))
+        }
+        return series, runs
+
+    def _series_count(self, series: int) -> int:
+        row = self.conn.execute("SELECT count FROM series WHERE id = ?", (series,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def series_id(self, run_id: str, key: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM series WHERE run_id = ? AND key = ?", (run_id, key)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def history(self, series: int, after_seq: int = 0, limit: int | None = None) -> list[Point]:
+        """Points of one series in logging order, those after ``after_seq`` only.
+
+        The arithmetic is done by SQLite and rows become ``Point`` tuples in C; only a series
+        that holds a NaN takes a second pass (NULL in the file becomes ``nan``).
+        """
+        sql = (
+            "SELECT id & ?, step, value, t / 1000.0 FROM points WHERE id BETWEEN ? AND ?"
+            " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
+        )
+        params: tuple[int, ...] = (
+            SEQ_MASK,
+            point_id(series, after_seq + 1),
+            point_id(series, SEQ_MASK),
+        )
+        points = list(
+            map(
+                Point._make,
+                self.conn.execute(sql, (*params, limit) if limit is not None else params),
+            )
+        )
+        row = self.conn.execute("SELECT nonfinite FROM series WHERE id = ?", (series,)).fetchone()
+        if row is not None and row[0]:
+            nan = float("nan")
+            points = [p if p.value is not None else p._replace(value=nan) for p in points]
+        return points
+
+    def history_buckets(self, series: int, buckets: int) -> list[Bucket]:
+        """Min/max downsampling in SQL: consecutive points grouped into at most ``buckets``.
+
+        NaN points (stored as NULL) are left out of min/max/mean by SQLite; with ±inf they are
+        counted in ``nonfinite`` (and inf is left out of the mean).
+        """
+        if buckets <= 0:
+            raise ValueError("buckets must be positive")
+        total = self._series_count(series)
+        if total == 0:
+            return []
+        rows = self.conn.execute(
+            f"SELECT min(step), max(step), min({_FINITE}), max({_FINITE}), min(t), max(t),"
+            f" count(*), count(*) - count({_FINITE}), avg({_FINITE})"
+            " FROM points WHERE id BETWEEN ? AND ? GROUP BY (((id & ?) - 1) * ?) / ? ORDER BY 1",
+            (point_id(series, 1), point_id(series, SEQ_MASK), SEQ_MASK, buckets, total),
+        ).fetchall()
+        return [bucket_from_row(r) for r in rows]
+
+    def recent_mean(self, series: int, count: int, last: int) -> float | None:
+        """Mean of the finite values among a series' ``last`` points: a smoothed value."""
+        if count <= 0:
+            return None
+        row = self.conn.execute(
+            f"SELECT avg({_FINITE}) FROM points WHERE id BETWEEN ? AND ?",
+            (point_id(series, max(1, count - last + 1)), point_id(series, count)),
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def read_events(self, run_ids: Sequence[str] | None = None) -> list[RunEvent]:
+        """Events of these runs (every run's when None), oldest first."""
+        if not self.has_lifecycle:
+            return []
+        if run_ids is None:
+            rows = self.conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id").fetchall()
+        else:
+            rows = []
+            ids = list(run_ids)
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    self.conn.execute(
+                        f"SELECT {EVENT_COLUMNS} FROM events WHERE run_id IN ({marks}) ORDER BY id",
+                        chunk,
+                    ).fetchall()
+                )
+        return [event_from_row(row) for row in rows]

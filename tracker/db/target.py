@@ -1,0 +1,116 @@
+"""Where runs are stored: a SQLite file (a path, the default) or a PostgreSQL server (a URL).
+
+``db`` arguments, ``$TRACKTUI_DB`` and ``tracktui --db`` all go through :func:`parse_target`.
+A string with a URL scheme is a server: ``postgresql://`` and ``postgres://`` are spoken, any
+other scheme is refused (a typo must not silently become a folder named ``postgresql:`` holding
+a SQLite file). Credentials never leave this module unmasked: :attr:`Target.shown` is what every
+message, listing and screen prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import DatabaseUnavailable
+from ..paths import resolve_db_path
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile"})
+MASK = "***"
+
+Kind = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One database: ``kind``, and either ``path`` (SQLite) or ``url`` (PostgreSQL)."""
+
+    kind: Kind
+    path: Path | None = None
+    url: str | None = field(default=None, repr=False)
+    shown: str = ""
+
+    def __str__(self) -> str:
+        return self.shown
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.kind == "sqlite"
+
+    def sqlite_path(self) -> Path:
+        if self.path is None:
+            raise TypeError(f"{self.shown} is not a SQLite file")
+        return self.path
+
+
+def is_url(text: str) -> bool:
+    return _SCHEME.match(text) is not None
+
+
+def parse_target(db: str | os.PathLike[str] | Target | None = None) -> Target:
+    """``db``, else ``$TRACKTUI_DB``, else ``./.tracktui/runs.db``, as a :class:`Target`."""
+    if isinstance(db, Target):
+        return db
+    text = os.fspath(db) if db is not None else ""
+    if not text:
+        text = os.environ.get("TRACKTUI_DB", "")
+    if text and isinstance(text, str):
+        match = _SCHEME.match(text)
+        if match is not None:
+            scheme = match.group(1).lower()
+            if scheme in POSTGRES_SCHEMES:
+                return Target("postgresql", url=text, shown=mask_url(text))
+            if scheme == "file":
+                path = Path(urlsplit(text).path)
+                return Target("sqlite", path=path, shown=str(path))
+            raise DatabaseUnavailable(
+                mask_url(text),
+                f"tracktui cannot store runs at a {scheme}:// URL: give a SQLite file path "
+                "(runs.db) or a PostgreSQL URL (postgresql://user@host/dbname)",
+            )
+    path = resolve_db_path(text or None)
+    return Target("sqlite", path=path, shown=str(path))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (and secret query parameters) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^@/]*@", f"//{MASK}@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = f"{userinfo.split(':', 1)[0]}:{MASK}"
+        netloc = f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="/:*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub(text: str, target: Target) -> str:
+    """``text`` (an error message of a driver, say) without the target's secrets."""
+    if target.url is None:
+        return text
+    out = text.replace(target.url, target.shown)
+    try:
+        password = urlsplit(target.url).password
+    except ValueError:
+        password = None
+    if password:
+        out = out.replace(password, MASK)
+    for key, value in parse_qsl(urlsplit(target.url).query):
+        if key.lower() in _SECRET_PARAMS and value:
+            out = out.replace(value, MASK)
+    return out
