@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .console import collapse_carriage_returns
-from .db.base import Store, point_id
+from .db.base import PointChunk, Store
 from .db.target import Target
 from .errors import warn_once
 from .jsonable import dumps
@@ -97,18 +97,18 @@ def write_batch(
     console_rows = _console_rows(controls)
     version = store.begin()
     try:
-        rows: list[Any] = []
+        chunks: list[PointChunk] = []
         series_updates: list[tuple[Any, ...]] = []
         for handle, group in groups.items():
-            run_rows, updates, states = _series_rows(
+            run_chunks, updates, states = _series_rows(
                 store, handle, _columns(group, handle.t0), version
             )
-            rows.append(run_rows)
+            chunks.extend(run_chunks)
             series_updates.extend(updates)
             store.update_run_progress(handle.run_id, group[-1][1], now, version)
             after_commit.append(_committer(handle, states, now))
-        if rows:
-            store.insert_points(itertools.chain.from_iterable(rows))
+        if chunks:
+            store.insert_points(chunks)
             store.update_series(series_updates)
         for kind, handle, payload in controls:
             if kind == "json":
@@ -243,12 +243,12 @@ def _joined(chunks: list[Chunk], index: int) -> Sequence[Any]:
 
 def _series_rows(
     store: Store, handle: RunHandle, per_key: dict[str, list[Chunk]], version: int
-) -> tuple[Any, list[tuple[Any, ...]], dict[str, SeriesState]]:
-    """Point rows for every key of one run, the series updates, and the states after commit."""
+) -> tuple[list[PointChunk], list[tuple[Any, ...]], dict[str, SeriesState]]:
+    """Point chunks for every key of one run, the series updates, and the states after commit."""
     known = handle.series
     new_keys = [k for k in per_key if k not in known]
     created = store.ensure_series(handle.run_id, new_keys, version) if new_keys else {}
-    iterators = []
+    out: list[PointChunk] = []
     updates: list[tuple[Any, ...]] = []
     states: dict[str, SeriesState] = {}
     for key, chunks in per_key.items():
@@ -274,15 +274,14 @@ def _series_rows(
             high = batch_high if high is None or batch_high > high else high
         count = state.count + n
         nonfinite = state.nonfinite + n - len(finite)
-        first_id = point_id(state.id, state.count + 1)
-        iterators.append(zip(range(first_id, first_id + n), steps, values, times, strict=True))
+        out.append((state.id, state.count + 1, steps, values, times))
         last = values[-1]
         updates.append(
             (count, None if math.isnan(last) else last, steps[-1], times[-1], low, high,
              nonfinite, version, state.id)
         )  # fmt: skip
         states[key] = SeriesState(state.id, count, low, high, nonfinite)
-    return itertools.chain.from_iterable(iterators), updates, states
+    return out, updates, states
 
 
 def _snapshot_json(source: dict[str, Any]) -> str:

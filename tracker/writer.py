@@ -346,9 +346,9 @@ class Writer:
         if cause == DISK and database.store is not None:
             database.store.after_disk_full()
         elif database.store is not None:
-            # A broken connection (file replaced, permissions changed) is reopened next attempt;
-            # it is not closed here because closing may checkpoint into a file that moved.
-            _orphans.append(database.store)
+            # A broken connection (file replaced, permissions changed, server gone) is opened
+            # again at the next attempt.
+            database.store.abandon()
             database.store = None
         self._enforce_cap(database)
 

@@ -7,12 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..rows import loads
-
-STORED_RUN_COLUMNS = (
-    "id", "project", "name", "status", "created_at", "updated_at", "host", "pid",
-    "pid_start", "step", "tags", "config", "summary", "exit_code", "error", "metric_defs",
-)  # fmt: skip
+from ..rows import STORED_RUN_COLUMNS, loads
 
 
 class SqliteLifecycle:

@@ -50,6 +50,11 @@ class SqliteStore(SqliteWrites, SqliteLifecycle, SqliteMedia, SqliteReads):
     def close(self) -> None:
         self.conn.close()
 
+    def abandon(self) -> None:
+        """Give up a broken connection without closing it: closing may checkpoint into a
+        file that moved, or drop locks another connection of this process relies on."""
+        _orphans.append(self.conn)
+
     # --- what failures mean -------------------------------------------------------------------
     def errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error, OSError)
@@ -94,6 +99,11 @@ class SqliteStore(SqliteWrites, SqliteLifecycle, SqliteMedia, SqliteReads):
 
     def listen(self, wake: threading.Event) -> Listener | None:
         return None  # the TUI watches the file itself (watchdog), plus the poll
+
+
+# Connections that must never be closed by garbage collection (broken ones whose close could
+# touch files another process now uses).
+_orphans: list[sqlite3.Connection] = []
 
 
 def _inode(path: Path) -> int | None:

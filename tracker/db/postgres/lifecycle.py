@@ -1,0 +1,53 @@
+"""The PostgreSQL store's lifecycle queries: which stored run a resumed one continues, taking
+it over, and a run's tags read for a change made after the fact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..rows import STORED_RUN_COLUMNS, loads
+
+
+class PostgresLifecycle:
+    conn: Any
+
+    def stored_run(self, run_id: str) -> dict[str, Any] | None:
+        """The row a resumed run continues from, or None when there is no run ``run_id``."""
+        row = self.conn.execute(
+            f"SELECT {', '.join(STORED_RUN_COLUMNS)} FROM runs WHERE id = %s FOR UPDATE",
+            (run_id,),
+        ).fetchone()
+        return None if row is None else dict(zip(STORED_RUN_COLUMNS, row, strict=True))
+
+    def newest_resumable(self, project: str, host: str, name: str | None) -> list[dict[str, Any]]:
+        """Runs of ``project`` recorded on ``host`` still stored as running (crashed ones among
+        them), newest first: what ``resume="auto"`` without an id may continue."""
+        query = (
+            "SELECT id FROM runs WHERE project = %s AND host = %s AND status = 'running'"
+            + (" AND name = %s" if name is not None else "")
+            + " ORDER BY created_at DESC LIMIT 20"
+        )
+        args: tuple[Any, ...] = (project, host) if name is None else (project, host, name)
+        out = []
+        for (run_id,) in self.conn.execute(query, args).fetchall():
+            row = self.stored_run(run_id)
+            if row is not None:
+                out.append(row)
+        return out
+
+    def resume_run(self, row: Mapping[str, Any], version: int) -> None:
+        """Mark a stored run as running again in this process."""
+        self.conn.execute(
+            "UPDATE runs SET status = 'running', name = %(name)s, host = %(host)s,"
+            " pid = %(pid)s, pid_start = %(pid_start)s, updated_at = %(now)s,"
+            " finished_at = NULL, exit_code = NULL, error = NULL, tags = %(tags)s,"
+            " config = %(config)s, version = %(version)s WHERE id = %(id)s",
+            {**row, "version": version},
+        )
+
+    def run_tags(self, run_ids: Sequence[str]) -> dict[str, list[str]]:
+        rows = self.conn.execute(
+            "SELECT id, tags FROM runs WHERE id = ANY(%s)", (list(run_ids),)
+        ).fetchall()
+        return {row[0]: [str(t) for t in loads(row[1], [])] for row in rows}
