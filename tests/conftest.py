@@ -51,3 +51,42 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from .preloaded import start
 
         start()
+
+
+# A throwaway PostgreSQL server (tests/pg_cluster.py): one per pytest process (each xdist worker
+# starts its own), and a fresh empty database per test. tests.pg_cluster imports psycopg only
+# inside its functions, and the fixtures import it only when a test asks for them, so the suite
+# runs where psycopg (or PostgreSQL) is missing: these fixtures skip, saying why.
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from .pg_cluster import Cluster
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    from .pg_cluster import Cluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()  # also registered with atexit; the postmaster dies with this process
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    """The URL of a new empty database on the session's server, dropped after the test."""
+    import uuid
+
+    if not pg_cluster.running:  # a test stopped the shared server: start a new one
+        pg_cluster.start()
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = pg_cluster.create_database(name)
+    yield url
+    if pg_cluster.running:
+        pg_cluster.drop_database(name)
