@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracker.db import Target, open_store, parse_target
+from tracker.db.target import several
 from tracker.errors import DatabaseError, DatabaseUnavailable, FilterError
 from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
@@ -30,9 +31,15 @@ def emit(text: str, error: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracktui",
-        description="Experiment tracker for the terminal: list, compare and watch training runs.",
+        usage="tracktui [--db DB] [--refresh SECONDS] [DB ...] [COMMAND ...]",
+        description="Experiment tracker for the terminal: list, compare and watch training runs. "
+        "DB is a SQLite file, a folder of them, or a postgresql:// URL; several files and "
+        "folders (tracktui a.db b.db sweeps/) are shown as one table, read-only.",
     )
-    parser.add_argument("--db", help="database file (default: $TRACKTUI_DB or ./.tracktui/runs.db)")
+    parser.add_argument(
+        "--db", help="database: a file, a folder of files, or postgresql://user@host/dbname "
+        "(default: $TRACKTUI_DB or ./.tracktui/runs.db)"
+    )  # fmt: skip
     parser.add_argument(
         "--refresh",
         type=float,
@@ -66,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     best.add_argument("--project", help="only runs of this project")
     best.add_argument("--filter", default="", help="only runs matching this expression")
     best.add_argument("--json", action="store_true", help="print the run as JSON")
+
+    sync = sub.add_parser(
+        "sync", help="copy runs into another database (offline node -> server); incremental",
+        description="Copy what DESTINATION lacks of SOURCE's runs: new runs, new points, media, "
+        "console output and events. Idempotent: run it again later and only the new points go; "
+        "an interrupted sync carries on where it stopped.",
+    )  # fmt: skip
+    sync.add_argument("source", help="the database logged into (a SQLite file, usually)")
+    sync.add_argument("destination", help="where the runs go (postgresql://... or a file)")
+    sync.add_argument("--project", help="only runs of this project")
 
     system = sub.add_parser("system", help="live hardware monitor of this machine")
     system.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
@@ -146,14 +163,63 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = ("ls", "best", "sync", "system", "demo")
+_VALUED_OPTIONS = ("--db", "--refresh")
+
+
+def split_databases(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``tracktui a.db b.db sweeps/``: the databases given before any command, and the rest."""
+    databases: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token in _VALUED_OPTIONS and index + 1 < len(argv):
+            rest += argv[index : index + 2]
+            index += 2
+            continue
+        if token.startswith("-"):
+            rest.append(token)
+        elif token in COMMANDS:
+            rest += argv[index:]
+            break
+        else:
+            databases.append(token)
+        index += 1
+    return databases, rest
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from tracker.sync import sync
+
+    source_target, destination_target = parse_target(args.source), parse_target(args.destination)
+    if source_target == destination_target:
+        emit("tracktui: source and destination are the same database", error=True)
+        return 2
+    source = open_store(source_target)
+    try:
+        destination = open_store(destination_target, write=True)
+        try:
+            report = sync(source, destination, args.project, progress=lambda t: emit(safe_text(t)))
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    emit(f"synced {source_target.shown} -> {destination_target.shown}: {report.line()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    databases, rest = split_databases(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(rest)
     try:
         if args.command == "ls":
             return cmd_ls(args)
         if args.command == "best":
             return cmd_best(args)
+        if args.command == "sync":
+            return cmd_sync(args)
         if args.command == "system":
             from .monitor import SystemMonitorApp
 
@@ -173,7 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.steps_per_second,
                 not args.no_tui,
             )
-        return run_tui(parse_target(args.db), refresh_interval(args.refresh))
+        if databases and args.command is not None:
+            parser.error("databases go before the command, or as its --db")
+        if databases and args.db:
+            parser.error("give the databases either with --db or as arguments, not both")
+        target = several(databases) if databases else parse_target(args.db)
+        return run_tui(target, refresh_interval(args.refresh))
     except FilterError as exc:
         emit(f"tracktui: bad expression: {exc}", error=True)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from ..errors import DatabaseUnavailable
 from .base import Store, transaction
 from .target import Target, parse_target
 
@@ -23,6 +24,16 @@ def open_store(
     ``write=True`` creates the database or its schema when missing. ``wait_ms`` bounds each
     wait for another writer's lock while opening. Errors are ``DatabaseError`` naming it."""
     target = parse_target(db)
+    if target.kind == "files":
+        if write:
+            raise DatabaseUnavailable(
+                target.shown,
+                "is a directory, not a database file: runs are logged into one file "
+                "(db='folder/runs.db'); folders and several files are shown read-only",
+            )
+        from .multi import MultiStore
+
+        return MultiStore.open(target)
     if target.kind == "postgresql":
         from .postgres.store import PostgresStore
 

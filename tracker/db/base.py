@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from ..models import Bucket, Changes, Point, RunEvent, RunRecord
-from .rows import attach_metrics, run_from_row
+from .rows import COPIED_RUN_COLUMNS, RUN_COLUMNS, attach_metrics, run_from_row
 from .target import Target
 
 PointChunk = tuple[int, int, Sequence[int], Sequence[float], Sequence[int]]
@@ -102,6 +102,7 @@ class Store(Protocol):
     def insert_media(self, rows: Iterable[MediaRow]) -> None: ...
     def insert_console(self, rows: Iterable[ConsoleRow]) -> None: ...
     def insert_events(self, rows: Iterable[EventRow], version: int) -> None: ...
+    def copy_run(self, row: Mapping[str, Any], version: int) -> None: ...
     def stored_run(self, run_id: str) -> dict[str, Any] | None: ...
     def newest_resumable(
         self, project: str, host: str, name: str | None
@@ -130,6 +131,8 @@ class Store(Protocol):
     ) -> Changes: ...
     def recent_mean(self, series: int, count: int, last: int) -> float | None: ...
     def read_events(self, run_ids: Sequence[str] | None = None) -> list[RunEvent]: ...
+    def run_row(self, run_id: str) -> dict[str, Any] | None: ...
+    def row_counts(self, run_id: str) -> dict[str, int]: ...
     def read_media_index(
         self, run_id: str, after_id: int = 0
     ) -> list[tuple[int, str, int, float, str, str]]: ...
@@ -226,6 +229,16 @@ class SharedReads(ABC):
                             for key, (kind, count, step) in keys.items()
                         )
         return list(runs.values())
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        """The stored columns of one run (:data:`~tracker.db.rows.COPIED_RUN_COLUMNS`)."""
+        with self._errors():
+            rows = self._run_rows([run_id])
+        if not rows:
+            return None
+        values = dict(zip(RUN_COLUMNS.split(", "), rows[0], strict=False))
+        values.setdefault("metric_defs", "[]")  # a file older than schema 3
+        return {name: values[name] for name in COPIED_RUN_COLUMNS}
 
     def read_run(self, run_id: str, now: float | None = None) -> RunRecord | None:
         with self._errors(), self._snapshot():

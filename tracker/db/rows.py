@@ -21,6 +21,12 @@ RUN_COLUMNS_V2 = (
 RUN_COLUMNS = RUN_COLUMNS_V2 + ", metric_defs"
 SERIES_COLUMNS = "run_id, id, key, count, last, min, max, last_step, nonfinite"
 EVENT_COLUMNS = "id, run_id, t, step, kind, key, level, title, detail"
+COPIED_RUN_COLUMNS = (
+    "id", "project", "name", "status", "created_at", "updated_at", "finished_at", "host", "pid",
+    "pid_start", "step", "tags", "config", "summary", "exit_code", "error", "dropped",
+    "metric_defs",
+)  # fmt: skip
+"""What ``tracktui sync`` copies of a run's row (everything but the version)."""
 STORED_RUN_COLUMNS = (
     "id", "project", "name", "status", "created_at", "updated_at", "host", "pid",
     "pid_start", "step", "tags", "config", "summary", "exit_code", "error", "metric_defs",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -24,17 +25,20 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile"})
 MASK = "***"
 
-Kind = Literal["sqlite", "postgresql"]
+Kind = Literal["sqlite", "postgresql", "files"]
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One database: ``kind``, and either ``path`` (SQLite) or ``url`` (PostgreSQL)."""
+    """One database: ``kind``, and either ``path`` (SQLite) or ``url`` (PostgreSQL); or,
+    kind ``files``, several SQLite files and folders of them (``paths``), shown as one
+    read-only collection."""
 
     kind: Kind
     path: Path | None = None
     url: str | None = field(default=None, repr=False)
     shown: str = ""
+    paths: tuple[Path, ...] = ()
 
     def __str__(self) -> str:
         return self.shown
@@ -47,6 +51,19 @@ class Target:
         if self.path is None:
             raise TypeError(f"{self.shown} is not a SQLite file")
         return self.path
+
+
+def several(locations: Sequence[str | os.PathLike[str]]) -> Target:
+    """One target for several SQLite files or folders of them (one file stays a file)."""
+    paths = tuple(Path(os.fspath(p)).expanduser() for p in locations)
+    for text in map(os.fspath, locations):
+        if isinstance(text, str) and is_url(text):
+            raise DatabaseUnavailable(
+                mask_url(text), "only SQLite files and folders can be shown together"
+            )
+    if len(paths) == 1 and not paths[0].is_dir():
+        return Target("sqlite", path=paths[0], shown=str(paths[0]))
+    return Target("files", paths=paths, shown=", ".join(str(p) for p in paths))
 
 
 def is_url(text: str) -> bool:
@@ -75,6 +92,8 @@ def parse_target(db: str | os.PathLike[str] | Target | None = None) -> Target:
                 "(runs.db) or a PostgreSQL URL (postgresql://user@host/dbname)",
             )
     path = resolve_db_path(text or None)
+    if path.is_dir():
+        return Target("files", paths=(path,), shown=str(path))
     return Target("sqlite", path=path, shown=str(path))
 
 

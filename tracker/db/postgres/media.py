@@ -37,6 +37,16 @@ class PostgresMedia:
             out.setdefault(run_id, {})[key] = (kind, int(count), int(step))
         return out
 
+    def row_counts(self, run_id: str) -> dict[str, int]:
+        """How many media rows, console chunks and events a run has."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM media WHERE run_id = %(r)s),"
+            " (SELECT count(*) FROM console WHERE run_id = %(r)s),"
+            " (SELECT count(*) FROM events WHERE run_id = %(r)s)",
+            {"r": run_id},
+        ).fetchone()
+        return {"media": int(row[0]), "console": int(row[1]), "events": int(row[2])}
+
     def read_console(
         self, run_id: str, after_id: int = 0, last: int | None = None
     ) -> list[tuple[int, int, float, str]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..base import ConsoleRow, EventRow, MediaRow, PointChunk, SeriesState, SeriesUpdate
+from ..rows import COPIED_RUN_COLUMNS
 from .schema import NOTIFY_CHANNEL
 
 JSON_COLUMNS = ("config", "summary", "tags", "metric_defs")
@@ -180,6 +181,17 @@ class PostgresWrites:
         cur.execute(
             "UPDATE runs SET version = %s WHERE id = ANY(%s)",
             (version, sorted({r[0] for r in rows})),
+        )
+
+    def copy_run(self, row: Mapping[str, Any], version: int) -> None:
+        """Insert a run copied from another database, or bring its stored copy up to date."""
+        names = ", ".join(COPIED_RUN_COLUMNS)
+        marks = ", ".join(f"%({name})s" for name in COPIED_RUN_COLUMNS)
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in COPIED_RUN_COLUMNS[1:])
+        self.conn.execute(
+            f"INSERT INTO runs ({names}, version) VALUES ({marks}, %(version)s)"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}, version = EXCLUDED.version",
+            {**row, "version": version},
         )
 
     def set_tags(self, tags: dict[str, list[str]], version: int) -> None:

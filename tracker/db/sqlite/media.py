@@ -11,6 +11,8 @@ from ..base import CHUNK
 
 class SqliteMedia:
     conn: sqlite3.Connection
+    has_media: bool
+    has_lifecycle: bool
 
     def read_media_index(
         self, run_id: str, after_id: int = 0
@@ -42,6 +44,19 @@ class SqliteMedia:
             "SELECT run_id, key, max(kind), count(*), max(step) FROM media GROUP BY run_id, key"
         ):
             out.setdefault(run_id, {})[key] = (kind, int(count), int(step))
+        return out
+
+    def row_counts(self, run_id: str) -> dict[str, int]:
+        """How many media rows, console chunks and events a run has."""
+        out = {"media": 0, "console": 0, "events": 0}
+        tables = (("media", "console") if self.has_media else ()) + (
+            ("events",) if self.has_lifecycle else ()
+        )
+        for table in tables:
+            row = self.conn.execute(
+                f"SELECT count(*) FROM {table} WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            out[table] = int(row[0])
         return out
 
     def read_console(

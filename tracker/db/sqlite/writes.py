@@ -22,6 +22,7 @@ from ..base import (
     SeriesUpdate,
     point_id,
 )
+from ..rows import COPIED_RUN_COLUMNS
 
 JSON_COLUMNS = ("config", "summary", "tags", "metric_defs")
 
@@ -160,6 +161,17 @@ class SqliteWrites:
         self.conn.executemany(
             "UPDATE runs SET version = ? WHERE id = ?",
             [(version, r) for r in {r[0] for r in rows}],
+        )
+
+    def copy_run(self, row: Mapping[str, Any], version: int) -> None:
+        """Insert a run copied from another database, or bring its stored copy up to date."""
+        names = ", ".join(COPIED_RUN_COLUMNS)
+        marks = ", ".join(f":{name}" for name in COPIED_RUN_COLUMNS)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in COPIED_RUN_COLUMNS[1:])
+        self.conn.execute(
+            f"INSERT INTO runs ({names}, version) VALUES ({marks}, :version)"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}, version = excluded.version",
+            {**row, "version": version},
         )
 
     def set_tags(self, tags: dict[str, list[str]], version: int) -> None:
