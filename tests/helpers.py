@@ -111,28 +111,26 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str =
 
 def only_run(db: Path):  # type: ignore[no-untyped-def]
     """The one run recorded in ``db`` (read back through the store)."""
-    from tracker import store
-    from tracker.schema import open_for_reading
+    from tracker.db.sqlite.store import SqliteStore
 
-    conn = open_for_reading(db)
+    st = SqliteStore.for_reading(db)
     try:
-        (record,) = store.read_runs(conn)
+        (record,) = st.read_runs()
         return record
     finally:
-        conn.close()
+        st.close()
 
 
 def media_rows(db: Path) -> list[tuple[str, int, str, str, bytes]]:
     """``(key, step, kind, meta JSON, data)`` of every media row of the one run in ``db``, in
     logging order (read back through the store)."""
-    from tracker import store
-    from tracker.schema import open_for_reading
+    from tracker.db.sqlite.store import SqliteStore
 
-    conn = open_for_reading(db)
+    st = SqliteStore.for_reading(db)
     try:
-        (run,) = store.read_runs(conn)
-        rows = store.read_media_index(conn, run.id)
-        data = store.read_media_data(conn, [r[0] for r in rows])
+        (run,) = st.read_runs()
+        rows = st.read_media_index(run.id)
+        data = st.read_media_data([r[0] for r in rows])
     finally:
-        conn.close()
+        st.close()
     return [(r[1], r[2], r[4], r[5], data[r[0]]) for r in rows]

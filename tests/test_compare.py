@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tracker import store
 from tracker.batch import RunHandle, write_batch
+from tracker.db import parse_target
+from tracker.db.sqlite.store import SqliteStore
 from tracker.jsonable import dumps
-from tracker.schema import open_for_writing
 from tui.app import TrackTuiApp
 from tui.cli import main
 from tui.demo_db import NOW, build_demo_database
@@ -251,18 +251,18 @@ async def test_choose_hide_and_reorder_columns(demo_db: Path) -> None:
 
 async def test_a_thousand_runs_load_without_blocking(tmp_path: Path) -> None:
     db = tmp_path / "many.db"
-    conn = open_for_writing(db)
+    st = SqliteStore.for_writing(db)
     for index in range(1000):
-        version = store.begin(conn)
+        version = st.begin()
         run_id = f"m{index:05d}"
-        store.insert_run(conn, {"id": run_id, "project": "sweep", "name": f"trial-{index}", "created_at": NOW - index,
+        st.insert_run({"id": run_id, "project": "sweep", "name": f"trial-{index}", "created_at": NOW - index,
                                 "host": "elsewhere", "pid": 1, "pid_start": None, "tags": "[]",
                                 "config": dumps({"lr": 10 ** -(1 + index % 5), "seed": index}), "summary": "{}"}, version)  # fmt: skip
-        store.commit(conn)
-        handle = RunHandle(run_id, db, NOW - index, {}, {})
-        write_batch(conn, [(handle, s, NOW - index + s, {"train/loss": math.exp(-s / 50) + index / 1000, "eval/loss": 1.0}) for s in range(20)]
+        st.commit()
+        handle = RunHandle(run_id, parse_target(db), NOW - index, {}, {})
+        write_batch(st, [(handle, s, NOW - index + s, {"train/loss": math.exp(-s / 50) + index / 1000, "eval/loss": 1.0}) for s in range(20)]
                     + [("finish", handle, ("finished", 0, None))], now=NOW)  # fmt: skip
-    conn.close()
+    st.close()
     app = make_app(db)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: table(app).row_count == 1000, timeout=30, what="1,000 rows")

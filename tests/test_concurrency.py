@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.errors import DatabaseUnavailable
-from tracker.schema import open_for_reading
 
 from .helpers import start_together
 
@@ -47,8 +46,8 @@ def test_eight_processes_twenty_thousand_points_each(db_path: Path) -> None:
     assert all(row[2:] == (5000, 0, 4999, 5000) for row in per_series)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
-    reader = open_for_reading(db_path)
-    runs = store.read_runs(reader)
+    reader = SqliteStore.for_reading(db_path)
+    runs = reader.read_runs()
     reader.close()
     assert sorted(r.name for r in runs) == [f"proc-{i}" for i in range(8)]
     assert all(r.status == "finished" and r.step == 4999 for r in runs)
@@ -64,22 +63,20 @@ def test_reader_following_deltas_sees_every_point_exactly_once(db_path: Path) ->
     while time.time() < deadline:
         if reader is None:
             try:
-                reader = open_for_reading(db_path)
+                reader = SqliteStore.for_reading(db_path)
             except DatabaseUnavailable:
                 time.sleep(0.05)
                 continue
         follow = {sid: (seqs[-1] if seqs else 0) for sid, seqs in seen.items()}
-        changes = store.read_changes(reader, version, follow)
-        assert not reader.in_transaction  # never leaves a read transaction open
+        changes = reader.read_changes(version, follow)
+        assert not reader.conn.in_transaction  # never leaves a read transaction open
         version = changes.version
         for sid, points in changes.points.items():
             seen[sid].extend(p.seq for p in points)
         for run in changes.runs:
             for summary in run.metrics.values():
                 if summary.series_id not in seen:  # a new series: its history so far, once
-                    seen[summary.series_id] = [
-                        p.seq for p in store.history(reader, summary.series_id)
-                    ]
+                    seen[summary.series_id] = [p.seq for p in reader.history(summary.series_id)]
         finished = all(child.poll() is not None for child in children)
         if finished and len(seen) == 16 and all(len(v) == 10_000 for v in seen.values()):
             break

@@ -37,10 +37,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.errors import DatabaseError
 from tracker.models import RunRecord
-from tracker.schema import open_for_reading
 from tui.app import TrackTuiApp
 from tui.cli import main
 from tui.demo_db import NOW
@@ -197,7 +196,7 @@ def test_the_real_command_exits_1_without_a_traceback(sample: Sample, tmp_path: 
 def test_the_store_names_the_file_too(sample: Sample, tmp_path: Path) -> None:
     path = write_file(tmp_path / "runs.db", damage(sample, "series-cut"))
     with pytest.raises(DatabaseError, match="damaged database") as info:
-        open_for_reading(path)
+        SqliteStore.for_reading(path)
     assert str(path) in str(info.value)
 
 
@@ -207,13 +206,13 @@ def test_a_damaged_history_is_named_by_the_store(sample: Sample, tmp_path: Path)
     data = bytearray(sample.data)
     data[page_slice(sample, sample.roots["points"])] = random.Random(3).randbytes(sample.page_size)
     path = write_file(tmp_path / "runs.db", bytes(data))
-    conn = open_for_reading(path)  # runs and series are intact
+    st = SqliteStore.for_reading(path)  # runs and series are intact
     try:
-        (gamma,) = [run for run in store.read_runs(conn) if run.name == "gamma"]
+        (gamma,) = [run for run in st.read_runs() if run.name == "gamma"]
         with pytest.raises(DatabaseError, match="damaged database") as info:
-            store.read_series(conn, gamma.metrics["loss"].series_id, 100)
+            st.read_series(gamma.metrics["loss"].series_id, 100)
     finally:
-        conn.close()
+        st.close()
     assert str(info.value).startswith(f"{path.resolve()}: ")
 
 
@@ -231,8 +230,8 @@ def test_hostile_json_in_runs_is_read_as_defaults(sample: Sample, tmp_path: Path
             ('{"a":' * 100 + "1" + "}" * 100,),  # parses, but deeper than tracktui ever writes
         )
     conn.close()
-    reader = open_for_reading(path)
-    runs = {run.name: run for run in store.read_runs(reader)}
+    reader = SqliteStore.for_reading(path)
+    runs = {run.name: run for run in reader.read_runs()}
     reader.close()
     assert runs["alpha"].config == {} and runs["alpha"].tags == [] and runs["alpha"].summary == {}
     assert runs["beta"].config == {} and runs["beta"].tags == [] and runs["beta"].summary == {}
@@ -524,15 +523,15 @@ def within(seconds: float, what: str, action: Callable[[], T]) -> T:
 
 def read_store(path: Path) -> list[RunRecord] | DatabaseError:
     try:
-        conn = open_for_reading(path)
+        st = SqliteStore.for_reading(path)
     except DatabaseError as exc:
         return exc
     try:
-        return store.read_runs(conn)
+        return st.read_runs()
     except DatabaseError as exc:
         return exc
     finally:
-        conn.close()
+        st.close()
 
 
 def check_readers(path: Path, label: str) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from textual.widgets import Static
 
 import tracker
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.metric_defs import MetricDef
 from tracker.models import RunRecord
 from tracker.ranking import (
@@ -24,7 +24,6 @@ from tracker.ranking import (
     metric_direction,
     name_parts,
 )
-from tracker.schema import open_for_reading
 from tui.app import TrackTuiApp
 from tui.screens.compare import CompareScreen
 from tui.screens.pick_best import PickBestScreen
@@ -149,11 +148,11 @@ def _run(db: Path, name: str, values: list[dict[str, float]], goal: str | None =
 
 
 def _read(db: Path) -> list[RunRecord]:
-    conn = open_for_reading(db)
+    reader = SqliteStore.for_reading(db)
     try:
-        return store.read_runs(conn)
+        return reader.read_runs()
     finally:
-        conn.close()
+        reader.close()
 
 
 def _history(

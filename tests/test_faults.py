@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.models import CRASHED, FAILED, FINISHED
-from tracker.schema import open_for_reading
 
 from .helpers import only_run, run_python, start_python
 
@@ -237,9 +236,9 @@ def test_a_run_of_another_host_goes_stale(db_path: Path) -> None:
     conn.execute("UPDATE runs SET host = 'elsewhere'")
     conn.commit()
     conn.close()
-    reader = open_for_reading(db_path)
-    (record,) = store.read_runs(reader, now=time.time())
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs(now=time.time())
     assert record.status == "running"  # a fresh heartbeat from another host: trust it
-    (record,) = store.read_runs(reader, now=time.time() + 3600)
+    (record,) = reader.read_runs(now=time.time() + 3600)
     assert record.status == CRASHED
     reader.close()

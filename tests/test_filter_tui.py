@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.filters import MAX_DEPTH
 from tracker.jsonable import dumps
-from tracker.schema import open_for_writing
 from tui.app import TrackTuiApp
 from tui.demo_db import NOW
 from tui.screens.runs import RunsScreen
@@ -31,14 +30,14 @@ FEW = 20  # where a mistake is explained before anything is evaluated: how many 
 
 
 def runs_db(db: Path, count: int) -> Path:
-    conn = open_for_writing(db)
-    version = store.begin(conn)
+    st = SqliteStore.for_writing(db)
+    version = st.begin()
     for index in range(count):
-        store.insert_run(conn, {"id": f"r{index:05d}", "project": "p", "name": f"{EVIL_NAME}{index}",
+        st.insert_run({"id": f"r{index:05d}", "project": "p", "name": f"{EVIL_NAME}{index}",
                                 "created_at": NOW - index, "host": "elsewhere", "pid": 1, "pid_start": None,
                                 "tags": "[]", "config": dumps({"lr": index}), "summary": "{}"}, version)  # fmt: skip
-    store.commit(conn)
-    conn.close()
+    st.commit()
+    st.close()
     return db
 
 

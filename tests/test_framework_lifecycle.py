@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 
 import tracker
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.integrations.common import RunSlot
 from tracker.models import RunRecord
 from tracker.recorder import active_runs
-from tracker.schema import open_for_reading
 
 from .helpers import ROOT
 from .preloaded import run_preloaded, start_preloaded
@@ -39,19 +38,19 @@ def needs(*modules: str) -> pytest.MarkDecorator:
 
 
 def read_runs(db: Path) -> list[RunRecord]:
-    conn = open_for_reading(db)
+    st = SqliteStore.for_reading(db)
     try:
-        return store.read_runs(conn)
+        return st.read_runs()
     finally:
-        conn.close()
+        st.close()
 
 
 def read_run(db: Path, run_id: str) -> RunRecord:
-    conn = open_for_reading(db)
+    st = SqliteStore.for_reading(db)
     try:
-        record = store.read_run(conn, run_id)
+        record = st.read_run(run_id)
     finally:
-        conn.close()
+        st.close()
     assert record is not None, run_id
     return record
 

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import tracker
-from tracker import store
-from tracker.schema import open_for_reading
+from tracker.db.sqlite.store import SqliteStore
 
 
 def _points(db: Path, key: str) -> list[tuple[int, float | None]]:
@@ -84,14 +83,14 @@ def test_nan_and_inf_are_kept_and_flagged(db_path: Path) -> None:
     assert stored[0] == (0, 1.0) and stored[-1] == (5, 0.5)
     assert stored[1] == (1, None) and stored[4] == (4, None)  # NaN is stored as NULL
     assert stored[2] == (2, math.inf) and stored[3] == (3, -math.inf)
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
     summary = record.metrics["loss"]
     assert summary.count == 6 and summary.nonfinite == 4
     assert (summary.min, summary.max, summary.last) == (0.5, 1.0, 0.5)
-    points = store.history(conn, summary.series_id)
+    points = reader.history(summary.series_id)
     assert math.isnan(points[1].value) and points[2].value == math.inf
-    conn.close()
+    reader.close()
 
 
 def test_last_value_nan_reads_back_as_nan(db_path: Path) -> None:
@@ -99,10 +98,10 @@ def test_last_value_nan_reads_back_as_nan(db_path: Path) -> None:
     run.log({"loss": 1.0})
     run.log({"loss": math.nan})
     run.finish()
-    conn = open_for_reading(db_path)
-    summary = store.read_runs(conn)[0].metrics["loss"]
+    reader = SqliteStore.for_reading(db_path)
+    summary = reader.read_runs()[0].metrics["loss"]
     assert math.isnan(summary.last) and summary.min == 1.0
-    conn.close()
+    reader.close()
 
 
 def test_text_and_none_are_taken_as_wandb_takes_them(
@@ -117,9 +116,9 @@ def test_text_and_none_are_taken_as_wandb_takes_them(
     run.log({"loss": 0.25})
     run.finish()
     assert _points(db_path, "loss") == [(0, 1.0), (1, 0.5), (3, 0.25)]
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
+    reader.close()
     assert record.summary == {"phase": "done", "nested/note": "a"}
     assert "phase" not in record.metrics and "extra" not in record.metrics
     assert capfd.readouterr().err.count("text values") == 1
@@ -172,11 +171,11 @@ def test_unicode_and_markup_keys_are_kept_exactly(db_path: Path) -> None:
     run = tracker.init(db=db_path, name="[bold]run[/] 🚀", quiet=True)
     run.log({"loss/ünïcödé 🔥": 1.0, "[red]x[/red]": 2.0})
     run.finish()
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
     assert record.name == "[bold]run[/] 🚀"
     assert set(record.metrics) == {"loss/ünïcödé 🔥", "[red]x[/red]"}
-    conn.close()
+    reader.close()
 
 
 def test_nested_dicts_flatten(db_path: Path) -> None:

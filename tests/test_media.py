@@ -14,9 +14,9 @@ import pytest
 from PIL import Image as PILImage
 
 import tracker
-from tracker import store
+from tracker.db.sqlite.schema import SCHEMA_VERSION
+from tracker.db.sqlite.store import SqliteStore
 from tracker.media.decoded import decode_confusion, decode_histogram, decode_table, parse_meta
-from tracker.schema import SCHEMA_VERSION, open_for_reading, open_for_writing
 
 from .helpers import media_rows
 
@@ -231,7 +231,7 @@ def test_media_survive_an_unwritable_database_and_are_written_later(db_path: Pat
 
 
 def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:
-    from tracker.schema import _SCHEMA_V1, APPLICATION_ID, _split_statements
+    from tracker.db.sqlite.schema import _SCHEMA_V1, APPLICATION_ID, _split_statements
 
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -244,10 +244,10 @@ def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:
         " VALUES ('old1', 'p', 'old run', 'finished', 1, 2, 'h', 1, 1)"
     )
     conn.close()
-    reader = open_for_reading(db_path)  # an older file is readable as it is
-    assert [r.name for r in store.read_runs(reader)] == ["old run"]
+    reader = SqliteStore.for_reading(db_path)  # an older file is readable as it is
+    assert [r.name for r in reader.read_runs()] == ["old run"]
     reader.close()
-    open_for_writing(db_path).close()
+    SqliteStore.for_writing(db_path).close()
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -314,12 +314,12 @@ def test_sigkill_while_logging_media_leaves_a_sound_file(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
-    conn = open_for_reading(db_path)
-    (run,) = store.read_runs(conn)
-    rows = store.read_media_index(conn, run.id)
-    data = store.read_media_data(conn, [r[0] for r in rows])
-    console = store.read_console(conn, run.id)
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    (run,) = reader.read_runs()
+    rows = reader.read_media_index(run.id)
+    data = reader.read_media_data([r[0] for r in rows])
+    console = reader.read_console(run.id)
+    reader.close()
     steps = sorted({r[2] for r in rows if r[1] == "img"})
     assert steps[: flushed + 1] == list(range(flushed + 1))  # every acknowledged image
     for row in rows:  # and every stored one is whole

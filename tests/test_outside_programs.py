@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tracker.annotate import tag_exclusively
-from tracker.schema import open_for_reading
+from tracker.db import parse_target
+from tracker.db.sqlite.store import SqliteStore
 
 from .helpers import run_python, start_python
 
@@ -116,10 +117,10 @@ def test_the_tuis_tag_best(db_path: Path) -> None:
     its own, opened and closed."""
 
     def outside() -> None:
-        reader = open_for_reading(db_path)
-        ids = [r[0] for r in reader.execute("SELECT id FROM runs ORDER BY created_at")]
+        reader = SqliteStore.for_reading(db_path)
+        ids = [r[0] for r in reader.conn.execute("SELECT id FROM runs ORDER BY created_at")]
         reader.close()
-        tag_exclusively(db_path, "best", ids[-1], ids)
+        tag_exclusively(parse_target(db_path), "best", ids[-1], ids)
 
     _drive(db_path, outside)
 
@@ -184,9 +185,9 @@ def test_a_writing_process_keeps_its_posix_lock(db_path: Path) -> None:
         """
         import os, sys, tracker
         from pathlib import Path
-        from tracker import store
         from tracker.annotate import tag_exclusively
-        from tracker.schema import open_for_reading
+        from tracker.db import parse_target
+        from tracker.db.sqlite.store import SqliteStore
         from tui.cli import main
 
         db = Path(sys.argv[1])
@@ -204,10 +205,10 @@ def test_a_writing_process_keeps_its_posix_lock(db_path: Path) -> None:
         run = tracker.init(db=db, quiet=True, console=False)
         run.log({"loss": 1.0}); run.flush()
         print("after init:", locked())
-        reader = open_for_reading(db)
-        store.read_runs(reader); reader.close()
+        reader = SqliteStore.for_reading(db)
+        reader.read_runs(); reader.close()
         print("after a reader:", locked())
-        tag_exclusively(db, "best", run.id, [run.id])
+        tag_exclusively(parse_target(db), "best", run.id, [run.id])
         print("after tagging:", locked())
         main(["ls", "--db", str(db)])
         print("after ls:", locked())
@@ -244,6 +245,7 @@ def test_no_code_path_opens_the_database_file_outside_sqlite(db_path: Path) -> N
         import tracker
         from pathlib import Path
         from tracker.annotate import tag_exclusively
+        from tracker.db import parse_target
         from tui.cli import main
 
         run = tracker.init(db=sys.argv[1], quiet=True)
@@ -253,7 +255,7 @@ def test_no_code_path_opens_the_database_file_outside_sqlite(db_path: Path) -> N
         main(["ls", "--db", sys.argv[1]])
         main(["ls", "--db", sys.argv[1], "--json"])
         main(["best", "--db", sys.argv[1], "--metric", "loss"])
-        tag_exclusively(Path(sys.argv[1]), "best", run.id, [run.id])
+        tag_exclusively(parse_target(Path(sys.argv[1])), "best", run.id, [run.id])
         run.finish()
         print("opened:", sorted(set(seen)), flush=True)
         """,

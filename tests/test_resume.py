@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 import tracker
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.errors import ResumeError
 from tracker.models import CRASHED, FINISHED, LIVE, MetricSummary, RunEvent, RunRecord
-from tracker.schema import open_for_reading
 
 from .helpers import run_python, start_python
 
@@ -42,13 +41,11 @@ _JOB = """
 
 
 def _read(db: Path, run_id: str):  # type: ignore[no-untyped-def]
-    conn = open_for_reading(db)
+    reader = SqliteStore.for_reading(db)
     try:
-        return store.read_run(conn, run_id), store.history(
-            conn, store.series_id(conn, run_id, "loss")
-        )
+        return reader.read_run(run_id), reader.history(reader.series_id(run_id, "loss"))
     finally:
-        conn.close()
+        reader.close()
 
 
 def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
@@ -109,9 +106,9 @@ def test_resume_rules(db_path: Path) -> None:
     again.log({"x": 2.0})
     assert again.step == 2
     again.finish()
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
+    reader.close()
     assert record.metrics["x"].count == 2 and record.config == {"b": 2}
     assert record.resumes[0].detail["previous_status"] == FINISHED
 
@@ -149,9 +146,9 @@ def test_a_resumed_run_is_live_in_the_reader(db_path: Path) -> None:
     run.finish()
     resumed = tracker.init(db=db_path, id="r1", resume="allow", quiet=True)
     assert resumed.flush(30)
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
+    reader.close()
     assert record.status == LIVE and record.finished_at is None and record.exit_code is None
     resumed.finish()
 

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import tracker
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.models import FAILED, FINISHED, LIVE
-from tracker.schema import open_for_reading
 
 from .helpers import only_run
 
@@ -156,9 +155,9 @@ def test_names_are_taken_as_wandb_takes_them(
     err = capfd.readouterr().err
     assert "\x1b" not in err, "init's line shows the name escaped"
     assert "kept as its first 256" in err
-    conn = open_for_reading(db_path)
-    (record,) = store.read_runs(conn)
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    (record,) = reader.read_runs()
+    reader.close()
     assert record.name == "a\x1b[2Jb" and record.project == "p" * 256 and record.tags == ["1"]
     with pytest.raises(TypeError):
         tracker.init(tags=[object()], db=db_path, quiet=True)  # type: ignore[list-item]
@@ -174,7 +173,7 @@ def test_two_runs_in_one_process(db_path: Path) -> None:
     second.log({"loss": 3.0})
     first.finish()
     second.finish()
-    conn = open_for_reading(db_path)
-    runs = {r.name: r for r in store.read_runs(conn)}
-    conn.close()
+    reader = SqliteStore.for_reading(db_path)
+    runs = {r.name: r for r in reader.read_runs()}
+    reader.close()
     assert runs["a"].metrics["loss"].count == 1 and runs["b"].metrics["loss"].last == 3.0

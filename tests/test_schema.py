@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 import tracker
-from tracker.errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
-from tracker.schema import (
+from tracker.db.sqlite.schema import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     TABLES,
@@ -17,6 +16,7 @@ from tracker.schema import (
     open_for_reading,
     open_for_writing,
 )
+from tracker.errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
 
 from .helpers import start_together
 

@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 import tracker
-from tracker import store
-from tracker.schema import open_for_reading
+from tracker.db.sqlite.store import SqliteStore
 
 from .helpers import run_python
 
@@ -23,43 +22,43 @@ def test_history_and_buckets_keep_spikes_and_count_nan(db_path: Path) -> None:
             value = math.nan
         run.log({"loss": value})
     run.finish()
-    conn = open_for_reading(db_path)
-    sid = store.series_id(conn, run.id, "loss")
+    reader = SqliteStore.for_reading(db_path)
+    sid = reader.series_id(run.id, "loss")
     assert sid is not None
-    full = store.history(conn, sid)
+    full = reader.history(sid)
     assert len(full) == 10_000 and full[4321].value == 50.0 and math.isnan(full[777].value)
-    assert [p.seq for p in store.history(conn, sid, after_seq=9_998)] == [9_999, 10_000]
-    buckets = store.history_buckets(conn, sid, 100)
+    assert [p.seq for p in reader.history(sid, after_seq=9_998)] == [9_999, 10_000]
+    buckets = reader.history_buckets(sid, 100)
     assert len(buckets) == 100
     assert sum(b.count for b in buckets) == 10_000
     assert max(b.max for b in buckets if b.max is not None) == 50.0  # the spike survives
     assert sum(b.nonfinite for b in buckets) == 1
     assert buckets[0].first_step == 0 and buckets[-1].last_step == 9_999
     assert all(a.last_step < b.first_step for a, b in itertools.pairwise(buckets))
-    conn.close()
+    reader.close()
 
 
 def test_read_changes_returns_only_what_is_new(db_path: Path) -> None:
     run = tracker.init(name="a", db=db_path, quiet=True)
     run.log({"loss": 1.0})
     run.flush()
-    conn = open_for_reading(db_path)
-    first = store.read_changes(conn, 0)
+    reader = SqliteStore.for_reading(db_path)
+    first = reader.read_changes(0)
     assert [r.name for r in first.runs] == ["a"] and first.points == {}
     sid = first.runs[0].metrics["loss"].series_id
-    nothing = store.read_changes(conn, first.version, {sid: 1})
+    nothing = reader.read_changes(first.version, {sid: 1})
     assert nothing.runs == [] and nothing.points == {} and nothing.version == first.version
-    before = store.data_version(conn)
+    before = reader.change_token()
     run.log({"loss": 2.0})
     run.log({"loss": 3.0, "new": 1.0})
     run.flush()
-    assert store.data_version(conn) != before  # the cheap probe sees another connection's commit
-    delta = store.read_changes(conn, first.version, {sid: 1})
+    assert reader.change_token() != before  # the cheap probe sees another connection's commit
+    delta = reader.read_changes(first.version, {sid: 1})
     assert [p.value for p in delta.points[sid]] == [2.0, 3.0]
     assert set(delta.runs[0].metrics) == {"loss", "new"}
-    assert not conn.in_transaction
+    assert not reader.conn.in_transaction
     run.finish()
-    conn.close()
+    reader.close()
 
 
 def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path) -> None:
@@ -68,8 +67,8 @@ def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path)
     run = tracker.init(name="a", db=db_path, quiet=True, system_metrics=False)
     run.log({"loss": 1.0, "acc": 0.5, "lr": 0.1})
     run.flush()
-    conn = open_for_reading(db_path)
-    first = store.read_changes(conn, 0)
+    reader = SqliteStore.for_reading(db_path)
+    first = reader.read_changes(0)
     held = {r.id: r for r in first.runs}
     run.log({"loss": 0.5})
     other = tracker.init(
@@ -78,8 +77,8 @@ def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path)
     other.log({"loss": 9.0})
     run.flush()
     other.flush()
-    delta = store.read_changes(conn, first.version, previous=held)
-    full = {r.id: r for r in store.read_changes(conn, 0).runs}
+    delta = reader.read_changes(first.version, previous=held)
+    full = {r.id: r for r in reader.read_changes(0).runs}
     assert {r.id for r in delta.runs} == {run.id, other.id}
     for record in delta.runs:
         assert record.metrics == full[record.id].metrics
@@ -89,7 +88,7 @@ def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path)
     assert held[run.id].metrics["loss"].last == 1.0  # what the caller holds is left alone
     run.finish()
     other.finish()
-    conn.close()
+    reader.close()
 
 
 def test_heartbeat_refreshes_updated_at(db_path: Path) -> None:
@@ -121,7 +120,7 @@ def test_tracker_stays_headless(db_path: Path) -> None:
     result = run_python(
         """
         import sys
-        import tracker, tracker.filters, tracker.ranking, tracker.store, tracker.schema
+        import tracker, tracker.filters, tracker.ranking, tracker.db, tracker.db.sqlite.store, tracker.db.sqlite.schema
         run = tracker.init(db=sys.argv[1], quiet=True)
         run.log({"a": 1.0})
         run.finish()

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image as PILImage
 
 import tracker
-from tracker import store, tensorboard_sync
+from tracker import tensorboard_sync
+from tracker.db.sqlite.store import SqliteStore
 from tracker.media.decoded import decode_histogram, decode_table
-from tracker.schema import open_for_reading
 
 from .helpers import media_rows
 
@@ -36,20 +36,21 @@ def _patched() -> Iterator[None]:
 
 def _series(db: Path) -> dict[str, list[tuple[int, float]]]:
     """key -> [(step, value), ...] of the only run."""
-    conn = open_for_reading(db)
+    reader = SqliteStore.for_reading(db)
     try:
-        (run,) = store.read_runs(conn)
+        (run,) = reader.read_runs()
         keys = [
-            row[0] for row in conn.execute("SELECT key FROM series WHERE run_id = ?", (run.id,))
+            row[0]
+            for row in reader.conn.execute("SELECT key FROM series WHERE run_id = ?", (run.id,))
         ]
         out = {}
         for key in keys:
-            series = store.series_id(conn, run.id, key)
+            series = reader.series_id(run.id, key)
             assert series is not None
-            out[key] = [(p.step, p.value) for p in store.history(conn, series)]
+            out[key] = [(p.step, p.value) for p in reader.history(series)]
         return out
     finally:
-        conn.close()
+        reader.close()
 
 
 def _media(db: Path) -> dict[str, tuple[int, str, bytes]]:

@@ -13,8 +13,8 @@ from rich.cells import cell_len
 from rich.text import Text
 
 import tracker
-from tracker import store
-from tracker.schema import SCHEMA_VERSION, open_for_writing
+from tracker.db.sqlite.schema import SCHEMA_VERSION
+from tracker.db.sqlite.store import SqliteStore
 from tui.app import TrackTuiApp
 from tui.demo_db import NOW, build_demo_database
 from tui.screens.help import HelpScreen
@@ -207,16 +207,15 @@ async def test_small_terminals_and_resizes(demo_db: Path, size: tuple[int, int])
 
 def _write_raw_run(path: Path, name: str, project: str) -> None:
     """A hostile file: names with markup and terminal escapes, written past the tracker's checks."""
-    conn = open_for_writing(path)
-    version = store.begin(conn)
-    store.insert_run(
-        conn,
+    st = SqliteStore.for_writing(path)
+    version = st.begin()
+    st.insert_run(
         {"id": "evil0001", "project": project, "name": name, "created_at": NOW - 60, "host": "elsewhere",
          "pid": 1, "pid_start": None, "tags": '["[red]tag"]', "config": '{"[b]k": "\\u001b[2J"}', "summary": "{}"},
         version,
     )  # fmt: skip
-    store.commit(conn)
-    conn.close()
+    st.commit()
+    st.close()
 
 
 async def test_markup_and_escapes_are_shown_literally(tmp_path: Path) -> None:
@@ -258,7 +257,7 @@ async def test_bad_databases_show_a_message_and_keep_watching(
     if prepare == "empty-file":
         db.write_bytes(b"")
     elif prepare == "schema-no-runs":
-        open_for_writing(db).close()
+        SqliteStore.for_writing(db).close()
     elif prepare == "text":
         db.write_text("hello, not a database")
     elif prepare == "foreign":
@@ -267,7 +266,7 @@ async def test_bad_databases_show_a_message_and_keep_watching(
         conn.commit()
         conn.close()
     elif prepare == "newer":
-        open_for_writing(db).close()
+        SqliteStore.for_writing(db).close()
         conn = sqlite3.connect(db)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         conn.commit()
@@ -387,4 +386,4 @@ async def test_idle_means_no_reads_and_no_redraws(demo_db: Path) -> None:
         await wait_until(pilot, lambda: sum(polls[since:]) >= 8, what="8 idle polls")
         assert app.reader.reads == reads  # data_version unchanged: no query read anything
         assert preview.renders == renders  # nothing changed: the plot was not rebuilt
-        assert not app.reader.conn.in_transaction  # type: ignore[union-attr]
+        assert not app.reader.store.conn.in_transaction  # type: ignore[union-attr]

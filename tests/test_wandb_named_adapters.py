@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import store
+from tracker.db.sqlite.store import SqliteStore
 from tracker.models import RunRecord
-from tracker.schema import open_for_reading
 
 from .helpers import run_python
 from .preloaded import run_preloaded
@@ -25,11 +24,11 @@ def needs(*modules: str) -> pytest.MarkDecorator:
 
 
 def read_runs(db: Path) -> dict[str, RunRecord]:
-    conn = open_for_reading(db)
+    reader = SqliteStore.for_reading(db)
     try:
-        return {record.name: record for record in store.read_runs(conn)}
+        return {record.name: record for record in reader.read_runs()}
     finally:
-        conn.close()
+        reader.close()
 
 
 # --- Lightning ------------------------------------------------------------------------------

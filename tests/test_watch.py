@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import tracker
-from tracker import store, watching
+from tracker import watching
+from tracker.db.sqlite.store import SqliteStore
 from tracker.media.decoded import decode_histogram, parse_meta
-from tracker.schema import open_for_reading
 
 from .helpers import media_rows, run_python
 
@@ -47,13 +47,13 @@ def _media(db: Path) -> list[tuple[str, int, dict[str, Any], bytes]]:
 
 
 def _steps(db: Path, key: str) -> list[int]:
-    conn = open_for_reading(db)
+    reader = SqliteStore.for_reading(db)
     try:
-        (run,) = store.read_runs(conn)
-        series = store.series_id(conn, run.id, key)
-        return [] if series is None else [p.step for p in store.history(conn, series)]
+        (run,) = reader.read_runs()
+        series = reader.series_id(run.id, key)
+        return [] if series is None else [p.step for p in reader.history(series)]
     finally:
-        conn.close()
+        reader.close()
 
 
 def _hooks(model: Any) -> int:

@@ -338,8 +338,7 @@ async def test_a_resumed_run_shows_its_marker_and_events(tmp_path: Path) -> None
 def test_with_several_step_metrics_the_finest_is_the_runs_step(tmp_path: Path) -> None:
     """train/* against train/step (every call), eval/* against epoch (every 50 calls, more
     keys): the step column and steps/s follow train/step, the counter logged most."""
-    from tracker import store
-    from tracker.schema import open_for_reading
+    from tracker.db.sqlite.store import SqliteStore
 
     db = tmp_path / "two.db"
     run = tracker.init(name="two", db=db, quiet=True, system_metrics=False, console=False)
@@ -351,9 +350,9 @@ def test_with_several_step_metrics_the_finest_is_the_runs_step(tmp_path: Path) -
             values.update({"epoch": call // 50, "eval/loss": 0.5, "eval/acc": 0.9, "eval/f1": 1})
         run.log(values)
     run.finish()
-    conn = open_for_reading(db)
-    record = store.read_run(conn, run.id)
-    conn.close()
+    reader = SqliteStore.for_reading(db)
+    record = reader.read_run(run.id)
+    reader.close()
     assert record is not None and record.main_counter == "train/step"
     assert record.own_step == 8 * 199
     assert record.steps_per_s == pytest.approx(8 * 199 / record.duration_s)
