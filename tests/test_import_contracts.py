@@ -2,11 +2,12 @@
 
 - the ``[tool.importlinter]`` contracts in pyproject.toml, run with ``lint-imports`` (CI runs it
   as well): tracker stays headless, widgets below screens and the app, screens independent,
-  tui's layers, sqlite3 imported only where it is today, reading loads no write side;
-- what import-linter cannot say: SQL text only in the store's modules; screens import no other
+  tui's layers, sqlite3 imported only by the SQLite store's package, reading loads no write side;
+- what import-linter cannot say: SQL text only in the backends' packages (tracker/db/sqlite/,
+  tracker/db/postgres/); screens import no other
   screen at module level (import-linter counts imports inside functions, so the deliberate lazy
   ones are ignore_imports there, and this test keeps those from hiding a module-level one);
-- lazy package roots: ``import tui`` / ``tracker.models`` / ``tracker.store`` for reading load
+- lazy package roots: ``import tui`` / ``tracker.models`` / ``tracker.db`` for reading load
   no writer, recorder, psutil or NVML and start no thread, while ``import tracker as wandb``
   still finds every public name.
 """
@@ -28,25 +29,19 @@ from .helpers import ROOT, run_python
 
 CONTRACT_NAMES = (
     "tracker never imports textual, rich, plotext, watchdog or tui",
-    "reading a database (tracker.models, tracker.store, tui.reader, tui.feed, tui.model) loads no "
+    "reading a database (tracker.models, tracker.db, tui.reader, tui.feed, tui.model) loads no "
     "write side",
     "widgets import neither screens nor the app",
     "screens import no other screen",
     "tui layers: the command, the apps, screens, screen helpers, widgets, the rest",
-    "only the store's modules (and today's few others) import sqlite3",
+    "only the SQLite store's modules import sqlite3",
 )
 
-# The modules that hold SQL text or run statements today: the store (every query), the run
-# row's lifecycle, the schema (the only DDL), and two PRAGMA helpers (quick_check and
-# database_list for reads; WAL checkpoints for the writer). A new one fails here: put its SQL
-# in the store. (Which modules may import sqlite3 is the protected contract in pyproject.toml.)
-SQL_MODULES = {
-    "tracker/store.py",
-    "tracker/store_lifecycle.py",
-    "tracker/schema.py",
-    "tracker/read_errors.py",
-    "tracker/write_faults.py",
-}
+# Where SQL text and executed statements may live: every module of a backend's package (its
+# schema, writes, reads, media and lifecycle queries, its PRAGMA helpers). SQL anywhere else
+# fails here: put it in the backend and call it through the Store interface (tracker.db.base).
+# (Which modules may import sqlite3 is the protected contract in pyproject.toml.)
+SQL_PACKAGES = ("tracker/db/sqlite/", "tracker/db/postgres/")
 _SQL = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT"
     r"|ROLLBACK|SAVEPOINT|RELEASE|WITH|VACUUM|ATTACH|DETACH|REINDEX|ANALYZE)\b"
@@ -119,18 +114,34 @@ def test_the_import_contracts_hold() -> None:
         assert f"{name} KEPT" in flat, f"contract {name!r} was not checked:\n{output}"
 
 
+def _in_sql_package(relative: str) -> bool:
+    return relative.startswith(SQL_PACKAGES)
+
+
 def test_sql_is_only_in_the_store_modules() -> None:
     outside = {}
+    holding: set[str] = set()
     for path in _sources():
         relative = path.relative_to(ROOT).as_posix()
-        if relative in SQL_MODULES:
-            continue
         found = _sql_in(ast.parse(path.read_text(encoding="utf-8"), filename=relative))
+        if _in_sql_package(relative):
+            if found:
+                holding.update(p for p in SQL_PACKAGES if relative.startswith(p))
+            continue
         if found:
             outside[relative] = found
-    assert not outside, f"SQL outside the store's modules ({sorted(SQL_MODULES)}): {outside}"
-    for relative in SQL_MODULES:  # the list says what is true: each of them does hold SQL
-        assert _sql_in(ast.parse((ROOT / relative).read_text(encoding="utf-8"))), relative
+    assert not outside, f"SQL outside the backends' packages ({list(SQL_PACKAGES)}): {outside}"
+    for package in SQL_PACKAGES:  # the rule says what is true: each package does hold SQL
+        assert package in holding, f"{package} holds no SQL"
+
+
+def test_the_sql_rule_covers_every_module_of_the_backends() -> None:
+    assert _in_sql_package("tracker/db/sqlite/reads.py")
+    assert _in_sql_package("tracker/db/postgres/writes.py")
+    assert _in_sql_package("tracker/db/sqlite/some_new_module.py")  # a package, not a file list
+    assert not _in_sql_package("tracker/db/base.py")  # the interface and shared reads: no SQL
+    assert not _in_sql_package("tracker/db/sqlite_helpers.py")
+    assert not _in_sql_package("tracker/writer.py")
 
 
 def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -196,7 +207,8 @@ def test_reading_loads_no_write_side_and_starts_no_thread() -> None:
         import sys, threading
         import tui
         assert not [m for m in sys.modules if m.startswith("tracker")], "import tui loaded tracker"
-        import tui.reader, tui.feed, tui.model, tracker.models, tracker.store, tracker.schema
+        import tui.reader, tui.feed, tui.model, tracker.models, tracker.db
+        import tracker.db.sqlite.store, tracker.db.sqlite.schema
         loaded = [m for m in {WRITE_SIDE!r} if m in sys.modules]
         assert not loaded, loaded
         assert threading.active_count() == 1, threading.enumerate()
