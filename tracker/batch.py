@@ -50,6 +50,15 @@ class RunHandle:
     refused: int = 0  # records SQLite refused and the writer left out
     finished: bool = False
     last_write: float = 0.0
+    node: str | None = None  # attached from another node: its keys go under node/<label>/
+
+    def stored_key(self, key: str) -> str:
+        """The series a key of this run's process goes to (an attached node's are its own)."""
+        if self.node is None:
+            return key
+        if key.startswith("sys/"):
+            return f"sys/node/{self.node}/{key[4:]}"
+        return f"node/{self.node}/{key}"
 
 
 # A metrics record: (handle, step, unix time, {key: number}).
@@ -111,6 +120,10 @@ def write_batch(
             store.insert_points(chunks)
             store.update_series(series_updates)
         for kind, handle, payload in controls:
+            if handle.node is not None and kind in ("json", "finish"):
+                if kind == "finish":  # the run is the primary node's to finish
+                    after_commit.append(_mark_finished(handle))
+                continue
             if kind == "json":
                 if payload == "name":
                     store.rename_run(handle.run_id, handle.name, version)
@@ -247,14 +260,18 @@ def _series_rows(
     """Point chunks for every key of one run, the series updates, and the states after commit."""
     known = handle.series
     new_keys = [k for k in per_key if k not in known]
-    created = store.ensure_series(handle.run_id, new_keys, version) if new_keys else {}
+    created = (
+        store.ensure_series(handle.run_id, [handle.stored_key(k) for k in new_keys], version)
+        if new_keys
+        else {}
+    )
     out: list[PointChunk] = []
     updates: list[tuple[Any, ...]] = []
     states: dict[str, SeriesState] = {}
     for key, chunks in per_key.items():
         state = known.get(key)
         if state is None:
-            state = SeriesState(*created[key])
+            state = SeriesState(*created[handle.stored_key(key)])
         steps = _joined(chunks, 0)
         values = list(map(float, _joined(chunks, 1)))
         times = _joined(chunks, 2)

@@ -50,6 +50,7 @@ def init(
     dir: str | os.PathLike[str] | None = None,
     mode: str | None = None,
     sync_tensorboard: bool | None = None,
+    attach: bool | None = None,
     **wandb_options: Any,
 ) -> Run:
     """Start a run and make it the current one (see ``tracker.log``).
@@ -68,6 +69,11 @@ def init(
     ``SummaryWriter`` writes into the run; ``group`` and ``job_type`` become tags, ``notes``
     goes to the summary, ``config_exclude_keys``/``config_include_keys`` filter the config.
     Other wandb options are accepted; unknown ones are named in one warning.
+
+    ``attach=True`` (or ``$TRACKTUI_ATTACH=1``, or a launcher's run id on a node whose rank
+    is above 0) joins the run with that ``id`` that another node of a distributed job
+    started: this node's metrics go under ``node/<host>/`` and its hardware under
+    ``sys/node/<host>/``, so every node's GPUs show in the run view.
     """
     settings = wandb_options.get("settings")
     reinit = _setting(settings, "reinit", reinit)
@@ -115,6 +121,7 @@ def init(
         resume=resume,
         dir=dir,
         disabled=disabled,
+        attach=attach,
     )
     dict.clear(_pending_config)
     run.group, run.job_type = grouping["group"], grouping["job_type"]

@@ -30,13 +30,15 @@ from .process_runs import active_runs, current_run, set_current
 from .run_surface import RunSurface
 from .sanitize import safe_text
 from .settings import (
+    attach_wanted,
     default_project,
     finish_timeout,
+    node_label,
     resume_choice,
     run_id_from_env,
     system_metrics_wanted,
 )
-from .starting import record_run
+from .starting import attach_run, record_run
 from .status import this_host
 from .stored_json import loads_json
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
@@ -73,6 +75,7 @@ class Run(RunSurface):
         resume: bool | str | None = None,
         dir: str | os.PathLike[str] | None = None,
         disabled: bool = False,
+        attach: bool | None = None,
     ) -> None:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
@@ -88,6 +91,7 @@ class Run(RunSurface):
         self._files_root = Path(dir).expanduser() if dir is not None else None
         self.created_at = time.time()
         self.resumed = False
+        self.node: str | None = None  # attached from another node of a distributed job
         self.disabled = disabled
         self._step = -1
         self._open_step = False  # a wandb-style log(commit=False) left this step open
@@ -110,6 +114,9 @@ class Run(RunSurface):
         self._handle.summary = self.summary
         if disabled:
             return  # wandb's mode="disabled": the script runs, nothing is recorded
+        if attach_wanted(attach, given_id is not None):
+            self._attach(given_id, system_metrics, system_interval, console, quiet)
+            return
         started = record_run(
             self.db,
             {
@@ -146,6 +153,50 @@ class Run(RunSurface):
         )
         if not quiet:
             print(self._where_line(), file=sys.stderr, flush=True)
+
+    def _attach(
+        self,
+        run_id: str | None,
+        system_metrics: bool | None,
+        system_interval: float,
+        console: bool | None,
+        quiet: bool,
+    ) -> None:
+        """Join the run another node of this job started: this process's metrics go under
+        ``node/<label>/`` and its hardware under ``sys/node/<label>/`` (sampled by one process
+        per node), and finishing it leaves the run to the first node."""
+        if run_id is None:
+            raise ValueError("attach=True needs the run's id: init(id=...) or $TRACKTUI_RUN_ID")
+        label = node_label(this_host())
+        started = attach_run(self.db, self.id, label, this_host(), os.getpid())
+        stored = started.resumed or {}
+        self._name = stored.get("name", self._name)
+        self.project = stored.get("project", self.project)
+        self.created_at = float(stored.get("created_at", self.created_at))
+        self._handle.t0 = self.created_at
+        self._handle.node = label
+        self.node = label
+        self._active = True
+        process_runs.writer.attach(self._handle, started.store)
+        process_runs.started(self)
+        local_rank = os.environ.get("LOCAL_RANK", "0").strip() or "0"
+        if system_metrics_wanted(system_metrics) and local_rank == "0":
+            self._sampler = SamplerThread(self._log_system, interval=system_interval)
+            self._sampler.start()
+        if console_wanted(console if console is not None else False):
+            self._console = ConsoleCapture(self._queue, self._handle)
+        lifecycle.install(
+            process_runs.finish_all, process_runs.flush_all, process_runs.after_fork_in_child
+        )
+        if not quiet:
+            print(
+                safe_text(
+                    f"tracker: node {label} attached to run {self.name} ({self.id}) in "
+                    f"{self.db.shown}; its keys go under node/{label}/ and sys/node/{label}/"
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _continue(self, stored: dict[str, Any]) -> None:
         """Take over a stored run (``resume=``): its name, times, steps, config and summary."""

@@ -45,6 +45,36 @@ def run_id_from_env() -> str | None:
     return os.environ.get("TRACKTUI_RUN_ID") or os.environ.get("WANDB_RUN_ID") or None
 
 
+_NODE_RANK_VARIABLES = ("TRACKTUI_NODE_RANK", "GROUP_RANK", "NODE_RANK", "SLURM_NODEID")
+
+
+def attach_wanted(choice: bool | None, run_id_given: bool) -> bool:
+    """Whether this process joins a run another node started (a distributed job's other
+    nodes): ``init(attach=True)``, ``$TRACKTUI_ATTACH=1``, or a run id from the launcher on
+    a node whose rank (torchrun's ``$GROUP_RANK``, ``$NODE_RANK``, SLURM's
+    ``$SLURM_NODEID``) is not 0."""
+    if choice is not None:
+        return bool(choice)
+    text = os.environ.get("TRACKTUI_ATTACH", "").strip().lower()
+    if text:
+        return text not in _OFF
+    if not run_id_given:
+        return False
+    for variable in _NODE_RANK_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if value.isdigit():
+            return int(value) > 0
+    return False
+
+
+def node_label(host: str) -> str:
+    """How an attached process names itself in keys: its host, and its local rank when that
+    is not 0 (two processes must never write one series)."""
+    local = os.environ.get("LOCAL_RANK", "").strip()
+    label = host if not local or local == "0" else f"{host}-rank{local}"
+    return label.replace("/", "_")
+
+
 def resume_choice(choice: object) -> str | None:
     """``init(resume=...)`` as one of :data:`RESUME_CHOICES`, or None for a new run.
 

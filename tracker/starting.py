@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Store, Target, open_store
+from .db import Store, Target, open_store, transaction
 from .db.retry import retry_while_busy
 from .errors import DatabaseUnavailable, ResumeError
 from .jsonable import dumps
@@ -71,6 +71,40 @@ def record_run(
         return Started(store, resumed)
 
     return retry_while_busy(attempt, init_timeout(), db.shown, "cannot start the run")
+
+
+def attach_run(db: Target, run_id: str, label: str, host: str, pid: int) -> Started:
+    """Join run ``run_id``, started by another node of the same job: wait (up to
+    ``$TRACKTUI_INIT_TIMEOUT``) for its row to appear, then record this node as an event.
+    Nothing of the run's row changes: it stays the primary node's to finish."""
+    deadline = time.monotonic() + init_timeout()
+    delay = 0.1
+    while True:
+        store = open_store(db, write=True)
+        try:
+            with transaction(store) as version:
+                stored = store.stored_run(run_id)
+                if stored is not None:
+                    detail = dumps({"host": host, "pid": pid, "node": label})
+                    title = f"{label} attached"
+                    store.insert_events(
+                        [(run_id, time.time(), stored["step"], "node", label, None, title, detail)],
+                        version,
+                    )
+        except BaseException:
+            store.close()
+            raise
+        if stored is not None:
+            return Started(store, stored)
+        store.close()
+        if time.monotonic() + delay > deadline:
+            raise ResumeError(
+                f"{db.shown}: no run with id {run_id!r} to attach to after {init_timeout():g} s; "
+                "the job's first node starts it (init(id=...)), the others attach "
+                "(init(id=..., attach=True), $TRACKTUI_ATTACH=1, or a node rank above 0)"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def _start(

@@ -7,6 +7,7 @@ the pid now belongs to a process started at another time), or when its heartbeat
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -21,7 +22,10 @@ _START_TIME_TOLERANCE_S = 2.0
 
 @lru_cache(maxsize=1)
 def this_host() -> str:
-    return socket.gethostname()
+    """The host name runs are recorded with: ``$TRACKTUI_HOST`` when set (a container or job
+    whose host name is not what people call the machine; tests that simulate hosts), else
+    the system's."""
+    return os.environ.get("TRACKTUI_HOST") or socket.gethostname()
 
 
 def process_start_time(pid: int) -> float | None:

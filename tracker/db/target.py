@@ -56,7 +56,8 @@ class Target:
 def several(locations: Sequence[str | os.PathLike[str]]) -> Target:
     """One target for several SQLite files or folders of them (one file stays a file)."""
     paths = tuple(Path(os.fspath(p)).expanduser() for p in locations)
-    for text in map(os.fspath, locations):
+    for location in locations:
+        text = os.fspath(location)
         if isinstance(text, str) and is_url(text):
             raise DatabaseUnavailable(
                 mask_url(text), "only SQLite files and folders can be shown together"

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 
 from tracker.system.keys import describe
 
-from ..formatting import cut_cells, format_bytes, format_with_unit
+from ..formatting import cut_cells, cut_cells_left, format_bytes, format_with_unit
 from .gauge import Gauge, level_style
 
 LAYOUT: tuple[tuple[str, str], ...] = (
@@ -82,8 +82,39 @@ class PanelGauge(Gauge):
         return line
 
 
+NODE_PREFIX = "sys/node/"
+
+
+def split_node(key: str) -> tuple[str, str]:
+    """``sys/node/<label>/gpu/0/util`` -> (``sys/node/<label>/``, ``sys/gpu/0/util``): another
+    node's reading and the key it would have on its own machine."""
+    if key.startswith(NODE_PREFIX):
+        parts = key.split("/", 3)
+        if len(parts) == 4 and parts[2]:
+            return f"{NODE_PREFIX}{parts[2]}/", f"sys/{parts[3]}"
+    return "sys/", key
+
+
+def node_rows(keys: set[str], show_cores: bool) -> list[tuple[str, str]]:
+    """The essentials of every other node of a distributed run, node by node, each titled
+    with its label, so a straggler or an idle GPU on one node is seen."""
+    nodes: dict[str, set[str]] = {}
+    for key in keys:
+        prefix, base = split_node(key)
+        if prefix != "sys/":
+            nodes.setdefault(prefix, set()).add(base)
+    rows: list[tuple[str, str]] = []
+    for prefix in sorted(nodes):
+        label = prefix[len(NODE_PREFIX) : -1]
+        rows += [
+            (prefix + key[len("sys/") :], f"{cut_cells_left(label, 8)} {title}")
+            for key, title in ordered_rows(nodes[prefix], show_cores, compact=True, nodes=False)
+        ]
+    return rows
+
+
 def ordered_rows(
-    keys: set[str], show_cores: bool = False, compact: bool = False
+    keys: set[str], show_cores: bool = False, compact: bool = False, nodes: bool = True
 ) -> list[tuple[str, str]]:
     """The rows to show, in layout order, for the keys present. ``compact`` keeps the essentials."""
     essentials = {
@@ -120,7 +151,7 @@ def ordered_rows(
                 ]
         elif pattern in keys:
             rows.append((pattern, label))
-    return rows
+    return rows + node_rows(keys, show_cores) if nodes else rows
 
 
 class HardwarePanel(VerticalScroll):
@@ -149,7 +180,7 @@ class HardwarePanel(VerticalScroll):
         for key, gauge in self.gauges.items():
             if key in values:
                 high, detail = self._scale(key, values[key], gauge)
-                gauge.relative = (describe(key) or gauge).unit == "B/s"
+                gauge.relative = (describe(split_node(key)[1]) or gauge).unit == "B/s"
                 repeat = bool(gauge.history) and gauge.history[-1] == values[key]
                 gauge.update_value(
                     values[key], high, detail, record=not (self.changes_only and repeat)
@@ -160,20 +191,23 @@ class HardwarePanel(VerticalScroll):
         self._sync_rows()
 
     def _scale(self, key: str, value: float, gauge: Gauge) -> tuple[float | None, str]:
-        info = describe(key)
+        prefix, base = split_node(key)
+        info = describe(base)
         if info is None:
             return None, ""
-        total = self.values.get(info.total_key) if info.total_key else None
+        total_key = prefix + info.total_key[len("sys/") :] if info.total_key else None
+        total = self.values.get(total_key) if total_key else None
         if total:
             return total, (
                 f"/ {format_bytes(total)}" if info.unit == "B" else f"/ {total:.0f} {info.unit}"
             )
         if info.high is not None:
             return info.high, ""
-        if key == "sys/cpu/load1" and self.values.get("sys/cpu/count"):
-            return self.values["sys/cpu/count"], ""
-        if key == "sys/proc/cpu" and self.values.get("sys/cpu/count"):
-            return 100.0 * self.values["sys/cpu/count"], ""
+        cores = self.values.get(prefix + "cpu/count")
+        if base == "sys/cpu/load1" and cores:
+            return cores, ""
+        if base == "sys/proc/cpu" and cores:
+            return 100.0 * cores, ""
         if info.unit != "B/s":
             return None, ""  # no natural top (clocks, counts): no bar
         top = max([value, *gauge.history]) if gauge.history else value
@@ -185,7 +219,7 @@ class HardwarePanel(VerticalScroll):
             return
         old, self.gauges = self.gauges, {}
         for key, label in wanted:
-            info = describe(key)
+            info = describe(split_node(key)[1])
             gauge = PanelGauge(label, info.unit if info else "", info.high if info else None)
             if key in old:  # rebuilt rows keep their history
                 gauge.history.extend(old[key].history)
