@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 import tracker
-from tracker import store
-from tracker.schema import open_for_reading
+from tracker.db.sqlite.store import SqliteStore
 from tui.simulate_media import decision_map
 
 os.environ["TRACKTUI_SYSTEM_METRICS"] = "0"
@@ -77,9 +76,9 @@ def image_throughput(folder: Path, count: int) -> tuple[float, float]:
     run.flush()
     elapsed = time.perf_counter() - started
     run.finish()
-    conn = open_for_reading(path)
-    stored = conn.execute("SELECT sum(length(data)) FROM media").fetchone()[0]
-    conn.close()
+    st = SqliteStore.for_reading(path)
+    stored = st.conn.execute("SELECT sum(length(data)) FROM media").fetchone()[0]
+    st.close()
     return count / elapsed, stored / count
 
 
@@ -92,20 +91,20 @@ def histogram_ms() -> float:
 
 def read_back_ms(folder: Path) -> tuple[float, float]:
     path = folder / "images.db"
-    conn = open_for_reading(path)
-    (run,) = store.read_runs(conn)
+    st = SqliteStore.for_reading(path)
+    (run,) = st.read_runs()
     started = time.perf_counter()
-    rows = store.read_media_index(conn, run.id)
+    rows = st.read_media_index(run.id)
     index_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    store.read_media_data(conn, [rows[-1][0]])
+    st.read_media_data([rows[-1][0]])
     data_ms = (time.perf_counter() - started) * 1000
-    conn.close()
+    st.close()
     return index_ms, data_ms
 
 
 def media_latency(folder: Path, count: int = 40) -> tuple[float, float]:
-    """From ``log()`` of an image to a reader (polling ``data_version`` every 5 ms, as the TUI's
+    """From ``log()`` of an image to a reader (polling ``change_token()`` every 5 ms, as the TUI's
     reader does after a watchdog event) finding it in the run's media index: p50, p95 in ms."""
     import threading
 
@@ -117,17 +116,18 @@ def media_latency(folder: Path, count: int = 40) -> tuple[float, float]:
     stop = threading.Event()
 
     def reader() -> None:
-        conn = open_for_reading(path)
-        last_version, after = None, 0
+        st = SqliteStore.for_reading(path)
+        last_token: object = None
+        after = 0
         while not stop.is_set():
-            version = store.data_version(conn)
-            if version != last_version:
-                last_version = version
-                for row in store.read_media_index(conn, run.id, after):
+            token = st.change_token()
+            if token != last_token:
+                last_token = token
+                for row in st.read_media_index(run.id, after):
                     seen.setdefault(row[2], time.perf_counter())
                     after = row[0]
             time.sleep(0.005)
-        conn.close()
+        st.close()
 
     thread = threading.Thread(target=reader)
     thread.start()

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from tracker import store
 from tracker.batch import RunHandle, write_batch
+from tracker.db import parse_target
+from tracker.db.sqlite.store import SqliteStore
 from tracker.jsonable import dumps
-from tracker.schema import open_for_writing
 from tui.app import TrackTuiApp
 from tui.reader import DatabaseReader
 from tui.series import SeriesBuffer, span_of_bucket
@@ -52,23 +52,23 @@ def generate(path: Path, runs: int, points_per_run: int) -> None:
     tmp = path.with_suffix(".partial")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    conn = open_for_writing(tmp)
+    st = SqliteStore.for_writing(tmp)
+    target = parse_target(tmp)
     rng = random.Random(0)
     steps = points_per_run // len(KEYS)
     now = time.time() - runs * 60
     for index in range(runs):
         run_id = f"r{index:07d}"
-        version = store.begin(conn)
-        store.insert_run(
-            conn,
+        version = st.begin()
+        st.insert_run(
             {"id": run_id, "project": "bench", "name": f"run-{index}", "created_at": now + index * 60,
              "host": "bench-host", "pid": 1, "pid_start": None, "tags": "[]",
              "config": dumps({"lr": 10 ** rng.uniform(-5, -2), "batch_size": rng.choice((16, 32, 64))}),
              "summary": "{}"},
             version,
         )  # fmt: skip
-        store.commit(conn)
-        handle = RunHandle(run_id, tmp, now + index * 60, {}, {})
+        st.commit()
+        handle = RunHandle(run_id, target, now + index * 60, {}, {})
         loss = 3.0
         records: list[tuple[object, ...]] = []
         for step in range(steps):
@@ -77,12 +77,12 @@ def generate(path: Path, runs: int, points_per_run: int) -> None:
                 "train/loss": loss, "eval/loss": loss + 0.1, "train/grad_norm": abs(rng.gauss(1, 0.3)), "train/lr": 1e-4,
             }))  # fmt: skip
             if len(records) >= 50_000:
-                write_batch(conn, records)
+                write_batch(st, records)
                 records = []
         records.append(("finish", handle, ("finished", 0, None)))
-        write_batch(conn, records)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+        write_batch(st, records)
+    st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    st.close()
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{tmp}{suffix}").exists():
             os.replace(f"{tmp}{suffix}", f"{path}{suffix}")
@@ -114,11 +114,11 @@ async def first_paint(path: Path, runs: int) -> tuple[float, float, float]:
 def redraw(path: Path) -> tuple[float, float, int]:
     reader = DatabaseReader(path)
     reader.poll()
-    assert reader.conn is not None
-    sid = store.series_id(reader.conn, "r0000000", "train/loss")
+    assert reader.store is not None
+    sid = reader.store.series_id("r0000000", "train/loss")
     assert sid is not None
     t0 = time.perf_counter()
-    count, buckets = store.read_series(reader.conn, sid, 4096)
+    count, buckets = reader.store.read_series(sid, 4096)
     load = time.perf_counter() - t0
     buffer = SeriesBuffer()
     buffer.load((span_of_bucket(b) for b in buckets), count, count)

@@ -150,8 +150,7 @@ def attribution(source: NvmlGpuSource) -> dict[str, Any]:
 
 
 def end_to_end() -> dict[str, Any]:
-    from tracker import store
-    from tracker.schema import open_for_reading
+    from tracker.db.sqlite.store import SqliteStore
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "runs.db"
@@ -163,9 +162,9 @@ def end_to_end() -> dict[str, Any]:
             text=True,
             timeout=120,
         )
-        conn = open_for_reading(db)
-        (run,) = store.read_runs(conn)
-        conn.close()
+        st = SqliteStore.for_reading(db)
+        (run,) = st.read_runs()
+        st.close()
         gpu = {k: m.as_json() for k, m in run.metrics.items() if k.startswith("sys/gpu/0/")}
         return {"status": run.status, "stderr": done.stderr[-2000:], "gpu0_metrics": gpu}
 

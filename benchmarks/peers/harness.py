@@ -71,25 +71,27 @@ class TrackerTool(Tool):
         self.run.finish()
 
     def _reader(self) -> Any:
-        from tracker import store
-        from tracker.schema import open_for_reading
+        from tracker.db.sqlite.store import SqliteStore
 
-        return store, open_for_reading(self.folder / "runs.db")
+        return SqliteStore.for_reading(self.folder / "runs.db")
 
     def read(self) -> int:
-        store, conn = self._reader()
-        (run,) = store.read_runs(conn)
-        return len(store.history(conn, run.metrics["loss"].series_id))
+        store = self._reader()
+        try:
+            (run,) = store.read_runs()
+            return len(store.history(run.metrics["loss"].series_id))
+        finally:
+            store.close()
 
     def latest(self) -> float | None:
-        if not hasattr(self, "conn"):
+        if not hasattr(self, "store"):
             if not (self.folder / "runs.db").exists():
                 return None
             try:
-                self.store, self.conn = self._reader()
+                self.store = self._reader()
             except Exception:
                 return None
-        runs = self.store.read_runs(self.conn)
+        runs = self.store.read_runs()
         if not runs or "lr" not in runs[0].metrics:
             return None
         return runs[0].metrics["lr"].last
