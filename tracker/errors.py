@@ -43,6 +43,10 @@ class DatabaseUnavailable(DatabaseError):
         self.busy = busy
 
 
+class ServerUnreachable(DatabaseUnavailable):
+    """The database server cannot be reached (down, restarting, network): worth retrying."""
+
+
 class StoreLost(DatabaseUnavailable):
     """Nothing this process writes to the database persists any more (its SQLite WAL was
     deleted under it): the writer stops acknowledging and never writes there again."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 
-from ..errors import DatabaseUnavailable
+from ..errors import DatabaseUnavailable, ServerUnreachable
 
 BUSY = "database locked by another process"
 DISK = "disk full or write error"
@@ -22,6 +22,8 @@ DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT})
 
 def classify_common(exc: BaseException) -> str:
     """The cause of an error that did not come from a driver (opening, the file system)."""
+    if isinstance(exc, ServerUnreachable):
+        return LOST
     if isinstance(exc, DatabaseUnavailable):
         return BUSY if exc.busy else READONLY
     if isinstance(exc, OSError):

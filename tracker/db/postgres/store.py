@@ -13,7 +13,12 @@ import threading
 import time
 from typing import Any
 
-from ...errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase
+from ...errors import (
+    DatabaseUnavailable,
+    NewerSchemaError,
+    NotATrackerDatabase,
+    ServerUnreachable,
+)
 from ..base import Listener
 from ..target import Target, scrub
 from . import errors, schema
@@ -47,7 +52,7 @@ def _connect(target: Target, wait_ms: int) -> Any:
             application_name="tracktui",
         )
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(
+        raise ServerUnreachable(
             target.shown, scrub(f"cannot connect: {str(exc).strip()}", target)
         ) from None
     conn.execute(f"SET lock_timeout = {int(wait_ms)}")
