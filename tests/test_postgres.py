@@ -425,7 +425,7 @@ for i in range(100000):
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for n in range(3)
     ]
 
