@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db_path(args: argparse.Namespace) -> Target:
+    given = getattr(args, "databases", None)
+    if given:
+        return several(given)
     return parse_target(getattr(args, "sub_db", None) or args.db)
 
 
@@ -115,6 +118,8 @@ def load_runs(db: Path | Target, project: str | None = None) -> list[RunRecord]:
             return []
         raise
     try:
+        for path, reason in sorted(getattr(store, "skipped", {}).items()):
+            emit(f"tracktui: left out {path}: {reason}", error=True)
         return store.read_runs(project=project)  # its errors name the database already
     finally:
         store.close()
@@ -213,6 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     databases, rest = split_databases(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(rest)
+    if databases and args.command not in (None, "ls", "best"):
+        parser.error(f"{args.command} takes no databases before it: see tracktui {args.command} -h")
+    if databases and (args.db or getattr(args, "sub_db", None)):
+        parser.error("give the databases either with --db or as arguments, not both")
+    args.databases = databases
     try:
         if args.command == "ls":
             return cmd_ls(args)
@@ -239,12 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.steps_per_second,
                 not args.no_tui,
             )
-        if databases and args.command is not None:
-            parser.error("databases go before the command, or as its --db")
-        if databases and args.db:
-            parser.error("give the databases either with --db or as arguments, not both")
-        target = several(databases) if databases else parse_target(args.db)
-        return run_tui(target, refresh_interval(args.refresh))
+        return run_tui(_db_path(args), refresh_interval(args.refresh))
     except FilterError as exc:
         emit(f"tracktui: bad expression: {exc}", error=True)
         return 2
