@@ -22,7 +22,7 @@ from tracker.system.keys import describe
 from tracker.system.sampler import SystemSampler
 from tui.cli import main
 
-from .helpers import wait_for
+from .helpers import run_python, wait_for
 
 GIB = 1024**3
 
@@ -156,40 +156,55 @@ def test_run_memory_attribution() -> None:
     assert values["sys/gpu/2/run_mem"] == 0.0
 
 
-def children_cpu_seconds(children: list[subprocess.Popen[bytes]]) -> float:
-    import psutil
+# Sampled in a fresh interpreter: the pytest process may already have children of its own (the
+# session's PostgreSQL server, started by the pg_cluster fixture, and its backends), which the
+# sampler rightly counts; there the only children are the two this test starts.
+HOST_SAMPLER = """
+import json, subprocess, sys, time
+from pathlib import Path
+import psutil
+from tracker.system.host import HostSampler
 
+
+def children_cpu_seconds(children):
     return sum(sum(psutil.Process(c.pid).cpu_times()[:2]) for c in children)
 
 
+busy = "import time\\nend = time.time() + 30\\nwhile time.time() < end: pass"
+children = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(2)]
+try:
+    sampler = HostSampler(disk_path=Path.cwd(), slow_every_s=0.0)
+    time.sleep(0.1)
+    used_before, started = children_cpu_seconds(children), time.monotonic()
+    first = sampler.sample()
+    time.sleep(0.5)  # the interval a CPU percentage is measured over
+    second = sampler.sample()
+    used = children_cpu_seconds(children) - used_before
+    children_percent = 100 * used / (time.monotonic() - started)
+finally:
+    for child in children:
+        child.kill()
+        child.wait()
+print(json.dumps({"first": first, "second": second, "children_percent": children_percent}))
+"""
+
+
 def test_host_sampler_reads_the_process_tree() -> None:
-    busy = "import time\nend = time.time() + 30\nwhile time.time() < end: pass"
-    children = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(2)]
-    try:
-        sampler = HostSampler(disk_path=Path.cwd(), slow_every_s=0.0)
-        time.sleep(0.1)
-        used_before, started = children_cpu_seconds(children), time.monotonic()
-        first = sampler.sample()
-        assert 0 <= first["sys/cpu/util"] <= 100 and first["sys/mem/total"] > 0
-        assert first["sys/mem/used"] + first["sys/mem/available"] == pytest.approx(
-            first["sys/mem/total"], rel=0.2
-        )
-        assert "sys/disk/read_bps" not in first  # a rate needs two samples
-        assert first["sys/disk/total"] > 0 and 0 <= first["sys/disk/util"] <= 100
-        time.sleep(0.5)  # the interval a CPU percentage is measured over
-        second = sampler.sample()
-        used = children_cpu_seconds(children) - used_before
-        children_percent = 100 * used / (time.monotonic() - started)
-        assert second["sys/disk/read_bps"] >= 0 and second["sys/net/recv_bps"] >= 0
-        assert second["sys/proc/children"] == 2 and second["sys/proc/children_rss"] > 0
-        # what the two spinning children used counts (how much they got depends on the load)
-        assert children_percent > 5, children_percent
-        assert second["sys/proc/cpu"] >= 0.7 * children_percent, (second, children_percent)
-        assert second["sys/mem/total"] == first["sys/mem/total"]
-    finally:
-        for child in children:
-            child.kill()
-            child.wait()
+    result = json.loads(run_python(HOST_SAMPLER).stdout.strip().splitlines()[-1])
+    first, second = result["first"], result["second"]
+    children_percent = result["children_percent"]
+    assert 0 <= first["sys/cpu/util"] <= 100 and first["sys/mem/total"] > 0
+    assert first["sys/mem/used"] + first["sys/mem/available"] == pytest.approx(
+        first["sys/mem/total"], rel=0.2
+    )
+    assert "sys/disk/read_bps" not in first  # a rate needs two samples
+    assert first["sys/disk/total"] > 0 and 0 <= first["sys/disk/util"] <= 100
+    assert second["sys/disk/read_bps"] >= 0 and second["sys/net/recv_bps"] >= 0
+    assert second["sys/proc/children"] == 2 and second["sys/proc/children_rss"] > 0
+    # what the two spinning children used counts (how much they got depends on the load)
+    assert children_percent > 5, children_percent
+    assert second["sys/proc/cpu"] >= 0.7 * children_percent, (second, children_percent)
+    assert second["sys/mem/total"] == first["sys/mem/total"]
 
 
 def test_descendants_include_grandchildren() -> None:
