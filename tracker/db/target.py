@@ -62,7 +62,7 @@ def several(locations: Sequence[str | os.PathLike[str]]) -> Target:
             raise DatabaseUnavailable(
                 mask_url(text), "only SQLite files and folders can be shown together"
             )
-    if len(paths) == 1 and not paths[0].is_dir():
+    if len(paths) == 1 and not _is_folder(paths[0]):
         return Target("sqlite", path=paths[0], shown=str(paths[0]))
     return Target("files", paths=paths, shown=", ".join(str(p) for p in paths))
 
@@ -93,9 +93,18 @@ def parse_target(db: str | os.PathLike[str] | Target | None = None) -> Target:
                 "(runs.db) or a PostgreSQL URL (postgresql://user@host/dbname)",
             )
     path = resolve_db_path(text or None)
-    if path.is_dir():
+    if _is_folder(path):
         return Target("files", paths=(path,), shown=str(path))
     return Target("sqlite", path=path, shown=str(path))
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder of databases; a path that cannot be looked at counts as a file, so that
+    opening it reports why (a folder that cannot be entered, say)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def mask_url(url: str) -> str:

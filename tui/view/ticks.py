@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Sequence
 
 _NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -21,9 +22,13 @@ def nice_step(span: float, count: int) -> float:
     if not math.isfinite(span) or span <= 0 or count < 1:
         return 1.0
     raw = span / count
+    if raw < sys.float_info.min:  # a subnormal span: no round step is representable
+        return span
     power = 10.0 ** math.floor(math.log10(raw))
     # No wider than the span: a range as long as the step always holds a multiple of it.
-    candidates = [nice * power for nice in (0.5, *_NICE) if nice * power <= span]
+    candidates = [nice * power for nice in (0.5, *_NICE) if 0.0 < nice * power <= span]
+    if not candidates:
+        return span
     return min(candidates, key=lambda step: (abs(span / step - count), -step))
 
 
