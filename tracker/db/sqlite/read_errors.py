@@ -18,13 +18,12 @@ here opens the database file: permissions are asked with ``os.access``.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from ...errors import DatabaseError, DatabaseUnavailable, NotATrackerDatabase
 from .errors import (
@@ -161,33 +160,3 @@ def reading(path: Path) -> Iterator[None]:
         if error is None:  # pragma: no cover - both kinds are always mapped
             raise
         raise error from None
-
-
-def database_path(conn: sqlite3.Connection) -> Path:
-    """The file ``conn`` reads (from ``PRAGMA database_list``), for naming it in an error."""
-    try:
-        for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
-            if name == "main" and file:
-                return Path(file)
-    except sqlite3.Error:
-        pass
-    return Path("the database")
-
-
-def names_the_file(
-    func: Callable[Concatenate[sqlite3.Connection, P], T],
-) -> Callable[Concatenate[sqlite3.Connection, P], T]:
-    """Make a read of the store raise a ``DatabaseError`` naming the file (damage, permissions,
-    busy) instead of a bare ``sqlite3`` error, for every caller of the store's read API."""
-
-    @functools.wraps(func)
-    def read(conn: sqlite3.Connection, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return func(conn, *args, **kwargs)
-        except (sqlite3.Error, UnicodeDecodeError) as exc:
-            error = read_error(database_path(conn), exc)
-            if error is None:  # pragma: no cover - both kinds are always mapped
-                raise
-            raise error from None
-
-    return read
