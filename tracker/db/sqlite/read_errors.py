@@ -23,7 +23,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from ...errors import DatabaseError, DatabaseUnavailable, NotATrackerDatabase
 from .errors import (
@@ -37,9 +36,6 @@ from .errors import (
     is_corrupt,
     primary_code,
 )
-
-T = TypeVar("T")
-P = ParamSpec("P")
 
 STRUCTURE_CHECKED = ("runs", "series")  # the tables `ls`, `best` and the TUI's table read
 SQLITE_READONLY_DIRECTORY = SQLITE_READONLY | (6 << 8)  # extended code, sqlite3.h
