@@ -43,6 +43,15 @@ class DatabaseUnavailable(DatabaseError):
         self.busy = busy
 
 
+class NoDatabaseYet(DatabaseUnavailable):
+    """Nothing to read yet: no file (``empty=False``), or one no run has written to
+    (``empty=True``). Readers show it as a state, not as an error."""
+
+    def __init__(self, path: str, reason: str, *, empty: bool = False) -> None:
+        super().__init__(path, reason)
+        self.empty = empty
+
+
 class ServerUnreachable(DatabaseUnavailable):
     """The database server cannot be reached (down, restarting, network): worth retrying."""
 

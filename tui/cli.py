@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tracker.db import Target, open_store, parse_target
 from tracker.db.target import several
-from tracker.errors import DatabaseError, DatabaseUnavailable, FilterError
+from tracker.errors import DatabaseError, FilterError, NoDatabaseYet
 from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
 from tracker.ranking import best_run, metric_direction
@@ -113,10 +113,8 @@ def load_runs(db: Path | Target, project: str | None = None) -> list[RunRecord]:
     structure check first, so rows hidden by a damaged page are reported, not left out."""
     try:
         store = open_store(db)
-    except DatabaseUnavailable as exc:
-        if "no database" in exc.reason or "empty file" in exc.reason:
-            return []
-        raise
+    except NoDatabaseYet:
+        return []
     try:
         for path, reason in sorted(getattr(store, "skipped", {}).items()):
             emit(f"tracktui: left out {path}: {reason}", error=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from tracker.db import Store, Target, open_store, parse_target
 from tracker.db.base import Listener
 from tracker.db.target import scrub
-from tracker.errors import DatabaseError
+from tracker.errors import DatabaseError, NoDatabaseYet
 from tracker.media.decoded import MediaItem, parse_meta
 from tracker.models import LIVE, Bucket, Point, RunRecord
 from tracker.status import derive_status
@@ -218,10 +218,9 @@ class DatabaseReader:
         try:
             store = open_store(self.target)
         except Exception as exc:
-            reason = exc.reason if isinstance(exc, DatabaseError) else ""
-            state = (
-                "missing" if "no database" in reason else "empty" if "empty" in reason else "error"
-            )
+            state = "error"
+            if isinstance(exc, NoDatabaseYet):
+                state = "empty" if exc.empty else "missing"
             self._set_status(DbStatus(state, self._failure(exc)), update)
             return
         self.has_media = store.has_media

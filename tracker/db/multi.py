@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..errors import DatabaseError, DatabaseUnavailable
+from ..errors import DatabaseError, DatabaseUnavailable, NoDatabaseYet
 from ..models import Bucket, Changes, MetricSummary, Point, RunEvent, RunRecord
 from .base import Listener
 from .sqlite import errors as sqlite_errors
@@ -160,7 +160,7 @@ class MultiStore:
             more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
             detail = "; ".join(reasons[:3]) + more
             found = detail or f"no {', '.join('*' + s for s in SUFFIXES)} file in {folders}"
-            raise DatabaseUnavailable(target.shown, f"no database here yet ({found})")
+            raise NoDatabaseYet(target.shown, f"no database here yet ({found})")
         return store
 
     # --- the files ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from ...errors import (
     DatabaseUnavailable,
     NewerSchemaError,
+    NoDatabaseYet,
     NotATrackerDatabase,
     ServerUnreachable,
 )
@@ -156,7 +157,7 @@ def _check_schema(conn: Any, target: Target, write: bool) -> None:
             "it); create an empty database for tracktui (createdb tracking)",
         )
     if not write:
-        raise DatabaseUnavailable(target.shown, "no database here yet (no runs were logged)")
+        raise NoDatabaseYet(target.shown, "no database here yet (no runs were logged)")
     cur.execute("BEGIN")
     try:
         schema.lock_schema(cur)

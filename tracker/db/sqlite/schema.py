@@ -39,7 +39,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ...errors import DatabaseUnavailable, NewerSchemaError, NotATrackerDatabase, warn_once
+from ...errors import (
+    DatabaseUnavailable,
+    NewerSchemaError,
+    NoDatabaseYet,
+    NotATrackerDatabase,
+    warn_once,
+)
 from ...paths import ensure_private_file, is_network_filesystem
 from .errors import SQLITE_CORRUPT, is_busy, is_corrupt, primary_code
 from .read_errors import (
@@ -399,7 +405,7 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
     shown = str(path)
     try:
         if not path.exists():
-            raise DatabaseUnavailable(shown, "no database here yet")
+            raise NoDatabaseYet(shown, "no database here yet")
         if path.is_dir():
             raise DatabaseUnavailable(shown, "is a directory, not a database file")
         target = f"{path.resolve().as_uri()}?mode=ro"
@@ -413,7 +419,7 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
         version = _check_file(conn, path, shown)
         if version == 0:
-            raise DatabaseUnavailable(shown, "empty file: no runs yet")
+            raise NoDatabaseYet(shown, "empty file: no runs yet", empty=True)
         verify_tables(conn, shown, version)
         check_structure(conn, shown)
     return conn
