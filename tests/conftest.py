@@ -90,3 +90,21 @@ def pg_url(pg_cluster: Cluster) -> Iterator[str]:
     yield url
     if pg_cluster.running:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database for a test of the Store interface's guarantees, once per backend: a SQLite
+    file's path (nothing started) or a fresh PostgreSQL database's URL (the pg fixtures are asked
+    for only here, so a SQLite case never starts a server, and a PostgreSQL case skips saying
+    why where the server or psycopg is missing)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "runs.db")
+        return
+    url: str = request.getfixturevalue("pg_url")
+    yield url
+    # Runs a test left open end here, before pg_url drops their database (_isolated would
+    # finish them only after: each finish() would wait out its timeout for a database gone).
+    for run in run_module.active_runs():
+        run.finish()
+    tracker.finish()

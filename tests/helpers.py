@@ -9,6 +9,10 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracker.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,3 +138,18 @@ def media_rows(db: Path) -> list[tuple[str, int, str, str, bytes]]:
     finally:
         st.close()
     return [(r[1], r[2], r[4], r[5], data[r[0]]) for r in rows]
+
+
+def in_transaction(store: Store) -> bool:
+    """Whether the store's connection has a transaction open (each driver says it its way)."""
+    conn: Any = store.conn  # type: ignore[attr-defined]  # not part of the Store interface
+    if store.kind == "sqlite":
+        return bool(conn.in_transaction)
+    import psycopg
+
+    return bool(conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+
+
+def is_sqlite(db: str | Path) -> bool:
+    """Whether ``db`` (an ``any_db`` value) is a SQLite file rather than a server's URL."""
+    return "://" not in str(db)

@@ -4,6 +4,9 @@ environment), with wandb's rules for ``allow``/``must``/``never``/``auto``.
 The main test is a real job: a process logs, is SIGKILLed mid-run, and is started again with
 the same id; the run keeps its history, its steps go on, its status is running again, and the
 crash before the resume stays visible as an event.
+
+Every test that touches a database runs on both backends (``any_db``: a SQLite file and a
+PostgreSQL database).
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
 import tracker
-from tracker.db.sqlite.store import SqliteStore
-from tracker.errors import ResumeError
+from tracker.db import open_store
+from tracker.errors import NoDatabaseYet, ResumeError
 from tracker.models import CRASHED, FINISHED, LIVE, MetricSummary, RunEvent, RunRecord
 
 from .helpers import run_python, start_python
@@ -40,31 +42,31 @@ _JOB = """
 """
 
 
-def _read(db: Path, run_id: str):  # type: ignore[no-untyped-def]
-    reader = SqliteStore.for_reading(db)
+def _read(db: str, run_id: str):  # type: ignore[no-untyped-def]
+    reader = open_store(db)
     try:
         return reader.read_run(run_id), reader.history(reader.series_id(run_id, "loss"))
     finally:
         reader.close()
 
 
-def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
+def test_a_sigkilled_job_started_again_continues_its_run(any_db: str) -> None:
     env = {"TRACKTUI_RUN_ID": "job-1234", "TRACKTUI_RESUME": "allow"}
-    first = start_python(_JOB, str(db_path), "30", "hang", env=env, stdin=-1)
+    first = start_python(_JOB, any_db, "30", "hang", env=env, stdin=-1)
     assert first.stdout is not None
     assert first.stdout.readline().split() == ["started", "job-1234", "0", "False"]
     for expected in (9, 19, 29):
         assert first.stdout.readline().split() == ["flushed", str(expected)]
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=30)
-    record, _ = _read(db_path, "job-1234")
+    record, _ = _read(any_db, "job-1234")
     assert record.status == CRASHED and record.step == 29
 
-    second = run_python(_JOB, str(db_path), "20", "finish", env=env)
+    second = run_python(_JOB, any_db, "20", "finish", env=env)
     assert "started job-1234 30 True" in second.stdout
     assert "done 50" in second.stdout
     assert "resumed at step 29" in second.stderr
-    record, points = _read(db_path, "job-1234")
+    record, points = _read(any_db, "job-1234")
     assert record.status == FINISHED and record.step == 49
     assert [p.step for p in points] == list(range(50)), "history kept, steps continue"
     assert record.metrics["loss"].count == 50
@@ -74,46 +76,46 @@ def test_a_sigkilled_job_started_again_continues_its_run(db_path: Path) -> None:
     assert event.detail["previous_pid"] == first.pid
     listed = json.loads(run_python(
         "import sys; from tui.cli import main; main(['ls', '--db', sys.argv[1], '--json'])",
-        str(db_path),
+        any_db,
     ).stdout)  # fmt: skip
     assert listed[0]["events"][0]["kind"] == "resumed"
     assert listed[0]["events"][0]["detail"]["previous_status"] == CRASHED
 
 
-def test_wandb_environment_names_work_too(db_path: Path) -> None:
+def test_wandb_environment_names_work_too(any_db: str) -> None:
     env = {"WANDB_RUN_ID": "wandb-id", "WANDB_RESUME": "allow"}
-    run_python(_JOB, str(db_path), "5", "finish", env=env)
-    out = run_python(_JOB, str(db_path), "5", "finish", env=env).stdout
+    run_python(_JOB, any_db, "5", "finish", env=env)
+    out = run_python(_JOB, any_db, "5", "finish", env=env).stdout
     assert "started wandb-id 5 True" in out and "done 10" in out
 
 
-def test_resume_rules(db_path: Path) -> None:
+def test_resume_rules(any_db: str) -> None:
     with pytest.raises(ResumeError, match="no run with id 'nope'"):
-        tracker.init(db=db_path, id="nope", resume="must", quiet=True)
-    run = tracker.init(db=db_path, id="fixed", resume="never", quiet=True)
+        tracker.init(db=any_db, id="nope", resume="must", quiet=True)
+    run = tracker.init(db=any_db, id="fixed", resume="never", quiet=True)
     run.log({"x": 1.0})
     with pytest.raises(ResumeError, match="still being recorded by process"):
-        tracker.init(db=db_path, id="fixed", resume="allow", quiet=True, reinit="create_new")
+        tracker.init(db=any_db, id="fixed", resume="allow", quiet=True, reinit="create_new")
     run.finish()
     with pytest.raises(ResumeError, match="already exists"):
-        tracker.init(db=db_path, id="fixed", resume="never", quiet=True)
+        tracker.init(db=any_db, id="fixed", resume="never", quiet=True)
     with pytest.raises(ResumeError, match="resume='allow'"):
-        tracker.init(db=db_path, id="fixed", quiet=True)  # an id alone never takes a run over
+        tracker.init(db=any_db, id="fixed", quiet=True)  # an id alone never takes a run over
     with pytest.raises(ResumeError, match="belongs to project 'tests', not 'other'"):
-        tracker.init(db=db_path, id="fixed", resume="allow", project="other", quiet=True)
-    again = tracker.init(db=db_path, id="fixed", resume="must", quiet=True, config={"b": 2})
+        tracker.init(db=any_db, id="fixed", resume="allow", project="other", quiet=True)
+    again = tracker.init(db=any_db, id="fixed", resume="must", quiet=True, config={"b": 2})
     assert again.resumed and again.step == 1 and again.id == "fixed"
     again.log({"x": 2.0})
     assert again.step == 2
     again.finish()
-    reader = SqliteStore.for_reading(db_path)
+    reader = open_store(any_db)
     (record,) = reader.read_runs()
     reader.close()
     assert record.metrics["x"].count == 2 and record.config == {"b": 2}
     assert record.resumes[0].detail["previous_status"] == FINISHED
 
 
-def test_resume_auto_continues_the_newest_crashed_run_of_the_project(db_path: Path) -> None:
+def test_resume_auto_continues_the_newest_crashed_run_of_the_project(any_db: str) -> None:
     code = """
         import os, sys, tracker
         run = tracker.init(project="auto", name="same", db=sys.argv[1], console=False)
@@ -122,31 +124,32 @@ def test_resume_auto_continues_the_newest_crashed_run_of_the_project(db_path: Pa
         print(run.id, flush=True)
         os.kill(os.getpid(), 9)
     """
-    crashed = run_python(code, str(db_path), check=False).stdout.strip()
-    run = tracker.init(project="auto", name="same", db=db_path, resume=True, quiet=True)
+    crashed = run_python(code, any_db, check=False).stdout.strip()
+    run = tracker.init(project="auto", name="same", db=any_db, resume=True, quiet=True)
     assert run.id == crashed and run.resumed and run.step == 1
     run.finish()
-    fresh = tracker.init(project="auto", name="same", db=db_path, resume="auto", quiet=True)
+    fresh = tracker.init(project="auto", name="same", db=any_db, resume="auto", quiet=True)
     assert fresh.id != crashed and not fresh.resumed, "a finished run is not resumed by auto"
 
 
 def test_a_bad_run_id_or_resume_value_is_refused_before_anything_is_written(
-    db_path: Path,
+    any_db: str,
 ) -> None:
     for bad in ("a/b", "has space", "", "x" * 200, "q?"):
         with pytest.raises(ValueError, match="run id"):
-            tracker.init(db=db_path, id=bad, quiet=True)
+            tracker.init(db=any_db, id=bad, quiet=True)
     with pytest.raises(ValueError, match="resume must be"):
-        tracker.init(db=db_path, resume="sometimes", quiet=True)
-    assert not db_path.exists()
+        tracker.init(db=any_db, resume="sometimes", quiet=True)
+    with pytest.raises(NoDatabaseYet):  # no file, no schema: nothing was written
+        open_store(any_db)
 
 
-def test_a_resumed_run_is_live_in_the_reader(db_path: Path) -> None:
-    run = tracker.init(db=db_path, id="r1", quiet=True)
+def test_a_resumed_run_is_live_in_the_reader(any_db: str) -> None:
+    run = tracker.init(db=any_db, id="r1", quiet=True)
     run.finish()
-    resumed = tracker.init(db=db_path, id="r1", resume="allow", quiet=True)
+    resumed = tracker.init(db=any_db, id="r1", resume="allow", quiet=True)
     assert resumed.flush(30)
-    reader = SqliteStore.for_reading(db_path)
+    reader = open_store(any_db)
     (record,) = reader.read_runs()
     reader.close()
     assert record.status == LIVE and record.finished_at is None and record.exit_code is None

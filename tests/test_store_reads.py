@@ -1,19 +1,19 @@
-"""The read API the TUI stands on: history, SQL downsampling, deltas since a cursor."""
+"""The read API the TUI stands on: history, SQL downsampling, deltas since a cursor; on both
+backends (``any_db``: a SQLite file and a PostgreSQL database)."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import tracker
-from tracker.db.sqlite.store import SqliteStore
+from tracker.db import open_store
 
-from .helpers import run_python
+from .helpers import in_transaction, run_python
 
 
-def test_history_and_buckets_keep_spikes_and_count_nan(db_path: Path) -> None:
-    run = tracker.init(db=db_path, quiet=True)
+def test_history_and_buckets_keep_spikes_and_count_nan(any_db: str) -> None:
+    run = tracker.init(db=any_db, quiet=True)
     for step in range(10_000):
         value = 1.0
         if step == 4321:
@@ -22,7 +22,7 @@ def test_history_and_buckets_keep_spikes_and_count_nan(db_path: Path) -> None:
             value = math.nan
         run.log({"loss": value})
     run.finish()
-    reader = SqliteStore.for_reading(db_path)
+    reader = open_store(any_db)
     sid = reader.series_id(run.id, "loss")
     assert sid is not None
     full = reader.history(sid)
@@ -38,11 +38,11 @@ def test_history_and_buckets_keep_spikes_and_count_nan(db_path: Path) -> None:
     reader.close()
 
 
-def test_read_changes_returns_only_what_is_new(db_path: Path) -> None:
-    run = tracker.init(name="a", db=db_path, quiet=True)
+def test_read_changes_returns_only_what_is_new(any_db: str) -> None:
+    run = tracker.init(name="a", db=any_db, quiet=True)
     run.log({"loss": 1.0})
     run.flush()
-    reader = SqliteStore.for_reading(db_path)
+    reader = open_store(any_db)
     first = reader.read_changes(0)
     assert [r.name for r in first.runs] == ["a"] and first.points == {}
     sid = first.runs[0].metrics["loss"].series_id
@@ -56,24 +56,22 @@ def test_read_changes_returns_only_what_is_new(db_path: Path) -> None:
     delta = reader.read_changes(first.version, {sid: 1})
     assert [p.value for p in delta.points[sid]] == [2.0, 3.0]
     assert set(delta.runs[0].metrics) == {"loss", "new"}
-    assert not reader.conn.in_transaction
+    assert not in_transaction(reader)
     run.finish()
     reader.close()
 
 
-def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path) -> None:
+def test_read_changes_with_held_records_reads_only_changed_series(any_db: str) -> None:
     """A reader that passes the records it holds gets the same records as a full read, with
     unchanged summaries reused, changed ones new, and a new run read whole."""
-    run = tracker.init(name="a", db=db_path, quiet=True, system_metrics=False)
+    run = tracker.init(name="a", db=any_db, quiet=True, system_metrics=False)
     run.log({"loss": 1.0, "acc": 0.5, "lr": 0.1})
     run.flush()
-    reader = SqliteStore.for_reading(db_path)
+    reader = open_store(any_db)
     first = reader.read_changes(0)
     held = {r.id: r for r in first.runs}
     run.log({"loss": 0.5})
-    other = tracker.init(
-        name="b", db=db_path, quiet=True, system_metrics=False, reinit="create_new"
-    )
+    other = tracker.init(name="b", db=any_db, quiet=True, system_metrics=False, reinit="create_new")
     other.log({"loss": 9.0})
     run.flush()
     other.flush()
@@ -91,7 +89,7 @@ def test_read_changes_with_held_records_reads_only_changed_series(db_path: Path)
     reader.close()
 
 
-def test_heartbeat_refreshes_updated_at(db_path: Path) -> None:
+def test_heartbeat_refreshes_updated_at(any_db: str) -> None:
     result = run_python(
         """
         import sys, time, tracker
@@ -100,23 +98,24 @@ def test_heartbeat_refreshes_updated_at(db_path: Path) -> None:
         run = tracker.init(db=sys.argv[1], quiet=True)
         run.log({"a": 1.0})
         run.flush()
-        import sqlite3
-        conn = sqlite3.connect(sys.argv[1])
+        from tracker.db import open_store
+        reader = open_store(sys.argv[1])
         deadline = time.monotonic() + 10  # nothing more is logged: only heartbeats write
         while time.monotonic() < deadline:
-            created, updated = conn.execute("SELECT created_at, updated_at FROM runs").fetchone()
-            if updated - created >= 0.5:
+            (record,) = reader.read_runs()
+            if record.updated_at - record.created_at >= 0.5:
                 break
             time.sleep(0.05)
-        print(updated - created)
+        print(record.updated_at - record.created_at)
+        reader.close()
         run.finish()
         """,
-        str(db_path),
+        any_db,
     )
     assert float(result.stdout) >= 0.5
 
 
-def test_tracker_stays_headless(db_path: Path) -> None:
+def test_tracker_stays_headless(any_db: str) -> None:
     result = run_python(
         """
         import sys
@@ -127,6 +126,6 @@ def test_tracker_stays_headless(db_path: Path) -> None:
         banned = [m for m in sys.modules if m.split(".")[0] in ("textual", "plotext", "watchdog", "tui", "rich")]
         print(banned)
         """,
-        str(db_path),
+        any_db,
     )
     assert result.stdout.strip() == "[]"
