@@ -1,9 +1,15 @@
 """What the writer promises: many writers start and lose nothing, one bad record costs no other,
 and ``flush()``/``finish()`` wait (bounded) for a database that comes back, then say exactly what
-could not be written."""
+could not be written.
+
+The tests of the API's guarantees run on both backends (``any_db``: a SQLite file and a
+PostgreSQL database); what is about a SQLite file (a full disk, SQLite's integrity check) stays
+SQLite's, and a stopped PostgreSQL server is the outage its flush() and finish() wait out.
+(32 processes starting at one instant: tests/test_concurrency.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,25 +19,41 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tracker
-from tracker.models import FINISHED
+from tracker.db import open_store
+from tracker.models import FINISHED, RunRecord
 from tui.cli import main as tracktui
 
-from .helpers import ROOT, only_run, run_python, start_python, start_together
+from .helpers import ROOT, is_sqlite, only_run, run_python, start_python
 
 pytestmark = pytest.mark.slow
 
 
-def _count(db: Path, key: str | None = None) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    query = "SELECT count(*) FROM point_values p JOIN series s ON s.id = p.series"
-    row = conn.execute(query + (" WHERE s.key = ?" if key else ""), (key,) if key else ())
-    count = int(row.fetchone()[0])
-    conn.close()
-    return count
+def _count(db: str | Path, key: str | None = None) -> int:
+    """Points stored (of series ``key`` only, if given), read back through the Store."""
+    store = open_store(db)
+    try:
+        return sum(
+            len(store.history(summary.series_id))
+            for run in store.read_runs()
+            for name, summary in run.metrics.items()
+            if key is None or name == key
+        )
+    finally:
+        store.close()
+
+
+def _only_run(db: str) -> RunRecord:
+    store = open_store(db)
+    try:
+        (record,) = store.read_runs()
+        return record
+    finally:
+        store.close()
 
 
 def _integrity(db: Path) -> str:
@@ -44,57 +66,45 @@ def _integrity(db: Path) -> str:
 # --- many writers ------------------------------------------------------------------------------
 
 
-def test_32_processes_start_at_the_same_instant_and_lose_nothing(db_path: Path) -> None:
-    """32 processes call ``init()`` on a file that does not exist yet, at the same instant,
-    then log and flush: every one starts, none says "locked", every point is there."""
-    writers, steps = 32, 2_000
-    code = """
-        import sys, tracker
-        db, index, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-        wait_for_go()  # every one has started and imported tracker: all go at once
-        run = tracker.init(name=f"w{index}", db=db, quiet=True, console=False)
-        for step in range(steps):
-            run.log({"loss": 1.0 / (step + 1), "acc": 0.5, "lr": 1e-3, "grad_norm": 1.0}, step=step)
-        print("acknowledged", run.flush(120), flush=True)
-        run.finish()
-    """
-    children = start_together(code, [[str(db_path), str(i), str(steps)] for i in range(writers)])
-    outputs = [child.communicate(timeout=300) for child in children]
-    for child, (out, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0 and "acknowledged True" in out, err
-        assert "locked" not in err and "Traceback" not in err, err
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    statuses = conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
-    conn.close()
-    assert statuses == [(FINISHED, writers)]
-    assert _count(db_path) == writers * steps * 4
-    assert _integrity(db_path) == "ok"
+@contextlib.contextmanager
+def _write_lock_held(db: str) -> Iterator[None]:
+    """Another process's write transaction, open for as long as the block runs: SQLite's write
+    lock on the file, or the row of PostgreSQL's version counter every write transaction takes."""
+    if is_sqlite(db):
+        holder: Any = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        holder = psycopg.connect(db, autocommit=True)
+        holder.execute("BEGIN")
+        holder.execute("UPDATE state SET version = version WHERE id = 1")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
-def test_init_waits_out_a_held_lock_then_says_how_long_it_waited(db_path: Path) -> None:
-    tracker.init(db=db_path, quiet=True, console=False).finish()
-    holder = sqlite3.connect(db_path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    result = run_python(
-        """
-        import sys, time, tracker
-        started = time.monotonic()
-        try:
-            tracker.init(db=sys.argv[1], quiet=True)
-        except tracker.TrackerError as exc:
-            print(f"refused after {time.monotonic() - started:.1f}: {exc}")
-        """,
-        str(db_path),
-        env={"TRACKTUI_INIT_TIMEOUT": "0.5"},
-    )
-    holder.execute("ROLLBACK")
-    holder.close()
+def test_init_waits_out_a_held_lock_then_says_how_long_it_waited(any_db: str) -> None:
+    tracker.init(db=any_db, quiet=True, console=False).finish()
+    with _write_lock_held(any_db):
+        result = run_python(
+            """
+            import sys, time, tracker
+            started = time.monotonic()
+            try:
+                tracker.init(db=sys.argv[1], quiet=True)
+            except tracker.TrackerError as exc:
+                print(f"refused after {time.monotonic() - started:.1f}: {exc}")
+            """,
+            any_db,
+            env={"TRACKTUI_INIT_TIMEOUT": "0.5"},
+        )
     match = re.search(r"refused after ([\d.]+): (.*)", result.stdout)
     assert match, result.stdout + result.stderr
     assert 0.45 <= float(match.group(1)) < 10
-    assert str(db_path) in match.group(2) and "locked by other processes for 0.5 s" in match.group(
-        2
-    )
+    assert any_db in match.group(2) and "locked by other processes for 0.5 s" in match.group(2)
     assert "TRACKTUI_INIT_TIMEOUT" in match.group(2)
 
 
@@ -102,8 +112,8 @@ def test_init_waits_out_a_held_lock_then_says_how_long_it_waited(db_path: Path) 
 
 
 @pytest.mark.parametrize("step", [2**63, -(2**63) - 1, 10**30])
-def test_steps_outside_64_bits_are_refused_at_log(db_path: Path, step: int) -> None:
-    run = tracker.init(db=db_path, quiet=True, console=False)
+def test_steps_outside_64_bits_are_refused_at_log(any_db: str, step: int) -> None:
+    run = tracker.init(db=any_db, quiet=True, console=False)
     run.log({"loss": 1.0}, step=5)
     with pytest.raises(ValueError, match="64-bit"):
         run.log({"loss": 2.0}, step=step)
@@ -114,18 +124,18 @@ def test_steps_outside_64_bits_are_refused_at_log(db_path: Path, step: int) -> N
     with pytest.raises(ValueError, match="64-bit"):
         run.log({"loss": 4.0})  # the automatic next step would not fit
     run.finish()
-    assert only_run(db_path).metrics["loss"].last_step == 2**63 - 1
-    assert _count(db_path, "loss") == 2
+    assert _only_run(any_db).metrics["loss"].last_step == 2**63 - 1
+    assert _count(any_db, "loss") == 2
 
 
-def test_a_record_sqlite_refuses_costs_no_other(
-    db_path: Path, capfd: pytest.CaptureFixture[str]
+def test_a_record_the_database_refuses_costs_no_other(
+    any_db: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """A record that got past ``log()``'s checks but that SQLite refuses (here a step beyond
-    64 bits put straight on the queue) is left out, counted and reported once; the records
-    around it, later records, and other runs of the process are all written."""
-    first = tracker.init(name="first", db=db_path, quiet=True, console=False)
-    other = tracker.init(name="other", db=db_path, quiet=True, console=False, reinit="create_new")
+    """A record that got past ``log()``'s checks but that the database refuses (here a step
+    beyond 64 bits put straight on the queue) is left out, counted and reported once; the
+    records around it, later records, and other runs of the process are all written."""
+    first = tracker.init(name="first", db=any_db, quiet=True, console=False)
+    other = tracker.init(name="other", db=any_db, quiet=True, console=False, reinit="create_new")
     for step in range(50):
         first.log({"loss": float(step)}, step=step)
     for _ in range(3):
@@ -138,17 +148,17 @@ def test_a_record_sqlite_refuses_costs_no_other(
         first.log({"loss": float(step)}, step=step)
     first.finish()
     other.finish()
-    assert _count(db_path, "loss") == 150 and _count(db_path, "acc") == 50
+    assert _count(any_db, "loss") == 150 and _count(any_db, "acc") == 50
     err = capfd.readouterr().err
     assert err.count("that the database refuses") == 1, err
     assert "step 18446744073709551616" in err and "internal writer error" not in err
     assert "3 records the database refused" in err
-    runs = {r["name"]: r for r in json.loads(_ls_json(db_path))}
+    runs = {r["name"]: r for r in json.loads(_ls_json(any_db))}
     assert runs["first"]["status"] == FINISHED and runs["first"]["dropped_points"] == 3
     assert runs["other"]["status"] == FINISHED and runs["other"]["dropped_points"] == 0
 
 
-def _ls_json(db: Path) -> str:
+def _ls_json(db: str | Path) -> str:
     result = _tracktui_process("ls", "--db", str(db), "--json")
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -163,23 +173,31 @@ def _tracktui_process(*args: str) -> subprocess.CompletedProcess[str]:
 
 # --- a database that comes back ----------------------------------------------------------------
 
-# A child whose file may not grow past its size now (RLIMIT_FSIZE: writes fail as on a full
-# disk) while it logs; ``ROOM`` returns, from a timer thread, after ``AFTER`` seconds (never if
-# negative). What it prints is read by the tests.
-_FULL_DISK = """
+# A child that logs while its database cannot be written, then waits for it to come back. On
+# SQLite its file may not grow past its size now (RLIMIT_FSIZE: writes fail as on a full disk),
+# and room returns from a timer thread after AFTER seconds (never if negative). On PostgreSQL
+# the test stops the server (immediate shutdown) when the child says "outage", and starts it
+# again AFTER seconds after "unavailable" (never while the child runs if negative). What it
+# prints is read by the tests.
+_OUTAGE = """
     import os, resource, sys, threading, time, tracker
     db, after, ending = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    sqlite = "://" not in db
     run = tracker.init(name="full", db=db, quiet=True, console=False)
     for step in range(100):
         run.log({"loss": float(step)}, step=step)
     assert run.flush(10)
-    size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 16 * 1024, hard))
+    if sqlite:
+        size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 16 * 1024, hard))
+    else:
+        print("outage", flush=True)
+        sys.stdin.readline()  # the server is down
     for step in range(100, 30_100):
         run.log({"loss": float(step), "acc": 0.5, "lr": 1e-3}, step=step)
-    print("flushed while full:", run.flush(0.5), flush=True)
-    if after >= 0:
+    print("unavailable, flushed:", run.flush(0.5), flush=True)
+    if after >= 0 and sqlite:
         def room():
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
             print("room", flush=True)
@@ -192,44 +210,87 @@ _FULL_DISK = """
 """
 
 
-def test_flush_waits_for_the_database_to_come_back(db_path: Path) -> None:
-    result = run_python(_FULL_DISK, str(db_path), "0.8", "flush")
-    assert "flushed while full: False" in result.stdout
-    flushed = re.search(r"flush: (\w+) ([\d.]+)", result.stdout)
-    assert flushed and flushed.group(1) == "True", result.stdout + result.stderr
-    assert 0.7 <= float(flushed.group(2)) < 30  # it waited for the room, and not much longer
-    assert _count(db_path) == 100 + 30_000 * 3
-    assert only_run(db_path).status == FINISHED
-    assert _integrity(db_path) == "ok"
+def _through_an_outage(
+    db: str,
+    request: pytest.FixtureRequest,
+    after: float,
+    ending: str,
+    env: dict[str, str] | None = None,
+) -> tuple[str, str]:
+    """Run :data:`_OUTAGE` on ``db``; its stdout and stderr. On PostgreSQL the server (this
+    worker's, ``pg_cluster``) is stopped and started again here; it runs again afterwards."""
+    if is_sqlite(db):
+        result = run_python(_OUTAGE, db, str(after), ending, env=env)
+        return result.stdout, result.stderr
+    cluster = request.getfixturevalue("pg_cluster")
+    child = start_python(_OUTAGE, db, str(after), ending, env=env, stdin=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    said: list[str] = []
+    try:
+        said.append(child.stdout.readline())
+        assert said[-1].strip() == "outage", said
+        cluster._halt("immediate")
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        said.append(child.stdout.readline())
+        if after >= 0:
+            time.sleep(after)
+            cluster.start()
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        child.wait()
+        cluster.start()
+    assert child.returncode == 0, "".join(said) + out + err
+    return "".join(said) + out, err
 
 
-def test_finish_waits_for_space_then_marks_the_run_finished(db_path: Path) -> None:
-    result = run_python(_FULL_DISK, str(db_path), "0.8", "finish")
-    assert "room" in result.stdout and "finished in" in result.stdout, result.stderr
-    assert _count(db_path) == 100 + 30_000 * 3
-    record = only_run(db_path)
+def test_flush_waits_for_the_database_to_come_back(
+    any_db: str, request: pytest.FixtureRequest
+) -> None:
+    out, err = _through_an_outage(any_db, request, 0.8, "flush")
+    assert "unavailable, flushed: False" in out
+    flushed = re.search(r"flush: (\w+) ([\d.]+)", out)
+    assert flushed and flushed.group(1) == "True", out + err
+    assert 0.7 <= float(flushed.group(2)) < 30  # it waited for the database, and not much longer
+    assert _count(any_db) == 100 + 30_000 * 3
+    assert _only_run(any_db).status == FINISHED
+    if is_sqlite(any_db):
+        assert _integrity(Path(any_db)) == "ok"
+
+
+def test_finish_waits_for_the_database_then_marks_the_run_finished(
+    any_db: str, request: pytest.FixtureRequest
+) -> None:
+    out, err = _through_an_outage(any_db, request, 0.8, "finish")
+    assert "finished in" in out, err
+    assert "room" in out or not is_sqlite(any_db), err
+    assert _count(any_db) == 100 + 30_000 * 3
+    record = _only_run(any_db)
     assert record.status == FINISHED and record.dropped == 0
-    assert "not written" not in result.stderr
+    assert "not written" not in err
 
 
-def test_finish_past_its_deadline_says_exactly_what_was_not_written(db_path: Path) -> None:
-    result = run_python(
-        _FULL_DISK, str(db_path), "-1", "finish", env={"TRACKTUI_FINISH_TIMEOUT": "0.5"}
+def test_finish_past_its_deadline_says_exactly_what_was_not_written(
+    any_db: str, request: pytest.FixtureRequest
+) -> None:
+    _out, err = _through_an_outage(
+        any_db, request, -1, "finish", env={"TRACKTUI_FINISH_TIMEOUT": "0.5"}
     )
     lost = re.search(
-        r"not written to .*: ([\d,]+) points of (\d+) metrics \(steps ([\d,]+)-([\d,]+)\)",
-        result.stderr,
+        r"not written to .*: ([\d,]+) points of (\d+) metrics \(steps ([\d,]+)-([\d,]+)\)", err
     )
-    assert lost, result.stderr
+    assert lost, err
     points = int(lost.group(1).replace(",", ""))
     assert int(lost.group(2)) == 3 and lost.group(4) == "30,099"
-    assert _count(db_path) + points == 100 + 30_000 * 3  # kept + reported = everything logged
-    assert _integrity(db_path) == "ok"
-    run = json.loads(_ls_json(db_path))[0]
-    if "marked finished" in result.stderr:
+    assert _count(any_db) + points == 100 + 30_000 * 3  # kept + reported = everything logged
+    if is_sqlite(any_db):
+        assert _integrity(Path(any_db)) == "ok"
+    run = json.loads(_ls_json(any_db))[0]
+    if "marked finished" in err:
         assert run["status"] == FINISHED and run["dropped_points"] == points
     else:
-        assert "show as crashed" in result.stderr and run["status"] == "crashed"
+        assert "show as crashed" in err and run["status"] == "crashed"
 
 
 # --- a small disk that fills up ----------------------------------------------------------------
@@ -307,8 +368,8 @@ def test_a_small_disk_that_fills_up_and_comes_back(small_disk: Path) -> None:
     assert tracktui(["ls", "--db", str(db)]) == 0
 
 
-def test_a_key_given_twice_in_one_call_is_an_error_not_a_lost_value(db_path: Path) -> None:
-    run = tracker.init(db=db_path, quiet=True, console=False)
+def test_a_key_given_twice_in_one_call_is_an_error_not_a_lost_value(any_db: str) -> None:
+    run = tracker.init(db=any_db, quiet=True, console=False)
     for payload in ({"e/loss": 1.0, "e": {"loss": 2.0}}, {"e": {"loss": 2.0}, "e/loss": 1.0}):
         with pytest.raises(ValueError, match="given twice"):
             run.log(payload)
