@@ -43,6 +43,7 @@ from pathlib import Path
 import pytest
 
 from tracker.annotate import tag_exclusively
+from tracker.db import Target
 from tracker.models import Point
 
 from .helpers import ROOT
@@ -149,12 +150,18 @@ class Writer:
 class TuiReaderCheck:
     """The TUI's reader in a thread, following every series and checking each point it gets."""
 
-    db: Path
+    db: Path | Target
     problems: list[str]
     stop: threading.Event = field(default_factory=threading.Event)
     polls: int = 0
     points: int = 0
     loads: int = 0
+    opened_at: float = field(default_factory=time.monotonic)  # the reader's last (re)open
+
+    def error_status(self, reason: str) -> None:
+        """The reader said it cannot read the database: a finding (tests/test_torture_postgres.py
+        excuses what a restarted server explains)."""
+        self.problems.append(f"the TUI's reader: {reason}")
 
     def run(self) -> None:
         from tui.reader import DatabaseReader
@@ -167,8 +174,9 @@ class TuiReaderCheck:
                 update = reader.poll()
                 self.polls += 1
                 if update.status is not None and update.status.state == "error":
-                    self.problems.append(f"the TUI's reader: {update.status.reason}")
+                    self.error_status(update.status.reason)
                 if update.reset:
+                    self.opened_at = time.monotonic()
                     last.clear()
                 new: list[int] = []
                 for run in update.runs:
@@ -222,8 +230,12 @@ class TuiReaderCheck:
         last[sid] = (seq, step)
 
 
+class OutsideFailure(Exception):
+    """An outside program failed (the message says how)."""
+
+
 class Torture:
-    def __init__(self, db: Path, seed: int, scale: float) -> None:
+    def __init__(self, db: Path | str, seed: int, scale: float) -> None:
         self.db = db
         self.seed = seed
         self.rng = random.Random(seed)
@@ -247,11 +259,7 @@ class Torture:
         index = len(self.writers)
         own = random.Random(f"{self.seed}:{index}")
         seconds = max(2.0, own.uniform(0.4, 1.0) * span)
-        mode = (
-            "diskfull"
-            if index == 1 or (index >= self.alive_target and own.random() < 0.15)
-            else "normal"
-        )
+        mode = self.writer_mode(index, own)
         end = own.choices(("finish", "atexit", "abandon"), (6, 2, 2))[0]
         proc = subprocess.Popen(
             [
@@ -278,6 +286,12 @@ class Torture:
         self.writers.append(writer)
         return writer
 
+    def writer_mode(self, index: int, own: random.Random) -> str:
+        """ "diskfull" for w1 (every test has one episode) and some later writers."""
+        if index == 1 or (index >= self.alive_target and own.random() < 0.15):
+            return "diskfull"
+        return "normal"
+
     def alive(self) -> list[Writer]:
         return [w for w in self.writers if w.proc.poll() is None]
 
@@ -289,16 +303,16 @@ class Torture:
         )
         if result.returncode != 0:
             said = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
-            self.problems.append(f"{what} exited {result.returncode}: {said[-600:]}")
-            return
+            raise OutsideFailure(f"{what} exited {result.returncode}: {said[-600:]}")
         if check_json:
             try:
                 listed = json.loads(result.stdout)
             except ValueError as exc:
-                self.problems.append(f"{what} printed invalid JSON ({exc}): {result.stdout[:500]}")
-                return
+                raise OutsideFailure(
+                    f"{what} printed invalid JSON ({exc}): {result.stdout[:500]}"
+                ) from None
             if not isinstance(listed, list):
-                self.problems.append(f"{what} printed {type(listed).__name__}, not a list")
+                raise OutsideFailure(f"{what} printed {type(listed).__name__}, not a list")
 
     def _python_connection(self) -> None:
         conn = sqlite3.connect(self.db)  # read-write, like anyone's script
@@ -320,6 +334,26 @@ class Torture:
         if len(self.pending) >= 2:
             self.actions["outside skipped (2 running)"] += 1
             return
+        choices = self.outside_choices(detail)
+        name, action = choices[int(pick * len(choices))]
+        self.actions[name] += 1
+
+        def guarded() -> None:
+            began = time.monotonic()
+            try:
+                action()
+            except Exception as exc:  # any failure of an outside program is news
+                self.outside_failed(name, exc, began)
+
+        self.pending.append(self.pool.submit(guarded))
+
+    def outside_failed(self, name: str, exc: Exception, began: float) -> None:
+        self.problems.append(
+            str(exc) if isinstance(exc, OutsideFailure) else f"{name} raised {exc!r}"
+        )
+
+    def outside_choices(self, detail: float) -> list[tuple[str, Callable[[], None]]]:
+        """The outside programs the schedule picks from: (name, what it runs)."""
         db = str(self.db)
         choices: list[tuple[str, Callable[[], None]]] = [
             ("python connection here", self._python_connection),
@@ -373,16 +407,7 @@ class Torture:
                     ),
                 )
             )
-        name, action = choices[int(pick * len(choices))]
-        self.actions[name] += 1
-
-        def guarded() -> None:
-            try:
-                action()
-            except Exception as exc:  # any failure of an outside program is news
-                self.problems.append(f"{name} raised {exc!r}")
-
-        self.pending.append(self.pool.submit(guarded))
+        return choices
 
     # -- the schedule --------------------------------------------------------------------------
 
@@ -400,6 +425,7 @@ class Torture:
         end = start + self.chaos_s
         while (now := time.monotonic()) < end:
             self.release_due()
+            self.tick(now - start)
             left = end - now
             if left > 3.0:
                 while len(self.alive()) < self.alive_target:
@@ -429,6 +455,10 @@ class Torture:
                 self.outside(pick, detail)
         self.release_due(everyone=True)
 
+    def tick(self, elapsed: float) -> None:
+        """Called at each tick of the schedule, ``elapsed`` seconds into it (a subclass adds
+        its own chaos here; whatever it draws must come from its own generator)."""
+
     def wait_for_writers(self) -> None:
         deadline = time.monotonic() + END_TIMEOUT_S
         for writer in self.writers:
@@ -452,65 +482,92 @@ class Torture:
         self.pool.shutdown(wait=True)
 
 
-def _check_file(torture: Torture) -> dict[str, int]:
-    """The invariants, checked with a plain read-only connection; returns counts for the report."""
-    problems = torture.problems
-    runs: dict[str, tuple[str, str, int]] = {}
-    series: dict[int, tuple[str, str, int, int | None]] = {}
-    steps: dict[int, list[int]] = {}
-    total = 0
+@dataclass
+class Stored:
+    """What a database holds, read back by a test: runs, series and every point's step."""
+
+    problems: list[str]
+    runs: dict[str, tuple[str, str, int]] = field(
+        default_factory=dict
+    )  # id -> name, status, dropped
+    series: dict[int, tuple[str, str, int, int | None]] = field(default_factory=dict)
+    """series id -> (run id, key, count, last_step)"""
+    steps: dict[int, list[int]] = field(default_factory=dict)  # series id -> steps, in seq order
+    total: int = 0
+    _broken: set[int] = field(default_factory=set)
+    _sid: int = -1
+    _current: list[int] = field(default_factory=list)
+    _meaning: tuple[int, int] | None = None
+
+    def point(self, sid: int, seq: int, step: int, value: float | None) -> None:
+        """The next stored point, in (series, seq) order: seqs count from 1 without a gap, and
+        every value is what its writer logged at its step."""
+        problems = self.problems
+        self.total += 1
+        if sid != self._sid:
+            self._sid = sid
+            self._current = self.steps.setdefault(sid, [])
+            self._meaning = None
+            if sid not in self.series:
+                problems.append(f"points of series {sid}, which is in no series row")
+            else:
+                run_id, key, _count, _last = self.series[sid]
+                name = self.runs.get(run_id, ("?",))[0]
+                if name.startswith("w") and key.startswith("m"):
+                    self._meaning = (int(name[1:]), int(key[1:]))
+                else:
+                    problems.append(f"series {sid} of run {run_id} ({name!r}) key {key!r}")
+        current, meaning = self._current, self._meaning
+        if seq != len(current) + 1 and sid not in self._broken:
+            self._broken.add(sid)  # said once per series
+            problems.append(f"series {sid}: seq {seq} after {len(current)} points")
+        current.append(step)
+        if (
+            meaning is not None
+            and not _same(value, value_at(meaning[0], step, meaning[1]))
+            and sid not in self._broken
+        ):
+            self._broken.add(sid)
+            problems.append(
+                f"series {sid} (w{meaning[0]} m{meaning[1]}) step {step} holds {value!r},"
+                f" logged {value_at(meaning[0], step, meaning[1])!r}"
+            )
+
+
+def _read_file(torture: Torture) -> Stored:
+    """The file read back with a plain read-only connection, and its integrity check."""
+    stored = Stored(torture.problems)
     conn = sqlite3.connect(f"file:{torture.db}?mode=ro", uri=True)
     try:
         integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if integrity != ["ok"]:
-            problems.append(f"integrity_check: {integrity[:10]}")
-        runs = {
+            torture.problems.append(f"integrity_check: {integrity[:10]}")
+        stored.runs = {
             row[0]: (row[1], row[2], row[3])
             for row in conn.execute("SELECT id, name, status, dropped FROM runs")
         }
-        series = {
+        stored.series = {
             row[0]: (row[1], row[2], row[3], row[4])
             for row in conn.execute("SELECT id, run_id, key, count, last_step FROM series")
         }
-        current: list[int] = []
-        broken: set[int] = set()
-        meaning: tuple[int, int] | None = None
-        sid = -1
         for point_id, step, value in conn.execute("SELECT id, step, value FROM points ORDER BY id"):
-            total += 1
-            if point_id >> 32 != sid:
-                sid = point_id >> 32
-                current = steps.setdefault(sid, [])
-                meaning = None
-                if sid not in series:
-                    problems.append(f"points of series {sid}, which is in no series row")
-                else:
-                    run_id, key, _count, _last = series[sid]
-                    name = runs.get(run_id, ("?",))[0]
-                    if name.startswith("w") and key.startswith("m"):
-                        meaning = (int(name[1:]), int(key[1:]))
-                    else:
-                        problems.append(f"series {sid} of run {run_id} ({name!r}) key {key!r}")
-            seq = point_id & SEQ_MASK
-            if seq != len(current) + 1 and sid not in broken:
-                broken.add(sid)  # said once per series
-                problems.append(f"series {sid}: seq {seq} after {len(current)} points")
-            current.append(step)
-            if (
-                meaning is not None
-                and not _same(value, value_at(meaning[0], step, meaning[1]))
-                and sid not in broken
-            ):
-                broken.add(sid)
-                problems.append(
-                    f"series {sid} (w{meaning[0]} m{meaning[1]}) step {step} holds {value!r},"
-                    f" logged {value_at(meaning[0], step, meaning[1])!r}"
-                )
+            stored.point(point_id >> 32, point_id & SEQ_MASK, step, value)
     except sqlite3.Error as exc:
-        problems.append(f"reading the file back: {exc!r} (after {total} points)")
+        torture.problems.append(f"reading the file back: {exc!r} (after {stored.total} points)")
     finally:
         conn.close()
+    return stored
 
+
+def _check_file(torture: Torture) -> dict[str, int]:
+    """The invariants, checked with a plain read-only connection; returns counts for the report."""
+    return check_stored(torture, _read_file(torture))
+
+
+def check_stored(torture: Torture, stored: Stored) -> dict[str, int]:
+    """What every writer said against what the database holds; counts for the report."""
+    problems = torture.problems
+    runs, series, steps, total = stored.runs, stored.series, stored.steps, stored.total
     held: dict[tuple[str, str], list[int]] = {}
     for sid, (run_id, key, count, last_step) in series.items():
         got = steps.get(sid, [])
