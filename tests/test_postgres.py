@@ -275,6 +275,7 @@ def test_least_privilege_roles_from_the_readme(pg_cluster: Any, pg_url: str) -> 
     assert runs["least"].media["sample"]["count"] == 1
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         viewer.begin()
+        viewer.rename_run(runs["least"].id, "renamed", 0)
     viewer.rollback()
     viewer.close()
 

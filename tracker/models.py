@@ -242,7 +242,7 @@ class Bucket:
 
 @dataclass(slots=True)
 class Changes:
-    """What :func:`tracker.store.read_changes` returns: everything newer than a cursor."""
+    """What ``Store.read_changes`` returns: everything newer than a cursor."""
 
     version: int
     runs: list[RunRecord]

@@ -8,6 +8,7 @@ restarted, network down): the writer opens a new connection and retries with bac
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from ..causes import BUSY, CORRUPT, DISK, LOST, READONLY, RECORD
@@ -63,7 +64,8 @@ def is_record_error(exc: BaseException) -> bool:
         return isinstance(exc, (psycopg.DataError, psycopg.ProgrammingError)) and not isinstance(
             exc, psycopg.OperationalError
         )
-    return isinstance(exc, (ArithmeticError, TypeError, ValueError))
+    # struct.error: a value the binary COPY cannot pack (a step beyond 64 bits)
+    return isinstance(exc, (ArithmeticError, TypeError, ValueError, struct.error))
 
 
 def is_busy(exc: BaseException) -> bool:

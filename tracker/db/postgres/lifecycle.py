@@ -42,8 +42,8 @@ class PostgresLifecycle:
             "UPDATE runs SET status = 'running', name = %(name)s, host = %(host)s,"
             " pid = %(pid)s, pid_start = %(pid_start)s, updated_at = %(now)s,"
             " finished_at = NULL, exit_code = NULL, error = NULL, tags = %(tags)s,"
-            " config = %(config)s, version = %(version)s WHERE id = %(id)s",
-            {**row, "version": version},
+            " config = %(config)s, version = pg_current_xact_id() WHERE id = %(id)s",
+            dict(row),
         )
 
     def run_tags(self, run_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -2,18 +2,22 @@
 assembles into records, and points unpacked from their chunks in logging order.
 
 A multi-query read is one ``REPEATABLE READ READ ONLY`` transaction (one snapshot); single
-queries run in autocommit. Points come back as ``Point`` tuples with the same ``seq``,
-``step``, ``value`` and ``t`` (seconds) as from SQLite.
+queries run in autocommit. "What changed since version N" is asked of snapshots: version N
+names the snapshot of an earlier read (kept here), and the changed rows are those whose
+transaction id that snapshot did not see, including transactions that were still running
+then and committed since (so no lock orders the writers). Points come back as ``Point``
+tuples with the same ``seq``, ``step``, ``value`` and ``t`` (seconds) as from SQLite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from ...errors import DatabaseUnavailable
-from ...models import Bucket, Point, RunEvent
+from ...models import Bucket, Changes, Point, RunEvent, RunRecord
 from ..base import SharedReads
 from ..rows import EVENT_COLUMNS, RUN_COLUMNS, SERIES_COLUMNS, bucket_from_row, event_from_row
 from ..target import Target, scrub
@@ -27,12 +31,15 @@ _UNPACKED = (
     " AND p.first_seq + u.i - 1 > %(after)s AND p.first_seq + u.i - 1 <= %(upto)s"
 )
 _NO_END = (1 << 62) - 1
+_KEPT_SNAPSHOTS = 8  # cursors handed out and still accepted
 
 
 class PostgresReads(SharedReads):
     conn: Any
     target: Target
     _depth: int = 0
+    _issued: int = 0
+    _snapshots: dict[int, str]
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -73,12 +80,33 @@ class PostgresReads(SharedReads):
         return list(self.conn.execute(sql, params).fetchall())
 
     def current_version(self) -> int:
-        row = self.conn.execute("SELECT version FROM state WHERE id = 1").fetchone()
-        return int(row[0]) if row else 0
+        """A cursor for this read: its snapshot, kept under a number the caller hands back."""
+        row = self.conn.execute("SELECT pg_current_snapshot()::text").fetchone()
+        self._issued += 1
+        self._snapshots[self._issued] = str(row[0])
+        self._snapshots.pop(self._issued - _KEPT_SNAPSHOTS, None)
+        return self._issued
+
+    def read_changes(
+        self,
+        since_version: int,
+        follow: Mapping[int, int] | None = None,
+        now: float | None = None,
+        previous: Mapping[str, RunRecord] | None = None,
+    ) -> Changes:
+        """As every store's; when nothing changed, the cursor handed back is the one given
+        (its snapshot still waits for the transactions that were running then)."""
+        changes = super().read_changes(since_version, follow, now, previous)
+        if not changes.runs and not changes.points and since_version in self._snapshots:
+            self._snapshots.pop(changes.version, None)
+            self._issued -= 1
+            return replace(changes, version=since_version)
+        return changes
 
     def change_token(self) -> object:
-        """The version counter: one indexed row, the cheap "anything new?" question."""
-        return self.current_version()
+        """The commit counter: one row, the cheap "anything new?" question."""
+        row = self.conn.execute("SELECT version FROM state WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
 
     def _run_rows(
         self, run_ids: Sequence[str] | None = None, project: str | None = None
@@ -110,8 +138,16 @@ class PostgresReads(SharedReads):
         )
 
     def _changed_since(self, version: int) -> tuple[list[Sequence[Any]], set[str]]:
-        series = self._rows(f"SELECT {SERIES_COLUMNS} FROM series WHERE version > %s", (version,))
-        runs = {row[0] for row in self._rows("SELECT id FROM runs WHERE version > %s", (version,))}
+        snapshot = self._snapshots.get(version)
+        if snapshot is None:  # a first read (or a cursor this store never gave): everything
+            series = self._rows(f"SELECT {SERIES_COLUMNS} FROM series")
+            return series, {row[0] for row in self._rows("SELECT id FROM runs")}
+        unseen = (
+            " WHERE version >= pg_snapshot_xmin(%(s)s::pg_snapshot)"
+            " AND NOT pg_visible_in_snapshot(version, %(s)s::pg_snapshot)"
+        )
+        series = self._rows(f"SELECT {SERIES_COLUMNS} FROM series" + unseen, {"s": snapshot})
+        runs = {row[0] for row in self._rows("SELECT id FROM runs" + unseen, {"s": snapshot})}
         return series, runs
 
     def _series_count(self, series: int) -> int:

@@ -11,7 +11,9 @@ Tables mirror the SQLite schema (``tracker/db/sqlite/schema.py``) with one diffe
 batch's steps, values and times as arrays. A batch of any size is one row, written with
 ``COPY``, and a point costs ~20 bytes instead of a row header and an index entry (~80).
 ``first_seq``/``last_seq`` place the chunk in the series (``seq`` counts from 1); NaN and
-±inf are stored as they are (PostgreSQL's float8 has both).
+±inf are stored as they are (PostgreSQL's float8 has both). The ``version`` of a row is the
+id of the transaction that last wrote it (``xid8``, PostgreSQL 13 and later), so writers never
+wait for one another and readers ask what their last snapshot did not see.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ CREATE TABLE runs (
     exit_code bigint,
     error text,
     dropped bigint NOT NULL DEFAULT 0,
-    version bigint NOT NULL,
+    version xid8 NOT NULL,
     metric_defs text NOT NULL DEFAULT '[]'
 );
 CREATE INDEX runs_by_version ON runs (version);
@@ -70,7 +72,7 @@ CREATE TABLE series (
     min double precision,
     max double precision,
     nonfinite bigint NOT NULL DEFAULT 0,
-    version bigint NOT NULL,
+    version xid8 NOT NULL,
     UNIQUE (run_id, key)
 );
 CREATE INDEX series_by_version ON series (version);
@@ -112,7 +114,7 @@ CREATE TABLE events (
     level text,
     title text NOT NULL DEFAULT '',
     detail text NOT NULL DEFAULT '{}',
-    version bigint NOT NULL
+    version xid8 NOT NULL
 );
 CREATE INDEX events_by_run ON events (run_id, id);
 CREATE INDEX events_by_version ON events (version);

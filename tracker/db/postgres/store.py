@@ -30,6 +30,7 @@ from .writes import STAGING, PostgresWrites
 
 CONNECT_TIMEOUT_S = 10
 DEFAULT_WAIT_MS = 15_000
+MIN_SERVER_VERSION = 130000  # xid8 and pg_current_snapshot()
 
 
 def _psycopg() -> Any:
@@ -56,6 +57,12 @@ def _connect(target: Target, wait_ms: int) -> Any:
         raise ServerUnreachable(
             target.shown, scrub(f"cannot connect: {str(exc).strip()}", target)
         ) from None
+    if conn.info.server_version < MIN_SERVER_VERSION:
+        shown = conn.info.parameter_status("server_version") or str(conn.info.server_version)
+        conn.close()
+        raise DatabaseUnavailable(
+            target.shown, f"PostgreSQL {shown} is too old: tracktui needs 13 or later"
+        )
     conn.execute(f"SET lock_timeout = {int(wait_ms)}")
     return conn
 
@@ -68,6 +75,7 @@ class PostgresStore(PostgresWrites, PostgresLifecycle, PostgresMedia, PostgresRe
     def __init__(self, conn: Any, target: Target) -> None:
         self.conn = conn
         self.target = target
+        self._snapshots: dict[int, str] = {}
 
     @classmethod
     def connect(

@@ -1,15 +1,19 @@
 """The PostgreSQL store's writes: run rows, series, point chunks (``COPY``), media, console,
 events, tags.
 
-Every write transaction starts by taking the next version from the one-row ``state`` table;
-that row stays locked until the transaction ends, so versions are handed out in commit order
-and a reader asking "what changed since N" never misses a commit that was still in flight.
-Each transaction also sends a ``NOTIFY``, delivered when it commits, that wakes viewers.
+Writers do not wait for each other: every row a transaction changes carries its transaction
+id (``pg_current_xact_id()``) as its version, and a reader asks "what changed since my last
+snapshot" (rows whose id that snapshot did not see; see ``reads.py``), which never misses a
+commit that was still in flight. The ``version`` arguments of the Store interface are unused
+here. The one-row ``state`` counter is bumped as a transaction's last statement, for the cheap
+"anything new?" question, and each transaction sends a ``NOTIFY`` that wakes viewers.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,20 +25,43 @@ JSON_COLUMNS = ("config", "summary", "tags", "metric_defs")
 STAGING = "CREATE TEMP TABLE IF NOT EXISTS incoming_points (LIKE points INCLUDING DEFAULTS)"
 
 
+_INT8, _FLOAT8 = 20, 701  # element type oids
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+
+
+def _array(oid: int, code: str, values: Sequence[float] | Sequence[int]) -> bytes:
+    """A one-dimensional array in COPY's binary format, packed in C: a header, then each
+    element as its length and its big-endian bytes (``nan`` and ``inf`` included)."""
+    n = len(values)
+    sized = itertools.chain.from_iterable(zip(itertools.repeat(8, n), values, strict=True))
+    body = struct.pack(f">iiiii{('i' + code) * n}", 1, 0, oid, n, 1, *sized)
+    return struct.pack(">i", len(body)) + body
+
+
+def _chunk_row(sid: int, seq: int, steps: Sequence[int], values: Sequence[float],
+               times: Sequence[int]) -> bytes:  # fmt: skip
+    return b"".join(
+        (
+            struct.pack(">hiiiqiq", 6, 4, sid, 8, seq, 8, seq + len(values) - 1),
+            _array(_INT8, "q", steps),
+            _array(_FLOAT8, "d", values),
+            _array(_INT8, "q", times),
+        )
+    )
+
+
 class PostgresWrites:
     conn: Any  # psycopg.Connection, autocommit: transactions are opened explicitly
 
     def begin(self) -> int:
-        """Open a write transaction and return the version number its changes will carry."""
-        cur = self.conn.cursor()
-        cur.execute("BEGIN")
-        cur.execute("UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version")
-        version = int(cur.fetchone()[0])
-        cur.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-        return version
+        """Open a write transaction (its rows carry its transaction id: 0 is returned)."""
+        self.conn.execute(f"BEGIN; NOTIFY {NOTIFY_CHANNEL}")
+        return 0
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        """Bump the change counter and commit: its row is locked only for the commit."""
+        self.conn.execute("UPDATE state SET version = version + 1 WHERE id = 1; COMMIT")
 
     def rollback(self) -> None:
         import psycopg
@@ -50,8 +77,9 @@ class PostgresWrites:
             "INSERT INTO runs (id, project, name, status, created_at, updated_at, host, pid,"
             " pid_start, tags, config, summary, version) VALUES"
             " (%(id)s, %(project)s, %(name)s, 'running', %(created_at)s, %(created_at)s,"
-            " %(host)s, %(pid)s, %(pid_start)s, %(tags)s, %(config)s, %(summary)s, %(version)s)",
-            {**row, "version": version},
+            " %(host)s, %(pid)s, %(pid_start)s, %(tags)s, %(config)s, %(summary)s,"
+            " pg_current_xact_id())",
+            dict(row),
         )
 
     def ensure_series(
@@ -63,9 +91,10 @@ class PostgresWrites:
             return {}
         cur = self.conn.cursor()
         cur.execute(
-            "INSERT INTO series (run_id, key, version) SELECT %s, k, %s FROM unnest(%s::text[]) k"
+            "INSERT INTO series (run_id, key, version)"
+            " SELECT %s, k, pg_current_xact_id() FROM unnest(%s::text[]) k"
             " ON CONFLICT (run_id, key) DO NOTHING",
-            (run_id, version, wanted),
+            (run_id, wanted),
         )
         cur.execute(
             "SELECT key, id, count, min, max, nonfinite FROM series"
@@ -78,17 +107,17 @@ class PostgresWrites:
         }
 
     def insert_points(self, chunks: Sequence[PointChunk]) -> None:
-        """One row per chunk, through ``COPY`` into the session's staging table (made when the
-        connection opened: :data:`STAGING`), then moved in; a chunk
-        re-sent after a lost acknowledgement is not doubled (its key exists)."""
+        """One row per chunk, through a binary ``COPY`` (packed by ``struct``: no Python
+        per value) into the session's staging table (made when the connection opened:
+        :data:`STAGING`), then moved in; a chunk re-sent after a lost acknowledgement is not
+        doubled (its key exists)."""
         cur = self.conn.cursor()
+        data = b"".join([_COPY_HEADER, *(_chunk_row(*chunk) for chunk in chunks), _COPY_TRAILER])
         with cur.copy(
-            "COPY incoming_points (series_id, first_seq, last_seq, steps, vals, ts) FROM STDIN"
+            "COPY incoming_points (series_id, first_seq, last_seq, steps, vals, ts)"
+            " FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            for sid, seq, steps, values, times in chunks:
-                copy.write_row(
-                    (sid, seq, seq + len(values) - 1, list(steps), list(values), list(times))
-                )
+            copy.write(data)
         cur.execute(
             "INSERT INTO points SELECT * FROM incoming_points"
             " ON CONFLICT (series_id, first_seq) DO NOTHING"
@@ -101,40 +130,43 @@ class PostgresWrites:
         if not rows:
             return
         columns = list(zip(*rows, strict=True))
+        del columns[7]  # the version: the transaction's id instead
         self.conn.execute(
             "UPDATE series s SET count = u.count, last = u.last, last_step = u.last_step,"
             " last_t = u.last_t, min = u.min, max = u.max, nonfinite = u.nonfinite,"
-            " version = u.version FROM unnest(%s::bigint[], %s::float8[], %s::bigint[],"
-            " %s::bigint[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[],"
-            " %s::integer[]) AS u(count, last, last_step, last_t, min, max, nonfinite, version,"
-            " id) WHERE s.id = u.id",
+            " version = pg_current_xact_id() FROM unnest(%s::bigint[], %s::float8[],"
+            " %s::bigint[], %s::bigint[], %s::float8[], %s::float8[], %s::bigint[],"
+            " %s::integer[]) AS u(count, last, last_step, last_t, min, max, nonfinite, id)"
+            " WHERE s.id = u.id",
             [list(column) for column in columns],
         )
 
     def update_run_progress(self, run_id: str, step: int | None, now: float, version: int) -> None:
         self.conn.execute(
-            "UPDATE runs SET step = coalesce(%s, step), updated_at = %s, version = %s"
-            " WHERE id = %s",
-            (step, now, version, run_id),
+            "UPDATE runs SET step = coalesce(%s, step), updated_at = %s,"
+            " version = pg_current_xact_id() WHERE id = %s",
+            (step, now, run_id),
         )
 
     def update_run_json(self, run_id: str, column: str, text: str, version: int) -> None:
         if column not in JSON_COLUMNS:
             raise ValueError(f"not a JSON column of runs: {column}")
         self.conn.execute(
-            f"UPDATE runs SET {column} = %s, version = %s WHERE id = %s", (text, version, run_id)
+            f"UPDATE runs SET {column} = %s, version = pg_current_xact_id() WHERE id = %s",
+            (text, run_id),
         )
 
     def rename_run(self, run_id: str, name: str, version: int) -> None:
         self.conn.execute(
-            "UPDATE runs SET name = %s, version = %s WHERE id = %s", (name, version, run_id)
+            "UPDATE runs SET name = %s, version = pg_current_xact_id() WHERE id = %s",
+            (name, run_id),
         )
 
     def heartbeat(self, run_ids: Sequence[str], now: float, version: int) -> None:
         """A live run's sign of life: runs on other hosts are crashed when it goes stale."""
         self.conn.execute(
-            "UPDATE runs SET updated_at = %s, version = %s WHERE id = ANY(%s)",
-            (now, version, list(run_ids)),
+            "UPDATE runs SET updated_at = %s, version = pg_current_xact_id() WHERE id = ANY(%s)",
+            (now, list(run_ids)),
         )
 
     def finish_run(
@@ -149,8 +181,8 @@ class PostgresWrites:
     ) -> None:
         self.conn.execute(
             "UPDATE runs SET status = %s, finished_at = %s, updated_at = %s, exit_code = %s,"
-            " error = %s, dropped = %s, version = %s WHERE id = %s",
-            (status, now, now, exit_code, error, dropped, version, run_id),
+            " error = %s, dropped = %s, version = pg_current_xact_id() WHERE id = %s",
+            (status, now, now, exit_code, error, dropped, run_id),
         )
 
     def insert_media(self, rows: Iterable[MediaRow]) -> None:
@@ -175,12 +207,12 @@ class PostgresWrites:
         cur = self.conn.cursor()
         cur.executemany(
             "INSERT INTO events (run_id, t, step, kind, key, level, title, detail, version)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(*row, version) for row in rows],
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, pg_current_xact_id())",
+            rows,
         )
         cur.execute(
-            "UPDATE runs SET version = %s WHERE id = ANY(%s)",
-            (version, sorted({r[0] for r in rows})),
+            "UPDATE runs SET version = pg_current_xact_id() WHERE id = ANY(%s)",
+            (sorted({r[0] for r in rows}),),
         )
 
     def copy_run(self, row: Mapping[str, Any], version: int) -> None:
@@ -189,18 +221,15 @@ class PostgresWrites:
         marks = ", ".join(f"%({name})s" for name in COPIED_RUN_COLUMNS)
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in COPIED_RUN_COLUMNS[1:])
         self.conn.execute(
-            f"INSERT INTO runs ({names}, version) VALUES ({marks}, %(version)s)"
+            f"INSERT INTO runs ({names}, version) VALUES ({marks}, pg_current_xact_id())"
             f" ON CONFLICT (id) DO UPDATE SET {updates}, version = EXCLUDED.version",
-            {**row, "version": version},
+            dict(row),
         )
 
     def set_tags(self, tags: dict[str, list[str]], version: int) -> None:
         if not tags:
             return
         self.conn.cursor().executemany(
-            "UPDATE runs SET tags = %s, version = %s WHERE id = %s",
-            [
-                (json.dumps(values, ensure_ascii=False), version, run_id)
-                for run_id, values in tags.items()
-            ],
+            "UPDATE runs SET tags = %s, version = pg_current_xact_id() WHERE id = %s",
+            [(json.dumps(values, ensure_ascii=False), run_id) for run_id, values in tags.items()],
         )
