@@ -76,6 +76,7 @@ class PostgresStore(PostgresWrites, PostgresLifecycle, PostgresMedia, PostgresRe
         self.conn = conn
         self.target = target
         self._snapshots: dict[int, str] = {}
+        self._tails: dict[int, tuple[int, int]] = {}
 
     @classmethod
     def connect(

@@ -22,6 +22,7 @@ from ..rows import COPIED_RUN_COLUMNS
 from .schema import NOTIFY_CHANNEL
 
 JSON_COLUMNS = ("config", "summary", "tags", "metric_defs")
+APPEND_UP_TO = 64  # points a row grows to by appending (~1.5 KB: stays on its page)
 STAGING = "CREATE TEMP TABLE IF NOT EXISTS incoming_points (LIKE points INCLUDING DEFAULTS)"
 
 
@@ -53,6 +54,7 @@ def _chunk_row(sid: int, seq: int, steps: Sequence[int], values: Sequence[float]
 
 class PostgresWrites:
     conn: Any  # psycopg.Connection, autocommit: transactions are opened explicitly
+    _tails: dict[int, tuple[int, int]]  # series -> (first, last seq) of a short row written
 
     def begin(self) -> int:
         """Open a write transaction (its rows carry its transaction id: 0 is returned)."""
@@ -110,8 +112,20 @@ class PostgresWrites:
         """One row per chunk, through a binary ``COPY`` (packed by ``struct``: no Python
         per value) into the session's staging table (made when the connection opened:
         :data:`STAGING`), then moved in; a chunk re-sent after a lost acknowledgement is not
-        doubled (its key exists)."""
+        doubled (its key exists).
+
+        A slow loop commits a point or two per series per batch, and a row per point would
+        cost ~230 bytes: a small chunk is instead appended to the series' last row while that
+        row holds fewer than :data:`APPEND_UP_TO` points (an update in place, on the same
+        page, of a row this connection wrote), guarded by its ``last_seq`` so that a batch
+        sent twice is never appended twice."""
         cur = self.conn.cursor()
+        chunks = self._appended(cur, chunks)
+        if not chunks:
+            return
+        for sid, seq, _steps, values, _times in chunks:
+            if len(values) < APPEND_UP_TO:
+                self._tails[sid] = (seq, seq + len(values) - 1)
         data = b"".join([_COPY_HEADER, *(_chunk_row(*chunk) for chunk in chunks), _COPY_TRAILER])
         with cur.copy(
             "COPY incoming_points (series_id, first_seq, last_seq, steps, vals, ts)"
@@ -123,6 +137,42 @@ class PostgresWrites:
             " ON CONFLICT (series_id, first_seq) DO NOTHING"
         )
         cur.execute("TRUNCATE incoming_points")
+
+    def _appended(self, cur: Any, chunks: Sequence[PointChunk]) -> list[PointChunk]:
+        """Append the small chunks that continue a short last row; return the others."""
+        tails = self._tails
+        picked = [
+            index
+            for index, (sid, seq, _steps, values, _times) in enumerate(chunks)
+            if (tail := tails.get(sid)) is not None
+            and tail[1] == seq - 1
+            and tail[1] - tail[0] + 1 + len(values) <= APPEND_UP_TO
+        ]
+        if not picked:
+            return list(chunks)
+        cur.executemany(
+            "UPDATE points SET last_seq = %s, steps = steps || %s::int8[],"
+            " vals = vals || %s::float8[], ts = ts || %s::int8[]"
+            " WHERE series_id = %s AND first_seq = %s AND last_seq = %s RETURNING series_id",
+            [
+                (seq + len(values) - 1, list(steps), list(values), list(times), sid,
+                 tails[sid][0], seq - 1)
+                for sid, seq, steps, values, times in (chunks[i] for i in picked)
+            ],
+            returning=True,
+        )  # fmt: skip
+        done: set[int] = set()
+        while True:
+            done.update(row[0] for row in cur.fetchall())
+            if not cur.nextset():
+                break
+        appended = set()
+        for index in picked:
+            sid, seq, _steps, values, _times = chunks[index]
+            if sid in done:
+                tails[sid] = (tails[sid][0], seq + len(values) - 1)
+                appended.add(index)
+        return [chunk for index, chunk in enumerate(chunks) if index not in appended]
 
     def update_series(self, rows: Iterable[SeriesUpdate]) -> None:
         """Rows of ``(count, last, last_step, last_t, min, max, nonfinite, version, id)``."""
