@@ -449,3 +449,38 @@ for i in range(100000):
         for child in children:
             child.kill()
             child.wait()
+
+
+def test_a_batch_sent_again_after_a_lost_acknowledgement_is_not_doubled(pg_url: str) -> None:
+    """The writer retries a batch whose commit went through but whose acknowledgement was lost
+    (the connection broke in between), often with newer points after the old ones: what the
+    series holds already is not stored twice, and the new points are kept."""
+    from tracker.db import transaction
+
+    store = open_store(pg_url, write=True)
+    row = {"id": "resend01", "project": "p", "name": "r", "created_at": 1.0, "host": "h",
+           "pid": 1, "pid_start": None, "tags": "[]", "config": "{}", "summary": "{}"}  # fmt: skip
+    with transaction(store) as version:
+        store.insert_run(row, version)
+        sid = store.ensure_series("resend01", ["loss"], version)["loss"][0]
+
+    def send(first: int, last: int, fresh_connection: bool = False) -> None:
+        nonlocal store
+        if fresh_connection:  # the writer reconnects after a failure: nothing cached
+            store.close()
+            store = open_store(pg_url, write=True)
+        steps = list(range(first, last + 1))
+        with transaction(store):
+            store.insert_points([(sid, first, steps, [float(s) for s in steps], steps)])
+
+    send(1, 1)
+    send(2, 3)  # appended to the short row
+    send(2, 3)  # sent again on the same connection
+    send(2, 5, fresh_connection=True)  # again, longer, after a reconnect
+    send(1, 200)  # a long chunk that overlaps everything
+    send(201, 201)
+    send(201, 202, fresh_connection=True)
+    points = store.history(sid)
+    assert [p.seq for p in points] == list(range(1, 203))
+    assert [p.value for p in points] == [float(s) for s in range(1, 203)]
+    store.close()

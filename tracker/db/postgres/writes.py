@@ -22,6 +22,19 @@ from ..rows import COPIED_RUN_COLUMNS
 from .schema import NOTIFY_CHANNEL
 
 JSON_COLUMNS = ("config", "summary", "tags", "metric_defs")
+# Staged chunks move in without the points the series already holds: a batch sent again after
+# a lost acknowledgement (its commit went through) may come back longer, with new points after
+# the old ones, so the already stored head of a chunk is cut off rather than the chunk dropped.
+_MOVE_IN = (
+    "INSERT INTO points (series_id, first_seq, last_seq, steps, vals, ts)"
+    " SELECT i.series_id, i.first_seq + s.skip, i.last_seq, i.steps[s.skip + 1:],"
+    " i.vals[s.skip + 1:], i.ts[s.skip + 1:] FROM incoming_points i CROSS JOIN LATERAL"
+    " (SELECT greatest(0, coalesce((SELECT p.last_seq FROM points p"
+    " WHERE p.series_id = i.series_id ORDER BY p.first_seq DESC LIMIT 1), 0)"
+    " - i.first_seq + 1) AS skip) s"
+    " WHERE i.first_seq + s.skip <= i.last_seq"
+    " ON CONFLICT (series_id, first_seq) DO NOTHING"
+)
 APPEND_UP_TO = 64  # points a row grows to by appending (~1.5 KB: stays on its page)
 STAGING = "CREATE TEMP TABLE IF NOT EXISTS incoming_points (LIKE points INCLUDING DEFAULTS)"
 
@@ -111,8 +124,9 @@ class PostgresWrites:
     def insert_points(self, chunks: Sequence[PointChunk]) -> None:
         """One row per chunk, through a binary ``COPY`` (packed by ``struct``: no Python
         per value) into the session's staging table (made when the connection opened:
-        :data:`STAGING`), then moved in; a chunk re-sent after a lost acknowledgement is not
-        doubled (its key exists).
+        :data:`STAGING`), then moved in without the points already stored (:data:`_MOVE_IN`):
+        a batch sent again after a lost acknowledgement is never doubled, even when it comes
+        back longer.
 
         A slow loop commits a point or two per series per batch, and a row per point would
         cost ~230 bytes: a small chunk is instead appended to the series' last row while that
@@ -132,10 +146,7 @@ class PostgresWrites:
             " FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.write(data)
-        cur.execute(
-            "INSERT INTO points SELECT * FROM incoming_points"
-            " ON CONFLICT (series_id, first_seq) DO NOTHING"
-        )
+        cur.execute(_MOVE_IN)
         cur.execute("TRUNCATE incoming_points")
 
     def _appended(self, cur: Any, chunks: Sequence[PointChunk]) -> list[PointChunk]:
