@@ -293,21 +293,7 @@ def test_finish_past_its_deadline_says_exactly_what_was_not_written(
         assert "show as crashed" in err and run["status"] == "crashed"
 
 
-@pytest.mark.parametrize(
-    "series",
-    [
-        "known",
-        pytest.param(
-            "new",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: when the batch whose answer was lost created the series, the retry's"
-                " ensure_series() returns the row it committed (count already past the batch),"
-                " so batch.write_batch numbers the re-sent points after it: stored twice",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("series", ["known", "new"])
 def test_a_commit_whose_answer_was_lost_is_neither_lost_nor_written_twice(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, series: str
 ) -> None:

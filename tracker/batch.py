@@ -52,6 +52,26 @@ class RunHandle:
     last_write: float = 0.0
     node: str | None = None  # attached from another node: its keys go under node/<label>/
 
+    def take_series(
+        self, stored: dict[str, tuple[int, int, float | None, float | None, int]]
+    ) -> None:
+        """Continue the series a resumed (or re-attached) run holds: ``stored`` maps each
+        stored key to ``(id, count, min, max, nonfinite)``; this process's own are kept."""
+        own = {self.stored_key(key): key for key in self.series}
+        for stored_key, state in stored.items():
+            key = self.logged_key(stored_key)
+            if key is not None and stored_key not in own:
+                self.series[key] = SeriesState(*state)
+
+    def logged_key(self, stored_key: str) -> str | None:
+        """The key this process logs that goes to ``stored_key`` (None: another node's)."""
+        if self.node is None:
+            return stored_key  # other nodes' keys are never logged here: knowing them is harmless
+        for prefix, replacement in ((f"sys/node/{self.node}/", "sys/"), (f"node/{self.node}/", "")):
+            if stored_key.startswith(prefix):
+                return replacement + stored_key[len(prefix) :]
+        return None
+
     def stored_key(self, key: str) -> str:
         """The series a key of this run's process goes to (an attached node's are its own)."""
         if self.node is None:
@@ -271,7 +291,10 @@ def _series_rows(
     for key, chunks in per_key.items():
         state = known.get(key)
         if state is None:
-            state = SeriesState(*created[handle.stored_key(key)])
+            # A key this run never wrote (a resumed run's are known): its points start at 1
+            # whatever the database counts, which can only be this batch's own points from an
+            # attempt whose commit went through but whose answer was lost.
+            state = SeriesState(created[handle.stored_key(key)][0], 0, None, None, 0)
         steps = _joined(chunks, 0)
         values = list(map(float, _joined(chunks, 1)))
         times = _joined(chunks, 2)

@@ -138,6 +138,7 @@ class Run(RunSurface):
         )
         if started.resumed is not None:
             self._continue(started.resumed)
+        self._handle.take_series(started.series)
         self._active = True
         process_runs.writer.attach(self._handle, started.store)
         process_runs.started(self)
@@ -175,6 +176,7 @@ class Run(RunSurface):
         self.created_at = float(stored.get("created_at", self.created_at))
         self._handle.t0 = self.created_at
         self._handle.node = label
+        self._handle.take_series(started.series)
         self.node = label
         self._active = True
         process_runs.writer.attach(self._handle, started.store)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .db import Store, Target, open_store, transaction
@@ -33,10 +33,14 @@ WAIT_MS = 15_000  # the longest one attempt waits for another writer's lock
 
 @dataclass(slots=True)
 class Started:
-    """The writer's store, and the stored run this one continues (None for a new run)."""
+    """The writer's store, the stored run this one continues (None for a new run), and the
+    series that run holds already (key -> ``(id, count, min, max, nonfinite)``)."""
 
     store: Store
     resumed: dict[str, Any] | None = None
+    series: dict[str, tuple[int, int, float | None, float | None, int]] = field(
+        default_factory=dict
+    )
 
 
 def record_run(
@@ -68,7 +72,7 @@ def record_run(
                 raise DatabaseUnavailable(db.shown, f"cannot record the run: {exc}") from None
             raise
         store.set_wait(WAIT_MS)
-        return Started(store, resumed)
+        return Started(store, resumed, stored_series(store, row["id"]) if resumed else {})
 
     return retry_while_busy(attempt, init_timeout(), db.shown, "cannot start the run")
 
@@ -95,7 +99,7 @@ def attach_run(db: Target, run_id: str, label: str, host: str, pid: int) -> Star
             store.close()
             raise
         if stored is not None:
-            return Started(store, stored)
+            return Started(store, stored, stored_series(store, run_id))
         store.close()
         if time.monotonic() + delay > deadline:
             raise ResumeError(
@@ -105,6 +109,20 @@ def attach_run(db: Target, run_id: str, label: str, host: str, pid: int) -> Star
             )
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+def stored_series(
+    store: Store, run_id: str
+) -> dict[str, tuple[int, int, float | None, float | None, int]]:
+    """What a continued run holds already: the writer numbers its points after these (a key
+    it does not know starts at 1, which makes a batch re-sent after a lost acknowledgement
+    land on the points it stored the first time)."""
+    record = store.read_run(run_id)
+    if record is None:
+        return {}
+    return {
+        key: (m.series_id, m.count, m.min, m.max, m.nonfinite) for key, m in record.metrics.items()
+    }
 
 
 def _start(
