@@ -191,9 +191,12 @@ time.sleep(600)
         child.wait()
 
 
-def test_foreign_and_missing_databases_are_refused(pg_cluster: Any, pg_url: str) -> None:
+def test_foreign_and_missing_databases_are_refused(
+    pg_cluster: Any, pg_url: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     import psycopg
 
+    monkeypatch.setenv("TRACKTUI_INIT_TIMEOUT", "1.5")  # an unreachable server is waited for
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
     with pytest.raises(NotATrackerDatabase, match="another application"):
@@ -205,6 +208,8 @@ def test_foreign_and_missing_databases_are_refused(pg_cluster: Any, pg_url: str)
     with pytest.raises(DatabaseUnavailable) as caught:
         tracker.init(project="p", db=unreachable, quiet=True)
     assert "hunter2" not in str(caught.value) and "nobody:***@" in str(caught.value)
+    assert "could not be reached for 1.5 s" in str(caught.value)
+    assert "trying again" in capfd.readouterr().err
 
 
 def test_unknown_schemes_are_refused_and_make_no_folder(
@@ -381,14 +386,15 @@ def test_sync_killed_midway_carries_on(pg_url: str, tmp_path: Path) -> None:
     store = open_store(pg_url, write=True)
 
     def copied() -> int:
-        runs = store.read_runs()
-        return runs[0].metrics["loss"].count if runs and "loss" in runs[0].metrics else 0
+        sid = store.series_id(run.id, "loss")
+        return store.read_series(sid, 1)[0] if sid is not None else 0
 
     wait_for(lambda: copied() >= 50_000, timeout=60, what="a first page on the server")
     child.send_signal(signal.SIGKILL)
     child.wait()
     partial = copied()
     assert partial < 400_000, "the sync finished before it was killed: make the run longer"
+    assert store.read_runs() == []  # a run half copied is not shown (as if it were complete)
     done = _sync(str(local), pg_url)
     assert done.returncode == 0, done.stderr
     assert f"copied {400_000 - partial:,} points" in done.stdout, (partial, done.stdout)
@@ -483,4 +489,80 @@ def test_a_batch_sent_again_after_a_lost_acknowledgement_is_not_doubled(pg_url: 
     points = store.history(sid)
     assert [p.seq for p in points] == list(range(1, 203))
     assert [p.value for p in points] == [float(s) for s in range(1, 203)]
+    store.close()
+
+
+def test_init_waits_for_a_server_that_is_starting(tmp_path: Path) -> None:
+    """A sweep launched while the server restarts: init() keeps trying (up to
+    $TRACKTUI_INIT_TIMEOUT) instead of failing at once."""
+    from .pg_cluster import Cluster, unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(unavailable_reason() or "")
+    with Cluster() as cluster:
+        url = cluster.create_database("later")
+        cluster._halt("fast")
+        child = start_python(
+            """
+import os, tracker
+run = tracker.init(project="p", name="patient", db=os.environ["DB"], quiet=True)
+run.log({"loss": 1.0}, step=0)
+run.finish()
+print("done", flush=True)
+""",
+            env={"DB": url, "TRACKTUI_INIT_TIMEOUT": "60"},
+        )
+        try:
+            assert child.stderr is not None
+            said = ""
+            while "trying again" not in said:  # the first failed attempt is said once
+                line = child.stderr.readline()
+                assert line, said
+                said += line
+            cluster.start()
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0 and "done" in out, err
+        finally:
+            child.kill()
+            child.wait()
+        store = open_store(url)
+        assert [r.name for r in store.read_runs()] == ["patient"]
+        store.close()
+
+
+def test_a_database_that_comes_back_empty_is_not_written_to_blindly(pg_cluster: Any) -> None:
+    """The database is dropped and created again under a live run (a restore, a failover to
+    a fresh instance): the writer must not acknowledge points nobody can ever see."""
+    import psycopg
+
+    url = pg_cluster.create_database("recreated")
+    run = tracker.init(project="p", name="orphan", db=url, quiet=True)
+    for i in range(20):
+        run.log({"loss": float(i)}, step=i)
+    assert run.flush()
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute("DROP DATABASE recreated WITH (FORCE)")
+        admin.execute("CREATE DATABASE recreated")
+    for i in range(20, 40):
+        run.log({"loss": float(i)}, step=i)
+    assert not run.flush(timeout=20)
+    run.finish()
+    pg_cluster.drop_database("recreated")
+
+
+def test_sync_never_merges_two_runs_that_share_an_id(pg_url: str, tmp_path: Path) -> None:
+    for name, value, steps in (("one", 1.0, 100), ("two", 2.0, 200)):
+        run = tracker.init(project="p", name=name, db=str(tmp_path / f"{name}.db"),
+                           id="collide1", quiet=True)  # fmt: skip
+        for i in range(steps):
+            run.log({"loss": value}, step=i)
+        run.finish()
+    assert _sync(str(tmp_path / "one.db"), pg_url).returncode == 0
+    second = _sync(str(tmp_path / "two.db"), pg_url)
+    assert second.returncode == 1 and "is another run than the destination's" in second.stdout
+    assert "1 left out" in second.stdout
+    store = open_store(pg_url)
+    (run,) = store.read_runs()
+    assert run.name == "one" and run.metrics["loss"].count == 100
+    assert {p.value for p in store.history(run.metrics["loss"].series_id)} == {1.0}
     store.close()

@@ -134,7 +134,9 @@ def write_batch(
             )
             chunks.extend(run_chunks)
             series_updates.extend(updates)
-            store.update_run_progress(handle.run_id, group[-1][1], now, version)
+            # The run's step is its first node's: another node only keeps the run's heartbeat.
+            step = group[-1][1] if handle.node is None else None
+            store.update_run_progress(handle.run_id, step, now, version)
             after_commit.append(_committer(handle, states, now))
         if chunks:
             store.insert_points(chunks)

@@ -11,8 +11,10 @@ Points keep their step, value, time and order; media keep their encoded bytes.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .db import Store, transaction
 from .jsonable import dumps
@@ -31,6 +33,7 @@ class SyncReport:
     console: int = 0
     events: int = 0
     per_run: dict[str, int] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)  # runs left out: another run's id
 
     def line(self) -> str:
         changed = self.runs - self.up_to_date
@@ -38,6 +41,11 @@ class SyncReport:
             f"{self.runs} run(s): {changed} updated, {self.up_to_date} already up to date; "
             f"copied {self.points:,} points, {self.media:,} media, {self.console:,} console "
             f"chunks, {self.events:,} events"
+            + (
+                f"; {len(self.conflicts)} left out (another run has the id)"
+                if self.conflicts
+                else ""
+            )
         )
 
 
@@ -50,7 +58,13 @@ def sync(
     """Copy what ``destination`` lacks of ``source``'s runs (of ``project``, if given)."""
     report = SyncReport()
     for run in reversed(source.read_runs(project=project)):  # oldest first
-        copied = _sync_run(source, destination, run)
+        try:
+            copied = _sync_run(source, destination, run)
+        except SyncConflict as exc:
+            report.conflicts.append(str(exc))
+            if progress is not None:
+                progress(f"left out: {exc}")
+            continue
         report.runs += 1
         report.points += copied[0]
         report.media += copied[1]
@@ -69,19 +83,40 @@ def _sync_run(source: Store, destination: Store, run: RunRecord) -> tuple[int, i
     if row is None:  # deleted meanwhile
         return 0, 0, 0, 0, False
     before = destination.run_row(run.id)
-    row_changed = before != row
-    if row_changed:
-        with transaction(destination) as version:
-            destination.copy_run(row, version)
+    if before is not None and not _same_run(before, row):
+        raise SyncConflict(
+            f"run {run.id} ({row['name']}, started {_when(row)} on {row['host']}) is another "
+            f"run than the destination's {run.id} ({before['name']}, started {_when(before)} "
+            f"on {before['host']}); not merged"
+        )
     points = sum(_sync_series(source, destination, run, key) for key in run.metrics)
     have = destination.row_counts(run.id)
     media = _sync_media(source, destination, run.id, have["media"])
     console = _sync_console(source, destination, run.id, have["console"])
     events = _sync_events(source, destination, run.id, have["events"])
-    if (points or media or console or events) and not row_changed:
+    # The run's row goes last: a sync stopped halfway shows no new run as complete (its
+    # points are there, the run is not listed yet), and an updated one keeps its old row.
+    row_changed = before != row
+    if row_changed or points or media or console or events:
         with transaction(destination) as version:  # readers see the run as changed
             destination.copy_run(row, version)
     return points, media, console, events, row_changed
+
+
+class SyncConflict(ValueError):
+    """Two different runs share an id: one in the source, one in the destination."""
+
+
+def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same run (resumed or not) keeps its start time and project; another run that
+    happens to share its id (a launcher's id reused) does not."""
+    same_start = abs(float(a["created_at"]) - float(b["created_at"])) < 1e-3
+    return same_start and a["project"] == b["project"]
+
+
+def _when(row: dict[str, Any]) -> str:
+    stamp = datetime.datetime.fromtimestamp(float(row["created_at"]), datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _sync_series(source: Store, destination: Store, run: RunRecord, key: str) -> int:

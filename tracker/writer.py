@@ -43,7 +43,7 @@ class _Database:
     failing_cause: str | None = None
     last_success: float = field(default_factory=time.monotonic)
     last_attempt: float = 0.0
-    lost: bool = False  # nothing this process writes there persists any more (StoreLost)
+    lost: StoreLost | None = None  # why nothing this process writes there persists any more
 
 
 class Writer:
@@ -244,10 +244,11 @@ class Writer:
         done = [0]  # records resolved so far: committed, or left out as unstorable
         database.last_attempt = time.monotonic()
         try:
-            if database.lost:
-                raise StoreLost(database.target.shown, "nothing written here persists any more")
+            if database.lost is not None:
+                raise database.lost
             if database.store is None:
                 database.store = open_store(database.target, write=True)
+                self._check_runs_still_there(database, database.store)
             store = database.store
             if database.failing_cause == DISK:
                 self._commit_in_small_steps(store, records, done)
@@ -257,7 +258,7 @@ class Writer:
             if not _storage_error(exc, database.store):
                 raise
             if isinstance(exc, StoreLost):
-                database.lost = True
+                database.lost = exc
             self._resolved(database, done[0])
             self._failed(database, exc)
             return
@@ -272,6 +273,21 @@ class Writer:
                 store.compact()
             database.failures = 0
             database.failing_cause = None
+
+    def _check_runs_still_there(self, database: _Database, store: Store) -> None:
+        """After opening the database again: are this process's runs still in it? A server
+        that came back empty (recreated, restored from an older backup, failed over to a
+        fresh instance) would take every later point without anyone ever seeing it."""
+        with self._cond:
+            runs = {h.run_id for h in self._handles if h.db == database.target and not h.finished}
+        missing = sorted(run_id for run_id in runs if store.stored_run(run_id) is None)
+        if missing:
+            raise StoreLost(
+                database.target.shown,
+                f"run {', '.join(missing)} is no longer in the database (it was recreated or "
+                "restored while the run was logging); nothing more is written there: restart "
+                "the run, or resume it (init(id=..., resume='allow')) into the new database",
+            )
 
     def _resolved(self, database: _Database, count: int) -> None:
         if count:
@@ -319,7 +335,7 @@ class Writer:
     def hopeless(self, handle: RunHandle) -> bool:
         """Whether nothing more of ``handle`` can be written by this process."""
         database = self._databases.get(handle.db)
-        return database is not None and database.lost
+        return database is not None and database.lost is not None
 
     def _failed(self, database: _Database, exc: BaseException) -> None:
         cause = database.store.classify(exc) if database.store else classify_common(exc)

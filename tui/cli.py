@@ -209,7 +209,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     finally:
         source.close()
     emit(f"synced {source_target.shown} -> {destination_target.shown}: {report.line()}")
-    return 0
+    return 1 if report.conflicts else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import DatabaseUnavailable
 from ..paths import resolve_db_path
@@ -79,11 +79,14 @@ def parse_target(db: str | os.PathLike[str] | Target | None = None) -> Target:
     if not text:
         text = os.environ.get("TRACKTUI_DB", "")
     if text and isinstance(text, str):
+        if is_conninfo(text):
+            return Target("postgresql", url=text, shown=_mask_conninfo(text))
         match = _SCHEME.match(text)
         if match is not None:
             scheme = match.group(1).lower()
             if scheme in POSTGRES_SCHEMES:
-                return Target("postgresql", url=text, shown=mask_url(text))
+                url = scheme + text[len(match.group(1)) :]  # libpq knows the scheme in lower case
+                return Target("postgresql", url=url, shown=mask_url(url))
             if scheme == "file":
                 path = Path(urlsplit(text).path)
                 return Target("sqlite", path=path, shown=str(path))
@@ -108,38 +111,60 @@ def _is_folder(path: Path) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password (and secret query parameters) replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^@/]*@", f"//{MASK}@", url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
+    """``url`` with its password (and secret query parameters) replaced by ``***``.
+
+    Plain string work, not a URL parser: a password holding an unencoded ``@``, ``/``, ``?``
+    or ``#`` is masked up to the last ``@`` (masking too much, never too little), and the
+    rest is shown as it was given."""
+    match = _SCHEME.match(url)
+    if match is None:
+        return _mask_conninfo(url)
+    head, rest = url[: match.end()], url[match.end() :]
+    at = rest.rfind("@")
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at:]
         if ":" in userinfo:
             userinfo = f"{userinfo.split(':', 1)[0]}:{MASK}"
-        netloc = f"{userinfo}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="/:*"
+        head += userinfo
+    query_at = rest.find("?")
+    if query_at >= 0:
+        pairs = rest[query_at + 1 :].split("&")
+        rest = rest[: query_at + 1] + "&".join(
+            f"{pair.split('=', 1)[0]}={MASK}"
+            if pair.split("=", 1)[0].lower() in _SECRET_PARAMS
+            else pair
+            for pair in pairs
         )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return head + rest
+
+
+_CONNINFO = re.compile(r"^\s*(host|hostaddr|dbname|user|port|password|service|sslmode)\s*=", re.I)
+_CONNINFO_SECRET = re.compile(
+    r"\b(password|sslpassword|passfile)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)", re.I
+)
+
+
+def is_conninfo(text: str) -> bool:
+    """libpq's keyword form: ``host=db.internal dbname=tracking user=train``."""
+    return _CONNINFO.match(text) is not None
+
+
+def _mask_conninfo(text: str) -> str:
+    return _CONNINFO_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
 def scrub(text: str, target: Target) -> str:
-    """``text`` (an error message of a driver, say) without the target's secrets."""
+    """``text`` (an error message of a driver, say) without the target's secrets: the URL
+    as given becomes the masked one, and a password only where it stands as one (after
+    ``user:`` or ``password=``), never wherever the same letters happen to appear."""
     if target.url is None:
         return text
     out = text.replace(target.url, target.shown)
-    try:
-        password = urlsplit(target.url).password
-    except ValueError:
-        password = None
-    if password:
-        out = out.replace(password, MASK)
-    for key, value in parse_qsl(urlsplit(target.url).query):
-        if key.lower() in _SECRET_PARAMS and value:
-            out = out.replace(value, MASK)
-    return out
+    match = _SCHEME.match(target.url)
+    if match is not None:
+        rest = target.url[match.end() :]
+        at = rest.rfind("@")
+        if at >= 0 and ":" in rest[:at]:
+            password = rest[:at].split(":", 1)[1]
+            out = out.replace(f":{password}@", f":{MASK}@")
+    return _mask_conninfo(out)

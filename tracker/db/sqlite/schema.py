@@ -315,6 +315,10 @@ def _configure(conn: sqlite3.Connection, busy_timeout_ms: int = BUSY_TIMEOUT_MS)
 
 
 def _connect(target: str, shown: str, uri: bool = False) -> sqlite3.Connection:
+    if not uri and target.startswith("file:"):
+        # SQLite reads a name that starts with "file:" as a URI (file:x.db is x.db): this
+        # file is the one ensure_private_file made and readers open.
+        target = os.path.join(".", target)
     try:
         return sqlite3.connect(
             target,
