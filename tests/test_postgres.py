@@ -566,3 +566,54 @@ def test_sync_never_merges_two_runs_that_share_an_id(pg_url: str, tmp_path: Path
     assert run.name == "one" and run.metrics["loss"].count == 100
     assert {p.value for p in store.history(run.metrics["loss"].series_id)} == {1.0}
     store.close()
+
+
+def test_text_with_nul_is_kept_on_postgresql(pg_url: str) -> None:
+    """PostgreSQL's text cannot hold NUL, SQLite's can: a name, an alert and console output
+    holding one are stored (NUL shown as U+FFFD) instead of refused."""
+    run = tracker.init(project="p", name="nul\x00name", db=pg_url, quiet=True, console=False)
+    run.alert("bad\x00title", "text")
+    run._queue.append(("console", run._handle, (1, time.time(), "a\x00b\n")))
+    run.log({"loss": 1.0}, step=0)
+    run.finish()
+    store = open_store(pg_url)
+    (record,) = store.read_runs()
+    assert record.name == "nul\ufffdname" and record.status == "finished"
+    assert [e.title for e in record.events if e.kind == "alert"] == ["bad\ufffdtitle"]
+    assert [c[3] for c in store.read_console(record.id)] == ["a\ufffdb\n"]
+    store.close()
+
+
+def test_media_console_and_events_of_a_batch_sent_again_are_stored_once(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import psycopg
+
+    from tracker.db.postgres.store import PostgresStore
+
+    committed = PostgresStore.commit
+    lose_next = False
+
+    def commit(store: PostgresStore) -> None:
+        nonlocal lose_next
+        committed(store)
+        if lose_next:
+            lose_next = False
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(PostgresStore, "commit", commit)
+    run = tracker.init(project="p", name="once", db=pg_url, quiet=True, console=False)
+    run.log({"loss": 1.0}, step=0)
+    assert run.flush()
+    lose_next = True
+    run.log({"sample": tracker.Image(np.zeros((4, 4, 3), "uint8")), "loss": 2.0}, step=1)
+    run.alert("spike", "loss went up")
+    run._queue.append(("console", run._handle, (1, time.time(), "epoch 1\n")))
+    run.flush(timeout=30)
+    run.finish()
+    store = open_store(pg_url)
+    (record,) = store.read_runs()
+    assert store.row_counts(record.id) == {"media": 1, "console": 1, "events": 1}
+    assert record.metrics["loss"].count == 2
+    store.close()

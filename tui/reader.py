@@ -201,6 +201,9 @@ class DatabaseReader:
         return update
 
     def _failure(self, exc: Exception) -> str:
+        return " ".join(self._describe(exc).split())  # a driver's message spans lines
+
+    def _describe(self, exc: Exception) -> str:
         """One line naming the file and why it cannot be read: damage and permissions by
         their codes, anything else by its type (the reader thread must never die of it)."""
         if isinstance(exc, DatabaseError):

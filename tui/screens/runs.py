@@ -47,8 +47,9 @@ STATE_MESSAGES = {
     "missing": "{reason}\n\nStart a run with tracker.init(db=...) and it appears here.",
     "empty": "No runs yet in this database.\n\n"
     "Start a run with tracker.init() and it appears here.",
-    "error": "This file cannot be shown:\n{reason}\n\n"
-    "Waiting: this screen recovers by itself once the file is fixed or replaced.",
+    "error": "This database cannot be shown:\n{reason}\n\n"
+    "Waiting: this screen recovers by itself once the file is fixed or replaced, or the "
+    "server is back.",
 }
 
 

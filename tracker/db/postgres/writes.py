@@ -40,6 +40,19 @@ STAGING = "CREATE TEMP TABLE IF NOT EXISTS incoming_points (LIKE points INCLUDIN
 
 
 _INT8, _FLOAT8 = 20, 701  # element type oids
+_TEXT_OF_RUN = ("id", "project", "name", "host", "error")
+
+
+def _text(value: Any) -> Any:
+    """PostgreSQL's text cannot hold NUL (SQLite's can): it becomes U+FFFD, so the record is
+    kept rather than refused. JSON columns escape it already (``\\u0000``)."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def _run_texts(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _text(v) if k in _TEXT_OF_RUN else v for k, v in row.items()}
+
+
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _COPY_TRAILER = struct.pack(">h", -1)
 
@@ -94,7 +107,7 @@ class PostgresWrites:
             " (%(id)s, %(project)s, %(name)s, 'running', %(created_at)s, %(created_at)s,"
             " %(host)s, %(pid)s, %(pid_start)s, %(tags)s, %(config)s, %(summary)s,"
             " pg_current_xact_id())",
-            dict(row),
+            _run_texts(row),
         )
 
     def ensure_series(
@@ -220,7 +233,7 @@ class PostgresWrites:
     def rename_run(self, run_id: str, name: str, version: int) -> None:
         self.conn.execute(
             "UPDATE runs SET name = %s, version = pg_current_xact_id() WHERE id = %s",
-            (name, run_id),
+            (_text(name), run_id),
         )
 
     def heartbeat(self, run_ids: Sequence[str], now: float, version: int) -> None:
@@ -243,22 +256,24 @@ class PostgresWrites:
         self.conn.execute(
             "UPDATE runs SET status = %s, finished_at = %s, updated_at = %s, exit_code = %s,"
             " error = %s, dropped = %s, version = pg_current_xact_id() WHERE id = %s",
-            (status, now, now, exit_code, error, dropped, run_id),
+            (status, now, now, exit_code, _text(error), dropped, run_id),
         )
 
     def insert_media(self, rows: Iterable[MediaRow]) -> None:
         """Rows of ``(run_id, key, step, t, kind, meta_json, data)``."""
-        with self.conn.cursor().copy(
-            "COPY media (run_id, key, step, t, kind, meta, data) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+        self.conn.cursor().executemany(
+            "INSERT INTO media (run_id, key, step, t, kind, meta, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(*map(_text, row[:6]), row[6]) for row in rows],
+        )
 
     def insert_console(self, rows: Iterable[ConsoleRow]) -> None:
         """Rows of ``(run_id, stream, t, text)`` in the order they were written."""
-        with self.conn.cursor().copy("COPY console (run_id, stream, t, text) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        self.conn.cursor().executemany(
+            "INSERT INTO console (run_id, stream, t, text) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            [(row[0], row[1], row[2], _text(row[3])) for row in rows],
+        )
 
     def insert_events(self, rows: Iterable[EventRow], version: int) -> None:
         """Store events; their runs' rows carry ``version`` too, so a reader sees them."""
@@ -268,8 +283,9 @@ class PostgresWrites:
         cur = self.conn.cursor()
         cur.executemany(
             "INSERT INTO events (run_id, t, step, kind, key, level, title, detail, version)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, pg_current_xact_id())",
-            rows,
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, pg_current_xact_id())"
+            " ON CONFLICT DO NOTHING",
+            [tuple(map(_text, row)) for row in rows],
         )
         cur.execute(
             "UPDATE runs SET version = pg_current_xact_id() WHERE id = ANY(%s)",
@@ -284,7 +300,7 @@ class PostgresWrites:
         self.conn.execute(
             f"INSERT INTO runs ({names}, version) VALUES ({marks}, pg_current_xact_id())"
             f" ON CONFLICT (id) DO UPDATE SET {updates}, version = EXCLUDED.version",
-            dict(row),
+            _run_texts(row),
         )
 
     def set_tags(self, tags: dict[str, list[str]], version: int) -> None:
