@@ -31,7 +31,9 @@ def drain_before_end(
                 f"run {name}: still writing what is buffered to {where} "
                 f"(up to {timeout:g} s after the last successful write; Ctrl-C stops waiting)",
             )
-            if writer.flush(timeout, handle, stall=timeout):
+            # The quiet wait counts: while commits fail, finish() returns about ``timeout``
+            # after it was called (plus the end's last try); while they succeed, it waits on.
+            if writer.flush(max(0.0, timeout - quiet), handle, stall=timeout):
                 _report_losses(handle, name, where)
                 return
         last_try = not writer.hopeless(handle)

@@ -21,7 +21,7 @@ from typing import Any
 
 from .db import Store, Target, open_store, transaction
 from .db.retry import retry_while_busy
-from .errors import DatabaseUnavailable, ResumeError
+from .errors import DatabaseUnavailable, ResumeError, warn_once
 from .jsonable import dumps
 from .models import CRASHED, LIVE
 from .settings import init_timeout
@@ -101,6 +101,12 @@ def attach_run(db: Target, run_id: str, label: str, host: str, pid: int) -> Star
         if stored is not None:
             return Started(store, stored, stored_series(store, run_id))
         store.close()
+        if delay == 0.1:
+            warn_once(
+                f"attach-wait:{run_id}",
+                f"node {label}: waiting for run {run_id} to appear in {db.shown} (the job's "
+                f"first node starts it; up to {init_timeout():g} s, $TRACKTUI_INIT_TIMEOUT)",
+            )
         if time.monotonic() + delay > deadline:
             raise ResumeError(
                 f"{db.shown}: no run with id {run_id!r} to attach to after {init_timeout():g} s; "

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ls = sub.add_parser("ls", help="list runs")
-    ls.add_argument("--db", dest="sub_db", help="database file")
+    ls.add_argument(
+        "--db", dest="sub_db", action="append", help="database (again for several files)"
+    )
     ls.add_argument("--project", help="only runs of this project")
     ls.add_argument(
         "--filter", default="", help="filter expression, e.g. 'status=finished cfg.lr<1e-3'"
@@ -69,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     best = sub.add_parser("best", help="the best run by a metric")
     best.add_argument("--metric", required=True, help="metric key, e.g. eval/loss")
     best.add_argument("--mode", choices=("min", "max"), help="default: guessed from the name")
-    best.add_argument("--db", dest="sub_db", help="database file")
+    best.add_argument(
+        "--db", dest="sub_db", action="append", help="database (again for several files)"
+    )
     best.add_argument("--project", help="only runs of this project")
     best.add_argument("--filter", default="", help="only runs matching this expression")
     best.add_argument("--json", action="store_true", help="print the run as JSON")
@@ -99,10 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db_path(args: argparse.Namespace) -> Target:
-    given = getattr(args, "databases", None)
-    if given:
+    given = getattr(args, "databases", None) or getattr(args, "sub_db", None)
+    if given and len(given) > 1:
         return several(given)
-    return parse_target(getattr(args, "sub_db", None) or args.db)
+    return parse_target(given[0] if given else args.db)
 
 
 def load_runs(db: Path | Target, project: str | None = None) -> list[RunRecord]:
@@ -118,7 +122,10 @@ def load_runs(db: Path | Target, project: str | None = None) -> list[RunRecord]:
     try:
         for path, reason in sorted(getattr(store, "skipped", {}).items()):
             emit(f"tracktui: left out {path}: {reason}", error=True)
-        return store.read_runs(project=project)  # its errors name the database already
+        runs = store.read_runs(project=project)  # its errors name the database already
+        for run_id, path in sorted(getattr(store, "clashes", ())):
+            emit(f"tracktui: left out run {run_id} of {path}: another file has its id", error=True)
+        return runs
     finally:
         store.close()
 
