@@ -479,11 +479,13 @@ def test_a_batch_sent_again_after_a_lost_acknowledgement_is_not_doubled(pg_url: 
         with transaction(store):
             store.insert_points([(sid, first, steps, [float(s) for s in steps], steps)])
 
+    # The writer sends a batch again only on a new connection (it drops the old one after
+    # any failure that may have hidden a commit): that connection's first batch is checked.
     send(1, 1)
     send(2, 3)  # appended to the short row
-    send(2, 3)  # sent again on the same connection
-    send(2, 5, fresh_connection=True)  # again, longer, after a reconnect
-    send(1, 200)  # a long chunk that overlaps everything
+    send(2, 3, fresh_connection=True)  # sent again after a reconnect
+    send(2, 5, fresh_connection=True)  # again, longer
+    send(1, 200, fresh_connection=True)  # a long chunk that overlaps everything
     send(201, 201)
     send(201, 202, fresh_connection=True)
     points = store.history(sid)

@@ -81,6 +81,7 @@ def _chunk_row(sid: int, seq: int, steps: Sequence[int], values: Sequence[float]
 class PostgresWrites:
     conn: Any  # psycopg.Connection, autocommit: transactions are opened explicitly
     _tails: dict[int, tuple[int, int]]  # series -> (first, last seq) of a short row written
+    _unproven = True  # no commit of this connection has come back yet
 
     def begin(self) -> int:
         """Open a write transaction (its rows carry its transaction id: 0 is returned)."""
@@ -90,6 +91,7 @@ class PostgresWrites:
     def commit(self) -> None:
         """Bump the change counter and commit: its row is locked only for the commit."""
         self.conn.execute("UPDATE state SET version = version + 1 WHERE id = 1; COMMIT")
+        self._unproven = False
 
     def rollback(self) -> None:
         import psycopg
@@ -154,12 +156,17 @@ class PostgresWrites:
             if len(values) < APPEND_UP_TO:
                 self._tails[sid] = (seq, seq + len(values) - 1)
         data = b"".join([_COPY_HEADER, *(_chunk_row(*chunk) for chunk in chunks), _COPY_TRAILER])
+        # Only a connection's first batch can repeat a committed one (the writer opens a new
+        # connection after any failure that may have hidden a commit): it goes through the
+        # staging table; later batches are copied straight in.
+        table = "incoming_points" if self._unproven else "points"
         with cur.copy(
-            "COPY incoming_points (series_id, first_seq, last_seq, steps, vals, ts)"
+            f"COPY {table} (series_id, first_seq, last_seq, steps, vals, ts)"
             " FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.write(data)
-        cur.execute(_MOVE_IN)
+        if self._unproven:
+            cur.execute(_MOVE_IN)
         cur.execute("TRUNCATE incoming_points")
 
     def _appended(self, cur: Any, chunks: Sequence[PointChunk]) -> list[PointChunk]:
