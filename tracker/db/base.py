@@ -156,6 +156,23 @@ def transaction(store: Store) -> Iterator[int]:
         raise
 
 
+class SharedLifecycle(ABC):
+    """What resuming asks, written once: the newest runs still stored as running."""
+
+    @abstractmethod
+    def stored_run(self, run_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def _resumable_ids(self, project: str, host: str, name: str | None) -> list[str]:
+        """Ids of ``project``'s runs on ``host`` stored as running (of ``name``), newest first."""
+
+    def newest_resumable(self, project: str, host: str, name: str | None) -> list[dict[str, Any]]:
+        """Runs of ``project`` recorded on ``host`` that are still stored as running (crashed
+        ones among them), newest first: what ``resume="auto"`` without an id may continue."""
+        rows = (self.stored_run(run_id) for run_id in self._resumable_ids(project, host, name))
+        return [row for row in rows if row is not None]
+
+
 class SharedReads(ABC):
     """Reads written once for every backend, on top of its primitive queries."""
 

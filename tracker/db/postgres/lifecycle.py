@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..base import SharedLifecycle
 from ..rows import STORED_RUN_COLUMNS, loads
 
 
-class PostgresLifecycle:
+class PostgresLifecycle(SharedLifecycle):
     conn: Any
 
     def stored_run(self, run_id: str) -> dict[str, Any] | None:
@@ -20,21 +21,14 @@ class PostgresLifecycle:
         ).fetchone()
         return None if row is None else dict(zip(STORED_RUN_COLUMNS, row, strict=True))
 
-    def newest_resumable(self, project: str, host: str, name: str | None) -> list[dict[str, Any]]:
-        """Runs of ``project`` recorded on ``host`` still stored as running (crashed ones among
-        them), newest first: what ``resume="auto"`` without an id may continue."""
+    def _resumable_ids(self, project: str, host: str, name: str | None) -> list[str]:
         query = (
             "SELECT id FROM runs WHERE project = %s AND host = %s AND status = 'running'"
             + (" AND name = %s" if name is not None else "")
             + " ORDER BY created_at DESC LIMIT 20"
         )
         args: tuple[Any, ...] = (project, host) if name is None else (project, host, name)
-        out = []
-        for (run_id,) in self.conn.execute(query, args).fetchall():
-            row = self.stored_run(run_id)
-            if row is not None:
-                out.append(row)
-        return out
+        return [row[0] for row in self.conn.execute(query, args).fetchall()]
 
     def resume_run(self, row: Mapping[str, Any], version: int) -> None:
         """Mark a stored run as running again in this process."""
