@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     system = sub.add_parser("system", help="live hardware monitor of this machine")
     system.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
 
+    from .alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub)
+
     demo = sub.add_parser("demo", help="simulated training runs logging live")
     demo.add_argument("--db", dest="sub_db", help="database file (default: ./.tracktui/demo.db)")
     demo.add_argument("--runs", type=int, default=6, help="number of simulated runs")
@@ -173,7 +177,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = ("ls", "best", "sync", "system", "demo")
+COMMANDS = ("ls", "best", "alerts", "sync", "system", "demo")
 _VALUED_OPTIONS = ("--db", "--refresh")
 
 
@@ -223,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     databases, rest = split_databases(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(rest)
-    if databases and args.command not in (None, "ls", "best"):
+    if databases and args.command not in (None, "ls", "best", "alerts"):
         parser.error(f"{args.command} takes no databases before it: see tracktui {args.command} -h")
     if databases and (args.db or getattr(args, "sub_db", None)):
         parser.error("give the databases either with --db or as arguments, not both")
@@ -233,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ls(args)
         if args.command == "best":
             return cmd_best(args)
+        if args.command == "alerts":
+            from .alerts_cli import cmd_alerts
+
+            return cmd_alerts(args)
         if args.command == "sync":
             return cmd_sync(args)
         if args.command == "system":
