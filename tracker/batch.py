@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .console import collapse_carriage_returns
 from .db.base import PointChunk, Store
@@ -20,6 +20,9 @@ from .db.target import Target
 from .errors import warn_once
 from .jsonable import dumps
 from .media.base import Encoded
+
+if TYPE_CHECKING:
+    from .health.monitor import HealthMonitor
 
 MAX_SEQ = (1 << 32) - 1
 
@@ -51,6 +54,7 @@ class RunHandle:
     finished: bool = False
     last_write: float = 0.0
     node: str | None = None  # attached from another node: its keys go under node/<label>/
+    health: HealthMonitor | None = None  # the run's detectors (tracker.health), None: off
 
     def take_series(
         self, stored: dict[str, tuple[int, int, float | None, float | None, int]]
@@ -124,14 +128,16 @@ def write_batch(
     now = time.time() if now is None else now
     media_rows = _media_rows(controls)  # encoded before the write lock is taken
     console_rows = _console_rows(controls)
+    columns = {handle: _columns(group, handle.t0) for handle, group in groups.items()}
+    for handle, group in groups.items():
+        if handle.health is not None:  # before the write lock is taken
+            _observe_health(handle, handle.health, group, columns[handle])
     version = store.begin()
     try:
         chunks: list[PointChunk] = []
         series_updates: list[tuple[Any, ...]] = []
         for handle, group in groups.items():
-            run_chunks, updates, states = _series_rows(
-                store, handle, _columns(group, handle.t0), version
-            )
+            run_chunks, updates, states = _series_rows(store, handle, columns[handle], version)
             chunks.extend(run_chunks)
             series_updates.extend(updates)
             # The run's step is its first node's: another node only keeps the run's heartbeat.
@@ -179,6 +185,23 @@ def write_batch(
         store.rollback()
         raise
     return after_commit
+
+
+def _observe_health(
+    handle: RunHandle, monitor: HealthMonitor, group: list[Record], per_key: dict[str, list[Chunk]]
+) -> None:
+    """Feed the run's detectors this batch's columns. A batch retried after a failed write is
+    fed again; the monitor skips the points it saw (numbered from the committed count)."""
+    series = handle.series
+
+    def committed(key: str) -> int:
+        state = series.get(key)
+        return state.count if state is not None else 0
+
+    try:
+        monitor.observe(group, per_key, committed, handle.t0)
+    except Exception as exc:  # a detector's bug must never cost the points
+        warn_once(f"health-bug:{type(exc).__name__}", f"health detectors failed: {exc!r}")
 
 
 def _media_rows(controls: list[Record]) -> list[tuple[str, str, int, float, str, str, bytes]]:

@@ -51,6 +51,7 @@ def init(
     mode: str | None = None,
     sync_tensorboard: bool | None = None,
     attach: bool | None = None,
+    health: object = None,
     **wandb_options: Any,
 ) -> Run:
     """Start a run and make it the current one (see ``tracker.log``).
@@ -74,6 +75,11 @@ def init(
     is above 0) joins the run with that ``id`` that another node of a distributed job
     started: this node's metrics go under ``node/<host>/`` and its hardware under
     ``sys/node/<host>/``, so every node's GPUs show in the run view.
+
+    ``health`` chooses the training-health detectors (stored as ``kind="health"`` events):
+    None/True = all on with their defaults, False (or ``$TRACKTUI_HEALTH=0``) = all off, a
+    dict changes thresholds or turns detectors off by name
+    (``{"loss_spike": {"factor": 5}, "gpu_underused": False}``); see ``tracker.health``.
     """
     settings = wandb_options.get("settings")
     reinit = _setting(settings, "reinit", reinit)
@@ -122,6 +128,7 @@ def init(
         dir=dir,
         disabled=disabled,
         attach=attach,
+        health=health,
     )
     dict.clear(_pending_config)
     run.group, run.job_type = grouping["group"], grouping["job_type"]

@@ -20,6 +20,7 @@ from .console import ConsoleCapture, console_wanted
 from .db.target import parse_target
 from .ending import drain_before_end
 from .errors import TrackerError, warn_once
+from .health import HealthMonitor, health_config
 from .jsonable import config_to_dict, dumps
 from .media import Histogram, Media
 from .metric_defs import MetricDef
@@ -76,9 +77,11 @@ class Run(RunSurface):
         dir: str | os.PathLike[str] | None = None,
         disabled: bool = False,
         attach: bool | None = None,
+        health: object = None,
     ) -> None:
         if system_interval <= 0:
             raise ValueError("system_interval must be positive (seconds)")
+        health_options = health_config(health)  # unknown names raise here, before anything
         resume_mode = resume_choice(resume)
         given_id = id if id is not None else run_id_from_env()
         self.id = check_run_id(given_id) if given_id is not None else new_run_id()
@@ -107,6 +110,8 @@ class Run(RunSurface):
         self._handle = RunHandle(
             run_id=self.id, db=self.db, t0=self.created_at, config={}, summary={}
         )
+        if health_options is not None:
+            self._handle.health = HealthMonitor(health_options, self._handle.stored_key)
         self.config = PersistedDict(self, "config", config_dict)
         self._latest: dict[str, float] = {}  # each metric's latest value, for run.summary
         self.summary = SummaryDict(self, {}, self._latest)

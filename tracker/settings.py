@@ -33,6 +33,11 @@ def system_metrics_wanted(choice: bool | None) -> bool:
     return os.environ.get("TRACKTUI_SYSTEM_METRICS", "1").strip().lower() not in _OFF
 
 
+def health_off_by_env() -> bool:
+    """``$TRACKTUI_HEALTH=0`` switches every training-health detector off."""
+    return os.environ.get("TRACKTUI_HEALTH", "1").strip().lower() in _OFF
+
+
 def default_project() -> str:
     return os.environ.get("TRACKTUI_PROJECT") or Path.cwd().name or "default"
 

@@ -58,6 +58,7 @@ class Writer:
         self._completed = 0
         self._databases: dict[Target, _Database] = {}
         self._handles: list[RunHandle] = []
+        self._health_handles: list[RunHandle] = []  # runs whose detectors run here
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._pid = os.getpid()
@@ -76,6 +77,8 @@ class Writer:
             elif store is not None:
                 store.close()
             self._handles.append(handle)
+            if handle.health is not None:
+                self._health_handles.append(handle)
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
                 self._thread = threading.Thread(
@@ -180,6 +183,7 @@ class Writer:
         kept = [d.store for d in self._databases.values() if d.store is not None]
         self._databases.clear()
         self._handles.clear()
+        self._health_handles.clear()
         self.queue.clear()
         self._thread = None
         self._cond = threading.Condition(threading.RLock())
@@ -198,6 +202,7 @@ class Writer:
             try:
                 self._write_all()
                 self._heartbeat_if_due()
+                self._health_tick()
             except Exception as exc:  # a bug here must not kill the thread
                 warn_once(f"writer-bug:{type(exc).__name__}", f"internal writer error: {exc!r}")
             with self._cond:
@@ -388,6 +393,33 @@ class Writer:
                     f"{database.target} is still not writable; dropping the oldest points beyond "
                     f"{MAX_PENDING_POINTS:,} (counted and reported at finish)",
                 )
+
+    def _health_tick(self) -> None:
+        """Let the detectors check what needs the clock (stalled steps), and put the events
+        they raised into their database's pending records: written with the next batch, and
+        waited for by ``flush()`` like any other record."""
+        if not self._health_handles:
+            return
+        now = time.time()
+        raised = False
+        with self._cond:
+            handles = list(self._health_handles)
+        for handle in handles:
+            monitor = handle.health
+            if monitor is None:
+                continue
+            database = self._databases.get(handle.db)
+            if not handle.finished and database is not None and not database.failures:
+                monitor.tick(now)  # not while the database fails: steps are seen late then
+            events = monitor.take_events()
+            with self._cond:
+                if events and database is not None:
+                    database.pending.extend(("event", handle, payload) for payload in events)
+                    raised = True
+                if handle.finished and not events:
+                    self._health_handles = [h for h in self._health_handles if h is not handle]
+        if raised:
+            self.wake.set()
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()

@@ -1,0 +1,146 @@
+"""``init(health=...)``: which detectors run and with which thresholds.
+
+``None``/``True``: every detector with its default thresholds; ``False`` (or
+``$TRACKTUI_HEALTH=0``): none. A dict changes options (``{"loss_spike": {"factor": 5}}``) or
+switches detectors off by name (``{"gpu_underused": False}``); an unknown detector or option
+raises ``ValueError`` naming the valid ones.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..settings import health_off_by_env
+
+# The defaults, documented in the README's "Training health" table. Every number is a float
+# or an int; the type of the default is the type accepted.
+DETECTORS: dict[str, dict[str, float]] = {
+    # A NaN/inf loss at once; a gradient norm only when 3 in a row are (fp16 loss scaling
+    # skips steps with an inf gradient norm now and then: that is normal).
+    "nonfinite": {"loss_points": 1, "grad_points": 3, "clear_points": 20},
+    # value > median + max((factor - 1) * |median|, sigmas * 1.4826 * MAD) for `points` points
+    # in a row, over a window of the series' last `window` points, after `warmup` points.
+    "loss_spike": {
+        "factor": 3.0, "sigmas": 6.0, "window": 64, "warmup": 50, "points": 2,
+        "clear_points": 20,
+    },
+    "grad_explosion": {
+        "factor": 10.0, "sigmas": 6.0, "window": 64, "warmup": 50, "points": 2,
+        "clear_points": 20,
+    },
+    # No new step for max(factor * usual time between steps, min_seconds,
+    # gap_factor * the longest gap seen that did not alert), after warmup_steps steps.
+    "stalled": {"factor": 5.0, "min_seconds": 60.0, "gap_factor": 1.5, "warmup_steps": 20},
+    # A window (>= window_steps step changes and >= window_s seconds) whose rate is below
+    # factor * the median of the previous windows, `patience` windows in a row.
+    "throughput_drop": {
+        "factor": 0.5, "clear_factor": 0.8, "window_steps": 20, "window_s": 5.0,
+        "baseline_windows": 32, "warmup_windows": 5, "patience": 3,
+    },
+    # Mean utilisation of a GPU this run uses below `util` % over the last duration_s while
+    # steps advance.
+    "gpu_underused": {"util": 25.0, "clear_util": 40.0, "duration_s": 300.0, "warmup_s": 60.0},
+    "gpu_memory": {"percent": 98.0, "clear_percent": 95.0, "points": 3},
+    "host_memory": {"percent": 95.0, "clear_percent": 90.0, "points": 3},
+    "disk_full": {"percent": 95.0, "clear_percent": 93.0, "points": 1},
+}  # fmt: skip
+GENERAL: dict[str, Any] = {
+    "loss_keys": None,  # patterns (fnmatch, case-insensitive) replacing the default rule
+    "grad_keys": None,
+    "throughput_keys": None,
+    "max_events": 100,  # per run: after that, one last event says the detectors went quiet
+}
+_INTEGERS = frozenset(
+    {"loss_points", "grad_points", "clear_points", "window", "warmup", "points",
+     "warmup_steps", "window_steps", "baseline_windows", "warmup_windows", "patience"}
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class HealthConfig:
+    """The detectors that run (name -> options) and the general options."""
+
+    detectors: dict[str, dict[str, float]] = field(default_factory=dict)
+    loss_keys: tuple[str, ...] | None = None
+    grad_keys: tuple[str, ...] | None = None
+    throughput_keys: tuple[str, ...] | None = None
+    max_events: int = 100
+
+    def on(self, name: str) -> bool:
+        return name in self.detectors
+
+
+def health_config(choice: object) -> HealthConfig | None:
+    """The configuration ``init(health=choice)`` asks for, or None when every detector is off.
+
+    Raises ``ValueError`` (or ``TypeError``) for unknown names, options or values, whatever
+    ``$TRACKTUI_HEALTH`` says, so a typo is found on the first run."""
+    config = _parse(choice)
+    if health_off_by_env():
+        return None
+    return config if config.detectors else None
+
+
+def _parse(choice: object) -> HealthConfig:
+    detectors = copy.deepcopy(DETECTORS)
+    config = HealthConfig()
+    if choice is None or choice is True:
+        config.detectors = detectors
+        return config
+    if choice is False:
+        return config
+    if not isinstance(choice, Mapping):
+        raise TypeError(f"health= takes None, True, False or a dict, not {type(choice).__name__}")
+    valid = sorted(DETECTORS) + sorted(GENERAL)
+    for name, value in choice.items():
+        if name in GENERAL:
+            _general(config, name, value)
+            continue
+        if name not in DETECTORS:
+            raise ValueError(
+                f"health: unknown detector or option {name!r}; valid: {', '.join(valid)}"
+            )
+        if value is False or value is None:
+            del detectors[name]
+        elif value is True:
+            pass
+        elif isinstance(value, Mapping):
+            detectors[name] = _options(name, detectors[name], value)
+        else:
+            raise ValueError(f"health[{name!r}] must be True, False or a dict of options")
+    config.detectors = detectors
+    return config
+
+
+def _options(name: str, defaults: dict[str, float], given: Mapping[Any, Any]) -> dict[str, float]:
+    options = dict(defaults)
+    for option, value in given.items():
+        if option not in defaults:
+            raise ValueError(
+                f"health[{name!r}]: unknown option {option!r}; valid: "
+                + ", ".join(sorted(defaults))
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"health[{name!r}][{option!r}] must be a number, not {value!r}")
+        if not value >= 0 or value == float("inf"):
+            raise ValueError(f"health[{name!r}][{option!r}] must be a finite number >= 0")
+        options[option] = int(value) if option in _INTEGERS else float(value)
+    if options.get("window", 1) < 3:
+        raise ValueError(f"health[{name!r}]['window'] must be at least 3")
+    return options
+
+
+def _general(config: HealthConfig, name: str, value: Any) -> None:
+    if name == "max_events":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError("health['max_events'] must be a positive integer")
+        config.max_events = value
+        return
+    if value is None:
+        return
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"health[{name!r}] must be a list of key names or patterns")
+    setattr(config, name, tuple(v.lower() for v in value))
