@@ -9,6 +9,7 @@ once a frame (:class:`DataChanged` to each screen), and requests from screens an
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -25,6 +26,7 @@ from tracker.models import RunRecord
 
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
 from .feed import ReaderFeed
+from .health import legend, new_notable
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
 from .live_screen import LiveScreen
 from .messages import (
@@ -81,6 +83,7 @@ class TrackTuiApp(App[None]):
         Binding("m", "toggle_smoothing", "smooth"),
         Binding("plus,equals_sign", "smoother", "smoother", show=False),
         Binding("minus", "rougher", "rougher", show=False),
+        Binding("n", "toggle_bell", "bell", show=False),
     ]
 
     def __init__(
@@ -109,6 +112,11 @@ class TrackTuiApp(App[None]):
         self._last_frame = 0.0
         self.frames = 0  # data-driven redraws, for tests and benchmarks
         self._followed: dict[int, None] = {}  # oldest first
+        # Ring the terminal bell when a health event or alert arrives (n; $TRACKTUI_NOTIFY=1);
+        # only after the first read, so the events already in the file at start stay quiet.
+        self.ring_on_events = os.environ.get("TRACKTUI_NOTIFY", "").strip() in ("1", "true", "yes")
+        self._first_read_done = False
+        self.bells = 0  # bells rung for new events, for tests
 
     @property
     def watcher(self) -> DatabaseWatcher | None:
@@ -140,12 +148,18 @@ class TrackTuiApp(App[None]):
         self._pending = changed if self._pending is None else self._pending.merged(changed)
 
     def on_file_reopened(self, message: FileReopened) -> None:
+        self._first_read_done = False  # what the (re)opened file holds is not news
         self._apply(message)
 
     def on_status_read(self, message: StatusRead) -> None:
         self._apply(message)
 
     def on_runs_read(self, message: RunsRead) -> None:
+        if self.ring_on_events and self._first_read_done:
+            held = self.model.runs
+            if any(new_notable(held.get(run.id), run) for run in message.runs):
+                self.bells += 1
+                self.bell()
         self._apply(message)
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
@@ -165,6 +179,7 @@ class TrackTuiApp(App[None]):
 
     def on_read_done(self, message: ReadDone) -> None:
         """The end of one read's messages: draw now, or when the frame is due."""
+        self._first_read_done = True
         pending = self._pending
         if self._frame_due or pending is None:
             return
@@ -292,6 +307,11 @@ class TrackTuiApp(App[None]):
             markup=False,
         )
 
+    def action_toggle_bell(self) -> None:
+        self.ring_on_events = not self.ring_on_events
+        state = "on" if self.ring_on_events else "off"
+        self.notify(f"bell on new health events and alerts: {state}", timeout=3)
+
     def action_smoother(self) -> None:
         self._step_smoothing(+1)
 
@@ -307,8 +327,10 @@ class TrackTuiApp(App[None]):
             "RunDetailScreen": ("a run — keys", RUN_KEYS),
             "CompareScreen": ("comparing runs — keys", COMPARE_KEYS),
         }.get(name, ("tracktui — keys", KEYS_HELP))
-        self.push_screen(
-            HelpScreen(
-                title, keys, "Plots: min/max per column, so spikes survive; ⚠ marks NaN/inf (gaps)."
-            )
+        notes = (
+            "Plots: min/max per column, so spikes survive; ⚠ marks NaN/inf (gaps); ▲ under a"
+            " plot: a health event on that metric or an alert, at its step.\n"
+            "Health column: ⚠N health events and alerts, then one glyph per open episode: "
+            + legend()
         )
+        self.push_screen(HelpScreen(title, keys, notes))

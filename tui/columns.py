@@ -21,6 +21,7 @@ from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
 from tracker.ranking import best_value, metric_direction
 
 from .formatting import format_duration, format_number
+from .health import COUNT_GLYPH, LEVEL_STYLES, glyph_of, health_summary
 from .messages import RunExtras
 from .metrics import main_metrics, order_keys
 from .sanitize import safe_text
@@ -102,6 +103,32 @@ def _status(run: RunRecord, ctx: TableContext) -> Text:
     return text
 
 
+def _health(run: RunRecord, ctx: TableContext) -> Text:
+    """``⚠N`` (health events and alerts) and one glyph per detector with an open episode."""
+    summary = health_summary(run.events)
+    if not summary.count and not summary.open:
+        return Text("")
+    worst = summary.worst
+    text = Text(f"{COUNT_GLYPH}{summary.count}", style=LEVEL_STYLES.get(worst or "", "dim"))
+    if summary.open:
+        text.append(" ")
+        for detector, level in summary.open:
+            text.append(glyph_of(detector), style=LEVEL_STYLES.get(level, "yellow"))
+    return text
+
+
+def _health_value(run: RunRecord, ctx: TableContext) -> Any:
+    summary = health_summary(run.events)
+    if not summary.count:
+        return None
+    return len(summary.open) * 1_000_000 + summary.count  # open episodes first, then count
+
+
+def has_health(runs: Sequence[RunRecord]) -> bool:
+    """Whether any of these runs has a health event or an alert (the column is shown then)."""
+    return any(e.kind in ("health", "alert") for run in runs for e in run.events)
+
+
 def _start(run: RunRecord, ctx: TableContext) -> Text:
     stamp = datetime.fromtimestamp(run.created_at, tz=timezone.utc).astimezone()
     return Text(stamp.strftime("%m-%d %H:%M"))
@@ -140,6 +167,7 @@ FIXED: dict[str, Column] = {
             plain=lambda r, c: r.status,
         ),
         Column("name", "name", lambda r, c: r.name, _name, plain=lambda r, c: safe_text(r.name)),
+        Column("health", "health", _health_value, _health, numeric=True),
         Column("project", "project", lambda r, c: r.project, _project),
         Column("tags", "tags", lambda r, c: ",".join(r.tags) or None, _tags),
         Column("start", "start", lambda r, c: r.created_at, _start, numeric=True),
@@ -295,6 +323,8 @@ def config_priority(key: str) -> tuple[int, str]:
 def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
     """The main metrics (last value; best and trend of the first), then differing config keys."""
     ids = ["marks", "status", "name"]
+    if has_health(runs):
+        ids.append("health")
     if width >= 100:
         ids.append("project")
     ids += ["step", "age"]

@@ -23,6 +23,8 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("m", "smoothing (causal EMA) on / off; the raw line stays faint"),
     ("+ / -", "more / less smoothing"),
     ("1 / 2 / 3 / 4 / 5", "in a run: show or hide plots / hardware / media / console / config"),
+    ("6", "in a run: bottleneck view: throughput, GPU, CPU, disk, network, and a diagnosis"),
+    ("n", "ring the terminal bell on new health events and alerts, on / off"),
     ("3 / 4", "in the runs table: open the highlighted run at its media / console"),
     ("3 (compare)", "the selected runs' media side by side on one step cursor"),
     ("tab", "in a run: move between plots, media and console"),
@@ -53,6 +55,8 @@ MEDIA_KEYS: list[tuple[str, str]] = [
 RUN_KEYS: list[tuple[str, str]] = [
     ("escape", "back to the runs table"),
     ("1 / 2 / 3 / 4 / 5", "show or hide plots / hardware / media / console / config"),
+    ("6", "bottleneck view: throughput, GPU, CPU, disk, network on one time axis; a diagnosis"),
+    ("n", "ring the terminal bell on new health events and alerts, on / off"),
     ("tab / shift+tab", "move between plots, media and console"),
     *MEDIA_KEYS,
     ("f, n / N", "console: search, next / previous match; end: follow the tail"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tracker.models import RunRecord
 
 from .axis import XAxis, x_label, x_metric
+from .health import event_markers
 from .sanitize import safe_text
 from .series import SeriesBuffer
 from .widgets.plot import MetricPlot, PlotLine, PlotOptions
@@ -60,7 +61,11 @@ def plot_data(
                 continue  # on its way from the reader
         buffer = series.get(summary.series_id)
         if buffer is not None:
-            out.lines.append(PlotLine(run.name, color, buffer, x_buffer, resume_markers(run)))
+            out.lines.append(
+                PlotLine(
+                    run.name, color, buffer, x_buffer, resume_markers(run), event_markers(run, key)
+                )
+            )
     if missing:
         shown = ", ".join(safe_text(name, 24) for name in missing[:3])
         more = f" +{len(missing) - 3}" if len(missing) > 3 else ""

@@ -22,17 +22,22 @@ from textual.widgets import Footer, Static
 from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
 
+from .. import bottleneck
+from ..axis import TIME, XAxis
+from ..diagnosis import diagnose
 from ..formatting import cut_cells, fit_parts, format_duration, format_number, wrap_cells
+from ..health import DETECTOR_NAMES, HEALTH, LEVEL_STYLES, detector_of, glyph_of, is_resolved
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries, UnfollowMedia
 from ..metrics import sys_values
 from ..model import ordered_metric_keys, section_of
 from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
+from ..series import SeriesBuffer
 from ..widgets.console_pane import ConsolePane
 from ..widgets.hardware import HardwarePanel
 from ..widgets.media_pane import MediaPane
-from ..widgets.plot import MetricPlot, run_color
+from ..widgets.plot import MetricPlot, PlotLine, PlotOptions, run_color
 from ..widgets.runs_table import STATUS_MARKS
 from ..widgets.text_view import TextView
 
@@ -138,8 +143,36 @@ ERROR_LINES = 3  # a failed run's error in the header: longer ones end with …
 ALERT_STYLES = {"ERROR": "bold red", "WARN": "yellow"}
 
 
-def _event_lines(event: RunEvent) -> Text:
+def _health_lines(event: RunEvent, started: float | None) -> Text:
+    """A health event: its level in its colour, glyph, detector, key, title, step, time."""
+    detector = detector_of(event)
+    resolved = is_resolved(event)
+    level = safe_text(event.level or "WARN", 8)
+    style = "green" if resolved else LEVEL_STYLES.get(event.level or "", "yellow")
+    text = Text()
+    if resolved:
+        text.append("✓ resolved", style="bold green")
+    else:
+        text.append(f"{glyph_of(detector)} {level}", style=style)
+    name = DETECTOR_NAMES.get(detector, detector)
+    text.append(f" {safe_text(name, 40)}", style=style)
+    if event.key:
+        text.append(f" {safe_text(event.key, 40)}", style="cyan")
+    when = []
+    if event.step is not None:
+        when.append(f"step {event.step:,}")
+    if started is not None:
+        when.append(f"at {format_duration(max(0.0, event.t - started))}")
+    if when:
+        text.append(f" ({', '.join(when)})", style="dim")
+    text.append(f"\n    {safe_text(event.title, 160)}", style="dim" if resolved else "")
+    return text
+
+
+def _event_lines(event: RunEvent, started: float | None = None) -> Text:
     """One event as text (everything from the file through safe_text, never markup)."""
+    if event.kind == HEALTH:
+        return _health_lines(event, started)
     text = Text()
     step = f" at step {event.step:,}" if event.step is not None else ""
     detail = event.detail
@@ -169,14 +202,15 @@ def _event_lines(event: RunEvent) -> Text:
     return text
 
 
-def describe_events(events: list[RunEvent]) -> Text:
-    """The run's events, newest last: resume markers and alerts."""
+def describe_events(events: list[RunEvent], started: float | None = None) -> Text:
+    """The run's events, newest last: resume markers, health events and alerts (``started``:
+    when the run began, for the time since then of each health event)."""
     text = Text("events\n", style="bold")
     shown = events[-EVENTS_SHOWN:]
     if len(events) > len(shown):
         text.append(f"({len(events) - len(shown)} earlier)\n", style="dim")
     for event in shown:
-        text.append_text(_event_lines(event))
+        text.append_text(_event_lines(event, started))
         text.append("\n")
     return text
 
@@ -189,6 +223,7 @@ class RunDetailScreen(LiveScreen):
         Binding("3", "toggle_pane('#detail-media')", "media"),
         Binding("4", "toggle_pane('#detail-console')", "console"),
         Binding("5", "toggle_pane('#detail-config')", "config"),
+        Binding("6", "toggle_pane('#detail-bottleneck')", "bottleneck", show=False),
     ]
 
     def __init__(self, run_id: str, show: str | None = None) -> None:
@@ -198,6 +233,10 @@ class RunDetailScreen(LiveScreen):
         self.plots: dict[str, MetricPlot] = {}
         self._events_shown: tuple[int, ...] = ()
         self._config_shown: object = None  # (config, summary, width) last laid out
+        self.bottleneck_plots: dict[str, tuple[bottleneck.Panel, MetricPlot]] = {}
+        self._rate: tuple[int, int, SeriesBuffer] | None = None  # (source id, version, rates)
+        self._diagnosis_key: object = None
+        self.diagnosis = ""
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
@@ -210,6 +249,9 @@ class RunDetailScreen(LiveScreen):
                     Static(id="detail-config-text"),
                     id="detail-config",
                 )
+        yield VerticalScroll(
+            Static(id="bottleneck-diagnosis"), id="detail-bottleneck", classes="hidden"
+        )
         yield MediaPane(id="detail-media", classes="hidden")
         yield ConsolePane(id="detail-console", classes="hidden")
         yield Footer()
@@ -259,9 +301,17 @@ class RunDetailScreen(LiveScreen):
             elif isinstance(widget, ConsolePane):
                 widget.show_run(run.id)
                 widget.query_one("#console-log").focus()
+            elif widget.id == "detail-bottleneck":
+                self._sync_bottleneck(run)
+                self._update_bottleneck()
 
     def options_changed(self) -> None:
         self._update_plots()
+        self._update_bottleneck()
+
+    @property
+    def bottleneck_shown(self) -> bool:
+        return not self.query_one("#detail-bottleneck").has_class("hidden")
 
     def data_changed(self, changed: Changed) -> None:
         run = self.run
@@ -291,9 +341,13 @@ class RunDetailScreen(LiveScreen):
                 self._events_shown = shown
                 events = self.query_one("#detail-events", Static)
                 events.set_class(not run.events, "hidden")
-                events.update(describe_events(run.events))
+                events.update(describe_events(run.events, run.created_at))
+            if self.bottleneck_shown:
+                self._sync_bottleneck(run)
         if changed.reset or run.id in changed.runs or changed.series:
             self._update_plots()  # nothing of this run changed: its plots stay as they are
+            if self.bottleneck_shown:
+                self._update_bottleneck()
 
     def _update_header(self, run: RunRecord) -> None:
         """The run's name, status, project, step, time, id and host, each whole (a second line
@@ -354,3 +408,71 @@ class RunDetailScreen(LiveScreen):
             follow += data.follow
             show_plot(plot, data, options)
         self.app.post_message(FollowSeries(follow))
+
+    # --- the bottleneck pane (6): throughput and hardware on one time axis, and a diagnosis --
+
+    def _sync_bottleneck(self, run: RunRecord) -> None:
+        wanted = bottleneck.panels(run)
+        if [panel.title for panel in wanted] == list(self.bottleneck_plots):
+            return
+        container = self.query_one("#detail-bottleneck", VerticalScroll)
+        for _, plot in self.bottleneck_plots.values():
+            plot.remove()
+        self.bottleneck_plots = {}
+        plots = []
+        for panel in wanted:
+            plot = MetricPlot(panel.title, panel.unit)
+            plot.add_class("bottleneck")
+            self.bottleneck_plots[panel.title] = (panel, plot)
+            plots.append(plot)
+        container.mount_all(plots)
+        follow = bottleneck.follow_keys(run)
+        self.app.post_message(FollowSeries(run.metrics[k].series_id for k in follow))
+
+    def _rate_buffer(self, run: RunRecord, source: str) -> SeriesBuffer | None:
+        summary = run.metrics.get(source)
+        held = self.tapp.model.series.get(summary.series_id) if summary is not None else None
+        if held is None:
+            return None
+        cached = self._rate
+        if cached is None or cached[0] != id(held) or cached[1] != held.version:
+            cached = self._rate = (id(held), held.version, bottleneck.rate_buffer(held))
+        return cached[2]
+
+    def _update_bottleneck(self) -> None:
+        """Redrawn only when shown and a series or the run changed (see data_changed)."""
+        run = self.run
+        if run is None or not self.bottleneck_shown:
+            return
+        series = self.tapp.model.series
+        options = PlotOptions(x=XAxis(TIME), smoothing=self.tapp.options.smoothing)
+        color = run_color(run.id)
+        rate: SeriesBuffer | None = None
+        palette = (color, "orange", "green", "magenta")
+        for panel, plot in self.bottleneck_plots.values():
+            lines = []
+            for index, key in enumerate(panel.keys):
+                if key == bottleneck.RATE and panel.source is not None:
+                    buffer = rate = self._rate_buffer(run, panel.source)
+                else:
+                    summary = run.metrics.get(key)
+                    buffer = series.get(summary.series_id) if summary is not None else None
+                if buffer is not None:
+                    label = safe_text(key.removeprefix("sys/"), 24)
+                    lines.append(PlotLine(label, palette[index % len(palette)], buffer))
+            plot.show(lines, options, "time (s)")
+        if rate is None and bottleneck.throughput_key(run) is None:
+            source = next((p.source for p, _ in self.bottleneck_plots.values() if p.source), None)
+            rate = self._rate_buffer(run, source) if source else None
+        versions = tuple(
+            (key, buffer.version)
+            for key in bottleneck.follow_keys(run)
+            if (buffer := series.get(run.metrics[key].series_id)) is not None
+        )
+        held = (run.id, versions, id(rate), rate.version if rate is not None else -1)
+        if held == self._diagnosis_key:
+            return
+        self._diagnosis_key = held
+        self.diagnosis = diagnose(bottleneck.signals(run, series, rate))
+        text = Text.assemble(("diagnosis: ", "bold"), (self.diagnosis, "bold yellow"))
+        self.query_one("#bottleneck-diagnosis", Static).update(text)

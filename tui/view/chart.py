@@ -34,6 +34,7 @@ class ChartSpec:
     x_integer: bool = True  # whole-number x ticks (steps)
     marks: Sequence[float] = ()  # x of vertical markers (resumes)
     bad: Sequence[float] = ()  # x of non-finite values, marked on the top row
+    events: Sequence[tuple[float, str | None]] = ()  # (x, colour): ▲ on the bottom border
     x_range: tuple[float, float] | None = None  # the axis; None: the data's own extent
     mark_color: str | None = "yellow"
     bad_color: str | None = "red"
@@ -128,11 +129,34 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     border = ["─"] * inner
     for column in tick_marks:
         border[column] = "┬"
-    rows.append([(" " * gutter + "└" + "".join(border) + "┘", None)])
+    if spec.events:
+        rows.append(_event_border(spec, border, gutter, left, x_scale))
+    else:
+        rows.append([(" " * gutter + "└" + "".join(border) + "┘", None)])
     rows.append([(" " * (gutter + 1) + tick_text, None)])
     if label_row:
         rows.append([(" " * (gutter + 1) + _centered(spec.x_label, inner), None)])
     return ChartImage(rows)
+
+
+def _event_border(
+    spec: ChartSpec, border: list[str], gutter: int, left: float, x_scale: float
+) -> list[Run]:
+    """The bottom border with a ``▲`` in its colour under each event's x."""
+    colors: dict[int, str | None] = {}
+    for x, color in spec.events:
+        column = round((x - left) * x_scale) // 2
+        if 0 <= column < len(border) and colors.get(column) != "red":
+            colors[column] = color
+    runs: list[Run] = [(" " * gutter + "└", None)]
+    start = 0
+    for column in sorted(colors):
+        if column > start:
+            runs.append(("".join(border[start:column]), None))
+        runs.append(("▲", colors[column]))
+        start = column + 1
+    runs.append(("".join(border[start:]) + "┘", None))
+    return runs
 
 
 def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> dict[int, str]:

@@ -80,6 +80,7 @@ class PlotLine:
     buffer: SeriesBuffer
     x_buffer: SeriesBuffer | None = None  # the metric x is (None: step or time)
     markers: tuple[tuple[int, float], ...] = ()  # (step, seconds since start): resumes
+    events: tuple[tuple[int, float, str], ...] = ()  # (step, seconds, colour): health, alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,7 @@ def render_plot(
     flagged = 0
     chart_lines: list[ChartLine] = []
     markers: list[float] = []
+    events: list[tuple[float, str]] = []
     bad: list[float] = []
     placed = []
     for line in lines:
@@ -189,6 +191,10 @@ def render_plot(
             x = _marker_x(marker, axis, options.use_time)
             if x is not None:
                 markers.append(x)
+        for step, seconds, color in line.events:
+            x = _marker_x((step, seconds), axis, options.use_time)
+            if x is not None:
+                events.append((x, color))
         flagged += sum(1 for c in columns if c.nonfinite)
         bad.extend(c.x for c in columns if c.nonfinite)
         raw_columns, raw_values = _envelope(columns)
@@ -203,11 +209,15 @@ def render_plot(
     drawn = bool(chart_lines)
     xs = [x for cl in chart_lines for seg in cl.segments for x, _ in seg]
     shown = sorted({x for x in markers if min(xs) <= x <= max(xs)}) if xs else []
+    low, high = x_range if x_range is not None else (min(xs), max(xs)) if xs else (0.0, 0.0)
+    flags = sorted({(x, c) for x, c in events if low <= x <= high})
     heading = safe_text(title, max(8, width - 12))
     if flagged:
         heading += "  ⚠ nan/inf"
     if shown:
         heading += "  ↻ resumed"
+    if flags:
+        heading += f"  ▲ {len(flags)} event{'s' if len(flags) > 1 else ''}"
     if note:
         heading += f"  · {note}"
     if not drawn:
@@ -226,6 +236,7 @@ def render_plot(
         log_y=options.log_y,
         x_integer=not options.use_time and all(line.x_buffer is None for line in lines),
         marks=shown,
+        events=flags,
         bad=bad,
         x_range=x_range,
     )
@@ -332,6 +343,7 @@ class MetricPlot(Widget):
                     id(line.x_buffer),
                     line.x_buffer.version if line.x_buffer is not None else -1,
                     line.markers,
+                    line.events,
                 )
                 for line in self.lines
             ),
