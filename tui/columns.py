@@ -323,7 +323,8 @@ def config_priority(key: str) -> tuple[int, str]:
 def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
     """The main metrics (last value; best and trend of the first), then differing config keys."""
     ids = ["marks", "status", "name"]
-    if has_health(runs):
+    health = has_health(runs)
+    if health:
         ids.append("health")
     if width >= 100:
         ids.append("project")
@@ -344,5 +345,6 @@ def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: 
             ids.append(f"best:{key}")
     if width >= 120:
         wanted = sorted(differing, key=config_priority)
-        ids += [f"cfg:{key}" for key in wanted[: 4 if width < 160 else 6]]
+        room = (4 if width < 160 else 6) - health  # the health column takes one key's room
+        ids += [f"cfg:{key}" for key in wanted[:room]]
     return ids

@@ -73,6 +73,7 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
             length = int(steps * 0.35) if crashed else steps
             records: list[tuple[object, ...]] = []
             best = math.inf
+            flagged: set[str] = set()
             media_rng = random.Random(500 + index)
             for step, metrics in curves(spec, length):
                 at = created + step * 1.5
@@ -87,6 +88,7 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
                     records.append(("console", handle, (2, at, bar)))
                 if step % 10 == 0:
                     records.append((handle, step, created + step * 1.5, _system(step, index)))
+                records += _health_events(handle, step, at, metrics, flagged, spec.crashes)
                 loss = metrics.get("eval/loss")
                 if loss is not None and loss < best:
                     best = loss
@@ -103,6 +105,39 @@ def build_demo_database(path: Path, runs: int = 6, steps: int = 400, now: float 
     finally:
         store.close()
     return ids
+
+
+def _health_events(
+    handle: RunHandle,
+    step: int,
+    at: float,
+    metrics: dict[str, float],
+    flagged: set[str],
+    crashes: bool,
+) -> list[tuple[object, ...]]:
+    """A few health events, as the tracker's detectors would write them, so the screenshots show
+    the health column and the markers: the diverging run's spike and NaN, the crashing run's
+    GPU underuse (an episode that ends)."""
+    out: list[tuple[object, ...]] = []
+    loss = metrics.get("train/loss")
+
+    def add(level: str, title: str, **detail: object) -> None:
+        out.append(("event", handle, (at, step, "health", "train/loss", level, title, detail)))
+
+    if loss is not None and not math.isfinite(loss) and "nonfinite" not in flagged:
+        flagged.add("nonfinite")
+        add("ERROR", f"train/loss is {loss} at step {step}", detector="nonfinite")
+    elif loss is not None and loss > 4.0 and step > 50 and "loss_spike" not in flagged:
+        flagged.add("loss_spike")
+        add("WARN", f"loss spike: {loss:.2f}", detector="loss_spike")
+    if crashes and step in (60, 100):
+        detail: dict[str, object] = {"detector": "gpu_underused"}
+        title = "GPU 0 busy 12% for 2 min"
+        if step == 100:
+            detail["resolved"] = True
+            title = "GPU 0 busy again (91%)"
+        out.append(("event", handle, (at, step, "health", "sys/gpu/0/util", "WARN", title, detail)))
+    return out
 
 
 def build_resumed_database(path: Path, now: float = NOW) -> str:
