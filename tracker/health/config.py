@@ -21,14 +21,16 @@ DETECTORS: dict[str, dict[str, float]] = {
     # A NaN/inf loss at once; a gradient norm only when 3 in a row are (fp16 loss scaling
     # skips steps with an inf gradient norm now and then: that is normal).
     "nonfinite": {"loss_points": 1, "grad_points": 3, "clear_points": 20},
-    # value > median + max((factor - 1) * |median|, sigmas * 1.4826 * MAD) for `points` points
-    # in a row, over a window of the series' last `window` points, after `warmup` points.
+    # value > median + max((factor - 1) * |median|, sigmas * 1.4826 * MAD,
+    # tail * (window max - median)) for `points` points in a row, over a window of the
+    # series' last `window` points, after `warmup` points. The tail term keeps the noise of
+    # small-batch losses (heavy-tailed: a batch at 3x the median is normal) from alerting.
     "loss_spike": {
-        "factor": 3.0, "sigmas": 6.0, "window": 64, "warmup": 50, "points": 2,
+        "factor": 3.0, "sigmas": 6.0, "tail": 2.0, "window": 64, "warmup": 50, "points": 2,
         "clear_points": 20,
     },
     "grad_explosion": {
-        "factor": 10.0, "sigmas": 6.0, "window": 64, "warmup": 50, "points": 2,
+        "factor": 10.0, "sigmas": 6.0, "tail": 2.0, "window": 64, "warmup": 50, "points": 2,
         "clear_points": 20,
     },
     # No new step for max(factor * usual time between steps, min_seconds,
@@ -128,7 +130,7 @@ def _options(name: str, defaults: dict[str, float], given: Mapping[Any, Any]) ->
         if not value >= 0 or value == float("inf"):
             raise ValueError(f"health[{name!r}][{option!r}] must be a finite number >= 0")
         options[option] = int(value) if option in _INTEGERS else float(value)
-    if options.get("window", 1) < 3:
+    if "window" in options and options["window"] < 3:
         raise ValueError(f"health[{name!r}]['window'] must be at least 3")
     return options
 

@@ -95,12 +95,13 @@ class _Episode:
 class _Spike:
     """Loss spike / gradient-norm explosion of one series."""
 
-    __slots__ = ("episode", "factor", "peak", "seen", "sigmas", "warmup", "window")
+    __slots__ = ("episode", "factor", "peak", "seen", "sigmas", "tail", "warmup", "window")
 
     def __init__(self, options: dict[str, float]) -> None:
         self.window = Window(int(options["window"]))
         self.factor = options["factor"]
         self.sigmas = options["sigmas"]
+        self.tail = options["tail"]
         self.warmup = int(options["warmup"])
         self.episode = _Episode(int(options["points"]), int(options["clear_points"]))
         self.seen = 0
@@ -118,7 +119,8 @@ class _Spike:
         threshold = median + margin
         bad = value > threshold
         if bad:
-            threshold = median + max(margin, self.sigmas * window.spread(median))
+            tail = self.tail * (window.sorted[-1] - median)
+            threshold = median + max(margin, tail, self.sigmas * window.spread(median))
             bad = value > threshold
         episode = self.episode
         if episode.active and not bad:
