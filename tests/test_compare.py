@@ -238,7 +238,7 @@ async def test_choose_hide_and_reorder_columns(demo_db: Path) -> None:
         await pilot.press("o")
         screen = app.screen
         assert isinstance(screen, ColumnsScreen)
-        await pilot.press("down", "down", "down")  # project
+        await pilot.press("down", "down", "down", "down")  # project (after the health column)
         await pilot.press("space")  # hide it
         await pilot.press("down", "shift+up")  # move step above where project was
         await pilot.press("enter")
