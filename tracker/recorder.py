@@ -25,6 +25,7 @@ from .jsonable import config_to_dict, dumps
 from .media import Histogram, Media
 from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
+from .notify import webhook_for, webhook_from_env
 from .paths import DEFAULT_RELATIVE
 from .persisted import PersistedDict, SummaryDict, check_run_id, new_run_id, new_run_name
 from .process_runs import active_runs, current_run, set_current
@@ -111,7 +112,14 @@ class Run(RunSurface):
             run_id=self.id, db=self.db, t0=self.created_at, config={}, summary={}
         )
         if health_options is not None:
-            self._handle.health = HealthMonitor(health_options, self._handle.stored_key)
+            monitor = HealthMonitor(health_options, self._handle.stored_key)
+            monitor.webhook = (
+                webhook_for(health_options.webhook)
+                if health_options.webhook
+                else webhook_from_env()
+            )
+            monitor.run_label = (self._name, self.project)
+            self._handle.health = monitor
         self.config = PersistedDict(self, "config", config_dict)
         self._latest: dict[str, float] = {}  # each metric's latest value, for run.summary
         self.summary = SummaryDict(self, {}, self._latest)

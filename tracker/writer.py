@@ -15,11 +15,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from .batch import Record, RunHandle, owner, write_batch
 from .db import Store, Target, open_store, transaction
 from .db.causes import BUSY, DISK, classify_common
 from .errors import DatabaseError, StoreLost, warn_once
+from .notify import Webhook, event_json
 from .status import HEARTBEAT_INTERVAL_S
 from .unwritten import Unwritten
 from .write_faults import leave_out, without_oldest_heavy, without_oldest_points
@@ -412,6 +414,8 @@ class Writer:
             if not handle.finished and database is not None and not database.failures:
                 monitor.tick(now)  # not while the database fails: steps are seen late then
             events = monitor.take_events()
+            if events and monitor.webhook is not None:
+                _tell(monitor.webhook, handle, monitor.run_label, events)
             with self._cond:
                 if events and database is not None:
                     database.pending.extend(("event", handle, payload) for payload in events)
@@ -451,6 +455,18 @@ class Writer:
 # Connections that must never be closed by garbage collection (after a fork, or broken ones
 # whose close could touch files another process now uses).
 _orphans: list[Store] = []
+
+
+def _tell(webhook: Webhook, handle: RunHandle, label: tuple[str, str], events: list[Any]) -> None:
+    """Send the run's new health events to its webhook (queued: never waits, never raises)."""
+    name, project = label
+    for t, step, kind, key, level, title, detail in events:
+        webhook.send(
+            event_json(
+                run_id=handle.run_id, run_name=handle.name or name, project=project, kind=kind,
+                level=level, t=t, step=step, key=key, title=title, detail=detail,
+            )
+        )  # fmt: skip
 
 
 def _storage_error(exc: BaseException, store: Store | None) -> bool:

@@ -50,6 +50,7 @@ DETECTORS: dict[str, dict[str, float]] = {
     "disk_full": {"percent": 95.0, "clear_percent": 93.0, "points": 1},
 }  # fmt: skip
 GENERAL: dict[str, Any] = {
+    "webhook": None,  # an http(s) URL a JSON POST goes to for each event (else $TRACKTUI_WEBHOOK)
     "loss_keys": None,  # patterns (fnmatch, case-insensitive) replacing the default rule
     "grad_keys": None,
     "throughput_keys": None,
@@ -70,6 +71,7 @@ class HealthConfig:
     grad_keys: tuple[str, ...] | None = None
     throughput_keys: tuple[str, ...] | None = None
     max_events: int = 100
+    webhook: str | None = None
 
     def on(self, name: str) -> bool:
         return name in self.detectors
@@ -142,6 +144,11 @@ def _general(config: HealthConfig, name: str, value: Any) -> None:
         config.max_events = value
         return
     if value is None:
+        return
+    if name == "webhook":
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise ValueError("health['webhook'] must be an http:// or https:// URL")
+        config.webhook = value
         return
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"health[{name!r}] must be a list of key names or patterns")

@@ -14,7 +14,7 @@ import math
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import warn_once
 from . import keys as k
@@ -22,6 +22,10 @@ from .config import HealthConfig
 
 Payload = tuple[float, int | None, str, str | None, str, str, dict[str, Any]]
 _MAD_SIGMA = 1.4826  # MAD * this = the standard deviation of a normal distribution
+
+
+if TYPE_CHECKING:
+    from ..notify import Webhook
 
 
 class Window:
@@ -198,6 +202,8 @@ class HealthMonitor:
         self.config = config
         self.options = config.detectors
         self.stored_key = stored_key
+        self.webhook: Webhook | None = None  # told of each event (opt-in)
+        self.run_label = ("", "")  # the run's name and project, for the webhook's message
         self.events: list[Payload] = []
         self.emitted = 0
         self._roles: dict[str, k.Role | None] = {}
