@@ -46,3 +46,20 @@ def test_a_nonfinite_loss_is_posted_to_the_webhook(
 def test_a_webhook_that_is_not_a_url_is_refused_at_init(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="http:// or https:// URL"):
         tracker.init(db=str(tmp_path / "runs.db"), health={"webhook": "hooks.example"})
+
+
+def test_a_scripts_alert_is_posted_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = Server()
+    try:
+        monkeypatch.setenv("TRACKTUI_WEBHOOK", server.url)
+        run = tracker.init(project="p", name="alerts", db=str(tmp_path / "runs.db"),
+                           health=False, quiet=True)  # fmt: skip
+        run.log({"acc": 0.1}, step=3)
+        run.alert("accuracy stuck", "0.1 for 3 steps", level="WARN")
+        wait_for(lambda: server.bodies, timeout=15, what="the webhook's POST")
+        event = server.bodies[0]["event"]
+        assert event["kind"] == "alert" and event["title"] == "accuracy stuck"
+        assert event["level"] == "WARN" and event["run_name"] == "alerts"
+        run.finish()
+    finally:
+        server.stop()

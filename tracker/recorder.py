@@ -25,7 +25,7 @@ from .jsonable import config_to_dict, dumps
 from .media import Histogram, Media
 from .metric_defs import MetricDef
 from .metric_defs import from_json as metric_defs_from_json
-from .notify import webhook_for, webhook_from_env
+from .notify import event_json, webhook_for, webhook_from_env
 from .paths import DEFAULT_RELATIVE
 from .persisted import PersistedDict, SummaryDict, check_run_id, new_run_id, new_run_name
 from .process_runs import active_runs, current_run, set_current
@@ -394,6 +394,22 @@ class Run(RunSurface):
             payload = (time.time(), step, kind, key, level, title, detail or {})
             self._queue.append(("event", self._handle, payload))
             process_runs.writer.wake.set()
+            if kind == "alert":
+                self._tell_webhook(payload)
+
+    def _tell_webhook(self, payload: tuple[Any, ...]) -> None:
+        """A script's alert goes to the webhook too (the health detectors' one, else
+        ``$TRACKTUI_WEBHOOK``); queued on the webhook's thread, so the caller never waits."""
+        monitor = self._handle.health
+        hook = monitor.webhook if monitor is not None else webhook_from_env()
+        if hook is not None:
+            t, step, kind, key, level, title, detail = payload
+            hook.send(
+                event_json(
+                    run_id=self.id, run_name=self.name, project=self.project, kind=kind,
+                    level=level, t=t, step=step, key=key, title=title, detail=detail,
+                )
+            )  # fmt: skip
 
     # --- ending ------------------------------------------------------------------------------
 
