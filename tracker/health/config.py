@@ -20,7 +20,10 @@ from ..settings import health_off_by_env
 DETECTORS: dict[str, dict[str, float]] = {
     # A NaN/inf loss at once; a gradient norm only when 3 in a row are (fp16 loss scaling
     # skips steps with an inf gradient norm now and then: that is normal).
-    "nonfinite": {"loss_points": 1, "grad_points": 3, "clear_points": 20},
+    # A non-finite loss is an error at once; a non-finite gradient norm with a finite loss is
+    # what fp16 loss scaling does while it finds its scale (GradScaler skips those steps, often
+    # several in a row at the start): a warning only after grad_points in a row.
+    "nonfinite": {"loss_points": 1, "grad_points": 25, "clear_points": 20},
     # value > median + max((factor - 1) * |median|, sigmas * 1.4826 * MAD,
     # tail * (window max - median)) for `points` points in a row, over a window of the
     # series' last `window` points, after `warmup` points. The tail term keeps the noise of

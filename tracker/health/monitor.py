@@ -96,10 +96,17 @@ class _Episode:
         return 0
 
 
-class _Spike:
-    """Loss spike / gradient-norm explosion of one series."""
+SETTLED = -2  # a spike that lasted a whole window: the series' new level, not a spike
 
-    __slots__ = ("episode", "factor", "peak", "seen", "sigmas", "tail", "warmup", "window")
+
+class _Spike:
+    """Loss spike / gradient-norm explosion of one series. A spike that lasts a whole window
+    (a new data phase, a curriculum step, a divergence that plateaued) ends as the series'
+    new level: the baseline becomes what the window saw, so a later, further jump is caught
+    again instead of hiding in an episode that never closes."""
+
+    __slots__ = ("during", "episode", "factor", "peak", "seen", "sigmas", "tail", "warmup",
+                 "window")  # fmt: skip
 
     def __init__(self, options: dict[str, float]) -> None:
         self.window = Window(int(options["window"]))
@@ -110,6 +117,7 @@ class _Spike:
         self.episode = _Episode(int(options["points"]), int(options["clear_points"]))
         self.seen = 0
         self.peak = 0.0
+        self.during = Window(self.window.size)
 
     def see(self, value: float) -> tuple[int, float, float]:
         """(+1 start / -1 end / 0, the median, the threshold) for one finite value."""
@@ -134,6 +142,14 @@ class _Spike:
             window.add(value)  # the baseline stays frozen while a spike lasts
         if change == 1 or (episode.active and value > self.peak):
             self.peak = value
+        if episode.active:
+            if change == 1:
+                self.during = Window(window.size)
+            self.during.add(value)
+            if len(self.during) >= window.size:
+                episode.active, episode.bad, episode.good = False, 0, 0
+                self.window, self.during = self.during, Window(window.size)
+                return SETTLED, median, threshold
         return change, median, threshold
 
 
@@ -246,6 +262,8 @@ class HealthMonitor:
                 )
             return
         self.emitted += 1
+        if detail.get("resolved"):
+            level = "INFO"  # an episode's end is news, not a page
         stored = self.stored_key(key) if key is not None else None
         self.events.append((t, step, "health", stored, level, title, detail))
 
@@ -422,7 +440,8 @@ class HealthMonitor:
     ) -> None:
         what = "loss" if kind is k.LOSS else "gradient norm"
         if change == 1:
-            self._emit(t, step, key, "ERROR", f"non-finite {what}: {key} = {value}",
+            level = "ERROR" if kind is k.LOSS else "WARN"
+            self._emit(t, step, key, level, f"non-finite {what}: {key} = {value}",
                        {"detector": "nonfinite", "value": str(value), "metric": what})  # fmt: skip
         else:
             self._emit(t, step, key, "ERROR", f"{key} finite again",
@@ -438,6 +457,12 @@ class HealthMonitor:
                       "threshold": threshold, "factor": spike.factor}  # fmt: skip
             self._emit(t, step, key, "WARN", f"{what}: {key} {_num(value)} (median {_num(median)})",
                        detail)  # fmt: skip
+        elif change == SETTLED:
+            self._emit(t, step, key, "WARN",
+                       f"{key} settled at a new level: {_num(spike.window.median())} "
+                       f"(was {_num(median)}); spikes are now judged from there",
+                       {"detector": name, "resolved": True, "settled": True, "value": value,
+                        "peak": spike.peak, "median": median})  # fmt: skip
         else:
             self._emit(t, step, key, "WARN", f"{what} over: {key} {_num(value)}",
                        {"detector": name, "resolved": True, "value": value, "peak": spike.peak,
