@@ -77,3 +77,19 @@ def test_a_new_level_settles_and_a_later_divergence_is_still_caught(tmp_path: Pa
     settled = [e for e in spikes if e[3]]
     assert settled and settled[0][2] is not None and 300 < settled[0][2] < 400
     assert any(e[2] is not None and 1000 <= e[2] <= 1003 and not e[3] for e in spikes), spikes
+
+
+def test_settings_that_could_never_fire_or_never_stop_are_refused(tmp_path: Path) -> None:
+    import pytest
+
+    for health in (
+        {"throughput_drop": {"factor": 2}},
+        {"gpu_memory": {"percent": 150}},
+        {"loss_spike": {"points": 0}},
+        {"stalled": {"warmup_steps": 2.5}},
+        {"stalled": {"min_seconds": 0}},
+        {"loss_spike": None},
+        {"loss_spike": {"factor": 0.5}},
+    ):
+        with pytest.raises(ValueError, match=r"health\["):
+            tracker.init(db=str(tmp_path / "runs.db"), health=health, quiet=True)

@@ -76,6 +76,8 @@ def summary_line(event: Mapping[str, Any], limit: int = SUMMARY_LIMIT) -> str:
     detail = event.get("detail")
     if isinstance(detail, Mapping) and detail.get("resolved") and "resolved" not in title.lower():
         title += " (resolved)"
+    if event.get("kind") == "alert" and isinstance(detail, Mapping) and detail.get("text"):
+        title += f": {detail['text']}"  # the script's message, as alerts shows it
     text = f"[{level}] {who}{where}: {title}" if who else f"[{level}]{where} {title}"
     return safe_text(text, limit)
 

@@ -110,7 +110,9 @@ def _parse(choice: object) -> HealthConfig:
             raise ValueError(
                 f"health: unknown detector or option {name!r}; valid: {', '.join(valid)}"
             )
-        if value is False or value is None:
+        if value is None:
+            raise ValueError(f"health[{name!r}] must be True, False or a dict of options")
+        if value is False:
             del detectors[name]
         elif value is True:
             pass
@@ -134,10 +136,35 @@ def _options(name: str, defaults: dict[str, float], given: Mapping[Any, Any]) ->
             raise ValueError(f"health[{name!r}][{option!r}] must be a number, not {value!r}")
         if not value >= 0 or value == float("inf"):
             raise ValueError(f"health[{name!r}][{option!r}] must be a finite number >= 0")
+        if option in _INTEGERS and value != int(value):
+            raise ValueError(f"health[{name!r}][{option!r}] must be a whole number, not {value!r}")
         options[option] = int(value) if option in _INTEGERS else float(value)
-    if "window" in options and options["window"] < 3:
-        raise ValueError(f"health[{name!r}]['window'] must be at least 3")
+    _check_ranges(name, options)
     return options
+
+
+def _check_ranges(name: str, options: dict[str, float]) -> None:
+    """Settings that could never fire, or never stop firing, are errors, not silent no-ops."""
+
+    def fail(why: str) -> None:
+        raise ValueError(f"health[{name!r}]: {why}")
+
+    if "window" in options and options["window"] < 3:
+        fail("'window' must be at least 3")
+    for option in ("points", "clear_points", "loss_points", "grad_points", "patience"):
+        if option in options and options[option] < 1:
+            fail(f"{option!r} must be at least 1")
+    for high, low in (("percent", "clear_percent"), ("clear_util", "util")):
+        if high in options and not 0 < options[high] <= 100:
+            fail(f"{high!r} is a percentage (0-100]")
+        if high in options and low in options and not options[low] < options[high]:
+            fail(f"{low!r} must be below {high!r}")
+    if name == "throughput_drop" and not options["factor"] < options["clear_factor"] <= 1:
+        fail("needs 'factor' < 'clear_factor' <= 1 (fractions of the usual rate)")
+    if name in ("loss_spike", "grad_explosion") and options["factor"] <= 1:
+        fail("'factor' must be above 1 (a multiple of the median)")
+    if name == "stalled" and options["min_seconds"] <= 0:
+        fail("'min_seconds' must be above 0")
 
 
 def _general(config: HealthConfig, name: str, value: Any) -> None:
