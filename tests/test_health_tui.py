@@ -441,3 +441,15 @@ async def test_the_bell_is_off_by_default(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("TRACKTUI_NOTIFY", raising=False)
     app = make_app(tmp_path / "none.db")
     assert not app.ring_on_events
+
+
+def test_diagnosis_names_a_stall_open_first_and_a_past_one_before_all_clear() -> None:
+    busy = dict(throughput=series([10.0] * 30), gpu_util=series([96.0] * 30))
+    assert diagnose(Signals(**busy, stall=(500, 61.0, True))) == (  # type: ignore[arg-type]
+        "stalled after step 500: no new step for 61 s+ while the process lives "
+        "(a hung data loader, I/O or collective?)"
+    )
+    assert diagnose(Signals(stall=(500, 61.0, True))).startswith("stalled after step 500")
+    assert diagnose(Signals(**busy, stall=(500, 101.0, False))) == (  # type: ignore[arg-type]
+        "stalled 101 s at step 500, running again since"
+    )

@@ -160,4 +160,20 @@ def signals(
         gpu_mem=gpu_mem,
         proc_cpu=points(of("sys/proc/cpu")),
         evals=eval_times,
+        stall=_last_stall(run),
     )
+
+
+def _last_stall(run: RunRecord) -> tuple[int | None, float, bool] | None:
+    """The run's last stall from its health events: (step, seconds, still stalled)."""
+    for event in reversed(run.events):
+        if event.kind == "health" and event.detail.get("detector") == "stalled":
+            resolved = bool(event.detail.get("resolved"))
+            seconds = event.detail.get("stalled_s" if resolved else "seconds")
+            step = event.detail.get("step", event.step)
+            return (
+                step if isinstance(step, int) else None,
+                float(seconds) if isinstance(seconds, (int, float)) else 0.0,
+                not resolved,
+            )
+    return None

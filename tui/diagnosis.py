@@ -43,6 +43,7 @@ class Signals:
     gpu_mem: Series | None = None  # percent of the GPU's memory
     proc_cpu: Series = ()  # the process's CPU, % of one core
     evals: Sequence[float] = ()  # times evaluation metrics were logged
+    stall: tuple[int | None, float, bool] | None = None  # the run's last stall: step, s, open
 
 
 def _window(series: Series, end: float) -> list[float]:
@@ -89,6 +90,13 @@ def diagnose(signals: Signals) -> str:
         signals.proc_cpu,
     ]
     times = [t for series in every for t, _ in series]
+    stall = signals.stall
+    if stall is not None and stall[2]:
+        after = f" after step {stall[0]:,}" if stall[0] is not None else ""
+        return (
+            f"stalled{after}: no new step for {stall[1]:.0f} s+ while the process lives "
+            "(a hung data loader, I/O or collective?)"
+        )
     if not times:
         return "no data yet: nothing to diagnose"
     end, start = max(times), min(times)
@@ -119,6 +127,9 @@ def diagnose(signals: Signals) -> str:
         if any(abs(t - at) <= EVAL_NEAR_S for t in signals.evals):
             why = " while eval ran"
         return f"throughput fell {share:.0%} {where}{why}"
+    if stall is not None:
+        where = f" at step {stall[0]:,}" if stall[0] is not None else ""
+        return f"stalled {stall[1]:.0f} s{where}, running again since"
     if util:
         return f"no bottleneck seen: GPU busy {statistics.fmean(util):.0f}%"
     if signals.gpu_util is None and cpu_mean is not None:
