@@ -247,3 +247,25 @@ def test_refresh_comes_from_the_flag_then_the_environment(monkeypatch: pytest.Mo
         refresh_interval(None)
     with pytest.raises(SystemExit, match="between 0 and 10"):
         refresh_interval(-1.0)
+
+
+def test_ls_and_best_take_databases_as_arguments_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tracktui ls a.db b.db``, ``tracktui a.db b.db ls`` and ``ls --db a --db b`` agree."""
+    for name, loss in (("a", 1.0), ("b", 0.5)):
+        run = tracker.init(project="p", name=name, db=str(tmp_path / f"{name}.db"), quiet=True)
+        run.log({"loss": loss}, step=0)
+        run.finish()
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    listings = []
+    for argv in (
+        ["ls", "--json", a, b],
+        [a, b, "ls", "--json"],
+        ["ls", "--json", "--db", a, "--db", b],
+    ):
+        assert main(argv) == 0
+        listings.append(sorted(r["name"] for r in json.loads(capsys.readouterr().out)))
+    assert listings == [["a", "b"]] * 3
+    assert main(["best", "--metric", "loss", "--json", a, b]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "b"

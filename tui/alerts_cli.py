@@ -64,6 +64,7 @@ def add_parser(sub: Any) -> None:
     alerts.add_argument(
         "--db", dest="sub_db", action="append", help="database (again for several files)"
     )
+    alerts.add_argument("sub_databases", nargs="*", metavar="DB", help="databases, as --db")
     alerts.add_argument("--project", help="only runs of this project")
     alerts.add_argument("--filter", default="", help="only runs matching this expression")
     alerts.add_argument(

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--db", dest="sub_db", action="append", help="database (again for several files)"
     )
+    ls.add_argument("sub_databases", nargs="*", metavar="DB", help="databases, as --db")
     ls.add_argument("--project", help="only runs of this project")
     ls.add_argument(
         "--filter", default="", help="filter expression, e.g. 'status=finished cfg.lr<1e-3'"
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     best.add_argument(
         "--db", dest="sub_db", action="append", help="database (again for several files)"
     )
+    best.add_argument("sub_databases", nargs="*", metavar="DB", help="databases, as --db")
     best.add_argument("--project", help="only runs of this project")
     best.add_argument("--filter", default="", help="only runs matching this expression")
     best.add_argument("--json", action="store_true", help="print the run as JSON")
@@ -107,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _db_path(args: argparse.Namespace) -> Target:
-    given = getattr(args, "databases", None) or getattr(args, "sub_db", None)
+    given = [
+        *(getattr(args, "databases", None) or ()),
+        *(getattr(args, "sub_databases", None) or ()),
+        *(getattr(args, "sub_db", None) or ()),
+    ]
     if given and len(given) > 1:
         return several(given)
     return parse_target(given[0] if given else args.db)
@@ -229,7 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(rest)
     if databases and args.command not in (None, "ls", "best", "alerts"):
         parser.error(f"{args.command} takes no databases before it: see tracktui {args.command} -h")
-    if databases and (args.db or getattr(args, "sub_db", None)):
+    if databases and (
+        args.db or getattr(args, "sub_db", None) or getattr(args, "sub_databases", None)
+    ):
         parser.error("give the databases either with --db or as arguments, not both")
     args.databases = databases
     try:
