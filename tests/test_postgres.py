@@ -160,7 +160,9 @@ def test_a_restarted_server_loses_nothing_and_log_never_waits(tmp_path: Path) ->
         points = store.history(record.metrics["loss"].series_id)
         assert [p.value for p in points] == [float(i) for i in range(600)]
         store.close()
-    assert worst < 0.05  # log() only appends to a queue, whatever the server does
+    # log() only appends to a queue, whatever the server does: reconnecting takes seconds,
+    # a loaded 2-core machine may still pause any call for a scheduling slice
+    assert worst < 0.5
 
 
 def test_a_run_on_another_host_is_crashed_once_its_heartbeat_is_stale(pg_url: str) -> None:
