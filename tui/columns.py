@@ -103,6 +103,9 @@ def _status(run: RunRecord, ctx: TableContext) -> Text:
     return text
 
 
+HEALTH_GLYPHS = 3  # open episodes shown in the health cell; more read as a trailing ``+``
+
+
 def _health(run: RunRecord, ctx: TableContext) -> Text:
     """``⚠N`` (health events and alerts) and one glyph per detector with an open episode."""
     summary = health_summary(run.events)
@@ -112,8 +115,10 @@ def _health(run: RunRecord, ctx: TableContext) -> Text:
     text = Text(f"{COUNT_GLYPH}{summary.count}", style=LEVEL_STYLES.get(worst or "", "dim"))
     if summary.open:
         text.append(" ")
-        for detector, level in summary.open:
+        for detector, level in summary.open[:HEALTH_GLYPHS]:
             text.append(glyph_of(detector), style=LEVEL_STYLES.get(level, "yellow"))
+        if len(summary.open) > HEALTH_GLYPHS:
+            text.append("+", style="yellow")  # the run view lists every one
     return text
 
 
@@ -348,3 +353,39 @@ def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: 
         room = (4 if width < 160 else 6) - health  # the health column takes one key's room
         ids += [f"cfg:{key}" for key in wanted[:room]]
     return ids
+
+
+# Which columns go first when the table is too narrow for all it was asked to show: the higher
+# the rank, the sooner (the rightmost first among equals). Marks, status and name always stay.
+_DROP_RANK = {"marks": 0, "status": 0, "name": 0, "step": 2, "health": 3, "age": 4}
+_DROP_RANK_BY_KIND = {"last": 1, "best": 5, "trend": 8, "smooth": 9, "cfg": 9}
+_DROP_RANK_FIXED = {"project": 6, "rate": 7}
+
+
+def drop_rank(column_id: str) -> int:
+    """How soon a column is left out for width (0: never)."""
+    if column_id in _DROP_RANK:
+        return _DROP_RANK[column_id]
+    if column_id in _DROP_RANK_FIXED:
+        return _DROP_RANK_FIXED[column_id]
+    return _DROP_RANK_BY_KIND.get(column_id.partition(":")[0], 9)
+
+
+def fit_columns(
+    widths: Sequence[tuple[str, int]], budget: int, hint_width: Callable[[int], int]
+) -> list[str]:
+    """The columns (``(id, width in cells)`` in table order) that fit in ``budget`` cells: the
+    least important are left out whole (a value is never shown cut), making room for the hint
+    saying how many were (``hint_width(count)`` cells). Columns that never go stay even when
+    they alone overflow."""
+    kept = list(widths)
+    total = sum(width for _, width in kept)
+    dropped = 0
+    while total + (hint_width(dropped) if dropped else 0) > budget:
+        candidates = [(drop_rank(cid), index) for index, (cid, _) in enumerate(kept)]
+        rank, index = max(candidates)
+        if rank == 0:
+            break
+        total -= kept.pop(index)[1]
+        dropped += 1
+    return [cid for cid, _ in kept]

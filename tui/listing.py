@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+
 from tracker.models import RunRecord, run_as_json
 from tracker.ranking import Best
 
-from .formatting import format_age, format_duration, format_number
+from .formatting import cut_cells, format_age, format_duration, format_number
 from .metrics import MAIN_METRICS
 from .sanitize import safe_json, safe_text
 
@@ -40,8 +42,9 @@ def table_rows(
     limits: list[int | None] = [None, 32, 20, 12, None, None, None] + [18] * len(metrics)
 
     def safe_row(cells: Sequence[object]) -> list[str]:
+        # Cut by terminal cells, not characters: a CJK name takes two cells a character.
         return [
-            safe_text(cell, limit if truncate else None)
+            cut_cells(safe_text(cell), limit) if truncate and limit else safe_text(cell)
             for cell, limit in zip(cells, limits, strict=True)
         ]
 
@@ -70,15 +73,14 @@ def render_table(
     now = time.time() if now is None else now
     headers, rows = table_rows(runs, metrics, now)
     numeric = {4} | set(range(7, len(headers)))
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
+    # Padded by terminal cells (CJK and emoji take two), so the columns line up on screen.
+    widths = [max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        parts = [
-            c.rjust(w) if i in numeric else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
+        parts = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            pad = " " * (width - cell_len(cell))
+            parts.append(pad + cell if i in numeric else cell + pad)
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])

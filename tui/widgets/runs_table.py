@@ -5,6 +5,11 @@ terminal escapes is shown literally (DataTable parses plain ``str`` cells as mar
 ``left``/``right`` move the sort cursor between columns (shown reversed in the header).
 A cell whose text did not change is not updated; one that changed repaints only its row
 (:mod:`tui.widgets.fast_table`).
+
+The table fits its width: the name column takes at most :data:`NAME_CELLS` cells (fewer in a
+narrow terminal; cut with ``…``, the run view and exports give it whole), and when the columns
+asked for are wider than the table the least important are left out whole (:func:`fit_columns`),
+never cut mid-value, with a last column ``+N (o)`` saying how many (``o`` chooses columns).
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 
 from tracker.models import RunRecord
 
-from ..columns import STATUS_MARKS, Column, TableContext, column_for
+from ..columns import STATUS_MARKS, Column, TableContext, column_for, fit_columns
+from ..formatting import cut_cells
 from .fast_table import FastDataTable, same_text
 
 __all__ = ["STATUS_MARKS", "RunsTable"]
@@ -25,6 +32,16 @@ __all__ = ["STATUS_MARKS", "RunsTable"]
 FIRST_ROWS = 60
 ROWS_PER_SLICE = 150
 SLICE_GAP_S = 0.01
+NAME_CELLS = 38  # the name column's most cells (a quarter of a narrower table's, 16 at least)
+MORE = "__more__"  # the key of the hint column that says how many columns were left out
+
+
+def name_cells(width: int) -> int:
+    return NAME_CELLS if width >= 110 else max(16, min(NAME_CELLS, width // 4))
+
+
+def _hint(count: int) -> str:
+    return f"+{count} (o)"
 
 
 class RunsTable(FastDataTable):
@@ -42,7 +59,13 @@ class RunsTable(FastDataTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.specs: list[Column] = []
+        self.specs: list[Column] = []  # the columns shown
+        self.wanted: list[Column] = []  # the columns asked for (specs, unless some do not fit)
+        self.left_out = 0  # columns asked for but left out for width
+        self._runs: Sequence[RunRecord] = ()
+        self._fitted_to = 0  # the width the columns were fitted to
+        self._needs_fit = False  # rows were laid out again: fit the columns when measured
+        self._needs_check = False  # cells changed: check that no column was pushed off
         self.order: list[str] = []
         self.sort_cursor = 2
         self.sort_column: str | None = None
@@ -64,24 +87,85 @@ class RunsTable(FastDataTable):
         specs = [column_for(cid, direction) for cid in column_ids]
         if (
             self.columns
-            and [s.id for s in specs] == self.column_ids
-            and [s.title for s in specs] == [s.title for s in self.specs]
+            and [s.id for s in specs] == [s.id for s in self.wanted]
+            and [s.title for s in specs] == [s.title for s in self.wanted]
         ):
             return False
-        current = (
-            self.column_ids[self.sort_cursor]
-            if self.specs and self.sort_cursor < len(self.specs)
-            else None
-        )
-        self.specs = specs
-        if current is not None and current in column_ids:
-            self.sort_cursor = list(column_ids).index(current)
+        self.wanted = specs
+        self._set_columns(specs)
+        self.order = []
+        return True
+
+    def _current_column(self) -> str | None:
+        if self.specs and self.sort_cursor < len(self.specs):
+            return self.specs[self.sort_cursor].id
+        return None
+
+    def _place_sort_cursor(self, current: str | None) -> None:
+        ids = self.column_ids
+        if current is not None and current in ids:
+            self.sort_cursor = ids.index(current)
         self.sort_cursor = max(0, min(self.sort_cursor, len(self.specs) - 1))
+
+    def _set_columns(self, specs: Sequence[Column]) -> None:
+        """Show these columns (every row is cleared)."""
+        current = self._current_column()
+        self.specs = list(specs)
+        self.left_out = 0
+        self._place_sort_cursor(current)
         self.clear(columns=True)
         for index, spec in enumerate(self.specs):
             self.add_column(self._header(spec, index), key=spec.id)
-        self.order = []
-        return True
+
+    def _budget(self) -> int:
+        """The cells the columns may take: the table's width less a vertical scrollbar's."""
+        width = self.size.width or self.app.size.width
+        return max(1, width - self.styles.scrollbar_size_vertical)
+
+    def _fit(self) -> None:
+        """Leave out, whole, the least important columns that do not fit the width (measured
+        on the rows added so far), with the ``+N (o)`` hint column last."""
+        if not self.specs:
+            return
+        padding = 2 * self.cell_padding
+        widths = [
+            (spec.id, self.columns[spec.id].get_render_width(self))  # type: ignore[index]
+            for spec in self.specs
+        ]
+        kept = fit_columns(widths, self._budget(), lambda n: len(_hint(n)) + padding)
+        if len(kept) == len(self.specs):
+            return
+        current = self._current_column()
+        for spec in self.specs:
+            if spec.id not in kept:
+                self.remove_column(spec.id)
+        self.left_out += len(self.specs) - len(kept)
+        self.specs = [spec for spec in self.specs if spec.id in kept]
+        self._place_sort_cursor(current)
+        if MORE in self.columns:
+            self.remove_column(MORE)
+        self.add_column(Text(_hint(self.left_out), style="dim"), key=MORE, default=Text(""))
+        self.refresh_headers()
+
+    def _overflows(self) -> bool:
+        """Whether a column grown since (a step from '9' to '12,345') pushes another past the
+        edge, so that the columns must be fitted again."""
+        padding = 2 * self.cell_padding
+        widths = [
+            (spec.id, self.columns[spec.id].get_render_width(self))  # type: ignore[index]
+            for spec in self.specs
+            if spec.id in self.columns
+        ]
+        more = len(_hint(self.left_out)) + padding if self.left_out else 0
+        if sum(w for _, w in widths) + more <= self._budget():
+            return False
+        return len(fit_columns(widths, self._budget() - more, lambda n: 0)) < len(widths)
+
+    def _refit(self) -> None:
+        """Lay the columns out again for the width now (after a resize or an overflow)."""
+        if self._ctx is not None and self.order:
+            self.order = []
+            self.show_runs(self._runs, self._ctx)
 
     def _header(self, spec: Column, index: int) -> Text:
         title = spec.title
@@ -121,8 +205,12 @@ class RunsTable(FastDataTable):
         """Rows for ``runs`` in this order; only ``changed`` rows are rewritten when the order and
         the set of runs are unchanged (no full rebuild per update)."""
         order = [run.id for run in runs]
+        self._runs, self._ctx = runs, ctx
         if order != self.order:
             selected = self.selected_run_id()
+            self._fitted_to = self._budget()
+            if self.left_out or not self.specs:
+                self._set_columns(self.wanted)  # fitted again from every column asked for
             self.clear()
             self._offscreen.clear()
             self.order = order
@@ -131,13 +219,13 @@ class RunsTable(FastDataTable):
             # after the screen has painted, so a thousand runs never hold the UI up.
             first = max(FIRST_ROWS, order.index(selected) + 1 if selected in order else 0)
             self._add_rows(runs[:first], ctx)
+            self._needs_fit = True  # once DataTable has measured the rows (when idle)
             if len(runs) > first:
                 self._schedule_rest(runs[first:], ctx)
             if selected in order:
                 self.move_cursor(row=order.index(selected), animate=False)
             return
         by_id = {run.id: run for run in runs}
-        self._ctx = ctx
         low, high = self._visible_rows()
         for run_id in changed if changed is not None else order:
             record = by_id.get(run_id)
@@ -149,10 +237,28 @@ class RunsTable(FastDataTable):
                 self._offscreen[run_id] = record  # written when it scrolls into view
         self.repaint_changed_rows()
 
+    async def _on_idle(self, event: events.Idle) -> None:
+        await super()._on_idle(event)  # DataTable measures the cells added or changed: then fit
+        if self._needs_fit:
+            self._needs_fit = False
+            self._fit()
+        elif self.left_out or self._needs_check:
+            self._needs_check = False
+            if self._overflows():
+                self._refit()
+
+    def _cell(self, spec: Column, run: RunRecord, ctx: TableContext) -> Text:
+        cell = spec.cell(run, ctx)
+        if spec.id == "name":
+            most = name_cells(self._fitted_to or self._budget())
+            if cell.cell_len > most:
+                return Text(cut_cells(cell.plain, most), style=cell.style)
+        return cell
+
     def _write_row(self, run_id: str, record: RunRecord, ctx: TableContext) -> None:
         self._offscreen.pop(run_id, None)
         for spec in self.specs:
-            self._put(run_id, spec.id, spec.cell(record, ctx))
+            self._put(run_id, spec.id, self._cell(spec, record, ctx))
 
     def _visible_rows(self) -> tuple[int, int]:
         """The row indices on screen (a row scrolled to is written as it comes into view)."""
@@ -171,12 +277,15 @@ class RunsTable(FastDataTable):
             elif low <= self.get_row_index(run_id) < high:
                 self._write_row(run_id, record, self._ctx)
         self.repaint_changed_rows()
+        self._needs_check = True
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self.call_later(self.write_offscreen_rows)
 
     def on_resize(self) -> None:
+        if self.order and self._budget() != self._fitted_to:
+            self.call_later(self._refit)
         self.call_later(self.write_offscreen_rows)
 
     def _put(self, row_key: str, column_id: str, cell: Text) -> None:
@@ -194,8 +303,9 @@ class RunsTable(FastDataTable):
         self.set_cell(row_key, column_id, cell)
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
+        hint = [Text("")] if self.left_out else []
         for run in runs:
-            self.add_row(*(spec.cell(run, ctx) for spec in self.specs), key=run.id)
+            self.add_row(*(self._cell(spec, run, ctx) for spec in self.specs), *hint, key=run.id)
 
     def _add_rest(self, runs: Sequence[RunRecord], ctx: TableContext, generation: int) -> None:
         if generation != self._generation:
@@ -203,6 +313,7 @@ class RunsTable(FastDataTable):
         self._add_rows(runs[:ROWS_PER_SLICE], ctx)
         if len(runs) > ROWS_PER_SLICE:
             self._schedule_rest(runs[ROWS_PER_SLICE:], ctx)
+        self._needs_check = True
 
     def _schedule_rest(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         # A timer, not call_after_refresh: messages waiting (new data, key presses) go first.
@@ -224,10 +335,11 @@ class RunsTable(FastDataTable):
             if run.id not in self.rows:
                 continue
             if low <= self.get_row_index(run.id) < high:
-                self._put(run.id, column_id, spec.cell(run, ctx))
+                self._put(run.id, column_id, self._cell(spec, run, ctx))
             else:
                 self._offscreen.setdefault(run.id, run)
         self.repaint_changed_rows()
+        self._needs_check = True
 
     def selected_run_id(self) -> str | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
