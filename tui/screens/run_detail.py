@@ -140,6 +140,24 @@ def describe_mapping(title: str, mapping: dict[str, Any]) -> KeyValues:
 
 EVENTS_SHOWN = 8
 ERROR_LINES = 3  # a failed run's error in the header: longer ones end with …
+ERROR_CHARS = 20_000  # of a failed run's error in the side pane
+
+
+def error_line(error: str) -> str:
+    """The line of an error that names it: a traceback's last (the exception), else the
+    error as it stands."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return lines[-1] if lines else error
+
+
+def describe_error(error: str) -> Text:
+    """A failed run's whole error for the side pane, every line of it (wrapped there)."""
+    text = Text("error\n", style="bold red")
+    text.append(safe_text(error.rstrip(), ERROR_CHARS, single_line=False), style="red")
+    text.append("\n")
+    return text
+
+
 ALERT_STYLES = {"ERROR": "bold red", "WARN": "yellow"}
 
 
@@ -232,6 +250,7 @@ class RunDetailScreen(LiveScreen):
         self.initial_pane = show
         self.plots: dict[str, MetricPlot] = {}
         self._events_shown: tuple[int, ...] = ()
+        self._error_shown: str | None = None
         self._config_shown: object = None  # (config, summary, width) last laid out
         self.bottleneck_plots: dict[str, tuple[bottleneck.Panel, MetricPlot]] = {}
         self._rate: tuple[int, int, SeriesBuffer] | None = None  # (source id, version, rates)
@@ -245,6 +264,7 @@ class RunDetailScreen(LiveScreen):
             with Vertical(id="detail-side"):
                 yield HardwarePanel(changes_only=True, id="detail-hardware")
                 yield VerticalScroll(
+                    Static(id="detail-error", classes="hidden"),
                     Static(id="detail-events", classes="hidden"),
                     Static(id="detail-config-text"),
                     id="detail-config",
@@ -336,6 +356,11 @@ class RunDetailScreen(LiveScreen):
                 self._config_shown = shown_config
                 config = describe_mappings(("config", run.config), ("summary", run.summary))
                 self.query_one("#detail-config-text", Static).update(config)
+            if run.error != self._error_shown:  # the whole error: the header holds its last line
+                self._error_shown = run.error
+                error = self.query_one("#detail-error", Static)
+                error.set_class(not run.error, "hidden")
+                error.update(describe_error(run.error) if run.error else "")
             shown = tuple(event.id for event in run.events)
             if shown != self._events_shown:  # a live run's row changes often, its events rarely
                 self._events_shown = shown
@@ -352,7 +377,8 @@ class RunDetailScreen(LiveScreen):
     def _update_header(self, run: RunRecord) -> None:
         """The run's name, status, project, step, time, id and host, each whole (a second line
         holds what the first cannot); a failed run's error on lines of its own, whole (the
-        last of ``ERROR_LINES`` cut with ``…`` if it is longer)."""
+        last of ``ERROR_LINES`` cut with ``…`` if it is longer); of an error of several lines (a
+        traceback), its last: the exception. The side pane shows the whole error."""
         mark, style = STATUS_MARKS.get(run.status, ("?", ""))
         width = max(20, self.app.size.width - 2)  # the header's padding
         step = format_number(run.own_step) if run.own_step is not None else "-"
@@ -370,7 +396,7 @@ class RunDetailScreen(LiveScreen):
             parts.append(Text(f"  ↻ resumed {resumes}×", style="yellow"))
         lines = fit_parts(parts, width, max_lines=2)
         if run.error:
-            error = wrap_cells(safe_text(run.error), width - 1, ERROR_LINES)
+            error = wrap_cells(safe_text(error_line(run.error)), width - 1, ERROR_LINES)
             lines += [Text(f" {line}", style="red") for line in error]
         self.query_one("#header", TextView).show(Text("\n").join(lines), height=len(lines))
 

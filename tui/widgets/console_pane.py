@@ -2,11 +2,16 @@
 
 It follows the end while the view is at the bottom (scrolling up stops following, ``end``
 resumes). ``f`` searches (a case-insensitive substring; ``n``/``N`` next/previous match,
-matches highlighted); stderr lines are tinted.
+matches highlighted); stderr lines are tinted. A line longer than the pane wraps onto the
+rows below it: each line is wrapped once, when written, and everything again only when the
+pane's width changes (the log keeps a stable scrollbar gutter, so a scrollbar appearing never
+changes it).
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from typing import Any, cast
 
 from rich.text import Text
@@ -41,6 +46,9 @@ def line_text(line: ConsoleLine, query: str = "", started: float = 0.0) -> Text:
 
 
 class ConsolePane(Vertical):
+    DEFAULT_CSS = """
+    ConsolePane #console-log { scrollbar-gutter: stable; overflow-x: hidden; }
+    """
     BINDINGS = [
         Binding("f", "search", "search", show=False),
         Binding("n", "next_match(1)", "next match", show=False),
@@ -54,6 +62,8 @@ class ConsolePane(Vertical):
         self.query_text = ""
         self._written = 0  # finished lines already in the log widget
         self._match = -1
+        self._width = 0  # the width the log's lines were wrapped at
+        self._starts: deque[int] = deque(maxlen=MAX_LINES)  # each line's first row
 
     @property
     def model(self) -> RunsModel:
@@ -63,7 +73,12 @@ class ConsolePane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="console-header")
         yield RichLog(
-            id="console-log", wrap=False, markup=False, highlight=False, max_lines=MAX_LINES
+            id="console-log",
+            wrap=True,
+            markup=False,
+            highlight=False,
+            max_lines=MAX_LINES * 4,  # rows: a wrapped line takes several
+            min_width=1,
         )
         yield Static(id="console-partial", classes="hidden")
         yield Input(
@@ -76,6 +91,7 @@ class ConsolePane(Vertical):
         if run_id != self.run_id:
             self.run_id = run_id
             self._written = 0
+            self._starts.clear()
             self.query_one("#console-log", RichLog).clear()
             self.app.post_message(FollowConsole(run_id))
         self.refresh_console()
@@ -97,12 +113,16 @@ class ConsolePane(Vertical):
         if model is None:
             header.update(Text(" console: loading…", style="dim"))
             return
-        follow = widget.scroll_offset.y >= widget.max_scroll_y - 1
-        new = min(len(model.lines), model.total - self._written)
-        if new > 0:
-            for line in list(model.lines)[len(model.lines) - new :]:
-                widget.write(line_text(line, self.query_text, self.started), scroll_end=follow)
-        self._written = model.total
+        width = widget.scrollable_content_region.width
+        if width > 0 and width != self._width:  # shown or resized: wrapped again at its width
+            self._rewrite(model)
+        elif width > 0:  # (0: not laid out yet; written once its width is known, on_resize)
+            follow = widget.scroll_offset.y >= widget.max_scroll_y - 1
+            new = min(len(model.lines), model.total - self._written)
+            if new > 0:
+                for line in list(model.lines)[len(model.lines) - new :]:
+                    self._write(widget, line, follow)
+            self._written = model.total
         shown = model.shown()
         in_flight = model.partial is not None and bool(model.partial.text)
         partial.set_class(not in_flight, "hidden")
@@ -116,13 +136,39 @@ class ConsolePane(Vertical):
             )
         )  # fmt: skip
 
+    def _write(self, widget: RichLog, line: ConsoleLine, scroll_end: bool) -> None:
+        self._starts.append(widget._start_line + len(widget.lines))
+        widget.write(
+            line_text(line, self.query_text, self.started), width=self._width, scroll_end=scroll_end
+        )
+
     def _rewrite(self, model: ConsoleLog) -> None:
-        """Write every line again (after the search changed, to highlight its matches)."""
+        """Write every line again, wrapped at the log's width (after the search changed, to
+        highlight its matches, or the width changed)."""
         widget = self.query_one("#console-log", RichLog)
+        follow = widget.scroll_offset.y >= widget.max_scroll_y - 1
+        top = self._row_line(widget.scroll_offset.y)
+        self._width = widget.scrollable_content_region.width
         widget.clear()
+        self._starts.clear()
         for line in model.lines:
-            widget.write(line_text(line, self.query_text, self.started), scroll_end=False)
+            self._write(widget, line, False)
         self._written = model.total
+        if follow:
+            widget.scroll_end(animate=False, immediate=True)
+        elif top is not None and top < len(self._starts):
+            widget.scroll_to(y=self._starts[top] - widget._start_line, animate=False)
+
+    def _row_line(self, row: int) -> int | None:
+        """The index (in the console's lines) of the line drawn on ``row`` of the log."""
+        if not self._starts:
+            return None
+        absolute = row + self.query_one("#console-log", RichLog)._start_line
+        return max(0, bisect.bisect_right(self._starts, absolute) - 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.run_id is not None and not self.has_class("hidden"):
+            self.refresh_console()
 
     def action_search(self) -> None:
         search = self.query_one("#console-search", Input)
@@ -168,7 +214,10 @@ class ConsolePane(Vertical):
             earlier = [i for i in matches if i < self._match]
             self._match = earlier[-1] if earlier else matches[-1]
         widget = self.query_one("#console-log", RichLog)
-        widget.scroll_to(y=max(0, self._match - widget.size.height // 2), animate=False)
+        row = (
+            self._starts[self._match] - widget._start_line if self._match < len(self._starts) else 0
+        )
+        widget.scroll_to(y=max(0, row - widget.size.height // 2), animate=False)
 
     def action_follow(self) -> None:
         self.query_one("#console-log", RichLog).scroll_end(animate=False)
