@@ -71,7 +71,7 @@ async def sort_by(app: TrackTuiApp, pilot: Any, column_id: str) -> None:
 
 async def test_sort_by_text_number_config_and_metric_and_reverse(demo_db: Path) -> None:
     app = make_app(demo_db)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(220, 40)) as pilot:  # wide enough for the config columns
         await ready(app, pilot)
         await sort_by(app, pilot, "name")
         assert names(app) == sorted(names(app), key=str.lower)

@@ -245,7 +245,9 @@ class RunsTable(FastDataTable):
         elif self.left_out or self._needs_check:
             self._needs_check = False
             if self._overflows():
-                self._refit()
+                # Leave out more, whole: only columns go, so this settles (a full refit here
+                # could bring back a column that overflows again, round and round).
+                self._fit()
 
     def _cell(self, spec: Column, run: RunRecord, ctx: TableContext) -> Text:
         cell = spec.cell(run, ctx)
