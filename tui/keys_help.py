@@ -65,6 +65,7 @@ RUN_KEYS: list[tuple[str, str]] = [
 COMPARE_KEYS: list[tuple[str, str]] = [
     ("escape", "back to the runs table"),
     ("d", "config and summary: only the keys that differ / all keys"),
+    ("] [", "the next / previous runs when they do not all fit side by side"),
     ("3", "the runs' media side by side on one step cursor"),
     *MEDIA_KEYS,
     *PLOT_KEYS,
