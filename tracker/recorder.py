@@ -17,6 +17,7 @@ from typing import Any
 from . import lifecycle, process_runs
 from .batch import RunHandle
 from .console import ConsoleCapture, console_wanted
+from .db import Store
 from .db.target import parse_target
 from .ending import drain_before_end
 from .errors import TrackerError, warn_once
@@ -152,21 +153,41 @@ class Run(RunSurface):
         if started.resumed is not None:
             self._continue(started.resumed)
         self._handle.take_series(started.series)
+        self._start_recording(
+            started.store,
+            system_metrics_wanted(system_metrics),
+            system_interval,
+            console_wanted(console),
+            None if quiet else self._where_line(),
+            disk_path=self.db_path,
+        )
+
+    def _start_recording(
+        self,
+        store: Store,
+        sample: bool,
+        system_interval: float,
+        capture: bool,
+        line: str | None,
+        disk_path: Path | None = None,
+    ) -> None:
+        """Hand the store to the writer and start what records beside ``log()``: the system
+        sampler, the console capture, the exit hooks; then say where the run is recorded."""
         self._active = True
-        process_runs.writer.attach(self._handle, started.store)
+        process_runs.writer.attach(self._handle, store)
         process_runs.started(self)
-        if system_metrics_wanted(system_metrics):
+        if sample:
             self._sampler = SamplerThread(
-                self._log_system, interval=system_interval, disk_path=self.db_path
+                self._log_system, interval=system_interval, disk_path=disk_path
             )
             self._sampler.start()
-        if console_wanted(console):
+        if capture:
             self._console = ConsoleCapture(self._queue, self._handle)
         lifecycle.install(
             process_runs.finish_all, process_runs.flush_all, process_runs.after_fork_in_child
         )
-        if not quiet:
-            print(self._where_line(), file=sys.stderr, flush=True)
+        if line is not None:
+            print(line, file=sys.stderr, flush=True)
 
     def _attach(
         self,
@@ -191,27 +212,18 @@ class Run(RunSurface):
         self._handle.node = label
         self._handle.take_series(started.series)
         self.node = label
-        self._active = True
-        process_runs.writer.attach(self._handle, started.store)
-        process_runs.started(self)
         local_rank = os.environ.get("LOCAL_RANK", "0").strip() or "0"
-        if system_metrics_wanted(system_metrics) and local_rank == "0":
-            self._sampler = SamplerThread(self._log_system, interval=system_interval)
-            self._sampler.start()
-        if console_wanted(console if console is not None else False):
-            self._console = ConsoleCapture(self._queue, self._handle)
-        lifecycle.install(
-            process_runs.finish_all, process_runs.flush_all, process_runs.after_fork_in_child
+        line = safe_text(
+            f"tracker: node {label} attached to run {self.name} ({self.id}) in "
+            f"{self.db.shown}; its keys go under node/{label}/ and sys/node/{label}/"
         )
-        if not quiet:
-            print(
-                safe_text(
-                    f"tracker: node {label} attached to run {self.name} ({self.id}) in "
-                    f"{self.db.shown}; its keys go under node/{label}/ and sys/node/{label}/"
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
+        self._start_recording(
+            started.store,
+            system_metrics_wanted(system_metrics) and local_rank == "0",
+            system_interval,
+            console_wanted(console if console is not None else False),
+            None if quiet else line,
+        )
 
     def _continue(self, stored: dict[str, Any]) -> None:
         """Take over a stored run (``resume=``): its name, times, steps, config and summary."""

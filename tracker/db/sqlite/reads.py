@@ -73,19 +73,22 @@ class SqliteReads(SharedReads):
         """Changes whenever another connection commits; 4 µs, the cheap "anything new?"."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def _of_runs(self, select: str, run_ids: Sequence[str], then: str = "") -> list[Sequence[Any]]:
+        """``select ... IN (ids) then`` in chunks of :data:`CHUNK` ids (SQLite's variable
+        limit)."""
+        rows: list[Sequence[Any]] = []
+        for start in range(0, len(run_ids), CHUNK):
+            chunk = list(run_ids[start : start + CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows += self.conn.execute(f"{select} ({marks}){then}", chunk).fetchall()
+        return rows
+
     def _run_rows(
         self, run_ids: Sequence[str] | None = None, project: str | None = None
     ) -> list[Sequence[Any]]:
         columns = self._columns()
         if run_ids is not None:
-            rows: list[Sequence[Any]] = []
-            for start in range(0, len(run_ids), CHUNK):
-                chunk = list(run_ids[start : start + CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows += self.conn.execute(
-                    f"SELECT {columns} FROM runs WHERE id IN ({marks})", chunk
-                ).fetchall()
-            return rows
+            return self._of_runs(f"SELECT {columns} FROM runs WHERE id IN", run_ids)
         if project is None:
             return self.conn.execute(
                 f"SELECT {columns} FROM runs ORDER BY created_at DESC"
@@ -98,14 +101,7 @@ class SqliteReads(SharedReads):
         self, run_ids: Sequence[str] | None = None, project: str | None = None
     ) -> list[Sequence[Any]]:
         if run_ids is not None:
-            rows: list[Sequence[Any]] = []
-            for start in range(0, len(run_ids), CHUNK):
-                chunk = list(run_ids[start : start + CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows += self.conn.execute(
-                    f"SELECT {SERIES_COLUMNS} FROM series WHERE run_id IN ({marks})", chunk
-                ).fetchall()
-            return rows
+            return self._of_runs(f"SELECT {SERIES_COLUMNS} FROM series WHERE run_id IN", run_ids)
         if project is None:
             return self.conn.execute(f"SELECT {SERIES_COLUMNS} FROM series").fetchall()
         return self.conn.execute(
@@ -196,15 +192,7 @@ class SqliteReads(SharedReads):
         if run_ids is None:
             rows = self.conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id").fetchall()
         else:
-            rows = []
-            ids = list(run_ids)
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows.extend(
-                    self.conn.execute(
-                        f"SELECT {EVENT_COLUMNS} FROM events WHERE run_id IN ({marks}) ORDER BY id",
-                        chunk,
-                    ).fetchall()
-                )
+            rows = self._of_runs(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE run_id IN", list(run_ids), " ORDER BY id"
+            )
         return [event_from_row(row) for row in rows]
