@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # what mypy and IDEs see; at run time __getattr__ loads each on first use
     from . import plot as plot
     from . import util as util
+    from .api import Api
     from .current import (
         Artifact,
         Audio,
@@ -102,6 +103,7 @@ _LAZY = {
         ".media",
     ),
     "plot_table": ".plot",
+    "Api": ".api",  # the read API: loads no write side
     "Run": ".recorder",
     "current_run": ".recorder",
     "AlertLevel": ".run_surface",
@@ -128,6 +130,7 @@ def require(*requirements: Any, **options: Any) -> None:
 
 __all__ = [
     "AlertLevel",
+    "Api",
     "Artifact",
     "Audio",
     "BoundingBoxes2D",

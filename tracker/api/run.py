@@ -1,0 +1,223 @@
+"""One run as the read API shows it: its record's fields (wandb's and Trackio's names where
+they fit), its history as a DataFrame or an iterator of rows, and its media.
+
+A :class:`Run` holds the record read when it was listed; :meth:`Run.refresh` reads it again.
+Its points are read when asked for, through the :class:`~tracker.db.base.Store` of the
+:class:`~tracker.api.Api` that listed it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..models import MetricSummary, RunEvent, RunRecord
+from .frames import X_BUILTIN, Columns, SeriesArrays, aligned, on_x, sample_rows, to_frame
+
+if TYPE_CHECKING:
+    from . import Api
+    from .media import MediaFile
+
+
+def select_keys(
+    available: Sequence[str], keys: Sequence[str] | str | None, system: bool = False
+) -> list[str]:
+    """The metric keys asked for, in the order asked: exact names, or patterns with ``*``
+    (``train/*``). None: every key but ``sys/*`` (those with ``system``)."""
+    if keys is None:
+        return sorted(k for k in available if system or not k.startswith("sys/"))
+    wanted = [keys] if isinstance(keys, str) else list(keys)
+    chosen: dict[str, None] = {}
+    for item in wanted:
+        if any(c in item for c in "*?["):
+            matched = sorted(k for k in available if fnmatch.fnmatchcase(k, item))
+            chosen.update(dict.fromkeys(matched))
+        else:
+            chosen[item] = None
+    return list(chosen)
+
+
+class Run:
+    """A run read from the database (see the module). ``run.config``, ``run.summary`` are
+    plain dicts, ``run.metrics`` maps each key to its summary (last, min, max, count)."""
+
+    def __init__(self, api: Api, record: RunRecord) -> None:
+        self._api = api
+        self.record = record
+
+    # --- the record ------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def project(self) -> str:
+        return self.record.project
+
+    @property
+    def status(self) -> str:
+        """``running``, ``finished``, ``failed`` or ``crashed``."""
+        return self.record.status
+
+    state = status  # wandb's name
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.record.tags)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.record.summary
+
+    @property
+    def metrics(self) -> dict[str, MetricSummary]:
+        return self.record.metrics
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """Every metric the run logged but its hardware ones (``sys/*``), sorted."""
+        return select_keys(list(self.record.metrics), None)
+
+    @property
+    def events(self) -> list[RunEvent]:
+        return self.record.events
+
+    @property
+    def created_at(self) -> float:
+        return self.record.created_at
+
+    @property
+    def finished_at(self) -> float | None:
+        return self.record.finished_at
+
+    @property
+    def duration_s(self) -> float:
+        return self.record.duration_s
+
+    @property
+    def step(self) -> int | None:
+        return self.record.step
+
+    @property
+    def host(self) -> str:
+        return self.record.host
+
+    @property
+    def error(self) -> str | None:
+        return self.record.error
+
+    def step_metric(self, key: str) -> str | None:
+        """The metric ``key`` is plotted against (``define_metric``), None for the step."""
+        return self.record.step_metric(key)
+
+    def refresh(self) -> Run:
+        """Read the run again (a live run's new steps, status, summary); returns itself."""
+        self.record = self._api._record(self.id)
+        return self
+
+    load = refresh  # wandb's name
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.name!r} ({self.status})>"
+
+    # --- history -------------------------------------------------------------------------
+    def columns(
+        self,
+        keys: Sequence[str] | str | None = None,
+        x: str = "step",
+        samples: int | None = None,
+        system: bool = False,
+    ) -> tuple[Columns, list[str]]:
+        """What :meth:`history` builds its frame of: the columns, and the metric keys among
+        them (keys this run never logged are columns of NaN)."""
+        chosen = select_keys(list(self.record.metrics), keys, system)
+        if x not in X_BUILTIN:
+            if x not in self.record.metrics:
+                raise KeyError(
+                    f"run {self.id} has no metric {x!r} to use as x (x is step, time, "
+                    "timestamp or a logged metric)"
+                )
+            chosen = [k for k in chosen if k != x]
+        wanted = chosen if x in X_BUILTIN else [*chosen, x]
+        series = {key: self._series(key) for key in dict.fromkeys(wanted)}
+        columns = aligned({k: s for k, s in series.items() if s is not None})
+        for key in chosen:  # asked for and never logged: a column of NaN
+            if key not in columns.data:
+                columns.data[key] = np.full(len(columns), np.nan)
+                columns.present[key] = np.zeros(len(columns), np.bool_)
+        columns.data = {
+            **{k: v for k, v in columns.data.items() if k not in chosen},
+            **{k: columns.data[k] for k in chosen},
+        }  # step, time, then the keys in the order asked
+        columns = on_x(columns, x, self.created_at, chosen)
+        if samples is not None:
+            columns = sample_rows(columns, chosen, samples)
+        return columns, chosen
+
+    def _series(self, key: str) -> SeriesArrays | None:
+        summary = self.record.metrics.get(key)
+        if summary is None or summary.count == 0:
+            return None
+        return SeriesArrays.of(self._api._history(summary.series_id))
+
+    def history(
+        self,
+        keys: Sequence[str] | str | None = None,
+        x: str = "step",
+        samples: int | None = None,
+        format: str = "pandas",
+        system: bool = False,
+    ) -> Any:
+        """The run's metrics as a DataFrame: one row per step any chosen key was logged at
+        (outer join: NaN where a key has no point there), columns ``step``, ``time``
+        (seconds since the run started) and one per key (NaN and ±inf as logged).
+
+        ``keys``: names or ``*`` patterns (default: every metric but ``sys/*``; those with
+        ``system=True``). ``x``: ``step``, ``time``, ``timestamp`` (unix seconds) or a
+        metric such as ``epoch`` (its column first, carried forward to later steps).
+        ``samples``: at most that many rows, each key's extremes kept
+        (:func:`~tracker.api.frames.sample_rows`). ``format``: ``pandas``, ``polars`` or
+        ``numpy`` (a dict of arrays)."""
+        columns, _ = self.columns(keys, x, samples, system)
+        return to_frame(columns, format)
+
+    def scan_history(
+        self, keys: Sequence[str] | str | None = None, x: str = "step", system: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """wandb's ``scan_history``: one dict per row, ``_step`` and ``_runtime`` beside
+        ``step`` and ``time``. With ``keys`` given, only rows where every one of them was
+        logged (as wandb does); without, every row with the keys logged there."""
+        columns, chosen = self.columns(keys, x, None, system)
+        every = keys is not None
+        heads = [c for c in columns.data if c not in chosen]
+        head_lists = {name: columns.data[name].tolist() for name in heads}
+        value_lists = {k: columns.data[k].tolist() for k in chosen}
+        masks = {k: columns.present[k].tolist() for k in chosen}
+        for row in range(len(columns)):
+            logged = [k for k in chosen if masks[k][row]]
+            if every and len(logged) < len(chosen):
+                continue
+            out: dict[str, Any] = {name: head_lists[name][row] for name in heads}
+            out["_step"], out["_runtime"] = out["step"], out["time"]
+            out.update((k, value_lists[k][row]) for k in logged)
+            yield out
+
+    # --- media ---------------------------------------------------------------------------
+    def media(
+        self, key: str | None = None, step: int | None = None, kind: str | None = None
+    ) -> list[MediaFile]:
+        """The run's logged media (images, tables, histograms, confusion matrices), oldest
+        first; only those of ``key`` (a name or ``*`` pattern), ``step`` or ``kind``. Their
+        data is read when first used."""
+        return self._api._media(self.id, key, step, kind)
