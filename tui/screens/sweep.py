@@ -1,0 +1,489 @@
+"""Sweep views of the runs the table shows (or of the selected ones): ``1`` each group's mean
+curve over its min/max band (the seeds of one configuration, grouped by a config key or by
+tag), ``2`` a scatter of a config key against a metric's best or last value, ``3`` parallel
+coordinates over chosen config keys and the metric. W&B's sweep panels are the model.
+
+Keys: ``g`` group by, ``m`` metric, ``x`` the scatter's config key, ``a`` the parallel axes,
+``l`` best / last value, ``up``/``down`` the highlighted run (◆, best first), ``L`` log-y of
+the curves, ``escape`` back. The curves follow at most :data:`MAX_CURVES` runs' series (evenly
+across groups; the legend says how many of each group are drawn); the scatter and the
+parallel coordinates read only the runs' summaries, so they draw every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
+
+from tracker.models import RunRecord
+from tracker.ranking import metric_direction
+
+from ..formatting import fit_parts, format_number
+from ..live_screen import LiveScreen
+from ..messages import Changed, FollowSeries
+from ..model import main_metrics
+from ..sanitize import safe_text
+from ..view import sweep as sv
+from ..view.chart import ChartImage
+from ..view.sweep_draw import (
+    HIGHLIGHT,
+    RANK_COLORS,
+    BandGroup,
+    draw_bands,
+    draw_parallel,
+    draw_scatter,
+)
+from ..widgets.plot import PALETTE, sticky_range
+from ..widgets.sweep_plots import SweepCanvas
+from ..widgets.text_view import TextView
+
+VIEWS = ("curves", "scatter", "parallel")
+TITLES = {"curves": "group curves", "scatter": "scatter", "parallel": "parallel coordinates"}
+MAX_CURVES = 120  # runs whose series the curves follow (the app follows 256 series at most)
+MAX_GROUPS = len(PALETTE)  # groups drawn (one colour each); the legend counts the rest
+MAX_AXES = 6  # config axes chosen at first
+
+Legend = list[list[Text]]  # paragraphs of parts, each fitted to the width (never cut mid-part)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """One of ``choices``: enter picks, escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, choices: Sequence[str], current: str | None) -> None:
+        super().__init__(classes="modal")
+        self.title_text, self.choices, self.current = title, list(choices), current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"{self.title_text}: enter picks · escape cancels", style="bold"))
+            yield OptionList(
+                *(
+                    Option(Text.assemble(("● " if c == self.current else "  "), safe_text(c, 60)))
+                    for c in self.choices
+                ),
+                id="sweep-choices",
+            )
+
+    def on_mount(self) -> None:
+        if self.current in self.choices:
+            self.query_one(OptionList).highlighted = self.choices.index(self.current)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AxesScreen(ModalScreen[list[str] | None]):
+    """The parallel coordinates' config axes: space toggles, enter applies, escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("enter", "apply", "apply")]
+
+    def __init__(self, keys: Sequence[str], chosen: Sequence[str]) -> None:
+        super().__init__(classes="modal")
+        self.keys, self.chosen = list(keys), set(chosen)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("axes: space toggles · enter applies · escape cancels", style="bold"))
+            yield SelectionList[int](
+                *(
+                    Selection(Text(safe_text(k, 60)), i, k in self.chosen)
+                    for i, k in enumerate(self.keys)
+                ),
+                id="sweep-axes",
+            )
+
+    def action_apply(self) -> None:
+        picked = set(self.query_one(SelectionList).selected)
+        self.dismiss([k for i, k in enumerate(self.keys) if i in picked])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SweepScreen(LiveScreen):
+    DEFAULT_CSS = """
+    SweepScreen #sweep-header { height: auto; padding: 0 1; }
+    SweepScreen #sweep-legend { height: auto; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "back"),
+        Binding("1", "view('curves')", "curves"),
+        Binding("2", "view('scatter')", "scatter"),
+        Binding("3", "view('parallel')", "parallel"),
+        Binding("tab", "next_view", "next view", show=False),
+        Binding("g", "choose_group", "group by"),
+        Binding("m", "choose_metric", "metric"),
+        Binding("x", "choose_x", "x key"),
+        Binding("a", "choose_axes", "axes"),
+        Binding("l", "toggle_value", "best/last"),
+        Binding("L", "app.toggle_log", "log-y", show=False),
+        Binding("down,j", "move(1)", "next run", show=False),
+        Binding("up,k", "move(-1)", "previous run", show=False),
+    ]
+
+    def __init__(self, run_ids: Sequence[str] | None = None) -> None:
+        """``run_ids``: the runs to show (the table's filtered or selected ones); None: every
+        run the app holds, new ones as they come."""
+        super().__init__()
+        self.run_ids = list(run_ids) if run_ids is not None else None
+        self.view = "curves"
+        self.group_key: str | None = None
+        self.metric: str | None = None
+        self.x_key: str | None = None
+        self.axes: list[str] | None = None
+        self.which = sv.BEST
+        self.highlight: str | None = None
+        self.followed: set[int] = set()
+        self._points: dict[int, tuple[int, list[tuple[float, float]]]] = {}
+
+    # --- what is shown ---------------------------------------------------------------------
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        held = self.tapp.model.runs
+        if self.run_ids is None:
+            chosen = list(held.values())
+        else:
+            chosen = [held[r] for r in self.run_ids if r in held]
+        return sorted(chosen, key=lambda r: (r.created_at, r.id))
+
+    def plotted_runs(self) -> list[RunRecord]:
+        return self.runs
+
+    def metrics(self, runs: Sequence[RunRecord]) -> list[str]:
+        keys: dict[str, None] = {}
+        for run in runs:
+            keys.update(dict.fromkeys(main_metrics(run, 50)))
+        return list(keys)
+
+    def _settle_choices(self, runs: Sequence[RunRecord]) -> list[str]:
+        """Fill in choices not made yet (or no longer possible); returns the sweep keys."""
+        keys = sv.sweep_keys(runs)
+        if self.group_key not in keys:
+            self.group_key = sv.default_group_key(runs, keys)
+        if self.x_key not in keys:
+            numeric = [k for k in keys if k != sv.TAG and "seed" not in k.lower()]
+            fallback = numeric or keys
+            self.x_key = (
+                self.group_key if self.group_key in numeric else fallback[0] if fallback else None
+            )
+        if self.axes is None or not set(self.axes) <= set(keys):
+            config = [k for k in keys if k != sv.TAG]
+            self.axes = [k for k in (self.axes or config) if k in config][:MAX_AXES] or config[
+                :MAX_AXES
+            ]
+        metrics = self.metrics(runs)
+        if self.metric not in metrics:
+            self.metric = metrics[0] if metrics else None
+        return keys
+
+    def mode(self, runs: Sequence[RunRecord]) -> str:
+        return metric_direction(self.metric, runs) if self.metric else "min"
+
+    def ranked(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
+        """Runs with a value of the metric, best first (the highlight moves along these)."""
+        if self.metric is None:
+            return []
+        mode = self.mode(runs)
+        valued = [(sv.metric_value(r, self.metric, self.which, mode), r) for r in runs]
+        kept = [(v, r) for v, r in valued if v is not None]
+        kept.sort(key=lambda p: (p[0] if mode == "min" else -p[0], p[1].created_at))
+        return [r for _, r in kept]
+
+    def compose(self) -> ComposeResult:
+        yield TextView(id="sweep-header")
+        yield SweepCanvas(id="sweep-canvas")
+        yield TextView(id="sweep-legend")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def on_resize(self, event: Any) -> None:
+        self.redraw()
+
+    def data_changed(self, changed: Changed) -> None:
+        ids = set(self.run_ids) if self.run_ids is not None else None
+        runs_changed = bool(changed.runs) if ids is None else bool(changed.runs & ids)
+        if (
+            changed.reset
+            or runs_changed
+            or (self.view == "curves" and changed.series & self.followed)
+        ):
+            self.redraw()
+
+    def options_changed(self) -> None:
+        self.redraw()
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        runs = self.runs
+        self._settle_choices(runs)
+        canvas = self.query_one(SweepCanvas)
+        if not runs or self.metric is None:
+            self._show_header(runs)
+            why = "no runs to show" if not runs else "these runs log no metrics yet"
+            canvas.show(lambda w, h: ChartImage([[(why, None)]]), why)
+            self._show_legend([])
+            return
+        ranked = self.ranked(runs)
+        if ranked and self.highlight not in {r.id for r in ranked}:
+            self.highlight = ranked[0].id
+        legend = {"curves": self._curves, "scatter": self._scatter, "parallel": self._parallel}[
+            self.view
+        ](runs, canvas)
+        self._show_header(runs)
+        self._show_legend(legend)
+
+    def _groups(self, runs: Sequence[RunRecord]) -> list[sv.Group]:
+        if self.group_key is None:
+            return [sv.Group("all runs", tuple(r.id for r in runs))]
+        return sv.group_runs(runs, self.group_key)
+
+    def _group_name(self, group: sv.Group) -> str:
+        if self.group_key is None:
+            return group.label
+        return f"{safe_text(self.group_key, 24)}={safe_text(group.label, 24)}"
+
+    def _curve_points(self, sid: int) -> list[tuple[float, float]] | None:
+        buffer = self.tapp.model.series.get(sid)
+        if buffer is None:
+            return None
+        cached = self._points.get(sid)
+        if cached is None or cached[0] != buffer.version:
+            points = [((s.first_step + s.last_step) / 2, s.mean) for s in buffer.spans]
+            cached = self._points[sid] = (
+                buffer.version,
+                [(x, y) for x, y in points if y is not None],
+            )
+        return cached[1]
+
+    def _curves(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:
+        metric = self.metric
+        assert metric is not None
+        groups = self._groups(runs)
+        shown = groups[:MAX_GROUPS]
+        per_group = max(1, MAX_CURVES // max(1, len(shown)))
+        by_id = {r.id: r for r in runs}
+        follow: list[int] = []
+        drawn: list[tuple[sv.Group, str, list[list[tuple[float, float]]], int]] = []
+        versions: list[object] = []
+        for index, group in enumerate(shown):
+            color = PALETTE[index % len(PALETTE)][1]
+            having = [by_id[r] for r in group.run_ids if metric in by_id[r].metrics]
+            curves: list[list[tuple[float, float]]] = []
+            for run in having[:per_group]:
+                sid = run.metrics[metric].series_id
+                follow.append(sid)
+                points = self._curve_points(sid)
+                versions.append((sid, self._points[sid][0] if points is not None else -1))
+                if points:
+                    curves.append(points)
+            drawn.append((group, color, curves, len(having)))
+        self.followed = set(follow)
+        self.app.post_message(FollowSeries(follow))
+        xs = [p[0] for _, _, curves, _ in drawn for c in curves for p in (c[0], c[-1])]
+        x_range = sticky_range(min(xs), max(xs)) if xs else None
+        log_y = self.tapp.options.log_y
+        title = f"{safe_text(metric, 40)}: mean of each group, band min–max"
+
+        def draw(width: int, height: int) -> ChartImage:
+            bands = [
+                BandGroup(self._group_name(g), color, sv.band(curves, 2 * width, x_range))
+                for g, color, curves, _ in drawn
+            ]
+            return draw_bands(title, bands, width, height, log_y)
+
+        canvas.show(draw, ("curves", metric, self.group_key, log_y, tuple(versions), x_range))
+        parts: list[Text] = []
+        for group, color, lines, with_metric in drawn:
+            count = f"n={len(group.run_ids)}"
+            if len(lines) < with_metric:
+                count += f", {len(lines)} drawn"
+            parts.append(Text(f"━ {self._group_name(group)} ({count})  ", style=f"bold {color}"))
+        if len(groups) > len(shown):
+            more = len(groups) - len(shown)
+            parts.append(Text(f"+{more} groups not drawn (g: another key)", style="dim"))
+        return [parts]
+
+    def _scatter(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:
+        metric, x_key = self.metric, self.x_key
+        assert metric is not None
+        if x_key is None:
+            why = "the runs' configs do not differ: nothing to put on x"
+            canvas.show(lambda w, h: ChartImage([[(why, None)]]), why)
+            return []
+        mode = self.mode(runs)
+        x_axis, y_axis, points = sv.scatter_points(runs, x_key, metric, self.which, mode)
+        colors = self._run_colors(runs)
+        dots = tuple((p.x, p.y, colors.get(p.run_id, "")) for p in points)
+        mark = next(((p.x, p.y) for p in points if p.run_id == self.highlight), None)
+        title = f"{safe_text(metric, 40)} ({self.which}, {mode} is best) by {safe_text(x_key, 30)}"
+        x_label = f"{safe_text(x_key, 40)}" + ("  (log)" if x_axis.kind == "log" else "")
+        y_label = "log" if y_axis.kind == "log" else ""
+
+        def draw(width: int, height: int) -> ChartImage:
+            return draw_scatter(title, x_axis, y_axis, dots, mark, width, height, x_label, y_label)
+
+        canvas.show(draw, ("scatter", title, x_axis, y_axis, dots, mark))
+        first = self._highlight_parts(runs, [x_key], mode)
+        left_out = len(runs) - len(points)
+        if left_out:
+            lacking = f"   {left_out} runs lack {safe_text(x_key, 24)} or the metric"
+            first.append(Text(lacking, style="dim"))
+        return [first, self._group_parts(runs)]
+
+    def _parallel(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:
+        metric = self.metric
+        assert metric is not None
+        keys = self.axes or []
+        mode = self.mode(runs)
+        data = sv.parallel_lines(runs, keys, metric, self.which, mode)
+        names = [safe_text(k, 30) for k in keys] + [f"{safe_text(metric, 30)} {self.which}"]
+
+        def draw(width: int, height: int) -> ChartImage:
+            return draw_parallel(names, data, self.highlight, width, height)
+
+        canvas.show(draw, ("parallel", tuple(names), data, self.highlight))
+        scale = [Text(f"colour: {self.which} {safe_text(metric, 30)} ({mode} is best) ")]
+        scale.append(Text("━━ best quarter ", style=RANK_COLORS[0]))
+        scale.append(Text("━━ ━━ ", style=RANK_COLORS[1]))
+        scale[-1].stylize(RANK_COLORS[2], 3)
+        scale.append(Text("━━ worst quarter", style=RANK_COLORS[3]))
+        if data.left_out:
+            scale.append(Text(f"   {data.left_out} runs lack a value", style="dim"))
+        return [self._highlight_parts(runs, keys, mode), scale]
+
+    def _run_colors(self, runs: Sequence[RunRecord]) -> dict[str, str]:
+        colors: dict[str, str] = {}
+        for index, group in enumerate(self._groups(runs)):
+            color = PALETTE[index % len(PALETTE)][1]
+            colors.update(dict.fromkeys(group.run_ids, color))
+        return colors
+
+    def _group_parts(self, runs: Sequence[RunRecord]) -> list[Text]:
+        parts = [Text("colour:", style="dim")]
+        for index, group in enumerate(self._groups(runs)[:MAX_GROUPS]):
+            color = PALETTE[index % len(PALETTE)][1]
+            name = f"  ● {self._group_name(group)} (n={len(group.run_ids)})"
+            parts.append(Text(name, style=color))
+        return parts
+
+    def _highlight_parts(
+        self, runs: Sequence[RunRecord], keys: Sequence[str], mode: str
+    ) -> list[Text]:
+        """The highlighted run (◆): its rank, its values of ``keys`` and of the metric."""
+        ranked = self.ranked(runs)
+        run = next((r for r in ranked if r.id == self.highlight), None)
+        if run is None or self.metric is None:
+            return [Text("no run has a value of this metric yet", style="dim")]
+        place = ranked.index(run) + 1
+        parts = [
+            Text.assemble(
+                ("◆ ", HIGHLIGHT), (safe_text(run.name, 30), "bold"), f" #{place}/{len(ranked)}"
+            )
+        ]
+        value = sv.metric_value(run, self.metric, self.which, mode)
+        parts.append(Text(f"  {self.which} {format_number(value)}", style="bold"))
+        for key in keys:
+            shown = safe_text(sv.value_label(sv.group_value(run, key)), 16)
+            parts.append(Text(f"  {safe_text(key, 20)}={shown}"))
+        return parts
+
+    def _show_legend(self, legend: Legend) -> None:
+        width = max(20, self.app.size.width - 2)
+        lines: list[Text] = []
+        for parts in legend:
+            lines += fit_parts(parts, width, max_lines=2) if parts else []
+        self.query_one("#sweep-legend", TextView).show(Text("\n").join(lines), height=len(lines))
+
+    def _show_header(self, runs: Sequence[RunRecord]) -> None:
+        width = max(20, self.app.size.width - 2)
+        tabs = Text(" sweep ", style="bold reverse")
+        for index, view in enumerate(VIEWS, 1):
+            tabs.append("  ")
+            tabs.append(
+                f" {index} {TITLES[view]} ", style="bold reverse" if view == self.view else "dim"
+            )
+        parts = [tabs, Text(f"   {len(runs)} runs", style="bold")]
+        if self.group_key is not None:
+            parts.append(Text(f"   group: {safe_text(self.group_key, 24)}", style="cyan"))
+        if self.metric is not None:
+            parts.append(
+                Text(f"   metric: {safe_text(self.metric, 30)} {self.which}", style="cyan")
+            )
+        if self.view == "scatter" and self.x_key is not None:
+            parts.append(Text(f"   x: {safe_text(self.x_key, 24)}", style="cyan"))
+        parts.append(Text("   ? keys", style="dim"))
+        lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
+        self.query_one("#sweep-header", TextView).show(Text("\n").join(lines), height=len(lines))
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+        self.redraw()
+
+    def action_next_view(self) -> None:
+        self.action_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+
+    def action_toggle_value(self) -> None:
+        self.which = sv.LAST if self.which == sv.BEST else sv.BEST
+        self.redraw()
+
+    def action_move(self, step: int) -> None:
+        ranked = [r.id for r in self.ranked(self.runs)]
+        if not ranked:
+            return
+        index = ranked.index(self.highlight) if self.highlight in ranked else -step
+        self.highlight = ranked[(index + step) % len(ranked)]
+        self.redraw()
+
+    def _choose(self, title: str, choices: list[str], current: str | None, attr: str) -> None:
+        if not choices:
+            self.notify(
+                "nothing to choose from: the runs' configs do not differ", severity="warning"
+            )
+            return
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                setattr(self, attr, value)
+                self.redraw()
+
+        self.app.push_screen(ChoiceScreen(title, choices, current), chosen)
+
+    def action_choose_group(self) -> None:
+        self._choose("group by", sv.sweep_keys(self.runs), self.group_key, "group_key")
+
+    def action_choose_metric(self) -> None:
+        self._choose("metric", self.metrics(self.runs), self.metric, "metric")
+
+    def action_choose_x(self) -> None:
+        self._choose("scatter x", sv.sweep_keys(self.runs), self.x_key, "x_key")
+
+    def action_choose_axes(self) -> None:
+        keys = [k for k in sv.sweep_keys(self.runs) if k != sv.TAG]
+
+        def chosen(value: list[str] | None) -> None:
+            if value is not None:
+                self.axes = value
+                self.view = "parallel"
+                self.redraw()
+
+        self.app.push_screen(AxesScreen(keys, self.axes or []), chosen)
