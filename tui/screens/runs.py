@@ -60,6 +60,7 @@ class RunsScreen(LiveScreen):
         Binding("4", "open_run('console')", "console", show=False),
         Binding("space", "select", "select"),
         Binding("c", "compare", "compare"),
+        Binding("w", "sweep", "sweep"),
         Binding("s", "sort", "sort"),
         Binding("S", "reverse", "reverse", show=False),
         Binding("slash", "filter", "filter"),
@@ -383,6 +384,20 @@ class RunsScreen(LiveScreen):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(chosen))
+
+    def action_sweep(self) -> None:
+        """The sweep views of the selected runs (two or more), else of the runs shown (the
+        filter's), else of every run, new ones included."""
+        from .sweep import SweepScreen
+
+        shown = [run.id for run in self.shown_runs]
+        chosen = [run_id for run_id in shown if run_id in self.selected]
+        if len(chosen) >= 2:
+            self.app.push_screen(SweepScreen(chosen))
+        elif self.run_filter.expression:
+            self.app.push_screen(SweepScreen(shown))
+        else:
+            self.app.push_screen(SweepScreen(None))
 
     def action_filter(self) -> None:
         self.query_one(FilterBar).open(self.run_filter.expression)
