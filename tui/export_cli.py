@@ -1,0 +1,364 @@
+"""``tracktui export [FILTER]``: the runs' histories or their summary table as CSV, Parquet or
+JSON Lines, for pandas, polars, DuckDB, spreadsheets and other tools.
+
+Layouts (what ``tracker.Api`` returns, so a file and a notebook agree):
+
+- ``--what history`` (default), ``--layout wide``: one row per run and step, ``run_id,
+  run_name, step, time`` then one column per metric (empty where a metric has no point at
+  that step; a logged NaN is ``nan``). ``--layout long``: tidy, one row per point: ``run_id,
+  run_name, key, step, time, value``.
+- ``--what summary``: one row per run: its fields, ``config.*``, ``summary.*``, ``metrics.*``
+  (last values), as ``tracker.Api.summary_table``.
+
+Runs are read and written one at a time, so memory stays that of the largest run. Parquet
+goes through pyarrow (``pip install 'tracktui[analysis]'``) and needs ``-o FILE``; CSV and
+JSONL go to stdout without ``-o`` (or with ``-o -``), where every text read from the database
+passes :func:`safe_text` (JSON: :func:`safe_json`, which round-trips exactly). In a file, CSV
+text is written as stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import io
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
+
+from tracker.sanitize import safe_json, safe_text
+
+from .cli import _db_path, emit
+
+if TYPE_CHECKING:
+    from tracker.api import Runs
+    from tracker.api.frames import Columns
+
+FORMATS = ("csv", "parquet", "jsonl")
+NO_PYARROW = "tracktui export --format parquet needs pyarrow: pip install 'tracktui[analysis]'"
+
+
+def add_parser(sub: Any) -> None:
+    """The ``export`` subcommand's parser, on ``build_parser``'s subparsers."""
+    export = sub.add_parser(
+        "export", help="histories or the summary table as CSV, Parquet or JSON Lines",
+        description="Write the runs' metric histories (--what history, one row per run and "
+        "step, one column per metric; --layout long: one row per point) or their summary "
+        "table (--what summary, one row per run: config.*, summary.*, metrics.*) to a file "
+        "or stdout. FILTER selects runs as in tracktui ls --filter.",
+    )  # fmt: skip
+    export.add_argument(
+        "filter_words", nargs="*", metavar="FILTER",
+        help="runs to export, e.g. 'status=finished cfg.lr<1e-3' (default: all)",
+    )  # fmt: skip
+    export.add_argument(
+        "--db", dest="sub_db", action="append", help="database (again for several files)"
+    )
+    export.add_argument("--project", help="only runs of this project")
+    export.add_argument("--filter", default="", help="as FILTER (given both, both must hold)")
+    export.add_argument("--sort", help="order of the runs: a field as in ls --sort")
+    export.add_argument("--desc", action="store_true", help="sort descending")
+    export.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
+    export.add_argument(
+        "--what", choices=("history", "summary"), default="history",
+        help="history: the metrics' points (default); summary: one row per run",
+    )  # fmt: skip
+    export.add_argument(
+        "--metrics", nargs="+", metavar="KEY",
+        help="metric keys or patterns (train/*); default: all but sys/* (name them to get them)",
+    )  # fmt: skip
+    export.add_argument(
+        "--x", default="step",
+        help="history rows on: step (default), time, timestamp, or a metric (epoch)",
+    )  # fmt: skip
+    export.add_argument(
+        "--samples", type=_positive, metavar="N",
+        help="at most N rows per run, each metric's extremes kept (default: every point)",
+    )  # fmt: skip
+    export.add_argument(
+        "--layout", choices=("wide", "long"), default="wide",
+        help="history: wide (a column per metric, default) or long (a row per point)",
+    )  # fmt: skip
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="file to write (default or '-': stdout)"
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of rows, not {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.api import Api
+
+    expression = " ".join(args.filter_words)
+    if args.filter:
+        expression = f"({expression}) AND ({args.filter})" if expression else args.filter
+    to_stdout = args.output in (None, "-")
+    if args.format == "parquet" and to_stdout:
+        emit("tracktui: --format parquet writes a file: give -o FILE.parquet", error=True)
+        return 2
+    api = Api(_db_path(args))
+    try:
+        runs = api.runs(args.project, expression, args.sort, args.desc)
+        if args.what == "summary":
+            columns = runs.summary_table(args.metrics, format="numpy")
+            written = write_summary(columns, args.format, args.output, to_stdout)
+        else:
+            written = write_history(runs, args, to_stdout)
+    except KeyError as exc:
+        emit(f"tracktui: {safe_text(exc.args[0] if exc.args else exc)}", error=True)
+        return 2
+    finally:
+        api.close()
+    if not to_stdout:
+        noun = "run" if len(runs) == 1 else "runs"
+        emit(
+            f"wrote {written:,} rows of {len(runs)} {noun} to {safe_text(args.output)}", error=True
+        )
+    elif not runs:
+        emit(f"tracktui: no runs{' match' if expression else ''} in {api.db}", error=True)
+    return 0
+
+
+# --- history ----------------------------------------------------------------------------------
+def write_history(runs: Runs, args: argparse.Namespace, to_stdout: bool) -> int:
+    """Every run's history, one run at a time; the rows written."""
+    available = list(dict.fromkeys(k for r in runs for k in r.metrics))
+    from tracker.api.run import select_keys
+
+    keys = [k for k in select_keys(available, args.metrics) if k != args.x]
+    heads = ["run_id", "run_name", *(["timestamp"] if args.x == "timestamp" else [])]
+    if args.x not in ("step", "time", "timestamp"):
+        heads.append(args.x)
+    heads += ["step", "time"]
+    header = [*heads, "key", "value"] if args.layout == "long" else [*heads, *keys]
+    total = 0
+    with _sink(args.format, args.output, header, keys, args.layout) as write:
+        for item in runs:
+            if args.x not in ("step", "time", "timestamp") and args.x not in item.metrics:
+                continue
+            columns, _ = item.columns(keys, args.x, args.samples, system=True)
+            total += write(item.id, item.name, columns, to_stdout)
+    return total
+
+
+Writer = Callable[[str, str, "Columns", bool], int]
+
+
+@contextmanager
+def _sink(
+    format: str, output: str | None, header: list[str], keys: list[str], layout: str
+) -> Iterator[Writer]:
+    if format == "parquet":
+        with _parquet_sink(output or "", header, keys, layout) as write:
+            yield write
+        return
+    stream, close = _open_text(output)
+    try:
+        if format == "csv":
+            writer = csv.writer(stream, lineterminator="\n")
+            shown = [safe_text(h) for h in header] if close is None else header
+            writer.writerow(shown)
+            yield _csv_rows(writer, header, keys, layout)
+        else:
+            yield _jsonl_rows(stream, header, keys, layout)
+    finally:
+        stream.flush()
+        if close is not None:
+            close()
+
+
+def _open_text(output: str | None) -> tuple[IO[str], Callable[[], None] | None]:
+    if output in (None, "-"):
+        return sys.stdout, None
+    stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by _sink
+    return stream, stream.close
+
+
+def _cells(columns: Columns, name: str, present: bool = True) -> list[Any]:
+    """A column as Python values; a metric's steps without a point as None."""
+    values: list[Any] = columns.data[name].tolist()
+    mask = columns.present.get(name) if present else None
+    if mask is not None and not bool(mask.all()):
+        values = [v if m else None for v, m in zip(values, mask.tolist(), strict=True)]
+    return values
+
+
+def _csv_rows(writer: Any, header: list[str], keys: list[str], layout: str) -> Writer:
+    def write(run_id: str, run_name: str, columns: Columns, to_stdout: bool) -> int:
+        ident = [safe_text(run_id), safe_text(run_name)] if to_stdout else [run_id, run_name]
+        n = len(columns)
+        heads = [_cells(columns, h) for h in header[2:] if h in columns.data and h not in keys]
+        if layout == "long":
+            count = 0
+            for key in keys:
+                mask = columns.present[key].tolist()
+                values = columns.data[key].tolist()
+                key_text = safe_text(key) if to_stdout else key
+                writer.writerows(
+                    [*ident, *(h[row] for h in heads), key_text, values[row]]
+                    for row in range(n)
+                    if mask[row]
+                )
+                count += sum(mask)
+            return count
+        metric_cells = [_cells(columns, k) for k in keys]
+        writer.writerows(
+            [*ident, *(h[row] for h in heads), *(c[row] for c in metric_cells)] for row in range(n)
+        )
+        return n
+
+    return write
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def _jsonl_rows(stream: IO[str], header: list[str], keys: list[str], layout: str) -> Writer:
+    def write(run_id: str, run_name: str, columns: Columns, to_stdout: bool) -> int:
+        heads = [h for h in header[2:] if h in columns.data and h not in keys]
+        head_cells = {h: _cells(columns, h) for h in heads}
+        out = io.StringIO()
+        count = 0
+        for row in range(len(columns)):
+            base: dict[str, Any] = {"run_id": run_id, "run_name": run_name}
+            base.update((h, head_cells[h][row]) for h in heads)
+            if layout == "long":
+                for key in keys:
+                    if columns.present[key][row]:
+                        value = _json_number(float(columns.data[key][row]))
+                        out.write(safe_json({**base, "key": key, "value": value}, None) + "\n")
+                        count += 1
+                continue
+            for key in keys:
+                if columns.present[key][row]:
+                    base[key] = _json_number(float(columns.data[key][row]))
+            out.write(safe_json(base, None) + "\n")
+            count += 1
+        stream.write(out.getvalue())
+        return count
+
+    return write
+
+
+@contextmanager
+def _parquet_sink(output: str, header: list[str], keys: list[str], layout: str) -> Iterator[Writer]:
+    pa, pq = _pyarrow()
+    types = {"run_id": pa.string(), "run_name": pa.string(), "step": pa.int64(), "key": pa.string()}
+    schema = pa.schema([(h, types.get(h, pa.float64())) for h in header])
+    with pq.ParquetWriter(output, schema) as parquet:
+
+        def write(run_id: str, run_name: str, columns: Columns, to_stdout: bool) -> int:
+            n = len(columns)
+            arrays: dict[str, Any] = {}
+            if layout == "long":
+                masks = [columns.present[k] for k in keys]
+                counts = [int(m.sum()) for m in masks]
+                total = sum(counts)
+                arrays["run_id"] = pa.array([run_id] * total, pa.string())
+                arrays["run_name"] = pa.array([run_name] * total, pa.string())
+                for h in header[2:]:
+                    if h in ("key", "value"):
+                        continue
+                    arrays[h] = pa.array(_concat([columns.data[h][m] for m in masks]))
+                arrays["key"] = pa.array(
+                    [k for k, c in zip(keys, counts, strict=True) for _ in range(c)]
+                )
+                arrays["value"] = pa.array(
+                    _concat([columns.data[k][m] for k, m in zip(keys, masks, strict=True)])
+                )
+                parquet.write_table(pa.table(arrays, schema=schema))
+                return total
+            arrays["run_id"] = pa.array([run_id] * n, pa.string())
+            arrays["run_name"] = pa.array([run_name] * n, pa.string())
+            for h in header[2:]:
+                values = columns.data[h]
+                mask = columns.present.get(h)
+                # null where a metric has no point at that step; a logged NaN stays NaN
+                arrays[h] = pa.array(values, mask=None if mask is None else ~mask)
+            parquet.write_table(pa.table(arrays, schema=schema))
+            return n
+
+        yield write
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    """pyarrow and pyarrow.parquet (import_module: pyarrow ships no type information)."""
+    try:
+        return importlib.import_module("pyarrow"), importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        raise SystemExit(f"tracktui: {NO_PYARROW}") from None
+
+
+def _concat(parts: Sequence[Any]) -> Any:
+    import numpy as np
+
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+# --- summary ----------------------------------------------------------------------------------
+def write_summary(
+    columns: dict[str, list[Any]], format: str, output: str | None, to_stdout: bool
+) -> int:
+    """The summary table, one row per run; the rows written."""
+    import numpy as np
+
+    from tracker.api.table import uniform
+    from tracker.jsonable import to_json_safe
+    from tracker.models import iso_time
+
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    for name in ("created_at", "finished_at"):
+        if format != "parquet":
+            columns[name] = [iso_time(v) for v in columns[name]]
+    if format == "parquet":
+        pa, pq = _pyarrow()
+        data = {name: uniform(values) for name, values in columns.items()}
+        table = pa.table(data)
+        for name in ("created_at", "finished_at"):
+            seconds = np.array([np.nan if v is None else v for v in data[name]], np.float64)
+            micros = np.nan_to_num(np.round(seconds * 1e6)).astype(np.int64)
+            stamps = pa.array(micros, pa.timestamp("us", "UTC"), mask=np.isnan(seconds))
+            table = table.set_column(table.schema.get_field_index(name), name, stamps)
+        pq.write_table(table, output or "")
+        return n
+    stream, close = _open_text(output)
+    try:
+        if format == "jsonl":
+            for row in range(n):
+                record = {name: to_json_safe(columns[name][row]) for name in names}
+                stream.write(safe_json(record, None) + "\n")
+        else:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow([safe_text(h) for h in names] if to_stdout else names)
+            for row in range(n):
+                writer.writerow(_csv_cell(columns[name][row], to_stdout) for name in names)
+    finally:
+        stream.flush()
+        if close is not None:
+            close()
+    return n
+
+
+def _csv_cell(value: Any, to_stdout: bool) -> Any:
+    if isinstance(value, (list, dict)):
+        from tracker.jsonable import to_json_safe
+
+        return safe_json(to_json_safe(value), None)
+    if isinstance(value, str) and to_stdout:
+        return safe_text(value)
+    return value
