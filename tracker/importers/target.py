@@ -1,0 +1,229 @@
+"""Writing one imported run into a destination store, incrementally and idempotently.
+
+A reader hands over a :class:`SourceRun`: the run's metadata and everything it holds, each
+series, the media and the console in the source's own order. :func:`write_run` asks the
+destination how far it already is (each series' point count, the run's media rows and console
+chunks) and appends only what lies beyond, the way :mod:`tracker.sync` copies between stores
+and through the same Store primitives: importing twice adds nothing, and a source that kept
+logging since gets just its new points. The run's row goes last, so a run interrupted halfway
+is not shown as complete.
+
+Points keep the source's wall times (stored, as every point, in milliseconds since the run's
+``created_at``); NaN and ±inf are stored as the tracker stores them (NaN as NULL, counted in
+``nonfinite``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..db import Store, transaction
+from ..jsonable import dumps
+from ..media.base import Encoded
+from ..values import MAX_KEY_LENGTH, MAX_NAME_LENGTH
+
+PAGE_POINTS = 50_000  # points per transaction (as tracker.sync)
+PAGE_ROWS = 200  # media rows or console chunks per transaction
+STATUSES = ("finished", "failed", "crashed")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(slots=True)
+class Series:
+    """One metric's points in the source's order: steps, values and wall times (epoch s)."""
+
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+
+    def add(self, step: int, value: float, wall: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        self.walls.append(wall)
+
+
+@dataclass(slots=True)
+class SourceRun:
+    """A run as a reader found it. ``status`` is one of :data:`STATUSES`."""
+
+    id: str
+    name: str
+    project: str
+    created_at: float
+    status: str = "finished"
+    finished_at: float | None = None
+    host: str = ""
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    exit_code: int | None = None
+    error: str | None = None
+    series: dict[str, Series] = field(default_factory=dict)
+    media: list[tuple[str, int, float, Encoded]] = field(default_factory=list)  # key, step, t
+    console: list[tuple[int, float, str]] = field(default_factory=list)  # stream, t, text
+    problems: list[str] = field(default_factory=list)  # what could not be read, for the user
+
+    def point(self, key: str, step: int, value: float, wall: float) -> None:
+        """Add one scalar to the series ``key`` (cleaned into a key the tracker takes)."""
+        name = clean_key(key)
+        series = self.series.get(name)
+        if series is None:
+            series = self.series[name] = Series()
+        series.add(step, value, wall)
+
+    def last_wall(self) -> float:
+        walls = [s.walls[-1] for s in self.series.values() if s.walls]
+        walls += [m[2] for m in self.media[-1:]] + [c[1] for c in self.console[-1:]]
+        return max(walls, default=self.created_at)
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What :func:`write_run` added for one run."""
+
+    id: str
+    name: str
+    points: int = 0
+    media: int = 0
+    console: int = 0
+    row_changed: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.points or self.media or self.console or self.row_changed)
+
+
+def clean_key(key: str) -> str:
+    """A metric key the tracker accepts, the text otherwise kept as data: control characters
+    become visible ``\\xNN`` escapes, an empty key ``_``, and a long one is cut."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
+    text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate
+    return text[:MAX_KEY_LENGTH] or "_"
+
+
+def clean_name(text: str, fallback: str) -> str:
+    """A run name or project as stored: stripped, at most the tracker's length, never empty."""
+    value = text.encode("utf-8", "replace").decode("utf-8").strip()
+    return value[:MAX_NAME_LENGTH] or fallback
+
+
+def write_run(
+    store: Store, run: SourceRun, progress: Callable[[int], None] | None = None
+) -> RunResult:
+    """Append to ``store`` what it lacks of ``run``; ``progress(points)`` after each page."""
+    result = RunResult(run.id, run.name, problems=list(run.problems))
+    before = store.run_row(run.id)
+    created = float(before["created_at"]) if before is not None else run.created_at
+    for key, series in run.series.items():
+        result.points += _write_series(store, run.id, key, series, created, progress)
+    have = store.row_counts(run.id) if store.has_media else {"media": 0, "console": 0}
+    if store.has_media:
+        result.media = _write_media(store, run, have["media"])
+        result.console = _write_console(store, run, have["console"])
+    row = _run_row(run, created, before)
+    result.row_changed = before != row
+    if result.row_changed or result.points or result.media or result.console:
+        with transaction(store) as version:  # readers see the run as changed
+            store.copy_run(row, version)
+    return result
+
+
+def _write_series(
+    store: Store,
+    run_id: str,
+    key: str,
+    series: Series,
+    created: float,
+    progress: Callable[[int], None] | None,
+) -> int:
+    wanted = len(series.values)
+    written = 0
+    while True:
+        with transaction(store) as version:
+            sid, have, low, high, nonfinite = store.ensure_series(run_id, [key], version)[key]
+            if have >= wanted:
+                return written
+            end = min(wanted, have + PAGE_POINTS)
+            steps = series.steps[have:end]
+            values = series.values[have:end]
+            times = [round((w - created) * 1000.0) for w in series.walls[have:end]]
+            store.insert_points([(sid, have + 1, steps, values, times)])
+            finite = [v for v in values if v - v == 0.0]
+            if finite:
+                low = min(finite) if low is None else min(low, *finite)
+                high = max(finite) if high is None else max(high, *finite)
+            last = values[-1]
+            store.update_series(
+                [
+                    (end, None if math.isnan(last) else last, steps[-1], times[-1], low, high,
+                     nonfinite + len(values) - len(finite), version, sid)
+                ]
+            )  # fmt: skip
+        written += len(values)
+        if progress is not None:
+            progress(len(values))
+
+
+def _write_media(store: Store, run: SourceRun, have: int) -> int:
+    rows = run.media[have:]
+    for start in range(0, len(rows), PAGE_ROWS):
+        page = rows[start : start + PAGE_ROWS]
+        with transaction(store):
+            store.insert_media(
+                [
+                    (run.id, key, step, wall, item.kind, dumps(item.meta), item.data)
+                    for key, step, wall, item in page
+                ]
+            )
+    return len(rows)
+
+
+def _write_console(store: Store, run: SourceRun, have: int) -> int:
+    chunks = run.console[have:]
+    for start in range(0, len(chunks), PAGE_ROWS):
+        with transaction(store):
+            store.insert_console([(run.id, *chunk) for chunk in chunks[start : start + PAGE_ROWS]])
+    return len(chunks)
+
+
+def _run_row(run: SourceRun, created: float, before: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's stored row. A source that says crashed is stored ``failed`` with an error
+    that says so: an imported run has no process the viewer could watch, so it is never
+    stored ``running``."""
+    if run.status not in STATUSES:
+        raise ValueError(f"status {run.status!r} is not one of {STATUSES}")
+    error = run.error
+    if run.status == "crashed":
+        error = "crashed: " + (error or "the source has no record of the run ending")
+    last = run.last_wall()
+    finished = run.finished_at if run.finished_at is not None else last
+    steps = [s.steps[-1] for s in run.series.values() if s.steps]
+    steps += [m[1] for m in run.media]
+    step = max(steps) if steps else None
+    if before is not None and before.get("step") is not None and step is not None:
+        step = max(step, int(before["step"]))
+    return {
+        "id": run.id,
+        "project": run.project,
+        "name": run.name,
+        "status": "finished" if run.status == "finished" else "failed",
+        "created_at": created,
+        "updated_at": max(finished, last),
+        "finished_at": finished,
+        "host": run.host or "imported",
+        "pid": 0,
+        "pid_start": None,
+        "step": step,
+        "tags": dumps(run.tags),
+        "config": dumps(run.config),
+        "summary": dumps(run.summary),
+        "exit_code": run.exit_code,
+        "error": error,
+        "dropped": 0,
+        "metric_defs": before["metric_defs"] if before is not None else "[]",
+    }

@@ -1,0 +1,246 @@
+"""``tracktui import tensorboard LOGDIR``: TensorBoard event files read with TensorBoard's own
+reader (``RawEventFileLoader`` and the ``data_compat``/``dataclass_compat`` layers that its
+``EventFileLoader`` applies), never a parser of our own.
+
+Every directory under LOGDIR that holds event files is one run, named by its path relative to
+LOGDIR, with the id ``tb-`` + a hash of LOGDIR's absolute path and that relative path (so the
+same directory imported again is the same run). Its event files are read in name order (their
+names start with the time they were created), so a writer that was restarted appends. What
+is kept: scalars with their steps and wall times, images (their PNG bytes as stored) and
+histograms as media, and the hparams plugin's hyperparameters as the run's config. A record
+that cannot be read (a file cut short, a damaged record) ends that file: what came before it is
+imported and the rest is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..media.base import MAX_MEDIA_BYTES, Encoded
+from ..media.histogram import MAX_BINS
+from . import ImportSourceError, MissingReader, RunSource
+from .target import SourceRun, clean_key, clean_name
+
+EVENT_MARK = "tfevents"
+_FLOAT_TYPES = {1: "float_val", 2: "double_val", 19: "half_val"}  # DT_FLOAT, DT_DOUBLE, DT_HALF
+
+
+def _module(name: str) -> Any:
+    """A module of TensorBoard's (it has no type information: taken as Any)."""
+    return importlib.import_module(name)
+
+
+def run_id(logdir: str, relative: str) -> str:
+    """The stable id of the run in ``logdir/relative``."""
+    key = f"{os.path.abspath(logdir)}\0{relative}".encode("utf-8", "surrogateescape")
+    return "tb-" + hashlib.sha256(key).hexdigest()[:16]
+
+
+def run_dirs(logdir: str) -> list[tuple[str, list[Path]]]:
+    """``(relative path, event files in name order)`` of every run under ``logdir``."""
+    found = []
+    for folder, subdirs, files in os.walk(logdir):
+        subdirs.sort()
+        events = sorted(f for f in files if EVENT_MARK in f and not f.endswith(".tmp"))
+        if events:
+            relative = os.path.relpath(folder, logdir)
+            found.append((relative, [Path(folder) / f for f in events]))
+    return found
+
+
+def read_logdir(logdir: str, project: str | None = None) -> RunSource:
+    """The runs of a TensorBoard log directory; :class:`ImportSourceError` when there are
+    none to read."""
+    try:
+        _module("tensorboard.backend.event_processing.event_file_loader")
+    except ImportError:
+        raise MissingReader("tensorboard", "tensorboard") from None
+    path = Path(logdir)
+    if not path.exists():
+        raise ImportSourceError(f"{logdir}: no such directory")
+    if not path.is_dir():
+        raise ImportSourceError(f"{logdir}: not a directory (give the TensorBoard log directory)")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ImportSourceError(f"{logdir}: permission denied")
+    runs = run_dirs(logdir)
+    if not runs:
+        raise ImportSourceError(
+            f"{logdir}: no TensorBoard event files (events.out.tfevents.*) in it or below it"
+        )
+    base = clean_name(path.resolve().name, "tensorboard")
+    return _runs(logdir, runs, project or base, base)
+
+
+def _runs(logdir: str, runs: list[tuple[str, list[Path]]], project: str, base: str) -> RunSource:
+    for relative, files in runs:
+        name = base if relative == "." else relative
+        try:
+            yield read_run(logdir, relative, files, project, name)
+        except (OSError, ValueError) as exc:
+            yield ImportSourceError(f"run {name}: cannot be read: {exc}")
+
+
+def read_run(logdir: str, relative: str, files: list[Path], project: str, name: str) -> SourceRun:
+    """One run: every event file of one directory, in order."""
+    run = SourceRun(
+        id=run_id(logdir, relative),
+        name=clean_name(name, "tensorboard"),
+        project=clean_name(project, "tensorboard"),
+        created_at=0.0,
+        tags=["tensorboard"],
+    )
+    first: float | None = None
+    initial: dict[str, Any] = {}  # tag -> its first SummaryMetadata (dataclass_compat's state)
+    left_out: dict[str, int] = {}
+    for file in files:
+        for event in _events(file, initial, run):
+            if first is None or event.wall_time < first:
+                first = event.wall_time
+            for value in event.summary.value:
+                _value(run, event, value, initial, left_out)
+    run.created_at = first if first is not None else 0.0
+    if left_out:
+        kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(left_out.items()))
+        run.problems.append(f"left out (not imported): {kinds}")
+    return run
+
+
+def _events(file: Path, initial: dict[str, Any], run: SourceRun) -> Iterator[Any]:
+    """The file's events through TensorBoard's compat layers; reports what is unreadable."""
+    event_file_loader = _module("tensorboard.backend.event_processing.event_file_loader")
+    event_pb2 = _module("tensorboard.compat.proto.event_pb2")
+    migrate_event = _module("tensorboard.data_compat").migrate_event
+    migrate_dataclass = _module("tensorboard.dataclass_compat").migrate_event
+
+    size = file.stat().st_size
+    consumed = 0
+    loader = event_file_loader.RawEventFileLoader(str(file))
+    for record in loader.Load():
+        consumed += len(record) + 16  # length (8), its CRC (4), the data, its CRC (4)
+        try:
+            event = event_pb2.Event.FromString(record)
+        except Exception as exc:  # protobuf's DecodeError: a record whose CRC happened to pass
+            run.problems.append(f"{file.name}: a damaged event left out ({type(exc).__name__})")
+            continue
+        yield from migrate_dataclass(migrate_event(event), initial)
+    if consumed < size:
+        run.problems.append(
+            f"{file.name}: its last {size - consumed:,} bytes are unreadable (cut short or "
+            "damaged); the events before them were imported"
+        )
+
+
+def _value(
+    run: SourceRun, event: Any, value: Any, initial: dict[str, Any], left_out: dict[str, int]
+) -> None:
+    tag = value.tag
+    metadata = value.metadata if value.HasField("metadata") else initial.get(tag)
+    plugin = metadata.plugin_data.plugin_name if metadata is not None else ""
+    if plugin == "scalars" and value.HasField("tensor"):
+        run.point(tag, int(event.step), _scalar(value.tensor), float(event.wall_time))
+    elif plugin == "images" and value.HasField("tensor"):
+        _images(run, event, tag, value.tensor)
+    elif plugin == "histograms" and value.HasField("tensor"):
+        encoded = _histogram(value.tensor)
+        if encoded is not None:
+            run.media.append((clean_key(tag), int(event.step), float(event.wall_time), encoded))
+    elif plugin == "hparams":
+        _hparams(run, metadata)
+    else:
+        kind = plugin or value.WhichOneof("value") or "empty"
+        left_out[kind] = left_out.get(kind, 0) + 1
+
+
+def _scalar(tensor: Any) -> float:
+    field = _FLOAT_TYPES.get(tensor.dtype)
+    if field is not None and not tensor.tensor_content:
+        values = getattr(tensor, field)
+        if len(values) == 1:
+            return float(values[0])  # the common case, without building an array
+    make_ndarray = _module("tensorboard.util.tensor_util").make_ndarray
+    return float(make_ndarray(tensor).item())
+
+
+def _images(run: SourceRun, event: Any, tag: str, tensor: Any) -> None:
+    """The images plugin's string tensor: width, height, then one encoded image each."""
+    encoded = list(tensor.string_val)[2:]
+    for index, data in enumerate(encoded):
+        key = tag if len(encoded) == 1 else f"{tag}/{index}"
+        item = _image(bytes(data))
+        if item is None:
+            run.problems.append(f"{tag} at step {event.step}: an image that cannot be read")
+            continue
+        run.media.append((clean_key(key), int(event.step), float(event.wall_time), item))
+
+
+def _image(data: bytes) -> Encoded | None:
+    from PIL import Image as PILImage
+
+    if len(data) > MAX_MEDIA_BYTES:
+        return None
+    try:
+        with PILImage.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            file_format = (opened.format or "").lower()
+            if file_format not in ("png", "jpeg"):  # kept as PNG, the viewer reads PNG/JPEG
+                from ..media.image import Image
+
+                opened.load()
+                return Image(opened.copy()).encode()
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return Encoded("image", {"width": width, "height": height, "format": file_format}, data)
+
+
+def _histogram(tensor: Any) -> Encoded | None:
+    """The histograms plugin's k×3 tensor (left edge, right edge, count) as a histogram."""
+    make_ndarray = _module("tensorboard.util.tensor_util").make_ndarray
+    array = make_ndarray(tensor)
+    if array.ndim != 2 or array.shape[1] != 3 or array.shape[0] == 0:
+        return None
+    buckets = [(float(a), float(b), float(c)) for a, b, c in array.tolist()]
+    edges, counts = [buckets[0][0]], []
+    for _left, right, count in buckets:
+        if right > edges[-1]:
+            edges.append(right)
+            counts.append(count)
+        elif counts:  # a bucket of no width (all values equal) joins the one before
+            counts[-1] += count
+        else:
+            edges.append(edges[-1] + 1.0)
+            counts.append(count)
+    while len(counts) > MAX_BINS:  # merge neighbours until the tracker takes it
+        counts = [sum(counts[i : i + 2]) for i in range(0, len(counts), 2)]
+        edges = edges[::2] + ([edges[-1]] if len(edges) % 2 == 0 else [])
+    if not all(v - v == 0.0 for v in edges + counts):
+        return None
+    from ..media.base import json_bytes
+
+    total = sum(counts)
+    meta = {"bins": len(counts), "total": total, "min": edges[0], "max": edges[-1]}
+    return Encoded("histogram", meta, json_bytes({"counts": counts, "edges": edges}))
+
+
+def _hparams(run: SourceRun, metadata: Any) -> None:
+    plugin_data_pb2 = _module("tensorboard.plugins.hparams.plugin_data_pb2")
+
+    try:
+        data = plugin_data_pb2.HParamsPluginData.FromString(metadata.plugin_data.content)
+    except Exception:  # protobuf's DecodeError
+        run.problems.append("hparams: plugin data that cannot be read")
+        return
+    if not data.HasField("session_start_info"):
+        return
+    for name, proto in sorted(data.session_start_info.hparams.items()):
+        kind = proto.WhichOneof("kind")
+        if kind in ("number_value", "string_value", "bool_value"):
+            value = getattr(proto, kind)
+            if kind == "number_value" and float(value).is_integer() and abs(value) < 2**53:
+                value = int(value)
+            run.config[name] = value

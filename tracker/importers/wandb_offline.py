@@ -1,0 +1,331 @@
+"""``tracktui import wandb RUN_DIR``: wandb's offline run folders (``wandb/offline-run-*``, or
+online ones never synced), read from their ``run-<id>.wandb`` transaction logs.
+
+Each record is decoded by wandb's own protobuf class (``wandb.proto.wandb_internal_pb2.Record``).
+wandb 0.31 no longer ships a Python reader of the file itself (its ``DataStore`` moved into the
+Go core), so the framing around the records, LevelDB's log format (32 KiB blocks of
+CRC-checked chunks after a 7-byte ``:W&B`` header), is read by :func:`records` here. A damaged
+chunk ends its block: the records after it in the next blocks are still read, and the damage
+is reported.
+
+What is kept: the run's id (wandb's), name, project, tags, host, start time; its config and
+summary (the records, then ``files/config.yaml`` and ``files/wandb-summary.json`` where present);
+every numeric history value with its ``_step`` and ``_timestamp``; histograms and image files as
+media; the console (output records, else ``files/output.log``). The exit record says finished
+or failed; a run without one crashed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..media.base import MAX_MEDIA_BYTES, Encoded
+from . import ImportSourceError, MissingReader, RunSource
+from .target import SourceRun, clean_key, clean_name
+
+BLOCK = 32 * 1024
+HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+_STDERR, _STDOUT = 0, 1  # wandb's OutputRawRecord.OutputType
+_CONSOLE_STREAM = {_STDOUT: 1, _STDERR: 2}  # -> tracker.console's STDOUT, STDERR
+
+
+def records(data: bytes, problems: list[str]) -> Iterator[bytes]:
+    """The records of a ``.wandb`` file's bytes, each one whole; damage goes to ``problems``."""
+    if not data.startswith(HEADER[:4]):
+        raise ValueError("not a wandb transaction log (no :W&B header)")
+    pos, pending, damaged = len(HEADER), b"", 0
+    while pos + 7 <= len(data):
+        room = BLOCK - pos % BLOCK
+        if room < 7:  # a block's tail too short for a header is padding
+            pos += room
+            continue
+        checksum, length, kind = struct.unpack_from("<IHB", data, pos)
+        body = data[pos + 7 : pos + 7 + length]
+        if kind == 0 and length == 0:  # zero padding up to the block's end
+            pos += room
+            continue
+        expected = zlib.crc32(body, zlib.crc32(bytes([kind]))) & 0xFFFFFFFF
+        if length > room - 7 or len(body) < length or expected != checksum or kind > LAST:
+            damaged += 1
+            pending = b""
+            pos += room  # the rest of this block cannot be trusted; the next one starts clean
+            continue
+        pos += 7 + length
+        if kind == FULL:
+            yield body
+        elif kind == FIRST:
+            pending = body
+        elif kind == MIDDLE:
+            pending += body
+        elif pending:
+            yield pending + body
+            pending = b""
+    if damaged:
+        problems.append(f"{damaged:,} damaged block(s) of the .wandb file skipped")
+    if pos < len(data) or pending:
+        problems.append("the .wandb file ends inside a record (cut short); the rest was read")
+
+
+def run_files(source: str) -> list[Path]:
+    """The ``.wandb`` files of a run folder, a ``wandb/`` folder of them, or one file."""
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    found = sorted(path.glob("*.wandb")) or sorted(path.glob("*/*.wandb"))
+    unique: dict[Path, Path] = {}
+    for file in found:  # latest-run is a link to one of the others
+        unique.setdefault(file.resolve(), file)
+    return sorted(unique.values(), key=lambda p: p.resolve().parent.name)
+
+
+def read_wandb(source: str, project: str | None = None) -> RunSource:
+    try:
+        from wandb.proto import wandb_internal_pb2  # noqa: F401
+    except ImportError:
+        raise MissingReader("wandb", "wandb") from None
+    path = Path(source)
+    if not path.exists():
+        raise ImportSourceError(f"{source}: no such file or directory")
+    files = run_files(source)
+    if not files:
+        raise ImportSourceError(
+            f"{source}: no wandb run (run-*.wandb) in it or in its folders; give a "
+            "wandb/offline-run-* folder or the wandb/ folder that holds them"
+        )
+    return _runs(files, project)
+
+
+def _runs(files: list[Path], project: str | None) -> RunSource:
+    for file in files:
+        try:
+            yield read_run(file, project)
+        except (OSError, ValueError) as exc:
+            yield ImportSourceError(f"{file}: cannot be read: {exc}")
+
+
+def read_run(file: Path, project: str | None = None) -> SourceRun:
+    """One wandb run from its ``.wandb`` file and the ``files/`` folder beside it."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    problems: list[str] = []
+    fallback_id = file.stem.removeprefix("run-")
+    run = SourceRun(id=fallback_id, name=fallback_id, project="wandb", created_at=0.0)
+    state = _State(run, file.parent / "files")
+    for raw in records(file.read_bytes(), problems):
+        record = pb.Record()  # type: ignore[attr-defined]
+        try:
+            record.ParseFromString(raw)
+        except Exception:  # protobuf's DecodeError
+            problems.append("a record that cannot be decoded was left out")
+            continue
+        state.take(record)
+    state.done(project)
+    run.problems.extend(problems)
+    return run
+
+
+class _State:
+    """A run built up record by record."""
+
+    def __init__(self, run: SourceRun, files: Path) -> None:
+        self.run = run
+        self.files = files
+        self.step = 0
+        self.last_wall = 0.0
+        self.exit: Any = None
+        self.start: float | None = None
+        self.left_out: dict[str, int] = {}
+
+    def take(self, record: Any) -> None:
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            self._run(record.run)
+        elif kind == "history":
+            self._history(record.history)
+        elif kind == "config":
+            _apply(self.run.config, record.config.update, record.config.remove)
+        elif kind == "summary":
+            _apply(self.run.summary, record.summary.update, record.summary.remove)
+        elif kind == "output_raw" or kind == "output":
+            out = getattr(record, kind)
+            wall = out.timestamp.seconds + out.timestamp.nanos / 1e9
+            stream = _CONSOLE_STREAM.get(out.output_type, 1)
+            self.run.console.append((stream, wall, out.line))
+        elif kind == "exit":
+            self.exit = record.exit
+
+    def _run(self, info: Any) -> None:
+        run = self.run
+        run.id = info.run_id or run.id
+        run.name = clean_name(info.display_name or info.run_id, run.id)
+        run.project = clean_name(info.project, "wandb")
+        run.host = info.host
+        run.tags = [str(t) for t in info.tags]
+        if info.HasField("start_time"):
+            self.start = info.start_time.seconds + info.start_time.nanos / 1e9
+        _apply(run.config, info.config.update, [])
+        _apply(run.summary, info.summary.update, [])
+        if info.run_group:
+            run.config.setdefault("_wandb_group", info.run_group)
+
+    def _history(self, history: Any) -> None:
+        row: dict[str, Any] = {}
+        for item in history.item:
+            path = list(item.nested_key) or [item.key]
+            which = item.WhichOneof("value")
+            try:
+                value = getattr(item, which) if which else json.loads(item.value_json)
+            except ValueError:
+                continue
+            if which == "json":
+                value = json.loads(value)
+            _nest(row, path, value)
+        step = row.pop("_step", None)
+        wall = row.pop("_timestamp", None)
+        row.pop("_runtime", None)
+        if isinstance(step, (int, float)):
+            self.step = int(step)
+        if isinstance(wall, (int, float)):
+            self.last_wall = float(wall)
+        self._values(row, "")
+
+    def _values(self, row: dict[str, Any], prefix: str) -> None:
+        for key, value in row.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+                self.left_out["text or lists"] = self.left_out.get("text or lists", 0) + 1
+            elif isinstance(value, dict):
+                kind = value.get("_type")
+                if kind is None:
+                    self._values(value, name + "/")
+                else:
+                    self._media(name, str(kind), value)
+            else:
+                self.run.point(name, self.step, float(value), self.last_wall)
+
+    def _media(self, key: str, kind: str, value: dict[str, Any]) -> None:
+        item: Encoded | None = None
+        if kind == "histogram":
+            item = _histogram(value)
+        elif kind == "image-file":
+            item = _image_file(self.files, value)
+        if item is None:
+            self.left_out[kind] = self.left_out.get(kind, 0) + 1
+            return
+        self.run.media.append((clean_key(key), self.step, self.last_wall, item))
+
+    def done(self, project: str | None) -> None:
+        run = self.run
+        _read_files(run, self.files)
+        run.config.pop("_wandb", None)
+        for key in [k for k in run.summary if k.startswith("_")]:
+            del run.summary[key]
+        if project:
+            run.project = clean_name(project, "wandb")
+        walls = [s.walls[0] for s in run.series.values() if s.walls]
+        run.created_at = self.start if self.start is not None else min(walls, default=0.0)
+        if self.exit is None:
+            run.status = "crashed"
+            run.error = "the wandb run has no exit record (its process died, or still runs)"
+        else:
+            run.exit_code = int(self.exit.exit_code)
+            run.status = "finished" if run.exit_code == 0 else "failed"
+            if self.exit.runtime:
+                run.finished_at = run.created_at + float(self.exit.runtime)
+        if self.left_out:
+            kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.left_out.items()))
+            run.problems.append(f"left out (not imported): {kinds}")
+
+
+def _nest(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = target[part] = {}
+        target = child
+    target[path[-1]] = value
+
+
+def _apply(target: dict[str, Any], updates: Any, removes: Any) -> None:
+    """wandb's config/summary update records: JSON values at keys or nested key paths."""
+    for item in updates:
+        try:
+            value = json.loads(item.value_json)
+        except ValueError:
+            continue
+        path = list(item.nested_key) or [item.key]
+        if path[0] == "_wandb":
+            continue
+        _nest(target, path, value)
+    for item in removes:
+        path = list(item.nested_key) or [item.key]
+        holder: Any = target
+        for part in path[:-1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict):
+            holder.pop(path[-1], None)
+
+
+def _read_files(run: SourceRun, files: Path) -> None:
+    """``config.yaml``, ``wandb-summary.json`` and ``output.log`` where wandb wrote them."""
+    config = files / "config.yaml"
+    if config.is_file():
+        yaml: Any = importlib.import_module("yaml")  # wandb's dependency, without types
+        try:
+            data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            run.problems.append(f"config.yaml: cannot be read ({type(exc).__name__})")
+            data = None
+        if isinstance(data, dict):
+            for key, entry in data.items():
+                if key != "_wandb" and key not in run.config:
+                    run.config[str(key)] = entry.get("value") if isinstance(entry, dict) else entry
+    summary = files / "wandb-summary.json"
+    if summary.is_file():
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            run.problems.append(f"wandb-summary.json: cannot be read ({type(exc).__name__})")
+            data = None
+        if isinstance(data, dict):
+            run.summary.update({k: v for k, v in data.items() if not str(k).startswith("_")})
+    output = files / "output.log"
+    if not run.console and output.is_file():
+        text = output.read_text(encoding="utf-8", errors="replace")
+        wall = output.stat().st_mtime
+        for start in range(0, len(text), 64 * 1024):  # chunks the console pane takes
+            run.console.append((1, wall, text[start : start + 64 * 1024]))
+
+
+def _histogram(value: dict[str, Any]) -> Encoded | None:
+    from ..media.histogram import Histogram
+
+    try:
+        return Histogram(counts=value.get("values"), edges=value.get("bins")).encode()
+    except (TypeError, ValueError):
+        return None
+
+
+def _image_file(files: Path, value: dict[str, Any]) -> Encoded | None:
+    from ..media.image import Image
+
+    relative = value.get("path")
+    if not isinstance(relative, str):
+        return None
+    path = (files / relative).resolve()
+    if not path.is_relative_to(files.resolve()) or not path.is_file():
+        return None  # a path that leaves the run's folder is not followed
+    if path.stat().st_size > MAX_MEDIA_BYTES:
+        return None
+    caption = value.get("caption")
+    try:
+        return Image(path, caption=caption if isinstance(caption, str) else None).encode()
+    except (TypeError, ValueError):
+        return None
