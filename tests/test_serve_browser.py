@@ -1,0 +1,205 @@
+"""``tracktui serve`` in a real browser: the server is a real process, the page is headless
+Chromium, the screen is read from xterm.js's own buffer (tests/browser.py).
+
+One browser for the module. Checked: the runs table appears; keys reach the app (down, enter
+opens the run, escape comes back, ? lists the keys); a run named with HTML and markup shows
+as text; no console error; no request leaves 127.0.0.1 (the page's fonts are served locally);
+closing the page ends its app; SIGINT and SIGTERM stop the server and every app it started;
+a non-loopback --host warns; a port in use is one clear line and exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+
+from tui.demo_db import build_demo_database
+
+from .browser import TERMINAL_HOOK, free_port, launch, new_page, wait_for_port, wait_for_screen
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+TRACKTUI = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
+HOSTILE = "<script>x[b]"  # short enough for the name column: shown whole
+STOP_S = 15.0
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("serve") / "runs.db"
+    build_demo_database(path, runs=3, steps=60)
+    import tracker
+
+    run = tracker.init(project="demo", name=HOSTILE, db=path, system_metrics=False, quiet=True)
+    run.log({"train/loss": 1.0}, step=0)
+    run.finish()
+    return path
+
+
+class Served:
+    """A ``tracktui serve`` process and the port it listens on."""
+
+    def __init__(self, tmp: Path, *args: str, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
+        self.stdout_path, self.stderr_path = tmp / "serve.out", tmp / "serve.err"
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.process = subprocess.Popen(
+                [*TRACKTUI, "serve", "--port", str(self.port), *args],
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # no controlling terminal, as under a service manager
+            )
+
+    def wait_listening(self) -> None:
+        wait_for_port(self.port, lambda: self.process.poll() is None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def apps(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self, number: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+        try:
+            return self.process.wait(STOP_S)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+
+def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Which of these are still alive after STOP_S (a zombie counts as alive: not reaped)."""
+    _, alive = psutil.wait_procs(processes, timeout=STOP_S)
+    return alive
+
+
+def test_browser_sees_the_runs_and_drives_the_app(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, "--db", str(database))
+    try:
+        served.wait_listening()
+        page, log = new_page(browser, 1100, 640)
+        page.add_init_script(TERMINAL_HOOK)
+        page.goto(served.url)
+        screen = wait_for_screen(page, lambda text: "lora-r16-lr0.001" in text and "4 runs" in text)
+        assert HOSTILE in screen  # shown as it is: not parsed as markup, not run as HTML
+        apps = served.apps()
+        assert len(apps) == 1, apps
+
+        page.focus(".xterm-helper-textarea")  # where xterm.js takes keys from
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        run_view = wait_for_screen(page, lambda text: "esc back" in text)
+        assert "id demo0" in run_view  # the second row: a demo run (the hostile one is newest)
+        page.keyboard.press("Escape")
+        wait_for_screen(page, lambda text: "4 runs" in text and "esc back" not in text)
+        page.keyboard.press("?")
+        wait_for_screen(page, lambda text: "tracktui — keys" in text)
+
+        assert log.errors() == []
+        origin = f"127.0.0.1:{served.port}/"
+        away = [url for url in log.requests if url.split("://", 1)[-1][: len(origin)] != origin]
+        assert [url for url in away if not url.startswith("data:")] == []
+        assert any(url.startswith(f"ws://{origin}ws") for url in log.requests)
+
+        page.context.close()  # the session ends: its app is told to quit
+        assert gone(apps) == []
+        assert served.process.poll() is None  # the server carries on for the next page
+    finally:
+        code = served.stop(signal.SIGINT)
+    assert code == 0, served.stderr()
+    assert "Traceback" not in served.stderr()
+
+
+def test_sigterm_stops_the_server_and_its_open_sessions(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, str(database))
+    try:
+        served.wait_listening()
+        page, _ = new_page(browser, 900, 500)
+        page.add_init_script(TERMINAL_HOOK)
+        page.goto(served.url)
+        wait_for_screen(page, lambda text: "lora-r16-lr0.001" in text)
+        apps = served.apps()
+        assert apps
+        code = served.stop(signal.SIGTERM)  # the page is still open
+        assert gone(apps) == []
+        page.context.close()
+    finally:
+        served.stop(signal.SIGKILL)
+    assert code == 0, served.stderr()
+    assert "Traceback" not in served.stderr()
+
+
+def test_a_host_beyond_this_machine_warns_there_is_no_authentication(
+    database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, "--host", "0.0.0.0", "--db", str(database))
+    try:
+        served.wait_listening()
+        warning = served.stderr()
+    finally:
+        code = served.stop(signal.SIGINT)
+    assert "no authentication" in warning and "0.0.0.0" in warning, warning
+    assert code == 0
+
+
+def test_loopback_hosts_do_not_warn(database: Path, tmp_path: Path) -> None:
+    served = Served(tmp_path, "--host", "localhost", "--db", str(database))
+    try:
+        served.wait_listening()
+    finally:
+        served.stop(signal.SIGINT)
+    assert "authentication" not in served.stderr()
+
+
+def test_a_port_in_use_is_a_clear_error(database: Path, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        served = Served(tmp_path, "--db", str(database), port=port)
+        code = served.process.wait(STOP_S)
+    err = served.stderr()
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_a_port_out_of_range_is_refused(database: Path, port: str) -> None:
+    result = subprocess.run(
+        [*TRACKTUI, "serve", "--port", port, str(database)],
+        capture_output=True, text=True, timeout=STOP_S,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--port must be between 1 and 65535" in result.stderr

@@ -1,0 +1,323 @@
+"""``tracktui serve``: the TUI in a browser, through textual-serve.
+
+Owns the subcommand (``add_parser``/``run``), the web server built on
+:class:`textual_serve.server.Server` and the entry point each browser session runs
+(``python -m tui.serve``: the same app as ``tracktui``, drawn by Textual's web driver).
+
+What it changes in textual-serve, and why:
+
+- the page loads nothing from the internet: the stock template links Google Fonts; ours serves
+  the Roboto Mono that textual-serve ships from ``/static`` and carries a Content-Security-Policy
+  that allows only this server (an offline machine would otherwise log a failed request);
+- the page's URLs come from the request's Host, so ``--host 0.0.0.0`` gives a page whose
+  websocket points back at the address the browser used, not at ``0.0.0.0``;
+- every session's app process is stopped when its websocket closes or the server stops
+  (quit, then terminate/kill after a grace period), so no process outlives the server;
+- a port in use is one line and exit 1, not a traceback; SIGINT and SIGTERM stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import html
+import ipaddress
+import re
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .cli import _db_path, emit, refresh_interval
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from textual_serve.app_service import AppService
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+QUIT_GRACE_S = 3.0  # an app asked to quit gets this long before it is terminated
+NO_AUTH_WARNING = (
+    "tracktui serve: warning: listening on {host}, not only this machine. There is no "
+    "authentication: anyone who can reach port {port} can see every run and drive the app "
+    "(and through it, read these databases)."
+)
+
+# Only this server: the page's script, styles and fonts come from /static, its websocket from /ws.
+_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; base-uri 'none'; form-action 'none'"
+)
+_FONT_FACE = """<style>
+      @font-face {
+        font-family: "Roboto Mono";
+        src: url("{{ config.static.url }}fonts/RobotoMono-VariableFont_wght.ttf");
+        font-weight: 100 700;
+      }
+    </style>"""
+_NETWORK_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", re.DOTALL)
+
+
+def add_parser(sub: Any) -> None:
+    """The ``serve`` subcommand's parser, on ``build_parser``'s subparsers."""
+    serve = sub.add_parser(
+        "serve", help="the TUI in a browser (textual-serve), 127.0.0.1 only",
+        description="Serve the TUI to a web browser: each page opened is its own tracktui, "
+        "with every key as in the terminal. Listens on 127.0.0.1 unless --host says "
+        "otherwise; there is no authentication. Ctrl+C stops it.",
+    )  # fmt: skip
+    serve.add_argument(
+        "--db", dest="sub_db", action="append", help="database (again for several files)"
+    )
+    serve.add_argument("sub_databases", nargs="*", metavar="DB", help="databases, as --db")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; another one warns: no "
+        "authentication)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--refresh", dest="sub_refresh", type=float, default=None, metavar="SECONDS",
+        help="while runs log, redraw at most this often (as tracktui --refresh)",
+    )  # fmt: skip
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only reaches this machine: ``localhost`` or a loopback address."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def child_databases(args: argparse.Namespace) -> list[str]:
+    """The databases as given, SQLite paths made absolute (the app runs in its own process)."""
+    given = [
+        *(getattr(args, "databases", None) or ()),
+        *(getattr(args, "sub_databases", None) or ()),
+        *(getattr(args, "sub_db", None) or ()),
+    ]
+    if not given and getattr(args, "db", None):
+        given = [args.db]
+    return [str(Path(text).resolve()) if Path(text).exists() else text for text in given]
+
+
+def app_command(databases: Sequence[str], refresh: float) -> str:
+    """The shell command each browser session runs: this Python, this app, these databases.
+    ``exec`` so the process textual-serve holds is the app itself, not a shell around it."""
+    argv = [sys.executable, "-m", "tui.serve", "--refresh", repr(refresh), "--", *databases]
+    return "exec " + shlex.join(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``tracktui serve``: check the arguments, then serve until SIGINT or SIGTERM."""
+    import asyncio  # here, not at the top: ``tracktui --help`` stays fast
+
+    if not 1 <= args.port <= 65535:
+        emit(f"tracktui serve: --port must be between 1 and 65535, not {args.port}", error=True)
+        return 2
+    refresh = refresh_interval(args.sub_refresh if args.sub_refresh is not None else args.refresh)
+    target = _db_path(args)  # a bad database argument is an error now, not in every session
+    host = args.host.strip()
+    if not is_loopback(host):
+        emit(NO_AUTH_WARNING.format(host=host, port=args.port), error=True)
+    server = TrackTuiServer(app_command(child_databases(args), refresh), host, args.port)
+    try:
+        asyncio.run(server.serve_until_stopped(target.shown))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            emit(f"tracktui serve: cannot listen on {host}:{args.port}: {exc.strerror}", error=True)
+            return 1
+        raise
+    return 0
+
+
+class TrackTuiServer:
+    """A textual-serve :class:`Server` serving tracktui, with the changes in the module's
+    docstring. Composition over a subclass made at run time keeps textual-serve out of
+    ``tracktui --help``."""
+
+    def __init__(self, command: str, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.sessions: set[AppService] = set()
+        self.inner = _make_server(self, command, host, port)
+
+    async def serve_until_stopped(self, shown: str) -> None:
+        """Listen (an ``OSError`` when the port cannot be had), print where, and serve until
+        SIGINT or SIGTERM; then stop every session's app and return."""
+        import asyncio
+
+        from aiohttp import web
+
+        app = await self.inner._make_app()
+        # Websockets stay open until their app ends: shutdown stops the apps itself (on_shutdown)
+        # instead of waiting aiohttp's default minute for the handlers.
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=QUIT_GRACE_S + 2)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, stop.set)
+            shown_host = f"[{self.host}]" if ":" in self.host else self.host
+            emit(f"tracktui serve: {shown} on http://{shown_host}:{self.port}/ (Ctrl+C stops)")
+            sys.stdout.flush()
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await self.stop_sessions()
+
+    async def stop_sessions(self) -> None:
+        import asyncio
+
+        await asyncio.gather(*(stop_service(service) for service in list(self.sessions)))
+
+
+async def stop_service(service: AppService) -> None:
+    """Ask the session's app to quit; terminate it, then kill it, if it does not; reap it."""
+    import asyncio
+
+    process = service._process
+    try:
+        await asyncio.wait_for(service.stop(), QUIT_GRACE_S)
+    except (TimeoutError, asyncio.TimeoutError, ConnectionError, RuntimeError):
+        pass
+    if process is None or process.returncode is not None:
+        return
+    for send in (process.terminate, process.kill):
+        try:
+            send()
+        except ProcessLookupError:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), QUIT_GRACE_S)
+            return
+        except (TimeoutError, asyncio.TimeoutError):
+            continue
+
+
+def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> Any:
+    """The textual-serve server, its class made here so that textual-serve and aiohttp load
+    only for ``serve``."""
+    import asyncio
+
+    from aiohttp import web
+    from textual_serve.app_service import AppService
+    from textual_serve.server import Server as TextualServer
+    from textual_serve.server import to_int
+
+    class Server(TextualServer):
+        async def _make_app(self) -> web.Application:
+            import aiohttp_jinja2
+            import jinja2
+
+            app = await super()._make_app()
+            aiohttp_jinja2.setup(
+                app, loader=jinja2.DictLoader({"app_index.html": offline_template()}),
+                autoescape=True,
+            )  # fmt: skip
+            app.on_shutdown.append(lambda _app: owner.stop_sessions())
+            return app
+
+        async def on_startup(self, app: web.Application) -> None:
+            pass  # the stock banner prints the command (and any password in it); run() prints
+
+        async def handle_index(self, request: web.Request) -> web.Response:
+            import aiohttp_jinja2
+
+            # The Host the browser used, not --host: 0.0.0.0 is no address to connect back to.
+            origin = f"{request.scheme}://{request.host}"
+            websocket_scheme = "wss" if request.scheme == "https" else "ws"
+            context = {
+                "font_size": to_int(request.query.get("fontsize", "16"), 16),
+                "app_websocket_url": f"{websocket_scheme}://{request.host}/ws",
+                "config": {"static": {"url": f"{origin}/static/"}},
+                "application": {"name": "tracktui"},
+                "ping_url": "",
+            }
+            response = aiohttp_jinja2.render_template("app_index.html", request, context)
+            response.headers["Content-Security-Policy"] = _CSP
+            return response
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            websocket = web.WebSocketResponse(heartbeat=15)
+
+            async def close() -> None:
+                await websocket.close()
+
+            width = to_int(request.query.get("width", "80"), 80)
+            height = to_int(request.query.get("height", "24"), 24)
+            service = AppService(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=close,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
+            owner.sessions.add(service)
+            try:
+                await websocket.prepare(request)
+                await service.start(width, height)
+                await self._process_messages(websocket, service)
+            except asyncio.CancelledError:
+                pass
+            except Exception as error:  # one session's failure must not stop the server
+                emit(f"tracktui serve: a session failed: {error!r}", error=True)
+            finally:
+                await stop_service(service)
+                owner.sessions.discard(service)
+                if not websocket.closed:
+                    await websocket.close()
+            return websocket
+
+    return Server(command, host=host, port=port, title="tracktui")
+
+
+def offline_template() -> str:
+    """textual-serve's page without its links to the internet, with its own font and the CSP."""
+    from importlib.resources import files
+
+    stock = (files("textual_serve") / "templates" / "app_index.html").read_text("utf-8")
+    page = _NETWORK_LINK.sub("", stock)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(_CSP)}" />'
+    icon = '<link rel="icon" href="data:," />'  # else the browser asks for /favicon.ico: a 404
+    return page.replace("<head>", f"<head>\n    {meta}\n    {icon}\n    {_FONT_FACE}", 1)
+
+
+def app_main(argv: Sequence[str] | None = None) -> int:
+    """One browser session's app (``python -m tui.serve --refresh S -- DB...``): the TUI on
+    Textual's web driver, which textual-serve chose through ``$TEXTUAL_DRIVER``. There is no
+    terminal here, so :func:`tui.terminal.ui_terminal` is not used."""
+    from dataclasses import replace
+
+    from tracker.errors import DatabaseError
+
+    from .app import TrackTuiApp
+    from .sanitize import safe_text
+    from .timings import DEFAULT
+
+    parser = argparse.ArgumentParser(prog="python -m tui.serve")
+    parser.add_argument("--refresh", type=float, default=DEFAULT.frame_s)
+    parser.add_argument("databases", nargs="*")
+    options = parser.parse_args(argv)
+    try:
+        target = _db_path(argparse.Namespace(databases=options.databases, db=None))
+        TrackTuiApp(target, timings=replace(DEFAULT, frame_s=options.refresh)).run()
+    except DatabaseError as exc:
+        print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(app_main())
