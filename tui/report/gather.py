@@ -1,0 +1,204 @@
+"""Reading a report's data through the Store interface: the chosen runs, their metrics
+downsampled, their hardware series, their latest media and their health events.
+
+Nothing here writes SQL or opens files: every read is a :class:`~tracker.db.base.Store`
+method, so a SQLite file, several of them and a PostgreSQL database give the same report.
+What is too large to embed is left out with a note that says so, never silently.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from tracker.db.base import Store
+from tracker.media.decoded import (
+    ChartData,
+    ConfusionData,
+    HistogramData,
+    MediaItem,
+    TableData,
+    parse_meta,
+)
+from tracker.models import RunRecord
+
+from .downsample import bucket_budget, read_downsampled
+from .model import MediaEntry, Picture, Provenance, Report, Series
+
+# The default charts: a training loss, an evaluation loss and a gradient norm (the first key
+# of each group that a chosen run logged), as a colleague expects to see first.
+DEFAULT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("train/loss", "loss", "train_loss"),
+    ("eval/loss", "val/loss", "validation/loss", "eval_loss", "val_loss"),
+    ("train/grad_norm", "grad_norm", "train/gradient_norm"),
+)
+HARDWARE_KEYS = ("sys/cpu/util", "sys/mem/util", "sys/proc/rss")
+GPU_KEYS = ("util", "mem_used", "power")
+MAX_GPUS_SHOWN = 8
+SPARK_BUCKETS = 60
+MEDIA_RUNS = 12  # runs whose media are embedded (the first in the table's order)
+MEDIA_KEYS_PER_RUN = 8
+MEDIA_BYTES = 12 * 1024 * 1024  # images in all, before base64
+EMBED_AS_IS_BYTES = 512 * 1024  # a stored PNG/JPEG this small is embedded unchanged
+PICTURE_SIDE = 1024
+
+
+def default_metrics(runs: Sequence[RunRecord]) -> list[str]:
+    """The first key of each default group that any run logged; failing all, the runs'
+    first non-hardware metrics (their plotting order), at most three."""
+    present: set[str] = set()
+    for run in runs:
+        present.update(run.metrics)
+    chosen = [
+        next(k for k in group if k in present) for group in DEFAULT_GROUPS if present & set(group)
+    ]
+    if chosen:
+        return chosen
+    from ..metrics import main_metrics
+
+    for run in runs:
+        for key in main_metrics(run, 3):
+            if key not in chosen:
+                chosen.append(key)
+    return chosen[:3]
+
+
+def hardware_keys(run: RunRecord) -> list[str]:
+    """The ``sys/`` series a run's hardware card draws: CPU, RAM, the run's memory, and each
+    GPU's utilisation, memory and power."""
+    keys = [key for key in HARDWARE_KEYS if key in run.metrics]
+    gpus = sorted(
+        {int(parts[2]) for parts in (k.split("/") for k in run.metrics) if _is_gpu(parts)}
+    )
+    for index in gpus[:MAX_GPUS_SHOWN]:
+        keys += [k for k in (f"sys/gpu/{index}/{leaf}" for leaf in GPU_KEYS) if k in run.metrics]
+    return keys
+
+
+def _is_gpu(parts: list[str]) -> bool:
+    return len(parts) == 4 and parts[:2] == ["sys", "gpu"] and parts[2].isdigit()
+
+
+def gather(
+    store: Store,
+    runs: Sequence[RunRecord],
+    metrics: Sequence[str],
+    provenance: Provenance,
+    title: str,
+) -> Report:
+    """Read everything the report shows of ``runs`` (already chosen and ordered)."""
+    from ..alerts_cli import select_events
+
+    notes: list[str] = []
+    buckets = bucket_budget(len(runs))
+    series: dict[tuple[str, str], Series] = {}
+    hardware: dict[tuple[str, str], Series] = {}
+    for run in runs:
+        for key in metrics:
+            found = read_downsampled(store, run, key, buckets)
+            if found is not None:
+                series[(run.id, key)] = found
+        for key in hardware_keys(run):
+            found = read_downsampled(store, run, key, SPARK_BUCKETS)
+            if found is not None:
+                hardware[(run.id, key)] = found
+    media = _read_media(store, runs, notes) if store.has_media else []
+    events = tuple((item.run, item.event) for item in select_events(runs))
+    return Report(
+        title=title,
+        runs=tuple(runs),
+        metrics=tuple(metrics),
+        series=series,
+        hardware=hardware,
+        media=tuple(media),
+        events=events,
+        provenance=provenance,
+        notes=tuple(notes),
+    )
+
+
+def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> list[MediaEntry]:
+    with_media = [run for run in runs if run.media]
+    if len(with_media) > MEDIA_RUNS:
+        notes.append(
+            f"media of the first {MEDIA_RUNS} runs with media are shown "
+            f"({len(with_media) - MEDIA_RUNS} more runs logged media)"
+        )
+    entries: list[MediaEntry] = []
+    budget = MEDIA_BYTES
+    for run in with_media[:MEDIA_RUNS]:
+        latest: dict[str, MediaItem] = {}
+        counts: dict[str, int] = {}
+        for row in store.read_media_index(run.id):
+            item = MediaItem(row[0], run.id, row[1], row[2], row[3], row[4], parse_meta(row[5]))
+            counts[item.key] = counts.get(item.key, 0) + 1
+            held = latest.get(item.key)
+            if held is None or (item.step, item.id) >= (held.step, held.id):
+                latest[item.key] = item
+        from ..media_model import natural_key
+
+        keys = sorted(latest, key=natural_key)
+        if len(keys) > MEDIA_KEYS_PER_RUN:
+            notes.append(
+                f"run {run.id}: the first {MEDIA_KEYS_PER_RUN} of its {len(keys)} media keys "
+                "are shown"
+            )
+            keys = keys[:MEDIA_KEYS_PER_RUN]
+        chosen = [latest[key] for key in keys]
+        data = store.read_media_data([item.id for item in chosen])
+        for item in chosen:
+            entry = _entry(item, counts[item.key], data.get(item.id), budget)
+            if entry.picture is not None:
+                budget -= len(entry.picture.data)
+            entries.append(entry)
+    return entries
+
+
+def _entry(item: MediaItem, count: int, data: bytes | None, budget: int) -> MediaEntry:
+    from ..media_decode import Unreadable, decode_for_display
+
+    base = MediaEntry(item.run_id, item.key, item.step, item.kind, item.caption, count)
+    if data is None:
+        return replace(base, problem="its data is missing from the database")
+    decoded = decode_for_display(item.kind, bytes(data))
+    if isinstance(decoded, Unreadable):
+        return replace(base, problem=decoded.reason)
+    if isinstance(decoded, TableData):
+        return replace(base, table=decoded)
+    if isinstance(decoded, ChartData):
+        return replace(base, chart=decoded)
+    if isinstance(decoded, HistogramData):
+        return replace(base, histogram=decoded)
+    if isinstance(decoded, ConfusionData):
+        return replace(base, confusion=decoded)
+    picture = _picture(decoded, bytes(data))
+    if len(picture.data) > budget:
+        spent = f"left out: the report's {MEDIA_BYTES // 2**20} MiB for images is spent"
+        return replace(base, problem=spent)
+    return replace(base, picture=picture)
+
+
+def _picture(image: object, original: bytes) -> Picture:
+    """The image to embed: the stored bytes when small (already validated by decoding them),
+    else a copy cut to :data:`PICTURE_SIDE` and encoded again."""
+    from PIL import Image as PILImage
+
+    assert isinstance(image, PILImage.Image)
+    width, height = image.size
+    jpeg = original.startswith(b"\xff\xd8\xff")
+    if len(original) <= EMBED_AS_IS_BYTES and max(width, height) <= PICTURE_SIDE:
+        return Picture("image/jpeg" if jpeg else "image/png", original, width, height)
+    copy = image.copy()
+    copy.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
+    out = io.BytesIO()
+    if jpeg and copy.mode == "RGB":
+        copy.save(out, format="JPEG", quality=85)
+    else:
+        copy.save(out, format="PNG", optimize=True)
+    return Picture("image/jpeg" if jpeg else "image/png", out.getvalue(), *copy.size)
+
+
+def made_now() -> float:
+    return time.time()

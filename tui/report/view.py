@@ -1,0 +1,252 @@
+"""What each section of the report shows, worked out from a :class:`~.model.Report`: the
+runs table with the TUI's columns (:mod:`tui.columns`), the run colours, charts, config
+differences, best values and summaries, hardware cards, media and health events.
+
+Values stay raw text here (the template escapes; :mod:`.render` passes every string through
+the sanitizer first); numbers are formatted the way the TUI and ``tracktui ls`` format them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from tracker.compare import MISSING, config_table, flatten_config
+from tracker.models import RunEvent, RunRecord
+from tracker.ranking import best_value, metric_direction
+
+from ..formatting import format_number, format_with_unit
+from .charts import Chart, line_chart, sparkline
+from .model import Report
+
+# Tableau 10, darkened a touch so every line reads on a white and on a near-black page.
+PALETTE = (
+    "#1f77b4", "#e8710a", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#b5b10f", "#17becf",
+)  # fmt: skip
+TABLE_WIDTH = 160  # the TUI's column choice at a wide terminal
+MAX_BEST_COLUMNS = 8
+MAX_SUMMARY_COLUMNS = 24
+HEALTH_KINDS = ("health", "alert")
+
+
+def run_colors(runs: Sequence[RunRecord]) -> dict[str, str]:
+    """A colour per run, the same in the table, every chart and every card: the palette in
+    table order, then hues a golden angle apart."""
+    colors = {}
+    for index, run in enumerate(runs):
+        if index < len(PALETTE):
+            colors[run.id] = PALETTE[index]
+        else:
+            colors[run.id] = f"hsl({(index * 137.508) % 360:.0f} 65% 45%)"
+    return colors
+
+
+def format_value(value: Any) -> str:
+    """A config or summary value as text: numbers as the TUI writes them, the rest as JSON."""
+    if value is MISSING or value is None:
+        return "—" if value is MISSING else "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format_number(value)
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)[:500]
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:500]
+
+
+def sort_value(value: Any) -> str:
+    """What a table cell sorts by in the browser: a number's repr, text, or empty (last)."""
+    if value is None or value is MISSING:
+        return ""
+    if isinstance(value, tuple):
+        return " ".join(sort_value(v) for v in value)
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if math.isfinite(value) else ""
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    sort: str
+    numeric: bool = False
+    css: str = ""
+
+
+def runs_table(
+    report: Report,
+) -> tuple[list[tuple[str, str, bool]], list[tuple[RunRecord, list[Cell]]]]:
+    """Headers ``(key, title, numeric)`` and rows of the runs table, as the TUI's table
+    chooses them at a wide terminal; the start time replaces the age (a report is read later)."""
+    from tracker.compare import differing_keys
+
+    from ..columns import TableContext, column_for, default_columns
+
+    runs = list(report.runs)
+    ids = [
+        "start" if cid == "age" else cid
+        for cid in default_columns(runs, differing_keys(runs), TABLE_WIDTH)
+        if cid != "marks" and not cid.startswith(("trend:", "smooth:"))
+    ]
+    if "duration" not in ids:
+        ids.insert(ids.index("start") + 1, "duration")
+    if any(run.tags for run in runs) and "tags" not in ids:
+        ids.insert(ids.index("name") + 1, "tags")
+
+    def direction(key: str) -> str:
+        return metric_direction(key, runs)
+
+    columns = [column_for(cid, direction) for cid in ids]
+    ctx = TableContext(now=report.provenance.made_at)
+    headers = [(c.id, c.export_title if c.id.startswith("cfg:") else c.title or c.id, c.numeric)
+               for c in columns]  # fmt: skip
+    rows = []
+    for run in runs:
+        cells = []
+        for column in columns:
+            text = column.text(run, ctx)
+            if column.id == "name":
+                text = run.name
+            css = f"status-{run.status}" if column.id == "status" else ""
+            cells.append(Cell(text, sort_value(column.value(run, ctx)), column.numeric, css))
+        rows.append((run, cells))
+    return headers, rows
+
+
+def charts(report: Report, colors: dict[str, str]) -> list[Chart]:
+    out = []
+    for key in report.metrics:
+        series = [(run.id, colors[run.id], report.series.get((run.id, key))) for run in report.runs]
+        events = [
+            (run.id, e.step, (e.level or "warn").lower(), f"{run.name}: {e.title}")
+            for run in report.runs
+            for e in run.events
+            if e.step is not None and e.kind in HEALTH_KINDS and (e.kind == "alert" or e.key == key)
+        ]
+        out.append(line_chart(key, series, events))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    differing: list[tuple[str, list[str]]]
+    everything: list[tuple[str, list[str]]]
+
+
+def config_view(runs: Sequence[RunRecord]) -> ConfigView:
+    def shown(rows: list[tuple[str, list[Any]]]) -> list[tuple[str, list[str]]]:
+        return [(key, [format_value(v) for v in values]) for key, values in rows]
+
+    return ConfigView(shown(config_table(runs, True)), shown(config_table(runs, False)))
+
+
+@dataclass(frozen=True, slots=True)
+class BestColumn:
+    key: str
+    mode: str
+    values: list[str]  # per run, table order
+    winner: int | None  # index of the best run
+
+
+def best_columns(report: Report) -> list[BestColumn]:
+    """Best values of the charted metrics, then of the runs' other metrics (not hardware,
+    not step counters), each by its direction (define_metric's goal, else the name's)."""
+    runs = list(report.runs)
+    keys = list(report.metrics)
+    counters = {c for run in runs for c in run.counters}
+    for run in runs:
+        keys += [k for k in run.metrics if not k.startswith("sys/") and k not in counters]
+    out = []
+    for key in list(dict.fromkeys(keys))[:MAX_BEST_COLUMNS]:
+        mode = metric_direction(key, runs)
+        values = [best_value(run, key, mode) for run in runs]
+        finite = [(v, i) for i, v in enumerate(values) if v is not None]
+        winner = (
+            (min(finite) if mode == "min" else max(finite, key=lambda p: (p[0], -p[1])))[1]
+            if finite
+            else None
+        )
+        out.append(
+            BestColumn(
+                key, mode, [format_value(v) if v is not None else "—" for v in values], winner
+            )
+        )
+    return out
+
+
+def summary_columns(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    flat = [flatten_config(run.summary) for run in runs]
+    keys = list(dict.fromkeys(k for summary in flat for k in summary))[:MAX_SUMMARY_COLUMNS]
+    return keys, [[format_value(s.get(k, MISSING)) for k in keys] for s in flat]
+
+
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    title: str
+    last: str
+    peak: str
+    spark_d: str
+    spark_band: str
+
+
+def hardware_cards(report: Report) -> list[tuple[RunRecord, list[Gauge], list[tuple[str, str]]]]:
+    """Per run: gauges (title, last, peak, sparkline) and static facts (RAM and GPU sizes)."""
+    from tracker.system.keys import describe
+
+    from .gather import hardware_keys
+
+    cards = []
+    for run in report.runs:
+        gauges = []
+        for key in hardware_keys(run):
+            series = report.hardware.get((run.id, key))
+            info = describe(key)
+            unit = info.unit if info else ""
+            summary = run.metrics[key]
+            spark = sparkline(series) if series is not None else None
+            gauges.append(Gauge(
+                info.title if info else key,
+                format_with_unit(summary.last, unit),
+                format_with_unit(summary.max, unit),
+                spark.d if spark else "",
+                spark.band if spark else "",
+            ))  # fmt: skip
+        facts = [("host", run.host)]
+        for key in sorted(k for k in run.metrics if k.startswith("sys/")):
+            info = describe(key)
+            if info is not None and info.static:
+                facts.append((info.title, format_with_unit(run.metrics[key].last, info.unit)))
+        cards.append((run, gauges, facts))
+    return cards
+
+
+def event_title(event: RunEvent) -> str:
+    title = event.title
+    if event.kind == "alert" and event.detail.get("text"):
+        title = f"{title}: {event.detail['text']}"
+    if event.detail.get("resolved") is True and "resolved" not in title.lower():
+        title = f"{title} (resolved)"
+    return title
+
+
+def utc_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def script_data(report: Report, colors: dict[str, str]) -> dict[str, Any]:
+    """The JSON the page's script reads (run ids, names, colours; the charted metrics)."""
+    return {
+        "runs": [{"id": r.id, "name": r.name, "color": colors[r.id]} for r in report.runs],
+        "metrics": list(report.metrics),
+        "made_at": report.provenance.made_at,
+    }

@@ -1,0 +1,158 @@
+"""``tracktui report``: one self-contained HTML file of the chosen runs, to share.
+
+The runs are chosen as for ``ls`` (databases with ``--db`` or before the command, ``--project``,
+the filter language) and narrowed with ``--runs``; the page is built by :mod:`tui.report`
+(Jinja2, inline SVG, no network) and written atomically. Exit codes: 0 written, 1 nothing to
+report (no database, no runs matched) or the file cannot be written, 2 a bad filter or an
+unknown run id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tracker.models import RunRecord
+
+from .cli import _db_path, emit
+from .sanitize import safe_text
+
+
+def add_parser(sub: Any) -> None:
+    """The ``report`` subcommand's parser, on ``build_parser``'s subparsers."""
+    report = sub.add_parser(
+        "report", help="one self-contained HTML file of chosen runs, to share",
+        description="Write one HTML file that opens offline (inline styles, script, SVG charts "
+        "and images): the runs table, their main metrics overlaid, the config keys that "
+        "differ, best values and summaries, hardware, the latest media, health events, and "
+        "when and from what it was made. Databases go with --db or before the command "
+        "(tracktui a.db b.db report ...).",
+    )  # fmt: skip
+    report.add_argument(
+        "filter", nargs="*", metavar="FILTER",
+        help="filter expression, as in ls --filter (words are joined): status=finished "
+        "'cfg.lr<1e-3'",
+    )  # fmt: skip
+    report.add_argument("--runs", nargs="+", metavar="ID", help="only these runs (ids or prefixes)")
+    report.add_argument(
+        "--metrics", nargs="+", metavar="KEY",
+        help="metrics to chart (default: training loss, evaluation loss, gradient norm)",
+    )  # fmt: skip
+    report.add_argument(
+        "--db", dest="sub_db", action="append", help="database (again for several files)"
+    )
+    report.add_argument("--project", help="only runs of this project")
+    report.add_argument(
+        "-o", "--output", default="report.html", type=Path, help="file to write (report.html)"
+    )
+    report.add_argument("--title", help="the page's title (default: from the runs' project)")
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def pick_runs(runs: Sequence[RunRecord], wanted: Sequence[str]) -> list[RunRecord]:
+    """``runs`` narrowed to ``wanted`` (each an id or a prefix of exactly one id), keeping
+    their order; an id that names no run, or several, is refused (exit 2)."""
+    chosen: set[str] = set()
+    for given in wanted:
+        exact = [run.id for run in runs if run.id == given]
+        found = exact or [run.id for run in runs if run.id.startswith(given)]
+        if not found:
+            raise _Refused(f"tracktui: no run with id {safe_text(given)!r} matched", 2)
+        if len(found) > 1:
+            names = ", ".join(safe_text(f) for f in found[:5])
+            raise _Refused(f"tracktui: run id {safe_text(given)!r} is ambiguous: {names}", 2)
+        chosen.add(found[0])
+    return [run for run in runs if run.id in chosen]
+
+
+def default_title(runs: Sequence[RunRecord]) -> str:
+    projects = list(dict.fromkeys(run.project for run in runs))
+    noun = "run" if len(runs) == 1 else "runs"
+    if len(projects) == 1:
+        return f"{projects[0]}: {len(runs)} {noun}"
+    return f"tracktui report: {len(runs)} {noun} of {len(projects)} projects"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except _Refused as refused:
+        emit(str(refused), error=True)
+        return refused.code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tracker.db import open_store
+    from tracker.errors import NoDatabaseYet
+    from tracker.filters import compile_filter, filter_runs
+
+    started = time.perf_counter()
+    expression = " ".join(args.filter or ())
+    compile_filter(expression)  # a bad filter is exit 2 (tui.cli), before any file is opened
+    target = _db_path(args)
+    where = safe_text(target.shown)
+    try:
+        store = open_store(target)
+    except NoDatabaseYet as missing:
+        empty = "no runs yet" if getattr(missing, "empty", False) else "no database"
+        raise _Refused(f"tracktui: {empty} at {where}; no report written", 1) from None
+    try:
+        runs = filter_runs(store.read_runs(project=args.project), expression)
+        if args.runs:
+            runs = pick_runs(runs, args.runs)
+        if not runs:
+            matched = " matched" if expression or args.project or args.runs else ""
+            raise _Refused(f"tracktui: no runs{matched} in {where}; no report written", 1)
+        report = _build(store, runs, args, expression, target.shown)
+    finally:
+        store.close()
+    from .report.render import render, write_atomically
+
+    html = render(report)
+    output: Path = args.output
+    try:
+        size = write_atomically(output, html)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _Refused(f"tracktui: cannot write {safe_text(output)}: {reason}", 1) from None
+    seconds = time.perf_counter() - started
+    charts = len(report.metrics)
+    emit(
+        f"wrote {safe_text(output)} ({size / 1e6:.2f} MB: {len(runs)} runs, {charts} charts, "
+        f"{len(report.media)} media, {len(report.events)} health events) in {seconds:.2f} s"
+    )
+    for note in report.notes:
+        emit(f"  {note}", error=True)
+    return 0
+
+
+def _build(store: Any, runs: list[RunRecord], args: argparse.Namespace, expression: str,
+           shown: str) -> Any:  # fmt: skip
+    import tracker
+    from tracker.db.target import mask_url
+
+    from .report.gather import default_metrics, gather
+    from .report.model import Provenance
+
+    metrics = list(dict.fromkeys(args.metrics)) if args.metrics else default_metrics(runs)
+    present = {key for run in runs for key in run.metrics}
+    for key in metrics:
+        if key not in present:
+            emit(f"tracktui: no chosen run logged {safe_text(key)!r}; its chart says so", True)
+    provenance = Provenance(
+        made_at=time.time(),
+        version=tracker.__version__,
+        source=mask_url(shown),
+        filter=expression,
+        run_ids=tuple(args.runs or ()),
+        metrics=tuple(args.metrics or ()),
+    )
+    return gather(store, runs, metrics, provenance, args.title or default_title(runs))
