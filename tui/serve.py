@@ -27,7 +27,6 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cli import _db_path, emit, refresh_interval
@@ -99,7 +98,8 @@ def is_loopback(host: str) -> bool:
 
 
 def child_databases(args: argparse.Namespace) -> list[str]:
-    """The databases as given, SQLite paths made absolute (the app runs in its own process)."""
+    """The databases as given (the apps run in the server's folder, so a relative path means
+    the same to them, and their header shows it as the user typed it)."""
     given = [
         *(getattr(args, "databases", None) or ()),
         *(getattr(args, "sub_databases", None) or ()),
@@ -107,7 +107,7 @@ def child_databases(args: argparse.Namespace) -> list[str]:
     ]
     if not given and getattr(args, "db", None):
         given = [args.db]
-    return [str(Path(text).resolve()) if Path(text).exists() else text for text in given]
+    return [str(text) for text in given]
 
 
 def app_command(databases: Sequence[str], refresh: float) -> str:
