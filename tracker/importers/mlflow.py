@@ -12,6 +12,7 @@ values, timestamps) into series.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,9 @@ def read_mlflow(source: str, project: str | None = None) -> RunSource:
     except ImportError:
         raise MissingReader("mlflow", "mlflow") from None
     uri = tracking_uri(source)
+    if uri.startswith("file:"):
+        # MLflow 3 refuses its own folder store unless asked: reading one is what we are here for
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     try:
         client = MlflowClient(tracking_uri=uri)
         experiments = client.search_experiments()

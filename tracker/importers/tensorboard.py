@@ -104,7 +104,9 @@ def read_run(logdir: str, relative: str, files: list[Path], project: str, name: 
                 first = event.wall_time
             for value in event.summary.value:
                 _value(run, event, value, initial, left_out)
-    run.created_at = first if first is not None else 0.0
+    if first is None:
+        raise ValueError("; ".join(run.problems) or "no events in its event files")
+    run.created_at = first
     if left_out:
         kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(left_out.items()))
         run.problems.append(f"left out (not imported): {kinds}")

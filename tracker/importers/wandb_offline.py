@@ -51,8 +51,10 @@ def records(data: bytes, problems: list[str]) -> Iterator[bytes]:
         if kind == 0 and length == 0:  # zero padding up to the block's end
             pos += room
             continue
+        if len(body) < length and length <= room - 7:  # the file ends inside this chunk
+            break
         expected = zlib.crc32(body, zlib.crc32(bytes([kind]))) & 0xFFFFFFFF
-        if length > room - 7 or len(body) < length or expected != checksum or kind > LAST:
+        if length > room - 7 or expected != checksum or kind > LAST:
             damaged += 1
             pending = b""
             pos += room  # the rest of this block cannot be trusted; the next one starts clean

@@ -1,0 +1,209 @@
+"""``tracktui import tensorboard``: event files written by torch's SummaryWriter and by
+tensorboardX, imported once, again (nothing doubled), after more logging (only the new points),
+cut short (what is readable), and shown by the store's reads and the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.db import open_store
+from tracker.importers.target import clean_key
+from tracker.importers.tensorboard import run_id
+from tracker.values import check_key
+from tui import import_cli
+from tui.cli import build_parser
+
+from .tui_helpers import TIMINGS, screen_lines, wait_until
+
+HOSTILE_TAG = "acc/[bold]ü<script>x</script>"
+
+
+def run_import(*argv: str) -> int:
+    """``tracktui import ARGV`` in this process (its output goes to capsys)."""
+    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
+    return import_cli.run(args)
+
+
+def write_torch(logdir: Path, steps: range, hparams: bool = True) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(logdir))
+    for step in steps:
+        writer.add_scalar("train/loss", 1.0 / (step + 1), step)
+        value = math.nan if step == 3 else math.inf if step == 4 else step * 0.1
+        writer.add_scalar(HOSTILE_TAG, value, step)
+    if steps.start == 0:
+        writer.add_image("samples", np.zeros((3, 8, 6), dtype=np.float32), 2)
+        writer.add_histogram("weights", np.arange(100, dtype=np.float64), 2)
+        writer.add_text("notes", "text is not imported", 2)
+    writer.close()
+    if hparams:
+        with SummaryWriter(str(logdir)) as hp_writer:
+            hp_writer.add_hparams({"lr": 0.01, "opt": "adam"}, {"hp/acc": 0.9})
+
+
+@pytest.fixture
+def logdir(tmp_path: Path) -> Path:
+    import tensorboardX
+
+    root = tmp_path / "logs"
+    write_torch(root / "torch_run", range(10))
+    writer = tensorboardX.SummaryWriter(str(root / "tbx_run"))
+    for step in range(5):
+        writer.add_scalar("eval/loss", 2.0 - step * 0.1, step)
+    writer.close()
+    return root
+
+
+def counts(db: Path) -> dict[str, dict[str, int]]:
+    store = open_store(db)
+    try:
+        return {
+            run.id: {
+                **{key: m.count for key, m in run.metrics.items()},
+                **store.row_counts(run.id),
+            }
+            for run in store.read_runs()
+        }
+    finally:
+        store.close()
+
+
+def test_import_keeps_scalars_media_hparams_and_twice_adds_nothing(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    out = capsys.readouterr()
+    assert "torch_run (tb-" in out.out and ": 20 points, 2 media" in out.out
+    assert "left out (not imported): 1 text" in out.err
+    store = open_store(db_path)
+    try:
+        runs = {run.name: run for run in store.read_runs()}
+        assert {"torch_run", "tbx_run"} <= set(runs)
+        torch_run = runs["torch_run"]
+        assert torch_run.id == run_id(str(logdir), "torch_run")
+        assert torch_run.project == "logs" and torch_run.status == "finished"
+        assert torch_run.metrics["train/loss"].count == 10
+        hostile = torch_run.metrics[HOSTILE_TAG]  # markup and unicode kept as data
+        assert hostile.count == 10 and hostile.nonfinite == 2
+        assert set(torch_run.media) == {"samples", "weights"}
+        assert torch_run.media["samples"]["kind"] == "image"
+        assert torch_run.media["weights"]["kind"] == "histogram"
+        hp_runs = [run for run in runs.values() if run.config]
+        assert hp_runs and hp_runs[0].config == {"lr": 0.01, "opt": "adam"}
+        points = store.history(torch_run.metrics[HOSTILE_TAG].series_id)
+        assert math.isnan(points[3].value) and points[4].value == math.inf
+        assert [p.step for p in points] == list(range(10))
+        # wall times are the event files', not the import's: within the writing seconds
+        assert 0 <= points[-1].t < 30 and torch_run.created_at < store.read_runs()[0].updated_at
+        count, buckets = store.read_series(torch_run.metrics["train/loss"].series_id, 4)
+        assert count == 10 and buckets and buckets[0].max == 1.0
+        assert runs["tbx_run"].metrics["eval/loss"].count == 5
+    finally:
+        store.close()
+    before = counts(db_path)
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    again = capsys.readouterr().out
+    assert again.count("up to date") >= 3 and "0 imported or updated" in again
+    assert counts(db_path) == before
+
+
+def test_more_logging_imports_only_the_new_points(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    write_torch(logdir / "torch_run", range(10, 15), hparams=False)
+    capsys.readouterr()
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    assert "torch_run (tb-" in capsys.readouterr().out
+    store = open_store(db_path)
+    try:
+        run = store.read_run(run_id(str(logdir), "torch_run"))
+        assert run is not None
+        points = store.history(run.metrics["train/loss"].series_id)
+        assert [p.step for p in points] == list(range(15))  # once each, in order
+        assert run.step == 14 and store.row_counts(run.id)["media"] == 2
+    finally:
+        store.close()
+
+
+def test_cut_short_event_file_imports_what_is_readable(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = logdir / "torch_run"
+    main = sorted(run_dir.glob("events.out.tfevents.*"))[0]
+    data = main.read_bytes()
+    main.write_bytes(data[: len(data) - 37])  # into the last records
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    err = capsys.readouterr().err
+    assert "bytes are unreadable" in err and main.name in err
+    store = open_store(db_path)
+    try:
+        run = store.read_run(run_id(str(logdir), "torch_run"))
+        assert run is not None and 0 < run.metrics["train/loss"].count <= 10
+    finally:
+        store.close()
+
+
+def test_missing_empty_and_eventless_sources_are_clear_errors(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("tensorboard", str(tmp_path / "nope"), "--db", str(db_path)) == 1
+    assert "no such directory" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "notes.txt").write_text("x")
+    assert run_import("tensorboard", str(empty), "--db", str(db_path)) == 1
+    assert "no TensorBoard event files" in capsys.readouterr().err
+    assert not db_path.exists()  # nothing created for a source with nothing in it
+
+
+def test_a_damaged_run_does_not_cost_the_others(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = logdir / "broken"
+    broken.mkdir()
+    (broken / "events.out.tfevents.1.host").write_bytes(b"\xff" * 200)
+    shutil.copytree(logdir / "tbx_run", logdir / "tbx_copy")
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 1  # one run failed
+    out = capsys.readouterr()
+    assert "run broken: cannot be read" in out.err and "bytes are unreadable" in out.err
+    assert "tbx_copy" in out.out and "1 run(s) failed" in out.out
+    names = {run.name for run in open_store(db_path).read_runs()}
+    assert {"torch_run", "tbx_run", "tbx_copy"} <= names
+
+
+async def test_imported_run_shows_in_the_tui(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.app import TrackTuiApp
+
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    app = TrackTuiApp(db_path, timings=TIMINGS)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) >= 3, what="imported runs")
+        await wait_until(
+            pilot, lambda: any("torch_run" in line for line in screen_lines(app)), what="row"
+        )
+        assert any("tbx_run" in line for line in screen_lines(app))
+
+
+@given(st.text(max_size=400))
+def test_any_tag_becomes_a_key_the_tracker_takes(tag: str) -> None:
+    key = clean_key(tag)
+    assert check_key(key) == key
+    if (
+        tag
+        and len(tag) <= 256
+        and tag.isprintable()
+        and tag.encode("utf-8", "ignore") == (tag.encode("utf-8", "surrogatepass"))
+    ):
+        assert key == tag  # printable text is kept as it is

@@ -1,0 +1,175 @@
+"""``tracktui import wandb``: runs made by a real ``wandb.init(mode="offline")`` in a child
+process (nothing written to $HOME), imported from one run folder or the ``wandb/`` folder,
+twice (nothing doubled), cut short (crashed, what is readable kept), and shown in the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.db import open_store
+from tracker.importers.wandb_offline import HEADER, records
+from tui import import_cli
+from tui.cli import build_parser
+
+from .tui_helpers import TIMINGS, screen_lines, wait_until
+
+SCRIPT = textwrap.dedent(
+    """
+    import math, sys
+    import numpy as np
+    import wandb
+
+    run = wandb.init(mode="offline", project="wb-proj", name="good [bold]ü",
+                     config={"lr": 0.001, "opt": {"name": "adam"}}, tags=["baseline"])
+    for step in range(12):
+        weird = math.nan if step == 3 else math.inf if step == 4 else float(step)
+        wandb.log({"train/loss": 1.0 / (step + 1), "weird": weird, "eval": {"acc": step / 10}},
+                  step=step)
+    wandb.log({"hist": wandb.Histogram([1, 2, 2, 3, 9])}, step=12)
+    wandb.log({"img": wandb.Image(np.zeros((8, 6, 3), dtype=np.uint8), caption="<b>c</b>")},
+              step=13)
+    print("hello from stdout \\x1b[31mred")
+    run.summary["best"] = 0.05
+    run.finish()
+
+    bad = wandb.init(mode="offline", project="wb-proj", name="bad")
+    bad.log({"loss": 3.0})
+    bad.finish(exit_code=2)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def wandb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wandb_runs")
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": str(root),
+        "WANDB_CACHE_DIR": str(root / "cache"),
+        "WANDB_CONFIG_DIR": str(root / "config"),
+        "WANDB_DATA_DIR": str(root / "data"),
+        "HOME": str(root / "home"),
+    }
+    (root / "script.py").write_text(SCRIPT)
+    subprocess.run(
+        [sys.executable, str(root / "script.py")], cwd=root, env=env, check=True, timeout=120
+    )
+    return root / "wandb"
+
+
+def run_import(*argv: str) -> int:
+    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
+    return import_cli.run(args)
+
+
+def folders(wandb_dir: Path) -> list[Path]:
+    return sorted(p for p in wandb_dir.glob("offline-run-*") if not p.is_symlink())
+
+
+def test_wandb_folder_imports_config_summary_history_media_console(
+    wandb_dir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("wandb", str(wandb_dir), "--db", str(db_path)) == 0
+    out = capsys.readouterr().out
+    assert "2 run(s): 2 imported" in out and "\x1b" not in out
+    store = open_store(db_path)
+    try:
+        runs = {run.name: run for run in store.read_runs()}
+        assert set(runs) == {"good [bold]ü", "bad"}  # latest-run is not a third run
+        good, bad = runs["good [bold]ü"], runs["bad"]
+        assert good.id == folders(wandb_dir)[0].name.rsplit("-", 1)[1]  # wandb's run id
+        assert good.project == "wb-proj" and good.status == "finished" and good.exit_code == 0
+        assert bad.status == "failed" and bad.exit_code == 2
+        assert good.config == {"lr": 0.001, "opt": {"name": "adam"}}
+        assert good.summary["best"] == 0.05 and good.tags == ["baseline"]
+        assert good.metrics["train/loss"].count == 12 and good.metrics["eval/acc"].count == 12
+        weird = good.metrics["weird"]
+        assert weird.count == 12 and weird.nonfinite == 2
+        points = store.history(weird.series_id)
+        assert math.isnan(points[3].value) and points[4].value == math.inf
+        assert [p.step for p in points] == list(range(12))
+        assert 0 <= points[0].t < 60  # wandb's _timestamp, against the run's start time
+        assert good.media["hist"]["kind"] == "histogram"
+        assert good.media["img"]["kind"] == "image" and good.media["img"]["step"] == 13
+        console = "".join(chunk[3] for chunk in store.read_console(good.id))
+        assert "hello from stdout" in console
+    finally:
+        store.close()
+    before = {run.id: (run.metrics["train/loss" if "train/loss" in run.metrics else "loss"].count)
+              for run in open_store(db_path).read_runs()}  # fmt: skip
+    assert run_import("wandb", str(wandb_dir), "--db", str(db_path)) == 0
+    assert "0 imported or updated, 2 already up to date" in capsys.readouterr().out
+    after = {run.id: (run.metrics["train/loss" if "train/loss" in run.metrics else "loss"].count)
+             for run in open_store(db_path).read_runs()}  # fmt: skip
+    assert after == before
+
+
+def test_one_run_folder_and_a_cut_short_file(
+    wandb_dir: Path, tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(folders(wandb_dir)[0], copy)
+    log = next(copy.glob("*.wandb"))
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) // 2])  # the exit record and the later history are gone
+    assert run_import("wandb", str(copy), "--db", str(db_path), "--project", "mine") == 0
+    err = capsys.readouterr().err
+    assert "cut short" in err
+    (run,) = open_store(db_path).read_runs()
+    assert run.project == "mine"
+    assert run.status == "failed" and run.error is not None and run.error.startswith("crashed")
+    assert 0 < run.metrics["train/loss"].count < 12
+
+
+def test_missing_and_runless_sources_are_clear_errors(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("wandb", str(tmp_path / "nope"), "--db", str(db_path)) == 1
+    assert "no such file or directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert run_import("wandb", str(tmp_path / "empty"), "--db", str(db_path)) == 1
+    assert "no wandb run" in capsys.readouterr().err
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "run-x.wandb").write_bytes(b"not a wandb file")
+    assert run_import("wandb", str(junk), "--db", str(db_path)) == 1
+    assert "no :W&B header" in capsys.readouterr().err
+
+
+async def test_imported_wandb_run_shows_in_the_tui(
+    wandb_dir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.app import TrackTuiApp
+
+    assert run_import("wandb", str(wandb_dir), "--db", str(db_path)) == 0
+    app = TrackTuiApp(db_path, timings=TIMINGS)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 2, what="imported runs")
+        # the name's markup is shown as text, never applied
+        await wait_until(
+            pilot, lambda: any("[bold]ü" in line for line in screen_lines(app)), what="name"
+        )
+
+
+@given(st.binary(max_size=2000), st.integers(min_value=0, max_value=300))
+def test_damaged_bytes_never_break_the_reader(tail: bytes, cut: int) -> None:
+    record = b"x" * 100
+    body = struct.pack("<IHB", 0, len(record), 1) + record  # a wrong CRC
+    problems: list[str] = []
+    got = list(records(HEADER + body[:cut] + tail, problems))
+    assert all(isinstance(r, bytes) for r in got)
+    assert record not in got  # a chunk whose CRC fails is never taken
