@@ -73,6 +73,10 @@ def pick_runs(runs: Sequence[RunRecord], wanted: Sequence[str]) -> list[RunRecor
     return [run for run in runs if run.id in chosen]
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def default_title(runs: Sequence[RunRecord]) -> str:
     projects = list(dict.fromkeys(run.project for run in runs))
     noun = "run" if len(runs) == 1 else "runs"
@@ -124,11 +128,16 @@ def _run(args: argparse.Namespace) -> int:
         reason = exc.strerror or type(exc).__name__
         raise _Refused(f"tracktui: cannot write {safe_text(output)}: {reason}", 1) from None
     seconds = time.perf_counter() - started
-    charts = len(report.metrics)
-    emit(
-        f"wrote {safe_text(output)} ({size / 1e6:.2f} MB: {len(runs)} runs, {charts} charts, "
-        f"{len(report.media)} media, {len(report.events)} health events) in {seconds:.2f} s"
+    counts = ", ".join(
+        _count(n, noun)
+        for n, noun in (
+            (len(runs), "run"),
+            (len(report.metrics), "chart"),
+            (len(report.media), "media item"),
+            (len(report.events), "health event"),
+        )
     )
+    emit(f"wrote {safe_text(output)} ({size / 1e6:.2f} MB: {counts}) in {seconds:.2f} s")
     for note in report.notes:
         emit(f"  {note}", error=True)
     return 0
