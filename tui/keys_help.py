@@ -70,3 +70,16 @@ COMPARE_KEYS: list[tuple[str, str]] = [
     *MEDIA_KEYS,
     *PLOT_KEYS,
 ]
+SWEEP_KEYS: list[tuple[str, str]] = [
+    ("escape", "back to the runs table"),
+    ("1 / 2 / 3, tab", "group curves (mean, min/max band) / scatter / parallel coordinates"),
+    ("g", "group by: a config key that differs between the runs, or their tags"),
+    ("m", "the metric (curves, scatter's y, the parallel coordinates' last axis and colour)"),
+    ("x", "the scatter's x: a config key"),
+    ("a", "the parallel coordinates' config axes (space toggles, enter applies)"),
+    ("l", "each run's best value (by the metric's direction) / its last value"),
+    ("up / down, k / j", "highlight (◆) the next / previous run, best first"),
+    ("L", "log-scale y of the curves on / off"),
+    ("?", "this help"),
+    ("q", "quit"),
+]

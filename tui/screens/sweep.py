@@ -18,16 +18,13 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, SelectionList, Static
-from textual.widgets.option_list import Option
-from textual.widgets.selection_list import Selection
+from textual.widgets import Footer
 
 from tracker.models import RunRecord
-from tracker.ranking import metric_direction
+from tracker.ranking import has_better_direction, metric_direction
 
 from ..formatting import fit_parts, format_number
+from ..keys_help import SWEEP_KEYS
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
 from ..model import main_metrics
@@ -51,67 +48,18 @@ TITLES = {"curves": "group curves", "scatter": "scatter", "parallel": "parallel 
 MAX_CURVES = 120  # runs whose series the curves follow (the app follows 256 series at most)
 MAX_GROUPS = len(PALETTE)  # groups drawn (one colour each); the legend counts the rest
 MAX_AXES = 6  # config axes chosen at first
+EVAL_PREFIXES = ("eval", "val", "valid", "test")
 
 Legend = list[list[Text]]  # paragraphs of parts, each fitted to the width (never cut mid-part)
 
 
-class ChoiceScreen(ModalScreen[str | None]):
-    """One of ``choices``: enter picks, escape cancels."""
-
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
-
-    def __init__(self, title: str, choices: Sequence[str], current: str | None) -> None:
-        super().__init__(classes="modal")
-        self.title_text, self.choices, self.current = title, list(choices), current
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(f"{self.title_text}: enter picks · escape cancels", style="bold"))
-            yield OptionList(
-                *(
-                    Option(Text.assemble(("● " if c == self.current else "  "), safe_text(c, 60)))
-                    for c in self.choices
-                ),
-                id="sweep-choices",
-            )
-
-    def on_mount(self) -> None:
-        if self.current in self.choices:
-            self.query_one(OptionList).highlighted = self.choices.index(self.current)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.choices[event.option_index])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class AxesScreen(ModalScreen[list[str] | None]):
-    """The parallel coordinates' config axes: space toggles, enter applies, escape cancels."""
-
-    BINDINGS = [Binding("escape", "cancel", "cancel"), Binding("enter", "apply", "apply")]
-
-    def __init__(self, keys: Sequence[str], chosen: Sequence[str]) -> None:
-        super().__init__(classes="modal")
-        self.keys, self.chosen = list(keys), set(chosen)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text("axes: space toggles · enter applies · escape cancels", style="bold"))
-            yield SelectionList[int](
-                *(
-                    Selection(Text(safe_text(k, 60)), i, k in self.chosen)
-                    for i, k in enumerate(self.keys)
-                ),
-                id="sweep-axes",
-            )
-
-    def action_apply(self) -> None:
-        picked = set(self.query_one(SelectionList).selected)
-        self.dismiss([k for i, k in enumerate(self.keys) if i in picked])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+def default_metric(metrics: Sequence[str], runs: Sequence[RunRecord]) -> str | None:
+    """What a sweep is judged by: the first evaluation metric that has a better direction
+    (``eval/loss``, ``val_accuracy``), else the first metric."""
+    for key in metrics:
+        if key.lower().startswith(EVAL_PREFIXES) and has_better_direction(key, runs):
+            return key
+    return metrics[0] if metrics else None
 
 
 class SweepScreen(LiveScreen):
@@ -131,6 +79,7 @@ class SweepScreen(LiveScreen):
         Binding("a", "choose_axes", "axes"),
         Binding("l", "toggle_value", "best/last"),
         Binding("L", "app.toggle_log", "log-y", show=False),
+        Binding("question_mark", "help", "keys", show=False),
         Binding("down,j", "move(1)", "next run", show=False),
         Binding("up,k", "move(-1)", "previous run", show=False),
     ]
@@ -188,7 +137,7 @@ class SweepScreen(LiveScreen):
             ]
         metrics = self.metrics(runs)
         if self.metric not in metrics:
-            self.metric = metrics[0] if metrics else None
+            self.metric = default_metric(metrics, runs)
         return keys
 
     def mode(self, runs: Sequence[RunRecord]) -> str:
@@ -466,6 +415,8 @@ class SweepScreen(LiveScreen):
                 setattr(self, attr, value)
                 self.redraw()
 
+        from .sweep_pick import ChoiceScreen
+
         self.app.push_screen(ChoiceScreen(title, choices, current), chosen)
 
     def action_choose_group(self) -> None:
@@ -486,4 +437,16 @@ class SweepScreen(LiveScreen):
                 self.view = "parallel"
                 self.redraw()
 
+        from .sweep_pick import AxesScreen
+
         self.app.push_screen(AxesScreen(keys, self.axes or []), chosen)
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        notes = (
+            "Curves: each group's mean per step bucket over the band of its runs' min and max"
+            " (the seeds of one configuration). Scatter and parallel coordinates: one mark or"
+            " line per run; a log axis where a config key's positive values span two decades."
+        )
+        self.app.push_screen(HelpScreen("sweep views — keys", SWEEP_KEYS, notes))
