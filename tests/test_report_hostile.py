@@ -1,0 +1,267 @@
+"""Hostile text from the database is inert in the report: ``<script>``, attribute breakouts,
+``</script>``, template syntax, escape sequences, NUL, bidi overrides and huge unicode names in
+a run's name, project, tags, host, config keys and values, summary, a metric key, a table's
+columns and cells, media captions, confusion labels, health events and alerts. The page is
+parsed with ``html.parser``: the only scripts are ours and no attribute is an event handler."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tracker
+from tracker.batch import RunHandle, write_batch
+from tracker.db import open_store, parse_target
+from tracker.jsonable import dumps, to_json_safe
+from tracker.sanitize import safe_text
+from tui.cli import main
+from tui.report.render import environment, script_json
+
+HOSTILE = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</script><script>alert(2)</script>",
+    "{{ 7*7 }}{% raw %}",
+    "\x1b]0;HACKED\x07\x1b[2J",
+    "nul\x00byte",
+    "\u202egnp.exe",
+    "' onmouseover='alert(3)",
+    "<!-- <svg onload=alert(4)>",
+    "javascript:alert(5)",
+)
+HUGE = "𝕳𝖆𝖈𝖐" * 1500 + "🙂" * 500 + "漢字" * 500
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+OUR_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "nav",
+    "a", "span", "main", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "code",
+    "figure", "figcaption", "svg", "g", "line", "text", "polygon", "path", "rect", "details",
+    "summary", "article", "dl", "dt", "dd", "img", "strong", "br", "footer", "ul", "li",
+    "script",
+}  # fmt: skip
+
+
+def hostile(index: int) -> str:
+    return HOSTILE[index % len(HOSTILE)]
+
+
+class Parsed(HTMLParser):
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.text: list[str] = []
+        self._in_script: dict[str, str | None] | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._in_script = dict(attrs)
+            self.scripts.append((self._in_script, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not None:
+            attrs, body = self.scripts[-1]
+            self.scripts[-1] = (attrs, body + data)
+        else:
+            self.text.append(data)
+
+
+def write_hostile_database(path: Path) -> list[str]:
+    """Runs whose every stored text is hostile, written as a foreign program could (through
+    the store, so nothing is cleaned on the way in)."""
+    store = open_store(path, write=True)
+    target = parse_target(path)
+    ids = []
+    try:
+        for index in range(3):
+            run_id = f"evil{index}"
+            name = HUGE if index == 2 else f"{hostile(index)} run {index}"
+            config = {
+                hostile(index + 1): hostile(index + 2),
+                "nested": {hostile(index + 3): [hostile(index + 4), 1.5]},
+                "lr": 10.0 ** -(index + 2),
+                "same": "x",
+            }
+            version = store.begin()
+            store.insert_run(
+                {
+                    "id": run_id, "project": hostile(index + 5), "name": name,
+                    "created_at": 1_700_000_000.0 + index, "host": hostile(index + 6),
+                    "pid": 4_194_000, "pid_start": None,
+                    "tags": dumps([hostile(index + 7), "ok"]), "config": dumps(config),
+                    "summary": "{}",
+                },
+                version,
+            )  # fmt: skip
+            store.commit()
+            handle = RunHandle(run_id, target, 1_700_000_000.0 + index, config, {})
+            records: list[object] = []
+            for step in range(30):
+                values = {"train/loss": 1.0 / (step + 1), f"{hostile(index + 8)}/loss": float(step)}
+                if step == 20:
+                    values["train/loss"] = float("nan")
+                records.append((handle, step, 1_700_000_000.0 + step, values))
+            media = {
+                "samples": tracker.Image(
+                    np.zeros((8, 8, 3), dtype=np.uint8), caption=hostile(index + 9)
+                ),
+                "table": tracker.Table(
+                    columns=[hostile(index), "b"], rows=[[hostile(index + 1), hostile(index + 2)]]
+                ),
+                "confusion": tracker.ConfusionMatrix(
+                    [0, 1, 1], [0, 1, 0], labels=[hostile(index + 3), hostile(index + 4)]
+                ),
+                "hist": tracker.Histogram(np.arange(100.0)),
+            }
+            records.append(("media", handle, (29, 1_700_000_029.0, media)))
+            detail = {"detector": hostile(index + 5), "text": hostile(index + 6)}
+            records.append(
+                (
+                    "event",
+                    handle,
+                    (
+                        1_700_000_010.0,
+                        10,
+                        "health",
+                        "train/loss",
+                        "WARN",
+                        hostile(index + 7),
+                        detail,
+                    ),
+                )
+            )
+            records.append(
+                (
+                    "event",
+                    handle,
+                    (
+                        1_700_000_011.0,
+                        11,
+                        "alert",
+                        None,
+                        "ERROR",
+                        hostile(index + 8),
+                        {"text": hostile(index + 9)},
+                    ),
+                )
+            )
+            handle.summary[hostile(index + 3)] = hostile(index + 4)
+            records.append(("json", handle, "summary"))
+            write_batch(store, records, now=1_700_000_030.0)  # type: ignore[arg-type]
+            ids.append(run_id)
+    finally:
+        store.close()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Parsed]:
+    folder = tmp_path_factory.mktemp("hostile")
+    write_hostile_database(folder / "evil.db")
+    output = folder / "evil.html"
+    title = "<script>alert('title')</script>"
+    assert (
+        main(["report", "--db", str(folder / "evil.db"), "--title", title, "-o", str(output)]) == 0
+    )
+    text = output.read_text("utf-8")
+    return text, Parsed(text)
+
+
+def test_only_our_scripts_and_no_handlers(page: tuple[str, Parsed]) -> None:
+    text, parsed = page
+    assert [attrs for attrs, _ in parsed.scripts] == [
+        {"type": "application/json", "id": "report-data"},
+        {},
+    ]
+    ours = resources.files("tui.report").joinpath("templates", "report.js").read_text("utf-8")
+    assert parsed.scripts[1][1] == ours
+    for tag, attrs in parsed.tags:
+        assert tag in OUR_TAGS, tag
+        for name, value in attrs.items():
+            assert not name.lower().startswith("on"), (tag, name)
+            if name in ("src", "href"):
+                assert (value or "").startswith(("data:image/", "#")), (tag, value)
+    assert "<script>alert" not in text and "<img src=x" not in text
+
+
+def test_hostile_text_is_shown_as_text(page: tuple[str, Parsed]) -> None:
+    text, parsed = page
+    words = "".join(parsed.text)
+    for needle in ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{ 7*7 }}{% raw %}",
+                   "\\x1b]0;HACKED\\x07", "nul\\x00byte", "\\u202egnp.exe", "<script>alert('title')</script>"):  # fmt: skip
+        assert needle in words, needle
+    assert HUGE in words  # the whole name, escaped as nothing needs to be
+    assert not CONTROL.search(text)  # no raw control, NUL or bidi character anywhere
+    for section in ("charts", "config", "summary", "media", "health", "hardware"):
+        assert f'<section id="{section}">' in text
+
+
+def test_json_block_is_inert_and_round_trips(page: tuple[str, Parsed]) -> None:
+    _, parsed = page
+    block = parsed.scripts[0][1]
+    assert not set(block) & set("<>&")
+    data = json.loads(block)
+    names = [run["name"] for run in data["runs"]]
+    assert f"{HOSTILE[1]} run 1" in names and HUGE in names
+
+
+def test_a_real_run_with_hostile_text(tmp_path: Path) -> None:
+    """The same through tracker.init/log/alert, as a script writes it."""
+    db = tmp_path / "real.db"
+    run = tracker.init(
+        project="p",
+        name=HOSTILE[0],
+        config={HOSTILE[1]: HOSTILE[2]},
+        tags=[HOSTILE[3]],
+        db=db,
+        quiet=True,
+    )
+    run.log({"train/loss": 1.0, "table": tracker.Table(columns=["c"], rows=[[HOSTILE[2]]])}, step=1)
+    run.alert(title=HOSTILE[1], text=HOSTILE[0], level="WARN")
+    run.summary["s"] = HOSTILE[6]
+    run.finish()
+    output = tmp_path / "real.html"
+    assert main(["report", "--db", str(db), "-o", str(output)]) == 0
+    parsed = Parsed(output.read_text("utf-8"))
+    assert len(parsed.scripts) == 2
+    assert not any(n.lower().startswith("on") for _, attrs in parsed.tags for n in attrs)
+    assert HOSTILE[0] in "".join(parsed.text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_text_lands_as_text(value: str) -> None:
+    rendered = environment().from_string('<p title="{{ v }}">{{ v }}</p>').render(v=value)
+    parsed = Parsed(rendered)
+    assert [tag for tag, _ in parsed.tags] == ["p"]
+    shown = safe_text(value, single_line=False)
+    assert parsed.tags[0][1] == {"title": shown}
+    assert "".join(parsed.text) == shown
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers(-(2**53), 2**53) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_script_json_never_ends_its_block(value: object) -> None:
+    text = script_json(value)
+    assert not set(text) & set("<>&") and text.isascii()
+    assert json.loads(text) == json.loads(json.dumps(to_json_safe(value)))
