@@ -53,6 +53,13 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, the last one ``…`` when cut (the whole text
+    goes in a ``title`` beside it)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def data_url(picture: Picture) -> str:
     return f"data:{picture.mime};base64," + base64.b64encode(picture.data).decode("ascii")
 
@@ -84,6 +91,7 @@ def environment() -> Environment:
         utc=utc_time,
         event_title=event_title,
         short_title=lambda t: str(t).split(" (", 1)[0],
+        cut=cut,
     )
     return env
 
