@@ -191,13 +191,18 @@ async def stop_service(service: AppService) -> None:
         await asyncio.wait_for(service.stop(), QUIT_GRACE_S)
     except (TimeoutError, asyncio.TimeoutError, ConnectionError, RuntimeError):
         pass
-    if process is None or process.returncode is not None:
+    if process is None:
         return
-    for send in (process.terminate, process.kill):
-        try:
-            send()
-        except ProcessLookupError:
+    # Wait before any signal: Popen.send_signal() polls first, and a poll that reaps the app
+    # leaves asyncio's child watcher with no child to wait for (it logs "Unknown child process").
+    for send in (None, process.terminate, process.kill):
+        if process.returncode is not None:
             return
+        if send is not None:
+            try:
+                send()
+            except ProcessLookupError:
+                return
         try:
             await asyncio.wait_for(process.wait(), QUIT_GRACE_S)
             return
