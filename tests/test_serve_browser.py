@@ -10,6 +10,7 @@ a non-loopback --host warns; a port in use is one clear line and exit 1.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -21,8 +22,11 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.demo_db import build_demo_database
+from tui.serve import is_loopback
 
 from .browser import TERMINAL_HOOK, free_port, launch, new_page, wait_for_port, wait_for_screen
 
@@ -139,9 +143,10 @@ def test_browser_sees_the_runs_and_drives_the_app(
     assert served.stderr() == ""  # no traceback, no warning (the serving line is on stdout)
 
 
-def test_sigterm_stops_the_server_and_its_open_sessions(
-    browser: Browser, database: Path, tmp_path: Path
-) -> None:
+def test_sigterm_stops_the_server_and_its_open_sessions(browser: Browser, tmp_path: Path) -> None:
+    # A path the shell would expand, were the app's command not quoted.
+    database = tmp_path / "runs $(touch pwned) 'q' ;.db"
+    build_demo_database(database, runs=3, steps=20)
     served = Served(tmp_path, str(database))
     try:
         served.wait_listening()
@@ -153,6 +158,7 @@ def test_sigterm_stops_the_server_and_its_open_sessions(
         assert apps
         code = served.stop(signal.SIGTERM)  # the page is still open
         assert gone(apps) == []
+        assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
         page.context.close()
     finally:
         served.stop(signal.SIGKILL)
@@ -193,6 +199,34 @@ def test_a_port_in_use_is_a_clear_error(database: Path, tmp_path: Path) -> None:
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err, err
     assert "Traceback" not in err
+
+
+def test_an_unknown_host_is_a_clear_error(database: Path, tmp_path: Path) -> None:
+    served = Served(tmp_path, "--host", "no-such-host.invalid", str(database))
+    code = served.process.wait(STOP_S)
+    err = served.stderr()
+    assert code == 1
+    assert "cannot listen on no-such-host.invalid" in err and "Traceback" not in err, err
+
+
+@given(st.ip_addresses(v=4))
+def test_only_loopback_addresses_count_as_this_machine(address: ipaddress.IPv4Address) -> None:
+    assert is_loopback(str(address)) == (address in ipaddress.ip_network("127.0.0.0/8"))
+
+
+@given(st.text())
+def test_any_host_text_is_judged_without_error(host: str) -> None:
+    assert isinstance(is_loopback(host), bool)
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1", "[::1]", "127.0.0.2", "LOCALHOST"])
+def test_loopback_names(host: str) -> None:
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.4", "example.com", ""])
+def test_hosts_beyond_this_machine(host: str) -> None:
+    assert not is_loopback(host)
 
 
 @pytest.mark.parametrize("port", ["0", "70000"])

@@ -19,7 +19,6 @@ What it changes in textual-serve, and why:
 from __future__ import annotations
 
 import argparse
-import errno
 import html
 import ipaddress
 import re
@@ -132,12 +131,16 @@ def run(args: argparse.Namespace) -> int:
     server = TrackTuiServer(app_command(child_databases(args), refresh), host, args.port)
     try:
         asyncio.run(server.serve_until_stopped(target.shown))
-    except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            emit(f"tracktui serve: cannot listen on {host}:{args.port}: {exc.strerror}", error=True)
-            return 1
-        raise
+    except ListenError as exc:
+        cause = exc.__cause__
+        reason = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+        emit(f"tracktui serve: cannot listen on {host}:{args.port}: {reason}", error=True)
+        return 1
     return 0
+
+
+class ListenError(Exception):
+    """The address cannot be had: the port is in use or privileged, the host unknown."""
 
 
 class TrackTuiServer:
@@ -151,7 +154,7 @@ class TrackTuiServer:
         self.inner = _make_server(self, command, host, port)
 
     async def serve_until_stopped(self, shown: str) -> None:
-        """Listen (an ``OSError`` when the port cannot be had), print where, and serve until
+        """Listen (:class:`ListenError` when the address cannot be had), print where, serve until
         SIGINT or SIGTERM; then stop every session's app and return."""
         import asyncio
 
@@ -163,7 +166,10 @@ class TrackTuiServer:
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=QUIT_GRACE_S + 2)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port).start()
+            try:
+                await web.TCPSite(runner, self.host, self.port).start()
+            except OSError as exc:  # in use, privileged, no such address or name
+                raise ListenError() from exc
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for number in (signal.SIGINT, signal.SIGTERM):
