@@ -22,7 +22,7 @@ from tracker.media.decoded import (
     TableData,
     parse_meta,
 )
-from tracker.models import RunRecord
+from tracker.models import RunEvent, RunRecord
 
 from .downsample import bucket_budget, read_downsampled
 from .model import MediaEntry, Picture, Provenance, Report, Series
@@ -89,8 +89,6 @@ def gather(
     title: str,
 ) -> Report:
     """Read everything the report shows of ``runs`` (already chosen and ordered)."""
-    from ..alerts_cli import select_events
-
     notes: list[str] = []
     buckets = bucket_budget(len(runs))
     series: dict[tuple[str, str], Series] = {}
@@ -105,7 +103,7 @@ def gather(
             if found is not None:
                 hardware[(run.id, key)] = found
     media = _read_media(store, runs, notes) if store.has_media else []
-    events = tuple((item.run, item.event) for item in select_events(runs))
+    events = tuple(health_events(runs))
     return Report(
         title=title,
         runs=tuple(runs),
@@ -117,6 +115,14 @@ def gather(
         provenance=provenance,
         notes=tuple(notes),
     )
+
+
+def health_events(runs: Sequence[RunRecord]) -> list[tuple[RunRecord, RunEvent]]:
+    """The runs' health events and alerts, oldest first (ties by run, then as written): what
+    ``tracktui alerts`` lists (the report sits below the command layer, so not its import)."""
+    chosen = [(run, e) for run in runs for e in run.events if e.kind in ("health", "alert")]
+    chosen.sort(key=lambda pair: (pair[1].t, pair[0].id, pair[1].id))
+    return chosen
 
 
 def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> list[MediaEntry]:
