@@ -12,8 +12,8 @@ parallel coordinates read only the runs' summaries, so they draw every run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -42,6 +42,8 @@ from ..view.sweep_draw import (
 from ..widgets.plot import PALETTE, sticky_range
 from ..widgets.sweep_plots import SweepCanvas
 from ..widgets.text_view import TextView
+
+T = TypeVar("T")
 
 VIEWS = ("curves", "scatter", "parallel")
 TITLES = {"curves": "group curves", "scatter": "scatter", "parallel": "parallel coordinates"}
@@ -98,6 +100,8 @@ class SweepScreen(LiveScreen):
         self.highlight: str | None = None
         self.followed: set[int] = set()
         self._points: dict[int, tuple[int, list[tuple[float, float]]]] = {}
+        self._memo_runs: list[RunRecord] = []
+        self._memo: dict[Hashable, object] = {}
 
     # --- what is shown ---------------------------------------------------------------------
 
@@ -113,17 +117,34 @@ class SweepScreen(LiveScreen):
     def plotted_runs(self) -> list[RunRecord]:
         return self.runs
 
+    def _cached(self, runs: Sequence[RunRecord], what: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``what`` while the runs are the same records (the model
+        replaces a record that changed, so an unchanged one is the same object): a live frame
+        that changes no run of the sweep costs no regrouping of 1,000 runs."""
+        held = self._memo_runs
+        if len(held) != len(runs) or any(a is not b for a, b in zip(held, runs, strict=True)):
+            self._memo_runs, self._memo = list(runs), {}
+        if what not in self._memo:
+            self._memo[what] = compute()
+        return cast(T, self._memo[what])
+
     def metrics(self, runs: Sequence[RunRecord]) -> list[str]:
-        keys: dict[str, None] = {}
-        for run in runs:
-            keys.update(dict.fromkeys(main_metrics(run, 50)))
-        return list(keys)
+        def compute() -> list[str]:
+            keys: dict[str, None] = {}
+            for run in runs:
+                keys.update(dict.fromkeys(main_metrics(run, 50)))
+            return list(keys)
+
+        return self._cached(runs, "metrics", compute)
+
+    def keys(self, runs: Sequence[RunRecord]) -> list[str]:
+        return self._cached(runs, "keys", lambda: sv.sweep_keys(runs))
 
     def _settle_choices(self, runs: Sequence[RunRecord]) -> list[str]:
         """Fill in choices not made yet (or no longer possible); returns the sweep keys."""
-        keys = sv.sweep_keys(runs)
+        keys = self.keys(runs)
         if self.group_key not in keys:
-            self.group_key = sv.default_group_key(runs, keys)
+            self.group_key = self._cached(runs, "group", lambda: sv.default_group_key(runs, keys))
         if self.x_key not in keys:
             numeric = [k for k in keys if k != sv.TAG and "seed" not in k.lower()]
             fallback = numeric or keys
@@ -132,26 +153,33 @@ class SweepScreen(LiveScreen):
             )
         if self.axes is None or not set(self.axes) <= set(keys):
             config = [k for k in keys if k != sv.TAG]
-            self.axes = [k for k in (self.axes or config) if k in config][:MAX_AXES] or config[
-                :MAX_AXES
-            ]
+            kept = [k for k in (self.axes or config) if k in config]
+            self.axes = kept[:MAX_AXES] or config[:MAX_AXES]
         metrics = self.metrics(runs)
         if self.metric not in metrics:
             self.metric = default_metric(metrics, runs)
         return keys
 
     def mode(self, runs: Sequence[RunRecord]) -> str:
-        return metric_direction(self.metric, runs) if self.metric else "min"
+        metric = self.metric
+        if metric is None:
+            return "min"
+        return self._cached(runs, ("mode", metric), lambda: metric_direction(metric, runs))
 
     def ranked(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
         """Runs with a value of the metric, best first (the highlight moves along these)."""
-        if self.metric is None:
+        metric, which = self.metric, self.which
+        if metric is None:
             return []
         mode = self.mode(runs)
-        valued = [(sv.metric_value(r, self.metric, self.which, mode), r) for r in runs]
-        kept = [(v, r) for v, r in valued if v is not None]
-        kept.sort(key=lambda p: (p[0] if mode == "min" else -p[0], p[1].created_at))
-        return [r for _, r in kept]
+
+        def compute() -> list[RunRecord]:
+            valued = [(sv.metric_value(r, metric, which, mode), r) for r in runs]
+            kept = [(v, r) for v, r in valued if v is not None]
+            kept.sort(key=lambda p: (p[0] if mode == "min" else -p[0], p[1].created_at))
+            return [r for _, r in kept]
+
+        return self._cached(runs, ("ranked", metric, which), compute)
 
     def compose(self) -> ComposeResult:
         yield TextView(id="sweep-header")
@@ -200,9 +228,10 @@ class SweepScreen(LiveScreen):
         self._show_legend(legend)
 
     def _groups(self, runs: Sequence[RunRecord]) -> list[sv.Group]:
-        if self.group_key is None:
+        key = self.group_key
+        if key is None:
             return [sv.Group("all runs", tuple(r.id for r in runs))]
-        return sv.group_runs(runs, self.group_key)
+        return self._cached(runs, ("groups", key), lambda: sv.group_runs(runs, key))
 
     def _group_name(self, group: sv.Group) -> str:
         if self.group_key is None:
@@ -278,7 +307,12 @@ class SweepScreen(LiveScreen):
             canvas.show(lambda w, h: ChartImage([[(why, None)]]), why)
             return []
         mode = self.mode(runs)
-        x_axis, y_axis, points = sv.scatter_points(runs, x_key, metric, self.which, mode)
+        which = self.which
+        x_axis, y_axis, points = self._cached(
+            runs,
+            ("scatter", x_key, metric, which, mode),
+            lambda: sv.scatter_points(runs, x_key, metric, which, mode),
+        )
         colors = self._run_colors(runs)
         dots = tuple((p.x, p.y, colors.get(p.run_id, "")) for p in points)
         mark = next(((p.x, p.y) for p in points if p.run_id == self.highlight), None)
@@ -302,8 +336,16 @@ class SweepScreen(LiveScreen):
         assert metric is not None
         keys = self.axes or []
         mode = self.mode(runs)
-        data = sv.parallel_lines(runs, keys, metric, self.which, mode)
+        which = self.which
+        data = self._cached(
+            runs,
+            ("parallel", tuple(keys), metric, which, mode),
+            lambda: sv.parallel_lines(runs, keys, metric, which, mode),
+        )
         names = [safe_text(k, 30) for k in keys] + [f"{safe_text(metric, 30)} {self.which}"]
+        names = [
+            f"{n} (log)" if a.kind == "log" else n for n, a in zip(names, data.axes, strict=True)
+        ]
 
         def draw(width: int, height: int) -> ChartImage:
             return draw_parallel(names, data, self.highlight, width, height)
@@ -420,16 +462,16 @@ class SweepScreen(LiveScreen):
         self.app.push_screen(ChoiceScreen(title, choices, current), chosen)
 
     def action_choose_group(self) -> None:
-        self._choose("group by", sv.sweep_keys(self.runs), self.group_key, "group_key")
+        self._choose("group by", self.keys(self.runs), self.group_key, "group_key")
 
     def action_choose_metric(self) -> None:
         self._choose("metric", self.metrics(self.runs), self.metric, "metric")
 
     def action_choose_x(self) -> None:
-        self._choose("scatter x", sv.sweep_keys(self.runs), self.x_key, "x_key")
+        self._choose("scatter x", self.keys(self.runs), self.x_key, "x_key")
 
     def action_choose_axes(self) -> None:
-        keys = [k for k in sv.sweep_keys(self.runs) if k != sv.TAG]
+        keys = [k for k in self.keys(self.runs) if k != sv.TAG]
 
         def chosen(value: list[str] | None) -> None:
             if value is not None:

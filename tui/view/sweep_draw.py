@@ -127,7 +127,7 @@ def draw_scatter(
     plot_rows = height - 5
     if width < 16 or plot_rows < 2:
         return ChartImage([[(title[:width], None)]])
-    y_ticks = axis_ticks(y_axis, max(2, min(6, plot_rows // 2 + 1)))
+    y_ticks = axis_ticks(y_axis, max(2, min(6, plot_rows // 3 + 1)))
     gutter = max([len(t) for _, t in y_ticks] + [len(y_label[:10]), 1])
     inner = width - gutter - 2
     canvas = BrailleCanvas(inner, plot_rows)
@@ -203,6 +203,9 @@ def draw_parallel(
         return round((1.0 - position) * dots_y)
 
     marked = None
+    # Runs that share config values share segments (a sweep's seeds share all but the last):
+    # each segment is drawn once, in the colour of the last run drawn over it (the best).
+    segments: dict[tuple[int, int, int], str] = {}
     for line in data.lines:
         if line.run_id == highlight:
             marked = line
@@ -210,7 +213,11 @@ def draw_parallel(
         color = RANK_COLORS[min(len(RANK_COLORS) - 1, int(line.rank * len(RANK_COLORS)))]
         ys = [y_of(p) for p in line.positions]
         for i in range(last):
-            canvas.line(columns[i], ys[i], columns[i + 1], ys[i + 1], color)
+            segment = (i, ys[i], ys[i + 1])
+            segments.pop(segment, None)
+            segments[segment] = color
+    for (i, y0, y1), color in segments.items():
+        canvas.line(columns[i], y0, columns[i + 1], y1, color)
     for i, axis in enumerate(axes):
         if axis.kind != "category" or len(axis.categories) > plot_rows:
             continue
