@@ -84,9 +84,13 @@ class Served:
         except psutil.NoSuchProcess:
             return []
 
-    def stop(self, number: int = signal.SIGINT) -> int:
+    def stop(self, number: int = signal.SIGINT, group: bool = False) -> int:
+        """Signal the server (``group``: and its apps, as Ctrl+C in a terminal does); its code."""
         if self.process.poll() is None:
-            self.process.send_signal(number)
+            if group:
+                os.killpg(self.process.pid, number)
+            else:
+                self.process.send_signal(number)
         try:
             return self.process.wait(STOP_S)
         finally:
@@ -143,7 +147,14 @@ def test_browser_sees_the_runs_and_drives_the_app(
     assert served.stderr() == ""  # no traceback, no warning (the serving line is on stdout)
 
 
-def test_sigterm_stops_the_server_and_its_open_sessions(browser: Browser, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("number", "group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["sigterm-to-the-server", "ctrl-c-to-the-process-group"],
+)
+def test_a_signal_stops_the_server_and_its_open_sessions(
+    browser: Browser, tmp_path: Path, number: int, group: bool
+) -> None:
     # A path the shell would expand, were the app's command not quoted.
     database = tmp_path / "runs $(touch pwned) 'q' ;.db"
     build_demo_database(database, runs=3, steps=20)
@@ -156,7 +167,7 @@ def test_sigterm_stops_the_server_and_its_open_sessions(browser: Browser, tmp_pa
         wait_for_screen(page, lambda text: "lora-r16-lr0.001" in text)
         apps = served.apps()
         assert apps
-        code = served.stop(signal.SIGTERM)  # the page is still open
+        code = served.stop(number, group)  # the page is still open
         assert gone(apps) == []
         assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
         page.context.close()
