@@ -137,6 +137,21 @@ def test_a_run_that_kept_logging_gets_only_its_new_points(
     assert [p.step for p in points] == list(range(11)) and run.step == 10
 
 
+def test_a_run_of_its_own_with_the_id_is_left_alone(
+    stores: dict[str, Any], db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tracker
+
+    good_id = stores["ids"][stores["sqlite"]][0]
+    with tracker.init(project="mine", name="native", id=good_id, db=db_path) as run:
+        run.log({"x": 1.0})
+    assert run_import("mlflow", stores["sqlite"], "--db", str(db_path)) == 1
+    out = capsys.readouterr()
+    assert f"already has another run {good_id} (native" in out.err and "1 run(s) failed" in out.out
+    native = open_store(db_path).read_run(good_id)
+    assert native is not None and native.name == "native" and set(native.metrics) == {"x"}
+
+
 def test_missing_store_is_a_clear_error_and_creates_nothing(
     tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -98,7 +98,7 @@ def import_runs(
             continue
         try:
             result = write_run(store, item, progress)
-        except store.errors() as exc:
+        except (*store.errors(), ValueError) as exc:  # ImportConflict, media too big
             message = f"run {item.name} ({item.id}): not written: {exc}"
             report.failed.append(message)
             if on_error is not None:

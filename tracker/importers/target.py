@@ -118,6 +118,12 @@ def write_run(
     """Append to ``store`` what it lacks of ``run``; ``progress(points)`` after each page."""
     result = RunResult(run.id, run.name, problems=list(run.problems))
     before = store.run_row(run.id)
+    if before is not None and not _same_run(before, run):
+        raise ImportConflict(
+            f"the database already has another run {run.id} ({before['name']}, project "
+            f"{before['project']}); not merged (import into another database, or give the "
+            "--project it was imported with)"
+        )
     created = float(before["created_at"]) if before is not None else run.created_at
     for key, series in run.series.items():
         result.points += _write_series(store, run.id, key, series, created, progress)
@@ -131,6 +137,16 @@ def write_run(
         with transaction(store) as version:  # readers see the run as changed
             store.copy_run(row, version)
     return result
+
+
+class ImportConflict(ValueError):
+    """The destination holds another run (or this one under another project) with the id."""
+
+
+def _same_run(row: dict[str, Any], run: SourceRun) -> bool:
+    """This run imported before: its start and project are the source's (a run logged here, or
+    another tool's, that happens to share the id is not)."""
+    return abs(float(row["created_at"]) - run.created_at) < 1e-3 and row["project"] == run.project
 
 
 def _write_series(
