@@ -140,13 +140,14 @@ async def test_three_views_by_keyboard(sweep_db: Path, size: tuple[int, int]) ->
 
         await pilot.press("3")
         assert screen.view == "parallel"
-        plain = canvas(screen).plain
-        assert plain.count("◆") >= 3  # on each axis: lr, opt, seed and the metric
+        assert screen.axes == ["lr", "opt"]  # no seed axis at first
+        assert canvas(screen).plain.count("◆") == 3  # on each axis: lr, opt and the metric
         await pilot.press("a")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "AxesScreen")
-        await pilot.press("space", "enter")  # the first key (lr) off
+        await pilot.press("space", "down", "down", "space", "enter")  # lr off, seed on
         await wait_until(pilot, lambda: isinstance(app.screen, SweepScreen))
         assert screen.axes == ["opt", "seed"]
+        assert "seed" in canvas(screen).plain.splitlines()[0]
 
         await pilot.press("l")
         assert screen.which == "last" and "eval/loss last" in text(app)
@@ -209,3 +210,27 @@ async def test_live_runs_drawn_and_nothing_redrawn_when_nothing_changed(sweep_db
         assert canvas(screen).renders > renders
         # the highlight stays on its run, which is second now
         assert screen.highlight == "hostile" and "#2/11" in text(app)
+
+
+async def test_no_runs_and_runs_with_only_nan(tmp_path: Path) -> None:
+    empty = make_app(tmp_path / "missing.db")
+    async with empty.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(empty.screen, RunsScreen))
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(empty.screen, SweepScreen))
+        await wait_until(pilot, lambda: "no runs to show" in text(empty))
+        await pilot.press("2", "3", "g", "down", "up")  # nothing to choose: a warning, no error
+        assert drawn_at(empty, 80, 24)
+    db = tmp_path / "nan.db"
+    st = SqliteStore.for_writing(db)
+    add_run(st, db, "a", "finite", {"lr": 1e-3, "seed": 0}, 0.5)
+    add_run(st, db, "b", "\x1b[31mnan\x1b[0m", {"lr": 1e-2, "seed": 0}, math.nan)
+    st.close()
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_sweep(app, pilot, rows=2)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: "1 runs lack lr or the metric" in text(app))
+        assert "\x1b" not in text(app) and "#1/1" in text(app)
+        await pilot.press("3", "1")
+        await wait_until(pilot, lambda: has_dots(canvas(screen).plain), what="the finite curve")

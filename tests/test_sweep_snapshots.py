@@ -25,7 +25,7 @@ def sweep_view(*keys: str) -> Any:
         assert isinstance(screen, SweepScreen)
         series = pilot.app.model.series
         # the curves wait for the series the screen asked for
-        await wait_until(pilot, lambda: screen.followed and screen.followed <= set(series))
+        await wait_until(pilot, lambda: bool(screen.followed) and screen.followed <= set(series))
         await wait_until(pilot, lambda: bool(screen.query_one(SweepCanvas).renders))
         await pilot.press(*keys)
         await settle(pilot)

@@ -153,8 +153,10 @@ class SweepScreen(LiveScreen):
             )
         if self.axes is None or not set(self.axes) <= set(keys):
             config = [k for k in keys if k != sv.TAG]
-            kept = [k for k in (self.axes or config) if k in config]
-            self.axes = kept[:MAX_AXES] or config[:MAX_AXES]
+            # seeds are no hyperparameter: a seed axis of a hundred values is a hairball
+            chosen = [k for k in config if "seed" not in k.lower()] or config
+            kept = [k for k in (self.axes or chosen) if k in config]
+            self.axes = kept[:MAX_AXES] or chosen[:MAX_AXES]
         metrics = self.metrics(runs)
         if self.metric not in metrics:
             self.metric = default_metric(metrics, runs)
