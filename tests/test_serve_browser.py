@@ -16,6 +16,8 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tui.demo_db import build_demo_database
-from tui.serve import is_loopback
+from tui.serve import host_allowed, is_loopback, same_origin
 
 from .browser import TERMINAL_HOOK, free_port, launch, new_page, wait_for_port, wait_for_screen
 
@@ -177,6 +179,37 @@ def test_a_signal_stops_the_server_and_its_open_sessions(
     assert served.stderr() == ""  # no traceback, no warning (the serving line is on stdout)
 
 
+def test_other_pages_and_rebound_names_get_nothing(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, "--db", str(database))
+    try:
+        served.wait_listening()
+        page, _ = new_page(browser)
+        page.goto("about:blank")  # any other page: its websocket's Origin is not the server's
+        outcome = page.evaluate(
+            """(url) => new Promise((resolve) => {
+              const socket = new WebSocket(url);
+              socket.onopen = () => resolve("open");
+              socket.onerror = () => resolve("refused");
+            })""",
+            f"ws://127.0.0.1:{served.port}/ws",
+        )
+        page.context.close()
+        assert outcome == "refused"
+        assert served.apps() == []  # no app was started for it
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(
+                urllib.request.Request(served.url, headers={"Host": f"evil.example:{served.port}"}),
+                timeout=STOP_S,
+            )
+        assert refused.value.code == 403
+        with urllib.request.urlopen(served.url, timeout=STOP_S) as answer:
+            assert answer.status == 200 and b"/ws" in answer.read()
+    finally:
+        served.stop(signal.SIGINT)
+
+
 def test_a_host_beyond_this_machine_warns_there_is_no_authentication(
     database: Path, tmp_path: Path
 ) -> None:
@@ -248,3 +281,14 @@ def test_a_port_out_of_range_is_refused(database: Path, port: str) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "--port must be between 1 and 65535" in result.stderr
+
+
+def test_origin_and_host_checks() -> None:
+    assert same_origin("127.0.0.1:8000", "http://127.0.0.1:8000")
+    assert not same_origin("127.0.0.1:8000", "http://evil.example")
+    assert not same_origin("127.0.0.1:8000", None)
+    assert not same_origin("127.0.0.1:8000", "null")
+    assert host_allowed("127.0.0.1:8000", True) and host_allowed("[::1]:8000", True)
+    assert host_allowed("localhost", True)
+    assert not host_allowed("evil.example:8000", True)
+    assert host_allowed("evil.example:8000", False)  # --host 0.0.0.0: names are the user's

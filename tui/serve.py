@@ -13,6 +13,9 @@ What it changes in textual-serve, and why:
   websocket points back at the address the browser used, not at ``0.0.0.0``;
 - every session's app process is stopped when its websocket closes or the server stops
   (quit, then terminate/kill after a grace period), so no process outlives the server;
+- other web pages cannot reach the app: a websocket whose Origin is not this server's is
+  refused (browsers let any page open a websocket to 127.0.0.1, and the app would show it every
+  run), and on a loopback address a Host that is not a loopback name is refused (DNS rebinding);
 - a port in use is one line and exit 1, not a traceback; SIGINT and SIGTERM stop it cleanly.
 """
 
@@ -94,6 +97,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False  # a name: it may resolve to anything
+
+
+def same_origin(host_header: str, origin: str | None, scheme: str = "http") -> bool:
+    """Whether a websocket's ``Origin`` is this server's page (``scheme://Host``)."""
+    return origin is not None and origin.lower() == f"{scheme}://{host_header}".lower()
+
+
+def host_allowed(host_header: str, listening_on_loopback: bool) -> bool:
+    """Whether to answer a request with this ``Host``: on a loopback address only loopback
+    names, so a DNS-rebound name (evil.example -> 127.0.0.1) gets nothing."""
+    if not listening_on_loopback:
+        return True
+    name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    return is_loopback(name)
 
 
 def child_databases(args: argparse.Namespace) -> list[str]:
@@ -242,8 +259,17 @@ def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> A
         async def on_startup(self, app: web.Application) -> None:
             pass  # the stock banner prints the command (and any password in it); run() prints
 
+        def refused(self, request: web.Request, websocket: bool = False) -> bool:
+            if not host_allowed(request.host, is_loopback(self.host)):
+                return True
+            origin = request.headers.get("Origin")
+            return websocket and not same_origin(request.host, origin, request.scheme)
+
         async def handle_index(self, request: web.Request) -> web.Response:
             import aiohttp_jinja2
+
+            if self.refused(request):
+                raise web.HTTPForbidden(text="tracktui serve: unexpected Host\n")
 
             # The Host the browser used, not --host: 0.0.0.0 is no address to connect back to.
             origin = f"{request.scheme}://{request.host}"
@@ -260,6 +286,8 @@ def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> A
             return response
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            if self.refused(request, websocket=True):
+                raise web.HTTPForbidden(text="tracktui serve: not from this server's page\n")
             websocket = web.WebSocketResponse(heartbeat=15)
 
             async def close() -> None:
