@@ -15,16 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import tracker
 from tracker.batch import RunHandle, write_batch
 from tracker.db import open_store, parse_target
 from tracker.filters import filter_runs
 from tracker.jsonable import dumps
+from tracker.models import Bucket
 from tui.cli import main
 from tui.demo_db import build_demo_database
-from tui.report.charts import TOP, line_chart
+from tui.report.charts import TOP, line_chart, linear_ticks
 from tui.report.downsample import read_downsampled
+from tui.report.model import Series
 
 SECTIONS = ("runs", "charts", "config", "summary", "hardware", "media", "health")
 
@@ -146,6 +150,8 @@ def test_table_keeps_the_filters_order_and_colours_match(demo: Path, tmp_path: P
         store.close()
     rows = [tr["data-run"] for tr in page.find("tr", "runs") if "data-run" in tr]
     assert rows == expected and len(rows) == 3
+    assert not page.find("section", id="health")  # the finished runs raised no health event
+    assert "status=finished" in page.words("provenance")
     data = json.loads(_json_block(output.read_text("utf-8")))
     assert [run["id"] for run in data["runs"]] == expected
     colors = {run["id"]: run["color"] for run in data["runs"]}
@@ -208,6 +214,8 @@ def test_refusals_and_messages(
     assert code == 2 and "ambiguous" in err
     code, _, err = make_report(capsys, "--db", str(demo), "name=nothing", "-o", str(output))
     assert code == 1 and "no runs matched" in err and "no report written" in err
+    code, _, err = make_report(capsys, "--db", str(demo), "--project", "other", "-o", str(output))
+    assert code == 1 and "no runs matched" in err
     code, _, err = make_report(capsys, "--db", str(tmp_path / "missing.db"), "-o", str(output))
     assert code == 1 and "no database at" in err and "missing.db" in err
     empty = tmp_path / "empty.db"
@@ -344,3 +352,37 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
     password = parse_target(pg_url).url or ""
     if ":" in password.split("//", 1)[1].split("@", 1)[0]:
         assert password.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1] not in shown
+
+
+# --- charts from any numbers ------------------------------------------------------------------
+
+_values = st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e6, 1e6)
+
+
+@settings(max_examples=300, deadline=None)
+@example([(-1.7e308, 1.7e308, 0.0, 0), (1.0, 1.7e308, 5.0, 1)])
+@example([(1e-300, 1e300, 1.0, 0)])
+@given(st.lists(st.tuples(_values, _values, _values, st.integers(0, 3)), min_size=0, max_size=40))
+def test_any_buckets_give_a_finite_chart(rows: list[tuple[float, float, float, int]]) -> None:
+    buckets = tuple(
+        Bucket(i * 10, i * 10 + 9, min(lo, hi), max(lo, hi), 0.0, 1.0, 10, bad, mean)
+        for i, (lo, hi, mean, bad) in enumerate(rows)
+    )
+    chart = line_chart("k", [("r", "#000", Series("r", "k", 10 * len(rows), buckets))])
+    numbers = [tick.pos for tick in (*chart.x_ticks, *chart.y_ticks)]
+    for line in chart.lines:
+        for text in (line.d.replace("M", " "), *line.bands):
+            numbers += [float(v) for pair in text.split() for v in pair.split(",")]
+        numbers += [x for stretch in line.nonfinite for x in stretch]
+    assert all(math.isfinite(v) and -1 <= v <= chart.width + 1 for v in numbers)
+    assert [t.pos for t in chart.x_ticks] == sorted(t.pos for t in chart.x_ticks)
+
+
+@given(st.floats(-1e300, 1e300), st.floats(1e-300, 1e300))
+def test_ticks_stay_inside_the_range(low: float, width: float) -> None:
+    high = low + width
+    if not math.isfinite(high) or high <= low:
+        return
+    ticks = linear_ticks(low, high, 5)
+    assert len(ticks) <= 50 and ticks == sorted(ticks)
+    assert all(low - width * 1e-6 <= t <= high + width * 1e-6 for t in ticks)

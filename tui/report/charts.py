@@ -9,6 +9,7 @@ Jinja's autoescape like the rest of the page. Path data holds only numbers we fo
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -76,11 +77,11 @@ def nice_step(span: float, count: int = 5) -> float:
 
 
 def linear_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    step = nice_step(high - low, count)
+    step = nice_step(high / 2 - low / 2, count) * 2  # halves: a span past 1.8e308 still counts
     first = math.ceil(low / step - 1e-9)
     ticks: list[float] = []
     index = first
-    while index * step <= high + step * 1e-9 and len(ticks) < 50:
+    while index * step - high <= step * 1e-9 and len(ticks) < 50:
         ticks.append(index * step)  # a multiple, not a running sum: no 0.30000000000000004
         index += 1
     return ticks
@@ -91,6 +92,8 @@ def short_number(value: float) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
+    if magnitude >= 1e15:
+        return f"{value:.0e}"
     for limit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if magnitude >= limit:
             return f"{value / limit:.3g}{suffix}"
@@ -104,6 +107,10 @@ def _num(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _clamped(value: float) -> float:
+    return max(-sys.float_info.max, min(sys.float_info.max, value))
+
+
 class _Scale:
     """Data to pixels on one axis, linear or log10."""
 
@@ -113,12 +120,13 @@ class _Scale:
             low, high = math.log10(low), math.log10(high)
         if high <= low:
             pad = abs(low) * 0.05 or 1.0
-            low, high = low - pad, high + pad
+            low, high = _clamped(low - pad), _clamped(high + pad)
         self.low, self.high, self.start, self.end = low, high, start, end
+        self.span = high / 2 - low / 2  # halved, so that -1e308..1e308 does not overflow
 
     def __call__(self, value: float) -> float:
         v = math.log10(max(value, 1e-300)) if self.log else value
-        return self.start + (v - self.low) / (self.high - self.low) * (self.end - self.start)
+        return self.start + (v / 2 - self.low / 2) / self.span * (self.end - self.start)
 
 
 def line_chart(
@@ -136,8 +144,8 @@ def line_chart(
     x0, x1, y0, y1 = box
     log = y0 > 0 and math.log10(y1 / y0) >= LOG_DECADES
     if not log:
-        pad = (y1 - y0) * 0.04 or abs(y1) * 0.05 or 1.0
-        y0, y1 = y0 - pad, y1 + pad
+        pad = (y1 * 0.04 - y0 * 0.04) or abs(y1) * 0.05 or 1.0
+        y0, y1 = _clamped(y0 - pad), _clamped(y1 + pad)
     if x1 <= x0:
         x0, x1 = x0 - 1, x1 + 1
     xs = _Scale(x0, x1, LEFT, WIDTH - RIGHT, False)

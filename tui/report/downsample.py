@@ -57,8 +57,12 @@ def spans(buckets: Sequence[Bucket]) -> list[Span]:
     out = []
     for bucket in buckets:
         low, high, mean = _finite(bucket.min), _finite(bucket.max), _finite(bucket.mean)
-        if mean is None and low is not None and high is not None:
-            mean = (low + high) / 2  # a backend without means: the band's middle
+        if low is not None and high is not None:
+            if mean is None:
+                mean = low / 2 + high / 2  # a backend without means: the band's middle
+            mean = min(max(mean, low), high)  # rounding (or a foreign file) never leaves the band
+        else:
+            low = high = mean = None  # no finite extremes: nothing finite to draw
         out.append(
             Span((bucket.first_step + bucket.last_step) / 2, low, high, mean, bucket.nonfinite > 0)
         )
