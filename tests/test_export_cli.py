@@ -106,13 +106,16 @@ def test_parquet_history_keeps_null_apart_from_nan(db: Path, tmp_path: Path) -> 
     assert export("--db", str(db), "--format", "parquet", "-o", str(out)) == 0
     table = pq.read_table(out)
     assert table.num_rows == 40 and table.schema.field("step").type == "int64"
+    assert set(table.column("run_name").to_pylist()) == {"good", ESCAPE_NAME}
     evals = table.column("eval/loss")
     assert evals.null_count == 32  # no point at that step
     values = [v for v in evals.to_pylist() if v is not None]
     assert sum(math.isnan(v) for v in values) == 1  # the logged NaN is a NaN, not a null
     long = tmp_path / "l.parquet"
     assert export("--db", str(db), "--format", "parquet", "--layout", "long", "-o", str(long)) == 0
-    assert pq.read_table(long).num_rows == 40 + 8
+    long_frame = pq.read_table(long).to_pandas()
+    assert len(long_frame) == 40 + 8 and set(long_frame["key"]) == {"eval/loss", "train/loss"}
+    assert str(long_frame["run_id"].dtype) == "category"
 
 
 def test_summary_in_every_format(

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, SupportsIndex, overload
 
 from ..db import Store, Target, open_store, parse_target
 from ..db.target import several
@@ -45,11 +46,21 @@ def target_of(db: Db) -> Target:
 
 
 class Runs(list[Run]):
-    """A list of runs (newest first unless sorted) that can also be tabled as a whole."""
+    """A list of runs (newest first unless sorted) that can also be tabled as a whole; a
+    slice (``runs[:10]``) is one too."""
 
     def __init__(self, api: Api, runs: Sequence[Run] = ()) -> None:
         super().__init__(runs)
         self._api = api
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> Runs: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> Run | Runs:
+        if isinstance(index, slice):
+            return Runs(self._api, super().__getitem__(index))
+        return super().__getitem__(index)
 
     def summary_table(
         self,
@@ -94,12 +105,20 @@ class Runs(list[Run]):
         available = list(dict.fromkeys(k for run in self for k in run.metrics))
         chosen = select_keys(available, keys, system)
         chosen = [k for k in chosen if k != x]
-        per_run = [
-            (run.id, run.name, run.columns(chosen, x, samples, system)[0])
-            for run in self
-            if x in ("step", "time", "timestamp") or x in run.metrics
+        chosen_runs = [
+            run for run in self if x in ("step", "time", "timestamp") or x in run.metrics
         ]
-        return stacked(per_run, chosen), chosen
+        rows = sum(
+            min(
+                samples or sys.maxsize,
+                max((run.metrics[k].count for k in chosen if k in run.metrics), default=0),
+            )
+            for run in chosen_runs
+        )  # the rows of runs whose keys are logged together; grown where they are not
+        per_run = (
+            (run.id, run.name, run.columns(chosen, x, samples, system)[0]) for run in chosen_runs
+        )
+        return stacked(per_run, chosen, rows), chosen
 
 
 class Api:

@@ -10,7 +10,7 @@ optional: :func:`require_pandas` / :func:`require_polars` name the extra to inst
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from types import ModuleType
@@ -194,37 +194,81 @@ def sample_rows(columns: Columns, keys: Sequence[str], samples: int) -> Columns:
     return columns.take(np.unique(np.concatenate(kept)))
 
 
-def stacked(per_run: Sequence[tuple[str, str, Columns]], keys: Sequence[str]) -> Columns:
+def stacked(
+    per_run: Iterable[tuple[str, str, Columns]], keys: Sequence[str], rows: int = 0
+) -> Columns:
     """Several runs' columns one under the other, ``run_id`` and ``run_name`` first (as
-    categories: 10 M rows cost a byte or two each), every key a column (NaN where a run has
-    none)."""
-    if not per_run:
-        empty = Columns({"run_id": np.empty(0, np.int32), "run_name": np.empty(0, np.int32)})
-        empty.labels = {"run_id": [], "run_name": []}
-        return empty
-    lengths = np.array([len(c) for _, _, c in per_run], np.intp)
-    codes = np.repeat(np.arange(len(per_run), dtype=np.int32), lengths)
-    names = [name for _, name, _ in per_run]
-    unique_names = list(dict.fromkeys(names))
-    name_codes = np.array([unique_names.index(n) for n in names], np.int32)[codes]
-    out = Columns({"run_id": codes, "run_name": name_codes})
-    out.labels = {"run_id": [run_id for run_id, _, _ in per_run], "run_name": unique_names}
-    heads = [c for c in per_run[0][2].data if c not in keys]  # x, step, time: every run's
-    for name in heads:
-        out.data[name] = np.concatenate([_column(c, name, len(c)) for _, _, c in per_run])
-    for key in keys:
-        if key in out.data:
-            continue
-        out.data[key] = np.concatenate([_column(c, key, len(c)) for _, _, c in per_run])
-        out.present[key] = np.concatenate(
-            [c.present.get(key, np.zeros(len(c), np.bool_)) for _, _, c in per_run]
+    categories: 10 M rows cost 8 bytes each), every key a column (NaN where a run has none).
+
+    Each run's columns are copied into buffers of ``rows`` rows (an estimate: the points the
+    runs hold; grown when short) as it arrives and then dropped, so the peak is the result
+    plus one run, not twice the result."""
+    out = _Stack(list(keys), max(rows, 0))
+    for run_id, name, columns in per_run:
+        out.add(run_id, name, columns)
+    return out.columns()
+
+
+class _Stack:
+    def __init__(self, keys: list[str], rows: int) -> None:
+        self.keys, self.size, self.used = keys, rows, 0
+        self.data: dict[str, np.ndarray[Any, Any]] = {}
+        self.present: dict[str, Mask] = {}
+        self.ids: list[str] = []
+        self.names: dict[str, int] = {}
+
+    def _grow(self, needed: int) -> None:
+        self.size = max(needed, self.size * 2)
+        for store in (self.data, self.present):
+            for name, values in store.items():
+                grown = np.empty(self.size, values.dtype)
+                grown[: self.used] = values[: self.used]
+                store[name] = grown
+
+    def add(self, run_id: str, name: str, columns: Columns) -> None:
+        n, start = len(columns), self.used
+        if not self.data:
+            self.data["run_id"] = np.empty(self.size, np.int32)
+            self.data["run_name"] = np.empty(self.size, np.int32)
+            for head, values in columns.data.items():  # x, step, time: every run's
+                if head not in self.keys:
+                    self.data[head] = np.empty(self.size, values.dtype)
+            for key in self.keys:
+                self.data[key] = np.empty(self.size, np.float64)
+                self.present[key] = np.empty(self.size, np.bool_)
+        if start + n > self.size:
+            self._grow(start + n)
+        end = start + n
+        self.data["run_id"][start:end] = len(self.ids)
+        self.data["run_name"][start:end] = self.names.setdefault(name, len(self.names))
+        self.ids.append(run_id)
+        for column, buffer in self.data.items():
+            if column in ("run_id", "run_name"):
+                continue
+            found = columns.data.get(column)
+            buffer[start:end] = np.nan if found is None else found
+        for key, mask in self.present.items():
+            found_mask = columns.present.get(key)
+            mask[start:end] = False if found_mask is None else found_mask
+        self.used = end
+
+    def columns(self) -> Columns:
+        if not self.data:
+            empty = Columns({"run_id": np.empty(0, np.int32), "run_name": np.empty(0, np.int32)})
+            empty.labels = {"run_id": [], "run_name": []}
+            return empty
+        used, copy = self.used, self.used < 0.9 * self.size
+
+        def trim(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+            # a buffer much larger than its rows is copied down; one nearly full stays a view
+            return values[:used].copy() if copy else values[:used]
+
+        out = Columns(
+            {k: trim(v) for k, v in self.data.items()},
+            {k: trim(v) for k, v in self.present.items()},
         )
-    return out
-
-
-def _column(columns: Columns, name: str, n: int) -> np.ndarray[Any, Any]:
-    found = columns.data.get(name)
-    return found if found is not None else np.full(n, np.nan)
+        out.labels = {"run_id": self.ids, "run_name": list(self.names)}
+        return out
 
 
 def to_frame(columns: Columns, format: str) -> Any:
