@@ -288,6 +288,8 @@ def test_origin_and_host_checks() -> None:
     assert not same_origin("127.0.0.1:8000", "http://evil.example")
     assert not same_origin("127.0.0.1:8000", None)
     assert not same_origin("127.0.0.1:8000", "null")
+    assert not same_origin("127.0.0.1:8000", "http://127.0.0.1:8001")
+    assert same_origin("box.lan:443", "https://box.lan:443")  # behind a TLS proxy
     assert host_allowed("127.0.0.1:8000", True) and host_allowed("[::1]:8000", True)
     assert host_allowed("localhost", True)
     assert not host_allowed("evil.example:8000", True)

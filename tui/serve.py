@@ -99,9 +99,12 @@ def is_loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
-def same_origin(host_header: str, origin: str | None, scheme: str = "http") -> bool:
-    """Whether a websocket's ``Origin`` is this server's page (``scheme://Host``)."""
-    return origin is not None and origin.lower() == f"{scheme}://{host_header}".lower()
+def same_origin(host_header: str, origin: str | None) -> bool:
+    """Whether a websocket's ``Origin`` is this server's page: the same host and port as the
+    request's ``Host`` (the scheme may differ behind a TLS proxy)."""
+    if not origin or "://" not in origin:
+        return False  # absent, or "null" (a file, a sandboxed frame, about:blank)
+    return origin.split("://", 1)[1].rstrip("/").lower() == host_header.lower()
 
 
 def host_allowed(host_header: str, listening_on_loopback: bool) -> bool:
@@ -263,7 +266,7 @@ def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> A
             if not host_allowed(request.host, is_loopback(self.host)):
                 return True
             origin = request.headers.get("Origin")
-            return websocket and not same_origin(request.host, origin, request.scheme)
+            return websocket and not same_origin(request.host, origin)
 
         async def handle_index(self, request: web.Request) -> web.Response:
             import aiohttp_jinja2
