@@ -71,8 +71,9 @@ def add_parser(sub: Any) -> None:
         "otherwise; there is no authentication. Ctrl+C stops it.",
     )  # fmt: skip
     serve.add_argument(
-        "--db", dest="sub_db", action="append", help="database (again for several files)"
-    )
+        "--db", dest="sub_db", action="append", metavar="DB",
+        help="database (again for several files)",
+    )  # fmt: skip
     serve.add_argument("sub_databases", nargs="*", metavar="DB", help="databases, as --db")
     serve.add_argument(
         "--host", default=DEFAULT_HOST,
