@@ -23,22 +23,16 @@ from textual.widgets import Footer
 from tracker.models import RunRecord
 from tracker.ranking import has_better_direction, metric_direction
 
-from ..formatting import fit_parts, format_number
 from ..keys_help import SWEEP_KEYS
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
 from ..model import main_metrics
 from ..sanitize import safe_text
 from ..view import sweep as sv
+from ..view import sweep_text as st
 from ..view.chart import ChartImage
-from ..view.sweep_draw import (
-    HIGHLIGHT,
-    RANK_COLORS,
-    BandGroup,
-    draw_bands,
-    draw_parallel,
-    draw_scatter,
-)
+from ..view.sweep_draw import BandGroup, draw_bands, draw_parallel, draw_scatter
+from ..view.sweep_text import Legend
 from ..widgets.plot import PALETTE, sticky_range
 from ..widgets.sweep_plots import SweepCanvas
 from ..widgets.text_view import TextView
@@ -51,8 +45,6 @@ MAX_CURVES = 120  # runs whose series the curves follow (the app follows 256 ser
 MAX_GROUPS = len(PALETTE)  # groups drawn (one colour each); the legend counts the rest
 MAX_AXES = 6  # config axes chosen at first
 EVAL_PREFIXES = ("eval", "val", "valid", "test")
-
-Legend = list[list[Text]]  # paragraphs of parts, each fitted to the width (never cut mid-part)
 
 
 def default_metric(metrics: Sequence[str], runs: Sequence[RunRecord]) -> str | None:
@@ -353,13 +345,7 @@ class SweepScreen(LiveScreen):
             return draw_parallel(names, data, self.highlight, width, height)
 
         canvas.show(draw, ("parallel", tuple(names), data, self.highlight))
-        scale = [Text(f"colour: {self.which} {safe_text(metric, 30)} ({mode} is best) ")]
-        scale.append(Text("━━ best quarter ", style=RANK_COLORS[0]))
-        scale.append(Text("━━ ━━ ", style=RANK_COLORS[1]))
-        scale[-1].stylize(RANK_COLORS[2], 3)
-        scale.append(Text("━━ worst quarter", style=RANK_COLORS[3]))
-        if data.left_out:
-            scale.append(Text(f"   {data.left_out} runs lack a value", style="dim"))
+        scale = st.rank_scale(metric, which, mode, data.left_out)
         return [self._highlight_parts(runs, keys, mode), scale]
 
     def _run_colors(self, runs: Sequence[RunRecord]) -> dict[str, str]:
@@ -370,60 +356,36 @@ class SweepScreen(LiveScreen):
         return colors
 
     def _group_parts(self, runs: Sequence[RunRecord]) -> list[Text]:
-        parts = [Text("colour:", style="dim")]
-        for index, group in enumerate(self._groups(runs)[:MAX_GROUPS]):
-            color = PALETTE[index % len(PALETTE)][1]
-            name = f"  ● {self._group_name(group)} (n={len(group.run_ids)})"
-            parts.append(Text(name, style=color))
-        return parts
+        groups = self._groups(runs)[:MAX_GROUPS]
+        return st.group_parts(
+            [
+                (self._group_name(g), len(g.run_ids), PALETTE[i % len(PALETTE)][1])
+                for i, g in enumerate(groups)
+            ]
+        )
 
     def _highlight_parts(
         self, runs: Sequence[RunRecord], keys: Sequence[str], mode: str
     ) -> list[Text]:
-        """The highlighted run (◆): its rank, its values of ``keys`` and of the metric."""
+        if self.metric is None:
+            return []
         ranked = self.ranked(runs)
-        run = next((r for r in ranked if r.id == self.highlight), None)
-        if run is None or self.metric is None:
-            return [Text("no run has a value of this metric yet", style="dim")]
-        place = ranked.index(run) + 1
-        parts = [
-            Text.assemble(
-                ("◆ ", HIGHLIGHT), (safe_text(run.name, 30), "bold"), f" #{place}/{len(ranked)}"
-            )
-        ]
-        value = sv.metric_value(run, self.metric, self.which, mode)
-        parts.append(Text(f"  {self.which} {format_number(value)}", style="bold"))
-        for key in keys:
-            shown = safe_text(sv.value_label(sv.group_value(run, key)), 16)
-            parts.append(Text(f"  {safe_text(key, 20)}={shown}"))
-        return parts
+        return st.highlight_parts(ranked, self.highlight, self.metric, self.which, mode, keys)
 
     def _show_legend(self, legend: Legend) -> None:
-        width = max(20, self.app.size.width - 2)
-        lines: list[Text] = []
-        for parts in legend:
-            lines += fit_parts(parts, width, max_lines=2) if parts else []
+        lines = st.fitted(legend, self.app.size.width - 2)
         self.query_one("#sweep-legend", TextView).show(Text("\n").join(lines), height=len(lines))
 
     def _show_header(self, runs: Sequence[RunRecord]) -> None:
-        width = max(20, self.app.size.width - 2)
-        tabs = Text(" sweep ", style="bold reverse")
-        for index, view in enumerate(VIEWS, 1):
-            tabs.append("  ")
-            tabs.append(
-                f" {index} {TITLES[view]} ", style="bold reverse" if view == self.view else "dim"
-            )
-        parts = [tabs, Text(f"   {len(runs)} runs", style="bold")]
+        settings = []
         if self.group_key is not None:
-            parts.append(Text(f"   group: {safe_text(self.group_key, 24)}", style="cyan"))
+            settings.append(f"group: {safe_text(self.group_key, 24)}")
         if self.metric is not None:
-            parts.append(
-                Text(f"   metric: {safe_text(self.metric, 30)} {self.which}", style="cyan")
-            )
+            settings.append(f"metric: {safe_text(self.metric, 30)} {self.which}")
         if self.view == "scatter" and self.x_key is not None:
-            parts.append(Text(f"   x: {safe_text(self.x_key, 24)}", style="cyan"))
-        parts.append(Text("   ? keys", style="dim"))
-        lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
+            settings.append(f"x: {safe_text(self.x_key, 24)}")
+        tabs = [(TITLES[view], view == self.view) for view in VIEWS]
+        lines = st.header_lines(tabs, len(runs), settings, self.app.size.width - 2)
         self.query_one("#sweep-header", TextView).show(Text("\n").join(lines), height=len(lines))
 
     # --- actions ---------------------------------------------------------------------------
