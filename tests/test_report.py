@@ -386,3 +386,18 @@ def test_ticks_stay_inside_the_range(low: float, width: float) -> None:
     ticks = linear_ticks(low, high, 5)
     assert len(ticks) <= 50 and ticks == sorted(ticks)
     assert all(low - width * 1e-6 <= t <= high + width * 1e-6 for t in ticks)
+
+
+def test_runs_with_a_step_metric_are_plotted_against_it(tmp_path: Path) -> None:
+    """A nanoGPT-like run defines ``iter`` as every metric's step metric: its lines run
+    against ``iter`` (0..4,975), as in the TUI, not against the logged call count (0..199)."""
+    from tui.demo_db import build_resumed_database
+
+    db = tmp_path / "nano.db"
+    build_resumed_database(db)
+    output = tmp_path / "nano.html"
+    assert main(["report", "--db", str(db), "-o", str(output)]) == 0
+    page = Page(output.read_text("utf-8"))
+    assert [f["data-metric"] for f in page.find("figure", "charts")] == ["train/loss", "val/loss"]
+    words = page.words("charts")
+    assert "iter" in words and "4k" in words

@@ -56,6 +56,7 @@ class Chart:
     lines: tuple[Line, ...]
     markers: tuple[Marker, ...]
     empty: str = ""  # why there is nothing to draw, when there is not
+    x_label: str = "step"
     width: float = WIDTH
     height: float = HEIGHT
     left: float = LEFT
@@ -135,8 +136,9 @@ def line_chart(
     events: Sequence[tuple[str, int, str, str]] = (),
 ) -> Chart:
     """One chart of ``key``: ``series`` is (run id, colour, series or None) per run, in
-    table order; ``events`` (run id, step, level class, title) are marked on the top edge."""
-    drawn = [(run_id, color, s, spans(s.buckets)) for run_id, color, s in series if s is not None]
+    table order; ``events`` (run id, logged step, level class, title) are marked on the top
+    edge. Each run's line is at its own x (its step metric's, when it has one)."""
+    drawn = [(run_id, color, s, spans(s)) for run_id, color, s in series if s is not None]
     box = extent([group for *_, group in drawn])
     if box is None:
         reason = "no chosen run logged it" if not drawn else "only NaN or inf values"
@@ -152,10 +154,15 @@ def line_chart(
     ys = _Scale(y0, y1, HEIGHT - BOTTOM, TOP, log)
     x_ticks = tuple(Tick(xs(v), short_number(v)) for v in linear_ticks(x0, x1, 6))
     lines = tuple(_line(run_id, color, s, group, xs, ys) for run_id, color, s, group in drawn)
+    by_run = {run_id: s for run_id, _, s, _ in drawn}
     markers = tuple(
-        Marker(xs(step), level, title) for _, step, level, title in events if x0 <= step <= x1
+        Marker(xs(x), level, title)
+        for run_id, step, level, title in events
+        if run_id in by_run and x0 <= (x := by_run[run_id].x_at(step)) <= x1
     )
-    return Chart(key, log, x_ticks, _y_ticks(ys, y0, y1, log), lines, markers)
+    x_label = " · ".join(dict.fromkeys(s.x_name for _, _, s, _ in drawn))
+    y_ticks = _y_ticks(ys, y0, y1, log)
+    return Chart(key, log, x_ticks, y_ticks, lines, markers, x_label=x_label)
 
 
 def _y_ticks(ys: _Scale, y0: float, y1: float, log: bool) -> tuple[Tick, ...]:
@@ -228,7 +235,7 @@ class Spark:
 
 def sparkline(series: Series, width: float = 140.0, height: float = 30.0) -> Spark:
     """A small line with its min/max band, for a hardware card (scaled to its own range)."""
-    group = spans(series.buckets)
+    group = spans(series)
     box = extent([group])
     if box is None:
         return Spark("", "", None, None, width, height)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.db.base import Store
-from tracker.models import Bucket, RunRecord
+from tracker.models import RunRecord
 
 from .model import Series
 
@@ -29,15 +29,42 @@ def bucket_budget(runs: int) -> int:
     return max(MIN_BUCKETS, min(MAX_BUCKETS, TOTAL_BUCKETS // runs))
 
 
-def read_downsampled(store: Store, run: RunRecord, key: str, buckets: int) -> Series | None:
-    """``key`` of ``run`` in at most ``buckets`` buckets, or None when the run has no points."""
+def read_downsampled(
+    store: Store, run: RunRecord, key: str, buckets: int, follow_step_metric: bool = False
+) -> Series | None:
+    """``key`` of ``run`` in at most ``buckets`` buckets, or None when the run has no points.
+    With ``follow_step_metric``, plotted against the run's step metric when it has one."""
     summary = run.metrics.get(key)
     if summary is None or summary.count == 0:
         return None
     count, read = store.read_series(summary.series_id, buckets)
     if not count:
         return None
-    return Series(run.id, key, count, tuple(read))
+    counter = run.step_metric(key) if follow_step_metric else None
+    anchors = _anchors(store, run, counter, buckets) if counter else ()
+    if not anchors:
+        return Series(run.id, key, count, tuple(read))
+    return Series(run.id, key, count, tuple(read), str(counter), anchors)
+
+
+def _anchors(
+    store: Store, run: RunRecord, counter: str | None, buckets: int
+) -> tuple[tuple[float, float], ...]:
+    """The step metric's values at logged steps: each bucket's first step at its minimum and
+    last step at its maximum (a counter only grows), steps increasing; () when unusable."""
+    summary = run.metrics.get(counter) if counter else None
+    if summary is None or summary.count == 0:
+        return ()
+    _, read = store.read_series(summary.series_id, buckets)
+    anchors: list[tuple[float, float]] = []
+    for bucket in read:
+        low, high = _finite(bucket.min), _finite(bucket.max)
+        if low is None or high is None:
+            continue
+        for step, value in ((bucket.first_step, low), (bucket.last_step, high)):
+            if not anchors or step > anchors[-1][0]:
+                anchors.append((float(step), value))
+    return tuple(anchors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +79,11 @@ class Span:
     nonfinite: bool
 
 
-def spans(buckets: Sequence[Bucket]) -> list[Span]:
-    """Buckets as spans; a bucket of only NaN/inf has no value (the line breaks there)."""
+def spans(series: Series) -> list[Span]:
+    """A series' buckets as spans, at its x; a bucket of only NaN/inf has no value (the line
+    breaks there)."""
     out = []
-    for bucket in buckets:
+    for bucket in series.buckets:
         low, high, mean = _finite(bucket.min), _finite(bucket.max), _finite(bucket.mean)
         if low is not None and high is not None:
             if mean is None:
@@ -63,9 +91,8 @@ def spans(buckets: Sequence[Bucket]) -> list[Span]:
             mean = min(max(mean, low), high)  # rounding (or a foreign file) never leaves the band
         else:
             low = high = mean = None  # no finite extremes: nothing finite to draw
-        out.append(
-            Span((bucket.first_step + bucket.last_step) / 2, low, high, mean, bucket.nonfinite > 0)
-        )
+        x = series.x_at((bucket.first_step + bucket.last_step) / 2)
+        out.append(Span(x, low, high, mean, bucket.nonfinite > 0))
     return out
 
 

@@ -34,6 +34,7 @@ DEFAULT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("eval/loss", "val/loss", "validation/loss", "eval_loss", "val_loss"),
     ("train/grad_norm", "grad_norm", "train/gradient_norm"),
 )
+MAX_DEFAULT_CHARTS = 6
 HARDWARE_KEYS = ("sys/cpu/util", "sys/mem/util", "sys/proc/rss")
 GPU_KEYS = ("util", "mem_used", "power")
 MAX_GPUS_SHOWN = 8
@@ -46,16 +47,15 @@ PICTURE_SIDE = 1024
 
 
 def default_metrics(runs: Sequence[RunRecord]) -> list[str]:
-    """The first key of each default group that any run logged; failing all, the runs'
-    first non-hardware metrics (their plotting order), at most three."""
+    """The keys of the default groups that the runs logged (``eval/loss`` and ``val/loss``
+    both, when runs of two scripts are compared); failing all, the runs' first non-hardware
+    metrics (their plotting order), at most three."""
     present: set[str] = set()
     for run in runs:
         present.update(run.metrics)
-    chosen = [
-        next(k for k in group if k in present) for group in DEFAULT_GROUPS if present & set(group)
-    ]
+    chosen = [key for group in DEFAULT_GROUPS for key in group if key in present]
     if chosen:
-        return chosen
+        return chosen[:MAX_DEFAULT_CHARTS]
     from ..metrics import main_metrics
 
     for run in runs:
@@ -95,7 +95,7 @@ def gather(
     hardware: dict[tuple[str, str], Series] = {}
     for run in runs:
         for key in metrics:
-            found = read_downsampled(store, run, key, buckets)
+            found = read_downsampled(store, run, key, buckets, follow_step_metric=True)
             if found is not None:
                 series[(run.id, key)] = found
         for key in hardware_keys(run):

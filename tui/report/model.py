@@ -7,6 +7,7 @@ by :mod:`.render` (the sanitizer for controls, Jinja's autoescape for markup).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,34 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Series:
     """One metric of one run, downsampled: at most ``buckets`` min/max/mean buckets of
-    ``count`` points (every point was read by the store's own bucketing, none skipped)."""
+    ``count`` points (every point was read by the store's own bucketing, none skipped).
+
+    ``x_name`` is what it is plotted against: the logged ``step``, or the run's step metric
+    (``define_metric(step_metric=...)`` or a counter it logs, as the TUI plots it), whose
+    values at logged steps ``x_anchors`` holds (``(step, value)``, steps increasing)."""
 
     run_id: str
     key: str
     count: int
     buckets: tuple[Bucket, ...]
+    x_name: str = "step"
+    x_anchors: tuple[tuple[float, float], ...] = ()
+
+    def x_at(self, step: float) -> float:
+        """The x of a logged step: the step itself, or the step metric's value there
+        (interpolated between the anchors, held flat past either end)."""
+        anchors = self.x_anchors
+        if not anchors:
+            return step
+        import bisect
+
+        index = bisect.bisect_left(anchors, (step, -math.inf))
+        if index <= 0:
+            return anchors[0][1]
+        if index >= len(anchors):
+            return anchors[-1][1]
+        (s0, v0), (s1, v1) = anchors[index - 1], anchors[index]
+        return v0 if s1 == s0 else v0 + (v1 - v0) * (step - s0) / (s1 - s0)
 
 
 @dataclass(frozen=True, slots=True)
