@@ -96,9 +96,10 @@ def import_runs(
             if on_error is not None:
                 on_error(str(item))
             continue
+        caught: tuple[type[BaseException], ...] = (*store.errors(), ValueError)
         try:
             result = write_run(store, item, progress)
-        except (*store.errors(), ValueError) as exc:  # ImportConflict, media too big
+        except caught as exc:  # the database's errors; ImportConflict
             message = f"run {item.name} ({item.id}): not written: {exc}"
             report.failed.append(message)
             if on_error is not None:
