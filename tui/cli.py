@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -26,6 +27,17 @@ def emit(text: str, error: bool = False) -> None:
     nothing read from the file is printed raw (a last pass of :func:`safe_text` over text that
     should already be safe; newlines and tabs stay)."""
     print(safe_text(text, single_line=False), file=sys.stderr if error else sys.stdout)
+
+
+# Subcommands that live in a module of their own: (name -> module), each with
+# ``add_parser(subparsers)`` and ``run(args) -> int``; imported when the parser is built, so each
+# module keeps its heavy imports (jinja2, textual-serve, pandas, readers) inside ``run``.
+_MODULE_COMMANDS = {
+    "report": ".report_cli",
+    "serve": ".serve",
+    "export": ".export_cli",
+    "import": ".import_cli",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .alerts_cli import add_parser as add_alerts_parser
 
     add_alerts_parser(sub)
+    for name in _MODULE_COMMANDS:
+        importlib.import_module(_MODULE_COMMANDS[name], __package__).add_parser(sub)
 
     demo = sub.add_parser("demo", help="simulated training runs logging live")
     demo.add_argument("--db", dest="sub_db", help="database file (default: ./.tracktui/demo.db)")
@@ -183,7 +197,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = ("ls", "best", "alerts", "sync", "system", "demo")
+COMMANDS = ("ls", "best", "alerts", "sync", "system", "demo", *_MODULE_COMMANDS)
 _VALUED_OPTIONS = ("--db", "--refresh")
 
 
@@ -233,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     databases, rest = split_databases(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(rest)
-    if databases and args.command not in (None, "ls", "best", "alerts"):
+    if databases and args.command not in (None, "ls", "best", "alerts", "report", "export", "serve"):
         parser.error(f"{args.command} takes no databases before it: see tracktui {args.command} -h")
     if databases and (
         args.db or getattr(args, "sub_db", None) or getattr(args, "sub_databases", None)
@@ -251,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_alerts(args)
         if args.command == "sync":
             return cmd_sync(args)
+        if args.command in _MODULE_COMMANDS:
+            module = importlib.import_module(_MODULE_COMMANDS[args.command], __package__)
+            return int(module.run(args))
         if args.command == "system":
             from .monitor import SystemMonitorApp
 

@@ -15,6 +15,7 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("b / t", "mark the best run by a metric (★; m flips min/max) / tag it 'best' in the file"),
     ("e", "export the table as shown: CSV, Markdown, LaTeX, to a file and the clipboard"),
     ("o", "choose, hide and reorder columns (r: defaults)"),
+    ("w", "sweep views of the selected (or filtered) runs: group curves, scatter, parallel axes"),
     ("escape", "clear the filter; back from a run or comparison; close this help"),
     ("tab / shift+tab", "next / previous pane"),
     ("x", "x-axis: step (or the run's define_metric step metric) / time / each step metric"),

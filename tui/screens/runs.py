@@ -60,7 +60,7 @@ class RunsScreen(LiveScreen):
         Binding("4", "open_run('console')", "console", show=False),
         Binding("space", "select", "select"),
         Binding("c", "compare", "compare"),
-        Binding("w", "sweep", "sweep", show=False),
+        Binding("w", "sweep", "sweep"),
         Binding("s", "sort", "sort"),
         Binding("S", "reverse", "reverse", show=False),
         Binding("slash", "filter", "filter"),
