@@ -13,12 +13,17 @@ import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.models import RunRecord
 
 from .cli import _db_path, emit
 from .sanitize import safe_text
+
+if TYPE_CHECKING:
+    from tracker.db.base import Store
+
+    from .report.model import Report
 
 
 def add_parser(sub: Any) -> None:
@@ -143,8 +148,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(store: Any, runs: list[RunRecord], args: argparse.Namespace, expression: str,
-           shown: str) -> Any:  # fmt: skip
+def _build(
+    store: Store, runs: list[RunRecord], args: argparse.Namespace, expression: str, shown: str
+) -> Report:
     import tracker
     from tracker.db.target import mask_url
 

@@ -9,7 +9,6 @@ What is too large to embed is left out with a note that says so, never silently.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -204,7 +203,3 @@ def _picture(image: object, original: bytes) -> Picture:
     else:
         copy.save(out, format="PNG", optimize=True)
     return Picture("image/jpeg" if jpeg else "image/png", out.getvalue(), *copy.size)
-
-
-def made_now() -> float:
-    return time.time()

@@ -99,7 +99,7 @@ def runs_table(
         if cid != "marks" and not cid.startswith(("trend:", "smooth:"))
     ]
     if "duration" not in ids:
-        ids.insert(ids.index("start") + 1, "duration")
+        ids.insert(ids.index("start") + 1 if "start" in ids else len(ids), "duration")
     if any(run.tags for run in runs) and "tags" not in ids:
         ids.insert(ids.index("name") + 1, "tags")
 
@@ -108,8 +108,8 @@ def runs_table(
 
     columns = [column_for(cid, direction) for cid in ids]
     ctx = TableContext(now=report.provenance.made_at)
-    headers = [(c.id, c.export_title if c.id.startswith("cfg:") else c.title or c.id, c.numeric)
-               for c in columns]  # fmt: skip
+    # whole titles (the TUI cuts them to its cells; a page has the room)
+    headers = [(c.id, c.export_title, c.numeric) for c in columns]
     rows = []
     for run in runs:
         cells = []
@@ -170,17 +170,15 @@ def best_columns(report: Report) -> list[BestColumn]:
     for key in list(dict.fromkeys(keys))[:MAX_BEST_COLUMNS]:
         mode = metric_direction(key, runs)
         values = [best_value(run, key, mode) for run in runs]
-        finite = [(v, i) for i, v in enumerate(values) if v is not None]
-        winner = (
-            (min(finite) if mode == "min" else max(finite, key=lambda p: (p[0], -p[1])))[1]
-            if finite
-            else None
-        )
-        out.append(
-            BestColumn(
-                key, mode, [format_value(v) if v is not None else "—" for v in values], winner
-            )
-        )
+        winner: int | None = None  # ties: the first in the table
+        for index, value in enumerate(values):
+            held = values[winner] if winner is not None else None
+            if value is not None and (
+                held is None or (value < held if mode == "min" else value > held)
+            ):
+                winner = index
+        shown = [format_value(v) if v is not None else "—" for v in values]
+        out.append(BestColumn(key, mode, shown, winner))
     return out
 
 
