@@ -126,6 +126,9 @@ def test_one_run_folder_and_a_cut_short_file(
     log = next(copy.glob("*.wandb"))
     data = log.read_bytes()
     log.write_bytes(data[: len(data) // 2])  # the exit record and the later history are gone
+    # the files wandb writes beside the log when it syncs (offline runs lack them)
+    (copy / "files" / "config.yaml").write_text("lr:\n  value: 0.5\nextra:\n  value: 5\n")
+    (copy / "files" / "wandb-summary.json").write_text('{"from_file": 1, "_runtime": 3}')
     assert run_import("wandb", str(copy), "--db", str(db_path), "--project", "mine") == 0
     err = capsys.readouterr().err
     assert "cut short" in err
@@ -133,6 +136,8 @@ def test_one_run_folder_and_a_cut_short_file(
     assert run.project == "mine"
     assert run.status == "failed" and run.error is not None and run.error.startswith("crashed")
     assert 0 < run.metrics["train/loss"].count < 12
+    assert run.config["extra"] == 5 and run.config["lr"] == 0.001  # the log's config first
+    assert run.summary["from_file"] == 1 and "_runtime" not in run.summary
 
 
 def test_missing_and_runless_sources_are_clear_errors(
