@@ -401,3 +401,16 @@ def test_runs_with_a_step_metric_are_plotted_against_it(tmp_path: Path) -> None:
     assert [f["data-metric"] for f in page.find("figure", "charts")] == ["train/loss", "val/loss"]
     words = page.words("charts")
     assert "iter" in words and "4k" in words
+
+
+def test_a_run_that_logged_nothing(tmp_path: Path) -> None:
+    """Every section is still there, each saying it has nothing, and the file is valid."""
+    db = tmp_path / "bare.db"
+    tracker.init(project="bare", name="only-config", config={"lr": 0.1}, db=db, quiet=True).finish()
+    output = tmp_path / "bare.html"
+    assert main(["report", "--db", str(db), "-o", str(output)]) == 0
+    page = Page(output.read_text("utf-8"))
+    for section in ("charts", "hardware", "media"):
+        assert page.find("p", section, **{"class": "none"}), section
+    assert not page.find("figure", "charts") and not page.find("section", id="health")
+    assert "lr" in page.words("config") and "only-config" in page.words("runs")

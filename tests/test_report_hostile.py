@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,22 @@ OUR_TAGS = {
     "summary", "article", "dl", "dt", "dd", "img", "strong", "br", "footer", "ul", "li",
     "script",
 }  # fmt: skip
+
+
+def broken_media(run_id: str) -> list[tuple[str, str, int, float, str, str, bytes]]:
+    """Media rows no tracktui writes: garbage after a PNG signature, a PNG whose header claims
+    100,000 x 100,000 pixels, a table that is no table, an unknown kind."""
+    header = (10**5).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    chunk = b"IHDR" + header
+    huge_png = b"\x89PNG\r\n\x1a\n" + len(header).to_bytes(4, "big") + chunk
+    huge_png += zlib.crc32(chunk).to_bytes(4, "big") + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    t = 1_700_000_005.0
+    return [
+        (run_id, "broken/png", 5, t, "image", "{}", b"\x89PNG\r\n\x1a\ngarbage"),
+        (run_id, "broken/huge", 5, t, "image", '{"caption": 7}', huge_png),
+        (run_id, "broken/table", 5, t, "table", "not json", b'{"columns": 1}'),
+        (run_id, "broken/kind", 5, t, "<script>", "[]", b"<script>alert(6)</script>"),
+    ]
 
 
 def hostile(index: int) -> str:
@@ -162,6 +179,9 @@ def write_hostile_database(path: Path) -> list[str]:
             handle.summary[hostile(index + 3)] = hostile(index + 4)
             records.append(("json", handle, "summary"))
             write_batch(store, records, now=1_700_000_030.0)  # type: ignore[arg-type]
+            version = store.begin()
+            store.insert_media(broken_media(run_id))  # what a damaged or foreign file holds
+            store.commit()
             ids.append(run_id)
     finally:
         store.close()
@@ -209,6 +229,9 @@ def test_hostile_text_is_shown_as_text(page: tuple[str, Parsed]) -> None:
     assert not CONTROL.search(text)  # no raw control, NUL or bidi character anywhere
     for section in ("charts", "config", "summary", "media", "health", "hardware"):
         assert f'<section id="{section}">' in text
+    # damaged media say why they cannot be shown, and the rest of the page is there
+    assert words.count("Cannot be shown") == 3 * 4
+    assert "100,000x100,000 pixels" in words and "lacks columns or rows" in words
 
 
 def test_json_block_is_inert_and_round_trips(page: tuple[str, Parsed]) -> None:

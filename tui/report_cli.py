@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
     report.add_argument(
         "filter", nargs="*", metavar="FILTER",
         help="filter expression, as in ls --filter (words are joined): status=finished "
-        "'cfg.lr<1e-3'",
+        "'cfg.lr<1e-3'; give it before --runs and --metrics, which take the words after them",
     )  # fmt: skip
     report.add_argument("--runs", nargs="+", metavar="ID", help="only these runs (ids or prefixes)")
     report.add_argument(
@@ -47,8 +47,9 @@ def add_parser(sub: Any) -> None:
         help="metrics to chart (default: training loss, evaluation loss, gradient norm)",
     )  # fmt: skip
     report.add_argument(
-        "--db", dest="sub_db", action="append", help="database (again for several files)"
-    )
+        "--db", dest="sub_db", action="append", metavar="DB",
+        help="database (again for several files)",
+    )  # fmt: skip
     report.add_argument("--project", help="only runs of this project")
     report.add_argument(
         "-o", "--output", default="report.html", type=Path, help="file to write (report.html)"
