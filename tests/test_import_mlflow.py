@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from tracker.db import open_store
 from tracker.importers.mlflow import coerce_param
+from tracker.models import RunRecord
 from tui import import_cli
 from tui.cli import build_parser
 
@@ -72,6 +74,12 @@ def run_import(*argv: str) -> int:
     return import_cli.run(args)
 
 
+def runs_of(db: Path) -> list[RunRecord]:
+    """The runs as the viewer reads them (the store closed again)."""
+    with closing(open_store(db)) as store:
+        return store.read_runs()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "file"])
 def test_runs_params_metrics_tags_and_twice_adds_nothing(
     stores: dict[str, Any], kind: str, db_path: Path, capsys: pytest.CaptureFixture[str]
@@ -99,14 +107,10 @@ def test_runs_params_metrics_tags_and_twice_adds_nothing(
         assert good.metrics["eval/acc"].last == 0.9
     finally:
         store.close()
-    before = {
-        r.id: {k: m.count for k, m in r.metrics.items()} for r in open_store(db_path).read_runs()
-    }
+    before = {r.id: {k: m.count for k, m in r.metrics.items()} for r in runs_of(db_path)}
     assert run_import("mlflow", uri, "--db", str(db_path)) == 0
     assert "0 imported or updated, 2 already up to date" in capsys.readouterr().out
-    after = {
-        r.id: {k: m.count for k, m in r.metrics.items()} for r in open_store(db_path).read_runs()
-    }
+    after = {r.id: {k: m.count for k, m in r.metrics.items()} for r in runs_of(db_path)}
     assert after == before
 
 
@@ -130,10 +134,10 @@ def test_a_run_that_kept_logging_gets_only_its_new_points(
     assert run_import("mlflow", str(db_file), "--db", str(dest)) == 0
     out = capsys.readouterr().out
     assert "3 points" in out and "1 already up to date" in out
-    store = open_store(dest)
-    run = store.read_run(good_id)
-    assert run is not None
-    points = store.history(run.metrics["train/loss"].series_id)
+    with closing(open_store(dest)) as store:
+        run = store.read_run(good_id)
+        assert run is not None
+        points = store.history(run.metrics["train/loss"].series_id)
     assert [p.step for p in points] == list(range(11)) and run.step == 10
 
 
@@ -148,7 +152,7 @@ def test_a_run_of_its_own_with_the_id_is_left_alone(
     assert run_import("mlflow", stores["sqlite"], "--db", str(db_path)) == 1
     out = capsys.readouterr()
     assert f"already has another run {good_id} (native" in out.err and "1 run(s) failed" in out.out
-    native = open_store(db_path).read_run(good_id)
+    native = next(r for r in runs_of(db_path) if r.id == good_id)
     assert native is not None and native.name == "native" and set(native.metrics) == {"x"}
 
 

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from tracker.db import open_store
 from tracker.importers.wandb_offline import HEADER, records
+from tracker.models import RunRecord
 from tui import import_cli
 from tui.cli import build_parser
 
@@ -76,6 +78,12 @@ def run_import(*argv: str) -> int:
     return import_cli.run(args)
 
 
+def runs_of(db: Path) -> list[RunRecord]:
+    """The runs as the viewer reads them (the store closed again)."""
+    with closing(open_store(db)) as store:
+        return store.read_runs()
+
+
 def folders(wandb_dir: Path) -> list[Path]:
     return sorted(p for p in wandb_dir.glob("offline-run-*") if not p.is_symlink())
 
@@ -110,11 +118,11 @@ def test_wandb_folder_imports_config_summary_history_media_console(
     finally:
         store.close()
     before = {run.id: (run.metrics["train/loss" if "train/loss" in run.metrics else "loss"].count)
-              for run in open_store(db_path).read_runs()}  # fmt: skip
+              for run in runs_of(db_path)}  # fmt: skip
     assert run_import("wandb", str(wandb_dir), "--db", str(db_path)) == 0
     assert "0 imported or updated, 2 already up to date" in capsys.readouterr().out
     after = {run.id: (run.metrics["train/loss" if "train/loss" in run.metrics else "loss"].count)
-             for run in open_store(db_path).read_runs()}  # fmt: skip
+             for run in runs_of(db_path)}  # fmt: skip
     assert after == before
 
 
@@ -132,7 +140,7 @@ def test_one_run_folder_and_a_cut_short_file(
     assert run_import("wandb", str(copy), "--db", str(db_path), "--project", "mine") == 0
     err = capsys.readouterr().err
     assert "cut short" in err
-    (run,) = open_store(db_path).read_runs()
+    (run,) = runs_of(db_path)
     assert run.project == "mine"
     assert run.status == "failed" and run.error is not None and run.error.startswith("crashed")
     assert 0 < run.metrics["train/loss"].count < 12
