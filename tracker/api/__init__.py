@@ -118,7 +118,7 @@ class Runs(list[Run]):
         per_run = (
             (run.id, run.name, run.columns(chosen, x, samples, system)[0]) for run in chosen_runs
         )
-        return stacked(per_run, chosen, rows), chosen
+        return stacked(per_run, chosen, rows, x), chosen
 
 
 class Api:

@@ -195,7 +195,10 @@ def sample_rows(columns: Columns, keys: Sequence[str], samples: int) -> Columns:
 
 
 def stacked(
-    per_run: Iterable[tuple[str, str, Columns]], keys: Sequence[str], rows: int = 0
+    per_run: Iterable[tuple[str, str, Columns]],
+    keys: Sequence[str],
+    rows: int = 0,
+    x: str = "step",
 ) -> Columns:
     """Several runs' columns one under the other, ``run_id`` and ``run_name`` first (as
     categories: 10 M rows cost 8 bytes each), every key a column (NaN where a run has none).
@@ -206,7 +209,17 @@ def stacked(
     out = _Stack(list(keys), max(rows, 0))
     for run_id, name, columns in per_run:
         out.add(run_id, name, columns)
-    return out.columns()
+    if out.data:
+        return out.columns()
+    # no run: the columns a run would have given, empty
+    heads = ["step", "time"] if x in ("step", "time") else [x, "step", "time"]
+    empty = Columns({"run_id": np.empty(0, np.int32), "run_name": np.empty(0, np.int32)})
+    empty.labels = {"run_id": [], "run_name": []}
+    for head in heads:
+        empty.data[head] = np.empty(0, np.int64 if head == "step" else np.float64)
+    for key in keys:
+        empty.data[key], empty.present[key] = np.empty(0), np.empty(0, np.bool_)
+    return empty
 
 
 class _Stack:
@@ -253,10 +266,6 @@ class _Stack:
         self.used = end
 
     def columns(self) -> Columns:
-        if not self.data:
-            empty = Columns({"run_id": np.empty(0, np.int32), "run_name": np.empty(0, np.int32)})
-            empty.labels = {"run_id": [], "run_name": []}
-            return empty
         used, copy = self.used, self.used < 0.9 * self.size
 
         def trim(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
