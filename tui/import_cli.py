@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sub_db and len(args.sub_db) > 1:
         emit("tracktui import: one destination database (--db once)", error=True)
         return 2
+    meter = _Progress()
     try:
-        runs = read_source(args.kind, args.source, args.project)
+        runs = read_source(args.kind, args.source, args.project, meter.read)
     except ImportSourceError as exc:
         emit(f"tracktui import {args.kind}: {safe_text(str(exc))}", error=True)
         return 1
@@ -58,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         emit(f"tracktui import: {safe_text(str(exc))}", error=True)
         return 1
-    meter = _Progress()
 
     def on_run(result: RunResult) -> None:
         meter.clear()
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         emit(f"tracktui import: {safe_text(message)}", error=True)
 
     try:
-        report = import_runs(runs, store, on_run, on_error, meter.add)
+        report = import_runs(runs, store, on_run, on_error, meter.wrote)
     except ImportSourceError as exc:
         meter.clear()
         emit(f"tracktui import {args.kind}: {safe_text(str(exc))}", error=True)
@@ -91,22 +91,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A ``\\r`` line on stderr while points are written, only on a terminal."""
+    """A ``\\r`` line on stderr while the source is read and points are written, only on a
+    terminal (a log file or a pipe gets the per-run lines alone)."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()
+        self.records = 0
         self.points = 0
         self.shown = 0.0
         self.tty = sys.stderr.isatty()
         self.drawn = False
 
-    def add(self, points: int) -> None:
+    def read(self, records: int) -> None:
+        self.records += records
+        self._draw()
+
+    def wrote(self, points: int) -> None:
         self.points += points
+        self._draw()
+
+    def _draw(self) -> None:
         now = time.monotonic()
         if self.tty and now - self.shown >= _PROGRESS_EVERY_S:
             self.shown = now
-            rate = self.points / max(now - self.start, 1e-9)
-            sys.stderr.write(f"\r  {self.points:,} points ({rate:,.0f}/s)\x1b[K")
+            sys.stderr.write(
+                f"\r  read {self.records:,} records, wrote {self.points:,} points "
+                f"({now - self.start:.0f} s)\x1b[K"
+            )
             sys.stderr.flush()
             self.drawn = True
 

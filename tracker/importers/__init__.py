@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..db import Store
-from .target import RunResult, SourceRun, write_run
+from .target import RunResult, SourceRun, Tick, write_run
 
 KINDS = ("tensorboard", "wandb", "mlflow")
 _EXTRAS = {"tensorboard": "tensorboard", "wandb": "import-wandb", "mlflow": "import-mlflow"}
@@ -62,21 +62,24 @@ RunSource = Iterator["SourceRun | ImportSourceError"]
 """What a reader yields: each run, or the error of one run it could not read."""
 
 
-def read_source(kind: str, source: str, project: str | None = None) -> RunSource:
+def read_source(
+    kind: str, source: str, project: str | None = None, on_read: Tick = None
+) -> RunSource:
     """The runs of ``source`` read by the ``kind`` reader (one of :data:`KINDS`). Raises
-    :class:`ImportSourceError` at once when the source as a whole cannot be read."""
+    :class:`ImportSourceError` at once when the source as a whole cannot be read.
+    ``on_read(n)``: n more records (events, points) read, for a progress line."""
     if kind == "tensorboard":
         from .tensorboard import read_logdir
 
-        return read_logdir(os.fspath(source), project)
+        return read_logdir(os.fspath(source), project, on_read)
     if kind == "wandb":
         from .wandb_offline import read_wandb
 
-        return read_wandb(os.fspath(source), project)
+        return read_wandb(os.fspath(source), project, on_read)
     if kind == "mlflow":
         from .mlflow import read_mlflow
 
-        return read_mlflow(source, project)
+        return read_mlflow(source, project, on_read)
     raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(KINDS)}")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ImportSourceError, MissingReader, RunSource
-from .target import SourceRun, clean_name
+from .target import SourceRun, Tick, clean_name
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|nan)", re.I)
 _STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "failed"}
@@ -62,7 +62,7 @@ def tracking_uri(source: str) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def read_mlflow(source: str, project: str | None = None) -> RunSource:
+def read_mlflow(source: str, project: str | None = None, on_read: Tick = None) -> RunSource:
     try:
         from mlflow.tracking import MlflowClient
     except ImportError:
@@ -80,7 +80,7 @@ def read_mlflow(source: str, project: str | None = None) -> RunSource:
     runs = [(experiment, run) for experiment in experiments for run in _search(client, experiment)]
     if not runs:
         raise ImportSourceError(f"{source}: the MLflow store holds no runs")
-    return _runs(client, runs, project)
+    return _runs(client, runs, project, on_read)
 
 
 def _search(client: Any, experiment: Any) -> Iterator[Any]:
@@ -95,17 +95,19 @@ def _search(client: Any, experiment: Any) -> Iterator[Any]:
             return
 
 
-def _runs(client: Any, runs: list[tuple[Any, Any]], project: str | None) -> RunSource:
+def _runs(
+    client: Any, runs: list[tuple[Any, Any]], project: str | None, on_read: Tick
+) -> RunSource:
     for experiment, run in reversed(runs):  # oldest first, as they were made
         try:
-            yield read_run(client, run, project or experiment.name)
+            yield read_run(client, run, project or experiment.name, on_read)
         except Exception as exc:  # one run MLflow cannot read costs only that run
             yield ImportSourceError(
                 f"run {run.info.run_id}: cannot be read: {type(exc).__name__}: {exc}"
             )
 
 
-def read_run(client: Any, run: Any, project: str) -> SourceRun:
+def read_run(client: Any, run: Any, project: str, on_read: Tick = None) -> SourceRun:
     info, data = run.info, run.data
     status = _STATUS.get(str(info.status), "crashed")
     out = SourceRun(
@@ -132,6 +134,8 @@ def read_run(client: Any, run: Any, project: str) -> SourceRun:
         out.summary["mlflow.note"] = note
     for key in sorted(data.metrics):
         history = client.get_metric_history(info.run_id, key)
+        if on_read is not None:
+            on_read(len(history))
         # MLflow keeps no order of its own among equal timestamps: sort so that every import
         # sees one order, the one the points were logged in as far as the store says.
         ordered = sorted(history, key=lambda m: (m.timestamp, m.step, _order(m.value)))

@@ -29,6 +29,9 @@ from ..values import MAX_KEY_LENGTH, MAX_NAME_LENGTH
 PAGE_POINTS = 50_000  # points per transaction (as tracker.sync)
 PAGE_ROWS = 200  # media rows or console chunks per transaction
 STATUSES = ("finished", "failed", "crashed")
+Tick = Callable[[int], None] | None
+"""Told how many more records were read or points written, for a progress line."""
+READ_TICK = 10_000  # records read between two ticks
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

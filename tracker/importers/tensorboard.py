@@ -25,7 +25,7 @@ from typing import Any
 from ..media.base import MAX_MEDIA_BYTES, Encoded
 from ..media.histogram import MAX_BINS
 from . import ImportSourceError, MissingReader, RunSource
-from .target import SourceRun, clean_key, clean_name
+from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
 
 EVENT_MARK = "tfevents"
 _FLOAT_TYPES = {1: "float_val", 2: "double_val", 19: "half_val"}  # DT_FLOAT, DT_DOUBLE, DT_HALF
@@ -54,7 +54,7 @@ def run_dirs(logdir: str) -> list[tuple[str, list[Path]]]:
     return found
 
 
-def read_logdir(logdir: str, project: str | None = None) -> RunSource:
+def read_logdir(logdir: str, project: str | None = None, on_read: Tick = None) -> RunSource:
     """The runs of a TensorBoard log directory; :class:`ImportSourceError` when there are
     none to read."""
     try:
@@ -74,19 +74,23 @@ def read_logdir(logdir: str, project: str | None = None) -> RunSource:
             f"{logdir}: no TensorBoard event files (events.out.tfevents.*) in it or below it"
         )
     base = clean_name(path.resolve().name, "tensorboard")
-    return _runs(logdir, runs, project or base, base)
+    return _runs(logdir, runs, project or base, base, on_read)
 
 
-def _runs(logdir: str, runs: list[tuple[str, list[Path]]], project: str, base: str) -> RunSource:
+def _runs(
+    logdir: str, runs: list[tuple[str, list[Path]]], project: str, base: str, on_read: Tick
+) -> RunSource:
     for relative, files in runs:
         name = base if relative == "." else relative
         try:
-            yield read_run(logdir, relative, files, project, name)
+            yield read_run(logdir, relative, files, project, name, on_read)
         except (OSError, ValueError) as exc:
             yield ImportSourceError(f"run {name}: cannot be read: {exc}")
 
 
-def read_run(logdir: str, relative: str, files: list[Path], project: str, name: str) -> SourceRun:
+def read_run(
+    logdir: str, relative: str, files: list[Path], project: str, name: str, on_read: Tick = None
+) -> SourceRun:
     """One run: every event file of one directory, in order."""
     run = SourceRun(
         id=run_id(logdir, relative),
@@ -99,7 +103,7 @@ def read_run(logdir: str, relative: str, files: list[Path], project: str, name: 
     initial: dict[str, Any] = {}  # tag -> its first SummaryMetadata (dataclass_compat's state)
     left_out: dict[str, int] = {}
     for file in files:
-        for event in _events(file, initial, run):
+        for event in _events(file, initial, run, on_read):
             if first is None or event.wall_time < first:
                 first = event.wall_time
             for value in event.summary.value:
@@ -113,7 +117,7 @@ def read_run(logdir: str, relative: str, files: list[Path], project: str, name: 
     return run
 
 
-def _events(file: Path, initial: dict[str, Any], run: SourceRun) -> Iterator[Any]:
+def _events(file: Path, initial: dict[str, Any], run: SourceRun, on_read: Tick) -> Iterator[Any]:
     """The file's events through TensorBoard's compat layers; reports what is unreadable."""
     event_file_loader = _module("tensorboard.backend.event_processing.event_file_loader")
     event_pb2 = _module("tensorboard.compat.proto.event_pb2")
@@ -123,8 +127,10 @@ def _events(file: Path, initial: dict[str, Any], run: SourceRun) -> Iterator[Any
     size = file.stat().st_size
     consumed = 0
     loader = event_file_loader.RawEventFileLoader(str(file))
-    for record in loader.Load():
+    for count, record in enumerate(loader.Load(), 1):
         consumed += len(record) + 16  # length (8), its CRC (4), the data, its CRC (4)
+        if on_read is not None and count % READ_TICK == 0:
+            on_read(READ_TICK)
         try:
             event = event_pb2.Event.FromString(record)
         except Exception as exc:  # protobuf's DecodeError: a record whose CRC happened to pass

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..media.base import MAX_MEDIA_BYTES, Encoded
 from . import ImportSourceError, MissingReader, RunSource
-from .target import SourceRun, clean_key, clean_name
+from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
 
 BLOCK = 32 * 1024
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
@@ -87,7 +87,7 @@ def run_files(source: str) -> list[Path]:
     return sorted(unique.values(), key=lambda p: p.resolve().parent.name)
 
 
-def read_wandb(source: str, project: str | None = None) -> RunSource:
+def read_wandb(source: str, project: str | None = None, on_read: Tick = None) -> RunSource:
     try:
         from wandb.proto import wandb_internal_pb2  # noqa: F401
     except ImportError:
@@ -101,18 +101,18 @@ def read_wandb(source: str, project: str | None = None) -> RunSource:
             f"{source}: no wandb run (run-*.wandb) in it or in its folders; give a "
             "wandb/offline-run-* folder or the wandb/ folder that holds them"
         )
-    return _runs(files, project)
+    return _runs(files, project, on_read)
 
 
-def _runs(files: list[Path], project: str | None) -> RunSource:
+def _runs(files: list[Path], project: str | None, on_read: Tick) -> RunSource:
     for file in files:
         try:
-            yield read_run(file, project)
+            yield read_run(file, project, on_read)
         except (OSError, ValueError) as exc:
             yield ImportSourceError(f"{file}: cannot be read: {exc}")
 
 
-def read_run(file: Path, project: str | None = None) -> SourceRun:
+def read_run(file: Path, project: str | None = None, on_read: Tick = None) -> SourceRun:
     """One wandb run from its ``.wandb`` file and the ``files/`` folder beside it."""
     from wandb.proto import wandb_internal_pb2 as pb
 
@@ -120,7 +120,9 @@ def read_run(file: Path, project: str | None = None) -> SourceRun:
     fallback_id = file.stem.removeprefix("run-")
     run = SourceRun(id=fallback_id, name=fallback_id, project="wandb", created_at=0.0)
     state = _State(run, file.parent / "files")
-    for raw in records(file.read_bytes(), problems):
+    for count, raw in enumerate(records(file.read_bytes(), problems), 1):
+        if on_read is not None and count % READ_TICK == 0:
+            on_read(READ_TICK)
         record = pb.Record()  # type: ignore[attr-defined]
         try:
             record.ParseFromString(raw)
