@@ -247,7 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     databases, rest = split_databases(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(rest)
-    if databases and args.command not in (None, "ls", "best", "alerts", "report", "export", "serve"):
+    if databases and args.command not in (
+        None,
+        "ls",
+        "best",
+        "alerts",
+        "report",
+        "export",
+        "serve",
+    ):
         parser.error(f"{args.command} takes no databases before it: see tracktui {args.command} -h")
     if databases and (
         args.db or getattr(args, "sub_db", None) or getattr(args, "sub_databases", None)
