@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from typing import Any, SupportsIndex, overload
 
 from ..db import Store, Target, open_store, parse_target
+from ..db.base import SeriesColumns
 from ..db.target import several
 from ..errors import DatabaseError, NoDatabaseYet
 from ..filters import filter_runs, sort_key_getter, sort_runs
-from ..models import Point, RunRecord
+from ..models import RunRecord
 from .frames import Columns, check_format, require_pandas, require_polars, stacked, to_frame
 from .media import MediaFile
 from .run import Run, select_keys
@@ -241,10 +242,10 @@ class Api:
             raise KeyError(f"no run with id {run_id!r} in {self.db}")
         return record
 
-    def _history(self, series: int) -> list[Point]:
+    def _history(self, series: int) -> SeriesColumns:
         with self._lock:
             store = self._open()
-            return [] if store is None else store.history(series)
+            return SeriesColumns.empty() if store is None else store.history_columns(series)
 
     def _media(
         self, run_id: str, key: str | None, step: int | None, kind: str | None

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..db.base import SeriesColumns
 from ..models import Point
 
 Format = Literal["pandas", "polars", "numpy"]
@@ -65,7 +66,10 @@ class SeriesArrays:
     times: Floats
 
     @classmethod
-    def of(cls, points: Sequence[Point]) -> SeriesArrays:
+    def of(cls, points: SeriesColumns | Sequence[Point]) -> SeriesArrays:
+        """From the store's columnar read (``Store.history_columns``), or from points."""
+        if isinstance(points, SeriesColumns):
+            return cls(points.step, points.value, points.t).last_per_step()
         n = len(points)
         # one pass per column through C iterators: ~10x faster than np.array(points)
         steps = np.fromiter(map(itemgetter(1), points), np.int64, n)

@@ -20,11 +20,16 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..models import Bucket, Changes, Point, RunEvent, RunRecord
 from .rows import COPIED_RUN_COLUMNS, RUN_COLUMNS, attach_metrics, run_from_row
 from .target import Target
+
+if TYPE_CHECKING:  # numpy is imported by the readers that build columns, not by every writer
+    import numpy as np
+    import numpy.typing as npt
 
 PointChunk = tuple[int, int, Sequence[int], Sequence[float], Sequence[int]]
 """Consecutive points of one series: ``(series id, first seq, steps, values, t ms)``."""
@@ -38,6 +43,40 @@ SeriesState = tuple[int, int, float | None, float | None, int]  # id, count, min
 CHUNK = 500  # ids per IN (...) list
 SEQ_BITS = 32  # a point's key: its series in the high bits, its sequence number in the low 32
 SEQ_MASK = (1 << SEQ_BITS) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesColumns:
+    """A series' points as numpy columns, in logging order: what :meth:`Store.history` holds,
+    without a Python object per point. ``value`` has NaN and ±inf where they were logged."""
+
+    seq: npt.NDArray[np.int64]
+    step: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    t: npt.NDArray[np.float64]  # seconds since the run started
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @classmethod
+    def empty(cls) -> SeriesColumns:
+        import numpy as np
+
+        ints = np.empty(0, np.int64)
+        return cls(ints, ints.copy(), np.empty(0, np.float64), np.empty(0, np.float64))
+
+    @classmethod
+    def of_points(cls, points: Sequence[Point]) -> SeriesColumns:
+        """The columns of points read as tuples (a backend's slow path, and tests')."""
+        import numpy as np
+
+        n = len(points)
+        return cls(
+            np.fromiter((p[0] for p in points), np.int64, n),
+            np.fromiter((p[1] for p in points), np.int64, n),
+            np.fromiter((p[2] for p in points), np.float64, n),
+            np.fromiter((p[3] for p in points), np.float64, n),
+        )
 
 
 def point_id(series: int, seq: int) -> int:
@@ -120,6 +159,10 @@ class Store(Protocol):
     def read_run(self, run_id: str, now: float | None = None) -> RunRecord | None: ...
     def series_id(self, run_id: str, key: str) -> int | None: ...
     def history(self, series: int, after_seq: int = 0, limit: int | None = None) -> list[Point]: ...
+    def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns:
+        """The points :meth:`history` returns (after ``after_seq``), as numpy columns."""
+        ...
+
     def history_buckets(self, series: int, buckets: int) -> list[Bucket]: ...
     def read_series(self, series: int, buckets: int) -> tuple[int, list[Bucket]]: ...
     def read_changes(
@@ -219,6 +262,9 @@ class SharedReads(ABC):
 
     @abstractmethod
     def history(self, series: int, after_seq: int = 0, limit: int | None = None) -> list[Point]: ...
+
+    @abstractmethod
+    def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns: ...
 
     @abstractmethod
     def history_buckets(self, series: int, buckets: int) -> list[Bucket]: ...

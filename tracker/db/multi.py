@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 
 from ..errors import DatabaseError, DatabaseUnavailable, NoDatabaseYet
 from ..models import Bucket, Changes, MetricSummary, Point, RunEvent, RunRecord
-from .base import Listener
+from .base import Listener, SeriesColumns
 from .sqlite import errors as sqlite_errors
 from .sqlite.store import SqliteStore
 from .target import Target
@@ -358,6 +358,10 @@ class MultiStore:
     def history(self, series: int, after_seq: int = 0, limit: int | None = None) -> list[Point]:
         local, store = self._series(series)
         return store.history(local, after_seq, limit) if store else []
+
+    def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns:
+        local, store = self._series(series)
+        return store.history_columns(local, after_seq) if store else SeriesColumns.empty()
 
     def history_buckets(self, series: int, buckets: int) -> list[Bucket]:
         local, store = self._series(series)

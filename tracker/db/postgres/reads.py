@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DatabaseUnavailable
 from ...models import Bucket, Changes, Point, RunEvent, RunRecord
-from ..base import SharedReads
+from ..base import SeriesColumns, SharedReads
 from ..rows import EVENT_COLUMNS, RUN_COLUMNS, SERIES_COLUMNS, bucket_from_row, event_from_row
 from ..target import Target, scrub
 from .errors import native_errors
@@ -30,8 +30,36 @@ _UNPACKED = (
     " WHERE p.series_id = %(series)s AND p.last_seq > %(after)s AND p.first_seq <= %(upto)s"
     " AND p.first_seq + u.i - 1 > %(after)s AND p.first_seq + u.i - 1 <= %(upto)s"
 )
+# A series' chunks (those holding points after ``after``) with each array in PostgreSQL's binary
+# send format: decoded by numpy straight from the bytes, with no Python object per point.
+_CHUNKS = (
+    "SELECT first_seq, array_send(steps), array_send(vals), array_send(ts) FROM points"
+    " WHERE series_id = %s AND last_seq > %s ORDER BY first_seq"
+)
 _NO_END = (1 << 62) - 1
 _KEPT_SNAPSHOTS = 8  # cursors handed out and still accepted
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+
+def _decode(blob: bytes, kind: str) -> npt.NDArray[Any] | None:
+    """A one-dimensional ``bigint[]``/``float8[]`` from ``array_send`` (``kind`` ``i``/``f``):
+    a header (ndim, has-nulls flag, element type, then length and lower bound), then each
+    element as a 4-byte length and 8 big-endian bytes. None for an array holding a NULL (its
+    elements are not evenly spaced) or of more dimensions: the caller reads it as rows."""
+    import numpy as np
+
+    ndim, has_null = int.from_bytes(blob[0:4], "big"), int.from_bytes(blob[4:8], "big")
+    if ndim == 0:
+        return np.empty(0, np.int64 if kind == "i" else np.float64)
+    if ndim != 1 or has_null:
+        return None
+    n = int.from_bytes(blob[12:16], "big", signed=True)
+    cells = np.frombuffer(
+        blob, np.dtype([("size", ">i4"), ("value", f">{kind}8")]), count=n, offset=20
+    )
+    return cells["value"].astype(np.int64 if kind == "i" else np.float64)
 
 
 class PostgresReads(SharedReads):
@@ -170,6 +198,28 @@ class PostgresReads(SharedReads):
             {"series": series, "after": after_seq, "upto": upto},
         ).fetchall()
         return list(map(Point._make, rows))
+
+    def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns:
+        """:meth:`history`'s points as numpy columns, decoded from the chunks' arrays in
+        binary (~10x faster than unnesting them into rows)."""
+        import numpy as np
+
+        with self._errors():
+            chunks = self.conn.execute(_CHUNKS, (series, after_seq), binary=True).fetchall()
+        parts: list[tuple[Any, ...]] = []
+        for first, steps, vals, ts in chunks:
+            step, value, t = _decode(steps, "i"), _decode(vals, "f"), _decode(ts, "i")
+            if step is None or value is None or t is None or not len(step) == len(value) == len(t):
+                # never written so: read what history() reads, as it reads it
+                return SeriesColumns.of_points(self.history(series, after_seq))
+            parts.append((np.arange(first, first + len(step), dtype=np.int64), step, value, t))
+        if not parts:
+            return SeriesColumns.empty()
+        seq, steps_, values, ms = (np.concatenate(column) for column in zip(*parts, strict=True))
+        if seq[0] <= after_seq:  # the first chunk began before after_seq
+            keep = seq > after_seq
+            seq, steps_, values, ms = seq[keep], steps_[keep], values[keep], ms[keep]
+        return SeriesColumns(seq, steps_, values, ms / 1000.0)
 
     def history_buckets(self, series: int, buckets: int) -> list[Bucket]:
         """Min/max downsampling in SQL: consecutive points in at most ``buckets`` buckets."""
