@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import tracker
 from tracker.db import Store, open_store
-from tracker.db.base import SeriesColumns
+from tracker.db.base import SeriesColumns, transaction
 from tracker.db.multi import MultiStore
 from tracker.db.target import several
 
@@ -101,6 +101,26 @@ def test_a_resumed_run_reads_as_one_series(any_db: str) -> None:
         assert bool(np.all(np.diff(columns.t) >= 0))
         for after in range(7):
             _assert_same(store, sid, after)
+    finally:
+        store.close()
+
+
+def test_a_series_whose_seqs_have_a_gap(any_db: str) -> None:
+    run_id = _log(any_db, [1.0, 2.0, 3.0])
+    store = open_store(any_db, write=True)
+    try:
+        sid = _series(store, run_id)
+        with transaction(store):  # points 10 and 11, as no writer numbers them: seqs 4-9 absent
+            store.insert_points([(sid, 10, [7, 8], [math.nan, -math.inf], [5_000, 6_000])])
+        columns = _assert_same(store, sid)
+        assert columns.seq.tolist() == [1, 2, 3, 10, 11] and columns.t[-1] == 6.0
+        assert np.isnan(columns.value[3]) and columns.value[4] == -math.inf
+        for after in (2, 3, 9, 10):
+            _assert_same(store, sid, after)
+        with transaction(store):  # a NULL value no writer stores (PostgreSQL: inside an array)
+            store.insert_points([(sid, 12, [9], [None], [7_000])])  # type: ignore[list-item]
+        columns = _assert_same(store, sid)
+        assert columns.seq.tolist() == [1, 2, 3, 10, 11, 12] and np.isnan(columns.value[-1])
     finally:
         store.close()
 

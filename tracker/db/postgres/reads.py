@@ -201,7 +201,8 @@ class PostgresReads(SharedReads):
 
     def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns:
         """:meth:`history`'s points as numpy columns, decoded from the chunks' arrays in
-        binary (~10x faster than unnesting them into rows)."""
+        binary: 19 ms per 100,000 points, against 127 ms unnesting them into rows (148 ms as
+        ``Point`` tuples). An array holding a NULL (no writer stores one) is read as rows."""
         import numpy as np
 
         with self._errors():

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...models import Bucket, Point, RunEvent
 from ..base import CHUNK, SEQ_MASK, SeriesColumns, SharedReads, point_id
@@ -25,16 +25,17 @@ from ..rows import (
 )
 from .read_errors import read_error
 
-if TYPE_CHECKING:
-    import numpy as np
-
 _FINITE = "CASE WHEN abs(value) <= 1.7976931348623157e308 THEN value END"
 
-
-def _row_type() -> np.dtype[Any]:
-    import numpy as np
-
-    return np.dtype([("id", np.int64), ("step", np.int64), ("value", np.float64), ("t", np.int64)])
+# numpy dtypes spelled as strings: numpy is imported only by the reads that build columns
+_ROW = [("id", "i8"), ("step", "i8"), ("value", "f8"), ("t", "i8")]
+_ROW_NO_ID = _ROW[1:]
+_IN_RANGE = "FROM points WHERE id BETWEEN ?1 AND ?2"
+# one subquery each: SQLite answers a lone min() or max() of the key from the b-tree's edge
+_RANGE = (
+    f"SELECT (SELECT min(id) {_IN_RANGE}), (SELECT max(id) {_IN_RANGE}),"
+    f" (SELECT count(*) {_IN_RANGE})"
+)
 
 
 class SqliteReads(SharedReads):
@@ -166,27 +167,35 @@ class SqliteReads(SharedReads):
         return points
 
     def history_columns(self, series: int, after_seq: int = 0) -> SeriesColumns:
-        """:meth:`history`'s points as numpy columns, ~4x faster than making ``Point`` tuples.
+        """:meth:`history`'s points as numpy columns, without a Python object per point.
 
-        The raw stored columns go straight from the cursor into one structured array (the table
-        is STRICT, so each holds one type; a NULL value, a logged NaN, becomes NaN there), and
-        numpy does what the SQL of :meth:`history` does: ``id & mask``, ``t / 1000``.
+        The stored columns go straight from the cursor into one structured array (the table is
+        STRICT, so each holds one type; a NULL value, a logged NaN, becomes NaN there), and
+        numpy does what the SQL of :meth:`history` does (``id & mask``, ``t / 1000``). When the
+        seqs are one unbroken range (always, as the writer numbers them) the ids are not read
+        at all: a quarter less to convert.
         """
         import numpy as np
 
         first, last = point_id(series, after_seq + 1), point_id(series, SEQ_MASK)
         with self._errors(), self._snapshot():
-            # the exact count lets numpy allocate once (~15% faster than growing)
-            (n,) = self.conn.execute(
-                "SELECT count(*) FROM points WHERE id BETWEEN ? AND ?", (first, last)
-            ).fetchone()
+            low, high, n = self.conn.execute(_RANGE, (first, last)).fetchone()
+            if not n:
+                return SeriesColumns.empty()
+            unbroken = high - low + 1 == n
             rows = self.conn.execute(
-                "SELECT id, step, value, t FROM points WHERE id BETWEEN ? AND ? ORDER BY id",
+                f"SELECT {'' if unbroken else 'id, '}step, value, t FROM points"
+                " WHERE id BETWEEN ? AND ? ORDER BY id",
                 (first, last),
             )
-            table = np.fromiter(rows, _row_type(), int(n))
+            table = np.fromiter(rows, _ROW_NO_ID if unbroken else _ROW, n)  # one allocation
+        seq = (
+            np.arange(low & SEQ_MASK, (high & SEQ_MASK) + 1, dtype=np.int64)
+            if unbroken
+            else table["id"] & SEQ_MASK
+        )
         return SeriesColumns(
-            table["id"] & SEQ_MASK,
+            seq,
             np.ascontiguousarray(table["step"]),
             np.ascontiguousarray(table["value"]),
             table["t"] / 1000.0,  # as SQLite's t / 1000.0: ms stored as integers, exact in f8
