@@ -442,3 +442,75 @@ def test_the_example_notebook_script_finds_the_best_config(tmp_path: Path) -> No
     assert len(runs) == 2 and all(r.status == "finished" for r in runs)
     best = min(runs, key=lambda r: r.metrics["eval/loss"].min or math.inf)
     assert f"best config: lr={best.config['lr']:g}" in result.stdout
+
+
+def test_files_and_runs_a_folder_leaves_out_are_warned_about_and_listed(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    with tracker.init(project="p", name="a", db=jobs / "a.db", quiet=True) as r:
+        r.log({"loss": 1.0}, step=0)
+    with sqlite3.connect(jobs / "a.db") as src, sqlite3.connect(jobs / "b.db") as dst:
+        src.backup(dst)  # a copy: the same run id in two files
+    (jobs / "junk.db").write_bytes(b"\x1b[31m" + bytes(range(256)) * 20)
+    with sqlite3.connect(jobs / "other.db") as other:
+        other.execute("CREATE TABLE t (x)")
+    with pytest.warns(tracker.api.LeftOutWarning) as caught:
+        api = tracker.Api(jobs)
+        assert [run.name for run in api.runs()] == ["a"]
+        assert len(api.runs()) == 1  # the second read warns about nothing new
+    reasons = {(Path(item.path).name, item.run_id): item.reason for item in api.left_out}
+    assert set(reasons) == {("junk.db", None), ("other.db", None), ("b.db", r.id)}
+    assert reasons["b.db", r.id] == "another file has its id"
+    assert "refusing" not in reasons["other.db", None]
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3 and all(m.startswith("tracker.Api left out ") for m in messages)
+    assert not any("\x1b" in m for m in messages)
+    assert tracker.Api(jobs / "a.db").left_out == []
+
+
+def test_wandb_api_idioms(sweep: tuple[Path, dict[str, str]]) -> None:
+    db, ids = sweep
+    with tracker.Api(db) as api:
+        assert [r.id for r in api.runs("me/sweep", per_page=50)] == [r.id for r in api.runs()]
+        assert len(api.runs("sweep", include_sweeps=False, lazy=True)) == 3
+        assert api.runs(order="+summary_metrics.best_eval_loss")[0].id == ids["0.001"]
+        run = api.run(ids["0.001"])
+        assert run.url == f"{db.absolute().as_uri()}#run={run.id}"
+        assert run.summary_metrics["best_eval_loss"] == run.summary["best_eval_loss"]
+        assert run.summary_metrics["eval/loss"] == run.metrics["eval/loss"].last
+        rows = run.history(keys=["eval/loss", "train/loss"], pandas=False)
+        assert isinstance(rows, list) and len(rows) == 100
+        assert rows[9]["_step"] == rows[9]["step"] == 9 and "eval/loss" in rows[9]
+        assert "eval/loss" not in rows[0] and rows[0]["train/loss"] == pytest.approx(1.0)
+        frame = run.history(keys=["eval/loss"], x_axis="_step")
+        assert list(frame.columns) == ["step", "time", "eval/loss"]
+        scanned = list(run.scan_history(keys=["eval/loss"], page_size=1000, min_step=10))
+        assert [row["_step"] for row in scanned] == list(range(19, 100, 10))
+        assert [r["step"] for r in run.scan_history(keys="eval/loss", max_step=20)] == [9, 19]
+
+
+def test_read_errors_are_worded_for_a_read(tmp_path: Path) -> None:
+    (tmp_path / "tb").mkdir()
+    (tmp_path / "tb" / "events.out.tfevents.1").write_bytes(b"x")
+    with pytest.raises(tracker.DatabaseError, match=r"no tracktui database in .*tb") as missing:
+        tracker.Api(tmp_path / "tb")
+    assert "no such file" not in str(missing.value)
+    with sqlite3.connect(tmp_path / "mlflow.db") as other:
+        other.execute("CREATE TABLE experiments (x)")
+    with pytest.raises(tracker.NotATrackerDatabase) as foreign:
+        tracker.Api(tmp_path / "mlflow.db")
+    assert "refusing" not in str(foreign.value) and "to read" in str(foreign.value)
+
+
+def test_a_relogged_step_shows_its_last_value_and_the_stats_count_every_point(
+    tmp_path: Path,
+) -> None:
+    """The documented semantics (README): history() keeps the last value logged at a step;
+    run.metrics' min/max/count are over every point stored, the replaced one included."""
+    with tracker.init(project="p", db=tmp_path / "r.db", quiet=True) as r:
+        r.log({"a": 1.0}, step=4)
+        r.log({"a": 1e308}, step=5)
+        r.log({"a": 7.0}, step=5)
+    run = tracker.Api(tmp_path / "r.db").runs()[0]
+    assert run.history(keys="a")["a"].tolist() == [1.0, 7.0]
+    stats = run.metrics["a"]
+    assert (stats.last, stats.count, stats.max) == (7.0, 3, 1e308)

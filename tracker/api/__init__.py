@@ -13,31 +13,69 @@ language of ``tracktui ls``. Reading opens the database read-only (SQLite ``mode
 ``query_only``) and never takes a write lock: a training job logging into the file meanwhile
 is never made to wait. Each :meth:`Api.runs` reads the runs again, so a live sweep shows its
 latest state.
+
+What a folder or several files leave out (a damaged file, another program's, a run whose id
+another file has) is never silent: each is warned about once (:class:`LeftOutWarning`) and
+kept in :attr:`Api.left_out`, the reasons :class:`~tracker.db.multi.MultiStore` found, as
+``tracktui ls`` prints them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
 
 from ..db import Store, Target, open_store, parse_target
 from ..db.base import SeriesColumns
 from ..db.target import several
-from ..errors import DatabaseError, NoDatabaseYet
+from ..errors import DatabaseError, NoDatabaseYet, NotATrackerDatabase
 from ..filters import filter_runs, sort_key_getter, sort_runs
 from ..models import RunRecord
+from ..sanitize import safe_text
 from .frames import Columns, check_format, require_pandas, require_polars, stacked, to_frame
 from .media import MediaFile
-from .run import Run, select_keys
+from .run import Run, select_keys, x_name
 from .table import summary_columns, uniform
 
-__all__ = ["Api", "MediaFile", "Run", "Runs"]
+__all__ = ["Api", "LeftOut", "LeftOutWarning", "MediaFile", "Run", "Runs"]
 
 Db = str | os.PathLike[str] | Target | Sequence[str | os.PathLike[str]] | None
+
+# The stores word a foreign file for writers ("refusing to change it"); a read says why
+# there is nothing to read instead.
+_WRITE_WORDING = re.compile(r"\s*\(refusing to change\s+it\)(;[^)]*\([^)]*\))?")
+_READ_WORDING = " (no tracktui runs in it to read)"
+
+
+def read_wording(reason: str) -> str:
+    """A store's reason for refusing a file, worded for a read."""
+    return _WRITE_WORDING.sub(_READ_WORDING, reason)
+
+
+class LeftOutWarning(UserWarning):
+    """tracker.Api left a file or a run out of what it reads (see :attr:`Api.left_out`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A file left out (``run_id`` None: damaged, another program's, newer schema) or one
+    run of a file left out (another file holds a run with its id; the first file seen wins)."""
+
+    path: str
+    reason: str
+    run_id: str | None = None
+
+    def __str__(self) -> str:
+        if self.run_id is None:
+            return f"{self.path}: {self.reason}"
+        return f"run {self.run_id} of {self.path}: {self.reason}"
 
 
 def target_of(db: Db) -> Target:
@@ -103,6 +141,7 @@ class Runs(list[Run]):
         samples: int | None = None,
         system: bool = False,
     ) -> tuple[Columns, list[str]]:
+        x = x_name(x)
         available = list(dict.fromkeys(k for run in self for k in run.metrics))
         chosen = select_keys(available, keys, system)
         chosen = [k for k in chosen if k != x]
@@ -127,11 +166,15 @@ class Api:
     files, or a PostgreSQL URL; None: ``$TRACKTUI_DB`` or ``./.tracktui/runs.db``.
     ``project`` is the default for :meth:`runs`. A file that does not exist raises
     ``DatabaseError`` (an empty one has no runs). Use it from one thread at a time, or
-    ``close()`` it (``with tracker.Api(...) as api:``)."""
+    ``close()`` it (``with tracker.Api(...) as api:``).
+
+    ``left_out``: the files and runs of a folder or several files that are not read, with
+    why (each also warned about once, as a :class:`LeftOutWarning`)."""
 
     def __init__(self, db: Db = None, project: str | None = None) -> None:
         self.target = target_of(db)
         self.project = project
+        self.left_out: list[LeftOut] = []
         self._lock = threading.RLock()
         self._store: Store | None = None
         self._open(first=True)
@@ -151,9 +194,37 @@ class Api:
             self._store = open_store(self.target)
         except NoDatabaseYet as exc:
             if not exc.empty:
-                raise NoDatabaseYet(self.target.shown, "no database here (no such file)") from None
+                raise NoDatabaseYet(self.target.shown, self._nothing_here(exc.reason)) from None
             return None  # an empty file: no runs yet; opened again on the next read
+        except NotATrackerDatabase as exc:
+            raise type(exc)(exc.path, read_wording(exc.reason)) from None
+        self._report(self._store)
         return self._store
+
+    def _nothing_here(self, reason: str) -> str:
+        if self.target.kind == "files":
+            folders = ", ".join(str(p) for p in self.target.paths)
+            detail = reason.removeprefix("no database here yet (").removesuffix(")")
+            return f"no tracktui database in {folders} ({read_wording(detail)})"
+        if self.target.kind == "postgresql":
+            return reason
+        return "no database here (no such file)"
+
+    def _report(self, store: Store) -> None:
+        """Warn once about each file and run the store left out (a folder, several files)."""
+        found = [
+            LeftOut(str(path), read_wording(reason))
+            for path, reason in sorted(getattr(store, "skipped", {}).items())
+        ]
+        found += [
+            LeftOut(str(path), "another file has its id", run_id)
+            for run_id, path in sorted(getattr(store, "clashes", ()))
+        ]
+        for item in found:
+            if item in self.left_out:
+                continue
+            self.left_out.append(item)
+            warnings.warn(f"tracker.Api left out {safe_text(str(item))}", LeftOutWarning, 4)
 
     def close(self) -> None:
         with self._lock:
@@ -177,22 +248,36 @@ class Api:
         *,
         order: str | None = None,
         filters: Any = None,
+        per_page: int | None = None,
+        include_sweeps: bool = True,
+        lazy: bool = True,
     ) -> Runs:
         """The runs (of ``project``, default the Api's) matching ``filter``, newest first or
         sorted by ``sort`` (a field of the filter language; ``-metrics.eval/loss`` or
         ``desc=True`` for descending). ``order`` is wandb's spelling of ``sort``. A bad
-        expression raises ``tracker.FilterError`` saying where."""
+        expression raises ``tracker.FilterError`` saying where.
+
+        wandb's forms work: ``project`` may be an ``entity/project`` path (the last part is
+        the project when no project has the whole name); ``per_page``, ``include_sweeps``
+        and ``lazy`` are paging hints with nothing to page here: accepted, no effect."""
         if filters is not None:
             raise TypeError(
                 "filters= takes wandb's MongoDB queries, which tracktui does not speak: "
                 "use filter='cfg.lr<1e-3 status=finished' (the language of tracktui ls)"
             )
+        del per_page, include_sweeps, lazy
         key = sort if sort is not None else order
         if key and key[0] in "+-":
             desc, key = key[0] == "-", key[1:]
+        if key and key.startswith("summary_metrics."):
+            key = "summary." + key.removeprefix("summary_metrics.")
         if key:
             sort_key_getter(key)  # a bad key is an error even when there are no runs
-        records = filter_runs(self._records(project or self.project), filter)
+        wanted = project or self.project
+        found = self._records(wanted)
+        if not found and wanted and "/" in wanted:  # wandb's entity/project
+            found = self._records(wanted.rstrip("/").rsplit("/", 1)[-1])
+        records = filter_runs(found, filter)
         return Runs(self, [Run(self, r) for r in sort_runs(records, key or None, desc)])
 
     def run(self, run_id: str) -> Run:
@@ -232,15 +317,29 @@ class Api:
     def _records(self, project: str | None) -> list[RunRecord]:
         with self._lock:
             store = self._open()
-            return [] if store is None else store.read_runs(project=project)
+            if store is None:
+                return []
+            try:
+                return store.read_runs(project=project)
+            finally:
+                self._report(store)  # files dropped and run ids clashing during the read
 
     def _record(self, run_id: str) -> RunRecord:
         with self._lock:
             store = self._open()
             record = None if store is None else store.read_run(run_id)
+            if store is not None:
+                self._report(store)
         if record is None:
             raise KeyError(f"no run with id {run_id!r} in {self.db}")
         return record
+
+    def _url(self, run_id: str) -> str | None:
+        if self.target.kind == "sqlite" and self.target.path is not None:
+            return f"{self.target.path.expanduser().absolute().as_uri()}#run={run_id}"
+        if self.target.kind == "postgresql":
+            return f"{self.target.shown}#run={run_id}"  # the password masked
+        return None  # several files: the store does not say which one holds the run
 
     def _history(self, series: int) -> SeriesColumns:
         with self._lock:

@@ -22,6 +22,33 @@ if TYPE_CHECKING:
     from .media import MediaFile
 
 
+# wandb's names of the built-in x columns
+X_ALIASES = {"_step": "step", "_runtime": "time", "_timestamp": "timestamp"}
+
+
+def x_name(x: str) -> str:
+    """``x`` as tracktui names it (wandb's ``_step``, ``_runtime``, ``_timestamp`` work)."""
+    return X_ALIASES.get(x, x)
+
+
+def row_dicts(columns: Columns, chosen: Sequence[str], every: bool) -> Iterator[dict[str, Any]]:
+    """One dict per row of ``columns``: the x columns, wandb's ``_step`` and ``_runtime``, and
+    the keys logged at that row (a key with no point there is absent, as in wandb). ``every``:
+    only rows where every chosen key was logged."""
+    heads = [c for c in columns.data if c not in chosen]
+    head_lists = {name: columns.data[name].tolist() for name in heads}
+    value_lists = {k: columns.data[k].tolist() for k in chosen}
+    masks = {k: columns.present[k].tolist() for k in chosen}
+    for row in range(len(columns)):
+        logged = [k for k in chosen if masks[k][row]]
+        if every and len(logged) < len(chosen):
+            continue
+        out: dict[str, Any] = {name: head_lists[name][row] for name in heads}
+        out["_step"], out["_runtime"] = out["step"], out["time"]
+        out.update((k, value_lists[k][row]) for k in logged)
+        yield out
+
+
 def select_keys(
     available: Sequence[str], keys: Sequence[str] | str | None, system: bool = False
 ) -> list[str]:
@@ -81,8 +108,23 @@ class Run:
         return self.record.summary
 
     @property
+    def summary_metrics(self) -> dict[str, Any]:
+        """wandb's summary: each metric's last value (``sys/*`` too), then what the script set
+        in the summary (which wins on the same key)."""
+        return {**{k: m.last for k, m in self.record.metrics.items()}, **self.record.summary}
+
+    @property
     def metrics(self) -> dict[str, MetricSummary]:
+        """Per key: the last value, min, max and count, over every point
+        stored, a re-logged step's earlier value included (``history()`` shows the last one
+        logged at each step)."""
         return self.record.metrics
+
+    @property
+    def url(self) -> str | None:
+        """Where the run lives: ``file:///path/runs.db#run=ID`` for a SQLite file, the server
+        URL (password masked) ``#run=ID`` for PostgreSQL, None when read from several files."""
+        return self._api._url(self.id)
 
     @property
     def metric_keys(self) -> list[str]:
@@ -141,6 +183,7 @@ class Run:
     ) -> tuple[Columns, list[str]]:
         """What :meth:`history` builds its frame of: the columns, and the metric keys among
         them (keys this run never logged are columns of NaN)."""
+        x = x_name(x)
         chosen = select_keys(list(self.record.metrics), keys, system)
         if x not in X_BUILTIN:
             if x not in self.record.metrics:
@@ -178,6 +221,10 @@ class Run:
         samples: int | None = None,
         format: str = "pandas",
         system: bool = False,
+        *,
+        pandas: bool = True,
+        x_axis: str | None = None,
+        stream: str = "default",
     ) -> Any:
         """The run's metrics as a DataFrame: one row per step any chosen key was logged at
         (outer join: NaN where a key has no point there), columns ``step``, ``time``
@@ -188,30 +235,46 @@ class Run:
         metric such as ``epoch`` (its column first, carried forward to later steps).
         ``samples``: at most that many rows, each key's extremes kept
         (:func:`~tracker.api.frames.sample_rows`). ``format``: ``pandas``, ``polars`` or
-        ``numpy`` (a dict of arrays)."""
-        columns, _ = self.columns(keys, x, samples, system)
+        ``numpy`` (a dict of arrays).
+
+        wandb's forms: ``pandas=False`` gives a list of dicts instead (one per row, with
+        ``_step`` and ``_runtime``; a key with no point in that row is absent); ``x_axis``
+        is ``x`` (``_step``, ``_runtime``, ``_timestamp`` work); ``stream="system"`` is
+        ``system=True``. Unlike wandb, ``samples`` defaults to every row."""
+        if x_axis is not None:
+            x = x_axis
+        system = system or stream == "system"
+        columns, chosen = self.columns(keys, x, samples, system)
+        if not pandas:
+            return list(row_dicts(columns, chosen, every=False))
         return to_frame(columns, format)
 
     def scan_history(
-        self, keys: Sequence[str] | str | None = None, x: str = "step", system: bool = False
+        self,
+        keys: Sequence[str] | str | None = None,
+        x: str = "step",
+        system: bool = False,
+        *,
+        page_size: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """wandb's ``scan_history``: one dict per row, ``_step`` and ``_runtime`` beside
         ``step`` and ``time``. With ``keys`` given, only rows where every one of them was
-        logged (as wandb does); without, every row with the keys logged there."""
+        logged (as wandb does); without, every row with the keys logged there.
+        ``min_step`` <= step < ``max_step`` as in wandb; ``page_size`` is a paging hint with
+        nothing to page here (accepted, no effect)."""
+        del page_size
         columns, chosen = self.columns(keys, x, None, system)
-        every = keys is not None
-        heads = [c for c in columns.data if c not in chosen]
-        head_lists = {name: columns.data[name].tolist() for name in heads}
-        value_lists = {k: columns.data[k].tolist() for k in chosen}
-        masks = {k: columns.present[k].tolist() for k in chosen}
-        for row in range(len(columns)):
-            logged = [k for k in chosen if masks[k][row]]
-            if every and len(logged) < len(chosen):
-                continue
-            out: dict[str, Any] = {name: head_lists[name][row] for name in heads}
-            out["_step"], out["_runtime"] = out["step"], out["time"]
-            out.update((k, value_lists[k][row]) for k in logged)
-            yield out
+        if min_step is not None or max_step is not None:
+            steps = columns.data["step"]
+            inside = np.ones(len(steps), np.bool_)
+            if min_step is not None:
+                inside &= steps >= min_step
+            if max_step is not None:
+                inside &= steps < max_step
+            columns = columns.take(inside)
+        yield from row_dicts(columns, chosen, every=keys is not None)
 
     # --- media ---------------------------------------------------------------------------
     def media(
