@@ -164,38 +164,85 @@ def on_x(columns: Columns, x: str, created_at: float, keys: Sequence[str]) -> Co
 
 
 def sample_rows(columns: Columns, keys: Sequence[str], samples: int) -> Columns:
-    """At most ``samples`` rows, without losing what a plot must show: the rows are cut into
-    evenly spaced windows and each keeps, per key, its row of the smallest and of the
-    largest value (a non-finite value wins the largest slot, so a NaN or inf survives), plus
-    the first and last row. Deterministic, unlike W&B's random ``samples``."""
+    """At most ``samples`` rows (W&B's promise), without losing what a plot must show.
+
+    Rows are chosen in this order until ``samples`` are held: each key's rows of its
+    smallest finite value and of its largest (a NaN or ±inf takes the largest slot where the
+    key holds one, so a spike survives), the first and last rows, the largest finite value
+    of keys whose slot went to a NaN, then per evenly spaced window each key's smallest and
+    largest (as many windows as fit), then evenly spaced rows to fill. So ``samples >= 2 *
+    keys`` keeps every key's extremes, ``samples >= 2 * keys + 2`` the first and last rows
+    too. Deterministic, unlike W&B's random ``samples``."""
     if samples < 1:
         raise ValueError(f"samples must be a positive number of rows, not {samples}")
     n = len(columns)
-    metric_keys = [k for k in keys if k in columns.data]
     if n <= samples:
         return columns
-    if samples <= 2 or not metric_keys:
-        return columns.take(np.unique(np.linspace(0, n - 1, samples).round().astype(np.intp)))
-    windows = max(1, (samples - 2) // (2 * len(metric_keys)))
-    edges = np.linspace(0, n, windows + 1).round().astype(np.intp)
-    width = int(np.max(np.diff(edges)))
-    # (windows, width) views of row numbers; a short window is padded with its own last row
-    grid = np.minimum(edges[:-1, None] + np.arange(width)[None, :], edges[1:, None] - 1)
-    kept = [np.array([0, n - 1], np.intp)]
-    for key in metric_keys:
-        values = columns.data[key][grid]
-        logged = columns.present[key][grid] if key in columns.present else np.ones_like(grid)
-        finite = np.isfinite(values) & logged
-        low = np.where(finite, values, np.inf)
-        high = np.where(finite, values, -np.inf)
-        high = np.where(logged & ~np.isfinite(values), np.inf, high)  # NaN/inf win the max slot
-        rows = np.arange(windows)
-        for chosen, any_logged in (
-            (np.argmin(low, axis=1), finite.any(axis=1)),
-            (np.argmax(high, axis=1), logged.any(axis=1)),
-        ):
-            kept.append(grid[rows, chosen][any_logged])
-    return columns.take(np.unique(np.concatenate(kept)))
+    picker = _Picker(n, samples)
+    metric_keys = [k for k in keys if k in columns.data]
+    grids = [_slots(columns, key, np.arange(n)[None, :]) for key in metric_keys]
+    picker.add([row for low, high, _ in grids for row in (*low, *high)])
+    picker.add([0, n - 1])
+    picker.add([row for _, _, finite_high in grids for row in finite_high])
+    windows = picker.left() // (2 * len(metric_keys)) if metric_keys else 0
+    if windows:  # each window adds at most 2 rows per key: they all fit
+        edges = np.linspace(0, n, windows + 1).round().astype(np.intp)
+        width = int(np.max(np.diff(edges)))
+        # (windows, width) views of row numbers; a short window is padded with its own last row
+        grid = np.minimum(edges[:-1, None] + np.arange(width)[None, :], edges[1:, None] - 1)
+        for key in metric_keys:
+            low, high, _ = _slots(columns, key, grid)
+            picker.add(np.concatenate([low, high]))
+    picker.fill()
+    return columns.take(picker.rows())
+
+
+def _slots(columns: Columns, key: str, grid: npt.NDArray[np.intp]) -> tuple[Ints, Ints, Ints]:
+    """Per row of ``grid`` (rows of ``columns``): where ``key`` is smallest, where largest (a
+    logged NaN or ±inf winning that), and where largest among finite values if that differs;
+    rows of ``grid`` where the key has no such point give none."""
+    values = columns.data[key][grid]
+    logged = columns.present[key][grid] if key in columns.present else np.ones(grid.shape, bool)
+    finite = np.isfinite(values) & logged
+    odd = logged & ~finite
+    low = np.where(finite, values, np.inf)
+    high = np.where(finite, values, -np.inf)
+    rows = np.arange(len(grid))
+    has_finite, has_odd = finite.any(axis=1), odd.any(axis=1)
+    smallest = grid[rows, np.argmin(low, axis=1)][has_finite]
+    finite_max = grid[rows, np.argmax(high, axis=1)]
+    largest = np.where(has_odd, grid[rows, np.argmax(odd, axis=1)], finite_max)
+    largest = largest[has_finite | has_odd]
+    return smallest, largest, finite_max[has_finite & has_odd]
+
+
+class _Picker:
+    """Rows taken in order of importance, never more than ``limit``."""
+
+    def __init__(self, n: int, limit: int) -> None:
+        self.chosen = np.zeros(n, np.bool_)
+        self.limit, self.count = limit, 0
+
+    def left(self) -> int:
+        return self.limit - self.count
+
+    def add(self, candidates: Sequence[int] | npt.NDArray[np.intp]) -> None:
+        rows = np.asarray(candidates, np.intp)
+        _, first = np.unique(rows, return_index=True)
+        fresh = rows[np.sort(first)]  # each once, in the order given
+        fresh = fresh[~self.chosen[fresh]][: self.left()]
+        self.chosen[fresh] = True
+        self.count += len(fresh)
+
+    def fill(self) -> None:
+        """Evenly spaced rows among those not taken, up to the limit."""
+        free = np.flatnonzero(~self.chosen)
+        wanted = min(self.left(), len(free))
+        if wanted > 0:
+            self.add(free[np.linspace(0, len(free) - 1, wanted).round().astype(np.intp)])
+
+    def rows(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.chosen)
 
 
 def stacked(

@@ -363,6 +363,19 @@ class MultiStore:
         local, store = self._series(series)
         return store.history_columns(local, after_seq) if store else SeriesColumns.empty()
 
+    def history_columns_many(self, series: Sequence[int]) -> dict[int, SeriesColumns]:
+        """One snapshot per file (a run lives in one file, so a run's keys share one)."""
+        by_file: dict[int, list[int]] = {}
+        for gid in series:
+            by_file.setdefault(split_id(gid)[1], []).append(gid)
+        out = {gid: SeriesColumns.empty() for gid in series}
+        for index, gids in by_file.items():
+            store = self._stores.get(index)
+            if store is not None:
+                read = store.history_columns_many([split_id(gid)[0] for gid in gids])
+                out.update((gid, read[split_id(gid)[0]]) for gid in gids)
+        return out
+
     def history_buckets(self, series: int, buckets: int) -> list[Bucket]:
         local, store = self._series(series)
         return store.history_buckets(local, buckets) if store else []
