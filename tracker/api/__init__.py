@@ -205,6 +205,7 @@ class Api:
         if self.target.kind == "files":
             folders = ", ".join(str(p) for p in self.target.paths)
             detail = reason.removeprefix("no database here yet (").removesuffix(")")
+            detail = detail.removesuffix(f" in {folders}")  # said once is enough
             return f"no tracktui database in {folders} ({read_wording(detail)})"
         if self.target.kind == "postgresql":
             return reason
