@@ -471,6 +471,7 @@ class Run(RunSurface):
         self._queue.append(("finish", self._handle, (status, exit_code, error)))
         drain_before_end(process_runs.writer, self._handle, self.name, self.db.shown, timeout)
         process_runs.ended(self)
+        process_runs.writer.release(self._handle.db)
 
     def __enter__(self) -> Run:
         return self

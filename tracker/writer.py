@@ -180,6 +180,27 @@ class Writer:
                         pass
                     database.store = None
 
+    def release(self, target: Target) -> None:
+        """Close ``target``'s connection once no run of this process logs there any more and
+        everything is written. SQLite moves the WAL into the database file when its last
+        connection closes (and the checkpoint before closing does it while a viewer still reads),
+        so a finished run's file is whole by itself (copied alone, mailed,
+        synced); the next ``init()`` on it opens a connection again."""
+        with self._writing, self._cond:
+            database = self._databases.get(target)
+            if database is None or database.store is None or database.pending:
+                return
+            if any(h.db == target and not h.finished for h in self._handles):
+                return
+            if any(owner(record).db == target for record in self.queue):
+                return
+            store, database.store = database.store, None
+        try:
+            store.compact()  # the file is whole even while a viewer keeps the WAL open
+            store.close()
+        except Exception:  # closing after everything committed: nothing left to save
+            pass
+
     def abandon_after_fork(self) -> list[Store]:
         """In a forked child: forget the parent's state; return stores that must not close."""
         kept = [d.store for d in self._databases.values() if d.store is not None]
@@ -444,8 +465,11 @@ class Writer:
             if database is None or store is None or database.failures:
                 continue
             try:
-                with self._writing, transaction(store) as version:
-                    store.heartbeat(run_ids, wall, version)
+                with self._writing:
+                    if database.store is not store:  # released or reopened meanwhile
+                        continue
+                    with transaction(store) as version:
+                        store.heartbeat(run_ids, wall, version)
             except Exception as exc:
                 if not _storage_error(exc, store):
                     raise
