@@ -34,7 +34,7 @@ from tracker.sanitize import safe_json, safe_text
 from .cli import _db_path, emit
 
 if TYPE_CHECKING:
-    from tracker.api import Runs
+    from tracker.api import Api, Runs
     from tracker.api.frames import Columns
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -98,8 +98,17 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.api import Api
+    import warnings
 
+    from tracker.api import Api, LeftOutWarning
+
+    with warnings.catch_warnings():
+        # said once at the end in ls's words (api.left_out), not as Python warnings
+        warnings.simplefilter("ignore", LeftOutWarning)
+        return _export(Api, args)
+
+
+def _export(api_type: type[Api], args: argparse.Namespace) -> int:
     expression = " ".join(args.filter_words)
     if args.filter:
         expression = f"({expression}) AND ({args.filter})" if expression else args.filter
@@ -107,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "parquet" and to_stdout:
         emit("tracktui: --format parquet writes a file: give -o FILE.parquet", error=True)
         return 2
-    api = Api(_db_path(args))
+    api = api_type(_db_path(args))
     try:
         runs = api.runs(args.project, expression, args.sort, args.desc)
         if args.what == "summary":
@@ -119,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         emit(f"tracktui: {safe_text(exc.args[0] if exc.args else exc)}", error=True)
         return 2
     finally:
+        for left_out in api.left_out:
+            emit(f"tracktui: left out {safe_text(str(left_out))}", error=True)
         api.close()
     if not to_stdout:
         noun = "run" if len(runs) == 1 else "runs"
