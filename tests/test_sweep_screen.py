@@ -234,3 +234,68 @@ async def test_no_runs_and_runs_with_only_nan(tmp_path: Path) -> None:
         assert "\x1b" not in text(app) and "#1/1" in text(app)
         await pilot.press("3", "1")
         await wait_until(pilot, lambda: has_dots(canvas(screen).plain), what="the finite curve")
+
+
+def build_wide_sweep(db: Path) -> None:
+    """15 learning rates × 2 seeds; eval/loss falls as lr grows: the best groups are the
+    largest lrs, the ones a value-ordered first ten would leave out."""
+    st = SqliteStore.for_writing(db)
+    for i in range(15):
+        for seed in range(2):
+            lr = 1e-5 * 10 ** (i / 4)
+            add_run(st, db, f"w{i:02d}{seed}", f"lr{i}-s{seed}", {"lr": lr, "seed": seed},
+                    2.0 - 0.1 * i + 0.01 * seed, steps=8, created=NOW - 100 + 2 * i + seed)  # fmt: skip
+    st.close()
+
+
+async def test_more_groups_than_colours_best_first_and_picked(tmp_path: Path) -> None:
+    db = tmp_path / "wide.db"
+    build_wide_sweep(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_sweep(app, pilot, rows=30)
+        assert screen.group_key == "lr"
+        await wait_until(pilot, lambda: "10 of 15 groups drawn (best first)" in text(app))
+        legend = text(app)
+        best = "lr=0.0316228 (n=2)"  # the best group, the largest lr
+        assert best in legend and "lr=1e-05 (n=2)" not in legend
+        assert legend.index(best) < legend.index("lr=0.0177828 (n=2)")  # best first
+        # the highlighted run's group is always drawn, though it is the worst
+        await pilot.press("up")  # from the best run round to the worst
+        assert screen.highlight == "w001"
+        await wait_until(pilot, lambda: "lr=1e-05 (n=2)" in text(app), what="its group drawn")
+        await pilot.press("2")  # the scatter colours the same groups, the rest grey
+        await wait_until(pilot, lambda: "5 more groups (G picks)" in text(app))
+
+        await pilot.press("G")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "AxesScreen", what="picker")
+        lines = screen_lines(app)
+        ticked = [line for line in lines if "[x]" in line and "lr=" in line]
+        unticked = [line for line in lines if "[ ]" in line and "lr=" in line]
+        assert len(ticked) == 10 and len(unticked) == 5  # readable without colour
+        assert "lr=0.0316228" in ticked[0]  # best first
+        await pilot.press("home", "space", "down", "space", "enter")  # the two best off
+        await wait_until(pilot, lambda: isinstance(app.screen, SweepScreen))
+        assert screen.view == "curves"
+        await wait_until(pilot, lambda: "8 of 15 groups drawn (picked)" in text(app))
+        assert best not in text(app)
+        await choose(pilot, app, "g", "seed")  # another key: its own best groups
+        await wait_until(pilot, lambda: "seed=0 (n=15)" in text(app))
+        assert "groups drawn" not in text(app)
+
+
+async def test_footer_keys_and_checkboxes_at_80x24(sweep_db: Path) -> None:
+    app = make_app(sweep_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_sweep(app, pilot)
+        await pilot.press("3")
+        footer = screen_lines(app)[-1]
+        for key in ("esc back", "g group", "G groups", "m metric", "x x key", "a axes",
+                    "l best/last"):  # fmt: skip
+            assert key in footer
+        await pilot.press("a")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "AxesScreen")
+        lines = screen_lines(app)
+        assert any("[x] lr" in line for line in lines)
+        assert any("[ ] seed" in line for line in lines)
+        await pilot.press("escape")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,6 +141,72 @@ def test_pictures_fit_their_cells() -> None:
         image = draw_parallel(["lr", "seed", "loss"], data, "lr0.001-s0", width, height)
         assert len(image.rows) <= height and all(len(r) <= width for r in image.plain.split("\n"))
     assert "◆" in draw_parallel(["lr", "seed", "loss"], data, "lr0.001-s0", 80, 20).plain
+
+
+def test_two_decades_exactly_is_log() -> None:
+    # log10(0.03) - log10(0.0003) == 1.9999999999999998: the commonest lr grid
+    for values in ([3e-4, 3e-3, 3e-2], [0.0003, 0.03], [5e-5, 5e-3]):
+        assert sv.make_axis("lr", values).kind == "log"
+    assert sv.make_axis("lr", [3e-4, 2.9e-2]).kind == "linear"  # just short of two decades
+    x_axis, _, _ = sv.scatter_points(
+        [run(f"r{i}", {"lr": lr}, {"val/loss": (1.0, 2.0, 1.5)}) for i, lr in enumerate([3e-4, 3e-3, 3e-2])],
+        "lr", "val/loss", sv.BEST, "min",
+    )  # fmt: skip
+    assert x_axis.kind == "log" and x_axis.position(3e-3) == pytest.approx(0.5)
+
+
+def fifteen_lrs() -> list[RunRecord]:
+    """15 learning rates × 2 seeds; the best (lowest mean val/loss) are the largest lrs."""
+    runs = []
+    for i in range(15):
+        for seed in range(2):
+            loss = 2.0 - i * 0.1 + seed * 0.01
+            runs.append(run(f"lr{i}-s{seed}", {"lr": 1e-5 * 10 ** (i / 4), "seed": seed},
+                            {"val/loss": (loss, loss + 1, loss + 0.5)}))  # fmt: skip
+    return runs
+
+
+def test_groups_ranked_best_first_and_the_highlighted_kept() -> None:
+    runs = fifteen_lrs()
+    groups = sv.group_runs(runs, "lr")
+    ranked = sv.rank_groups(groups, runs, "val/loss", sv.BEST, "min")
+    order = [g.run_ids[0] for g, _ in ranked]
+    assert order[:3] == ["lr14-s0", "lr13-s0", "lr12-s0"]  # the best group first
+    assert ranked[0][1] == pytest.approx((0.6 + 0.61) / 2)  # its runs' mean
+    flipped = sv.rank_groups(groups, runs, "val/loss", sv.BEST, "max")
+    assert flipped[0][0].run_ids[0] == "lr0-s0"
+    chosen = sv.choose_groups([g for g, _ in ranked], 10)
+    assert len(chosen) == 10 and chosen[0] is ranked[0][0]
+    worst = ranked[-1][0].label  # a highlighted run in the worst group: it takes the last place
+    kept = sv.choose_groups([g for g, _ in ranked], 10, keep=worst)
+    assert len(kept) == 10 and kept[-1].label == worst and kept[:9] == chosen[:9]
+    # a group with no value of the metric goes last
+    runs.append(run("none", {"lr": 1.0, "seed": 0}))
+    ranked = sv.rank_groups(sv.group_runs(runs, "lr"), runs, "val/loss", sv.BEST, "min")
+    assert ranked[-1][0].run_ids == ("none",) and ranked[-1][1] is None
+
+
+def test_parallel_category_labels_readable_and_titles_fit_80() -> None:
+    runs = [
+        run(f"r{i}", {"bs": bs, "lr": lr, "opt": opt}, {"val/loss": (loss, 2.0, 1.0)})
+        for i, (bs, lr, opt, loss) in enumerate(
+            [(32, 1e-4, "adam", 0.3), (64, 1e-2, "sgd", 0.5), (32, 3.0, "sgd", 0.9),
+             (64, 1e-3, "adam", 0.1), (32, 1e-1, "sgd", 0.7)]
+        )
+    ]  # fmt: skip
+    data = sv.parallel_lines(runs, ["bs", "lr", "opt"], "val/loss", sv.BEST, "min")
+    names = ["bs", "lr (log)", "opt", "eval/loss best (log)"]
+    image = draw_parallel(names, data, "r3", 80, 20)
+    lines = image.plain.split("\n")
+    assert "eval/loss best (log)" in lines[0]  # the last axis's title whole, at 80 columns
+    plot = "\n".join(lines[2:-1])
+    for label in ("adam", "sgd"):  # each category label whole, not broken by the lines
+        assert label in plot
+    # right of each label, the gutter is its lines' level start: no dot of a crossing line
+    # inside the label's cells (the cells of a label are letters, not braille)
+    row = next(line for line in lines if "adam" in line)
+    at = row.index("adam")
+    assert all(not "\u2800" <= c <= "\u28ff" for c in row[at : at + 4])
 
 
 # --- properties ------------------------------------------------------------------------------

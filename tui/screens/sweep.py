@@ -3,11 +3,15 @@ curve over its min/max band (the seeds of one configuration, grouped by a config
 tag), ``2`` a scatter of a config key against a metric's best or last value, ``3`` parallel
 coordinates over chosen config keys and the metric. W&B's sweep panels are the model.
 
-Keys: ``g`` group by, ``m`` metric, ``x`` the scatter's config key, ``a`` the parallel axes,
-``l`` best / last value, ``up``/``down`` the highlighted run (◆, best first), ``L`` log-y of
-the curves, ``escape`` back. The curves follow at most :data:`MAX_CURVES` runs' series (evenly
-across groups; the legend says how many of each group are drawn); the scatter and the
-parallel coordinates read only the runs' summaries, so they draw every run.
+Keys: ``g`` group by, ``G`` the groups the curves draw, ``m`` metric, ``x`` the scatter's
+config key, ``a`` the parallel axes, ``l`` best / last value, ``up``/``down`` the highlighted
+run (◆, best first), ``L`` log-y of the curves, ``escape`` back. The curves draw at most
+:data:`MAX_GROUPS` groups: the best by the mean of their runs' values of the metric (the
+highlighted run's group always among them), or those picked with ``G``; the legend says how
+many are drawn. They follow at most :data:`MAX_CURVES` runs' series (evenly across groups;
+the legend says how many of each group are drawn); the scatter and the parallel coordinates
+read only the runs' summaries, so they draw every run (the scatter colours the drawn groups,
+the others grey).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from textual.widgets import Footer
 from tracker.models import RunRecord
 from tracker.ranking import has_better_direction, metric_direction
 
+from ..formatting import format_number
 from ..keys_help import SWEEP_KEYS
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
@@ -43,6 +48,7 @@ VIEWS = ("curves", "scatter", "parallel")
 TITLES = {"curves": "group curves", "scatter": "scatter", "parallel": "parallel coordinates"}
 MAX_CURVES = 120  # runs whose series the curves follow (the app follows 256 series at most)
 MAX_GROUPS = len(PALETTE)  # groups drawn (one colour each); the legend counts the rest
+OTHER_COLOR = "color(8)"  # the scatter's runs of groups the curves do not draw
 MAX_AXES = 6  # config axes chosen at first
 EVAL_PREFIXES = ("eval", "val", "valid", "test")
 
@@ -63,17 +69,19 @@ class SweepScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
-        Binding("1", "view('curves')", "curves"),
-        Binding("2", "view('scatter')", "scatter"),
-        Binding("3", "view('parallel')", "parallel"),
+        # the header's tabs show 1/2/3: the footer keeps its room for the rest at 80 columns
+        Binding("1", "view('curves')", "curves", show=False),
+        Binding("2", "view('scatter')", "scatter", show=False),
+        Binding("3", "view('parallel')", "parallel", show=False),
         Binding("tab", "next_view", "next view", show=False),
-        Binding("g", "choose_group", "group by"),
+        Binding("g", "choose_group", "group"),
+        Binding("G", "pick_groups", "groups"),
         Binding("m", "choose_metric", "metric"),
         Binding("x", "choose_x", "x key"),
         Binding("a", "choose_axes", "axes"),
         Binding("l", "toggle_value", "best/last"),
         Binding("L", "app.toggle_log", "log-y", show=False),
-        Binding("question_mark", "help", "keys", show=False),
+        Binding("question_mark", "help", "keys", show=False),  # the header says "? keys"
         Binding("down,j", "move(1)", "next run", show=False),
         Binding("up,k", "move(-1)", "previous run", show=False),
     ]
@@ -90,6 +98,7 @@ class SweepScreen(LiveScreen):
         self.axes: list[str] | None = None
         self.which = sv.BEST
         self.highlight: str | None = None
+        self.picked: tuple[str | None, tuple[str, ...]] | None = None  # (group key, labels)
         self.followed: set[int] = set()
         self._points: dict[int, tuple[int, list[tuple[float, float]]]] = {}
         self._memo_runs: list[RunRecord] = []
@@ -227,6 +236,31 @@ class SweepScreen(LiveScreen):
             return [sv.Group("all runs", tuple(r.id for r in runs))]
         return self._cached(runs, ("groups", key), lambda: sv.group_runs(runs, key))
 
+    def _ranked_groups(self, runs: Sequence[RunRecord]) -> list[tuple[sv.Group, float | None]]:
+        """The groups, best first by the mean of their runs' values of the metric."""
+        metric, which, key = self.metric, self.which, self.group_key
+        groups = self._groups(runs)
+        if metric is None:
+            return [(g, None) for g in groups]
+        mode = self.mode(runs)
+        return self._cached(
+            runs,
+            ("group ranks", key, metric, which),
+            lambda: sv.rank_groups(groups, runs, metric, which, mode),
+        )
+
+    def _shown_groups(self, runs: Sequence[RunRecord]) -> list[sv.Group]:
+        """The groups the curves draw (best first): those picked with ``G`` for this key, else
+        the best :data:`MAX_GROUPS` with the highlighted run's."""
+        ranked = [g for g, _ in self._ranked_groups(runs)]
+        if self.picked is not None and self.picked[0] == self.group_key:
+            labels = set(self.picked[1])
+            chosen = [g for g in ranked if g.label in labels]
+            if chosen:
+                return chosen[:MAX_GROUPS]
+        keep = next((g.label for g in ranked if self.highlight in g.run_ids), None)
+        return sv.choose_groups(ranked, MAX_GROUPS, keep)
+
     def _group_name(self, group: sv.Group) -> str:
         if self.group_key is None:
             return group.label
@@ -249,7 +283,7 @@ class SweepScreen(LiveScreen):
         metric = self.metric
         assert metric is not None
         groups = self._groups(runs)
-        shown = groups[:MAX_GROUPS]
+        shown = self._shown_groups(runs)
         per_group = max(1, MAX_CURVES // max(1, len(shown)))
         by_id = {r.id: r for r in runs}
         follow: list[int] = []
@@ -282,16 +316,21 @@ class SweepScreen(LiveScreen):
             return draw_bands(title, bands, width, height, log_y)
 
         canvas.show(draw, ("curves", metric, self.group_key, log_y, tuple(versions), x_range))
+        legend: Legend = []
+        if len(shown) < len(groups):
+            how = "picked" if self._picked_here() else "best first"
+            note = f"{len(shown)} of {len(groups)} groups drawn ({how}); G: pick groups"
+            legend.append([Text(note, style="bold")])
         parts: list[Text] = []
         for group, color, lines, with_metric in drawn:
             count = f"n={len(group.run_ids)}"
             if len(lines) < with_metric:
                 count += f", {len(lines)} drawn"
             parts.append(Text(f"━ {self._group_name(group)} ({count})  ", style=f"bold {color}"))
-        if len(groups) > len(shown):
-            more = len(groups) - len(shown)
-            parts.append(Text(f"+{more} groups not drawn (g: another key)", style="dim"))
-        return [parts]
+        return [*legend, parts]
+
+    def _picked_here(self) -> bool:
+        return self.picked is not None and self.picked[0] == self.group_key
 
     def _scatter(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:
         metric, x_key = self.metric, self.x_key
@@ -349,20 +388,24 @@ class SweepScreen(LiveScreen):
         return [self._highlight_parts(runs, keys, mode), scale]
 
     def _run_colors(self, runs: Sequence[RunRecord]) -> dict[str, str]:
-        colors: dict[str, str] = {}
-        for index, group in enumerate(self._groups(runs)):
-            color = PALETTE[index % len(PALETTE)][1]
-            colors.update(dict.fromkeys(group.run_ids, color))
+        """A colour per run: its group's as the curves draw it, grey for the other groups."""
+        colors = {r.id: OTHER_COLOR for r in runs}
+        for index, group in enumerate(self._shown_groups(runs)):
+            colors.update(dict.fromkeys(group.run_ids, PALETTE[index % len(PALETTE)][1]))
         return colors
 
     def _group_parts(self, runs: Sequence[RunRecord]) -> list[Text]:
-        groups = self._groups(runs)[:MAX_GROUPS]
-        return st.group_parts(
+        shown = self._shown_groups(runs)
+        parts = st.group_parts(
             [
                 (self._group_name(g), len(g.run_ids), PALETTE[i % len(PALETTE)][1])
-                for i, g in enumerate(groups)
+                for i, g in enumerate(shown)
             ]
         )
+        others = len(self._groups(runs)) - len(shown)
+        if others > 0:  # first, so the width never cuts it off
+            parts.insert(1, Text(f"  ● {others} more groups (G picks)", style=OTHER_COLOR))
+        return parts
 
     def _highlight_parts(
         self, runs: Sequence[RunRecord], keys: Sequence[str], mode: str
@@ -434,6 +477,34 @@ class SweepScreen(LiveScreen):
     def action_choose_x(self) -> None:
         self._choose("scatter x", self.keys(self.runs), self.x_key, "x_key")
 
+    def action_pick_groups(self) -> None:
+        runs = self.runs
+        if self.group_key is None or self.metric is None:
+            self.notify("no groups to pick: the runs' configs do not differ", severity="warning")
+            return
+        ranked = self._ranked_groups(runs)
+        shown = {g.label for g in self._shown_groups(runs)}
+        labels = [g.label for g, _ in ranked]
+        texts = [
+            f"{self._group_name(g)}   {self.which} {format_number(v)}   n={len(g.run_ids)}"
+            for g, v in ranked
+        ]
+        key = self.group_key
+
+        def chosen(value: list[str] | None) -> None:
+            if value is None:
+                return
+            if len(value) > MAX_GROUPS:
+                self.notify(f"{len(value)} picked: the best {MAX_GROUPS} of them are drawn")
+            self.picked = (key, tuple(value[:MAX_GROUPS])) if value else None
+            self.view = "curves"
+            self.redraw()
+
+        from .sweep_pick import AxesScreen
+
+        title = f"groups, best first (at most {MAX_GROUPS}; none: the best)"
+        self.app.push_screen(AxesScreen(labels, shown, title=title, shown=texts), chosen)
+
     def action_choose_axes(self) -> None:
         keys = [k for k in self.keys(self.runs) if k != sv.TAG]
 
@@ -454,5 +525,7 @@ class SweepScreen(LiveScreen):
             "Curves: each group's mean per step bucket over the band of its runs' min and max"
             " (the seeds of one configuration). Scatter and parallel coordinates: one mark or"
             " line per run; a log axis where a config key's positive values span two decades."
+            f" The curves draw at most {MAX_GROUPS} groups, the best by their runs' mean value"
+            " of the metric (and the highlighted run's); G picks which."
         )
         self.app.push_screen(HelpScreen("sweep views — keys", SWEEP_KEYS, notes))

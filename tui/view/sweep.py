@@ -25,6 +25,8 @@ from ..formatting import format_number
 TAG = "tag"  # group by the runs' tags rather than a config key
 NO_VALUE = "(none)"  # a run without the key, or without tags
 LOG_DECADES = 2.0  # a positive axis spanning this many decades of ten or more is drawn log
+# log10(0.03) - log10(0.0003) is 1.9999999999999998: a grid of exactly two decades must count
+DECADES_TOLERANCE = 1e-9
 BEST, LAST = "best", "last"
 
 
@@ -151,6 +153,48 @@ def metric_value(run: RunRecord, metric: str, which: str, mode: str) -> float | 
     return summary.last
 
 
+def rank_groups(
+    groups: Sequence[Group],
+    runs: Sequence[RunRecord],
+    metric: str,
+    which: str,
+    mode: str,
+) -> list[tuple[Group, float | None]]:
+    """Each group with the mean of its runs' best (or last) values of ``metric``, best group
+    first by ``mode``; groups with no value at all last, in their value order."""
+    by_id = {run.id: run for run in runs}
+    scored: list[tuple[Group, float | None]] = []
+    for group in groups:
+        values = [
+            v
+            for v in (
+                metric_value(by_id[r], metric, which, mode) for r in group.run_ids if r in by_id
+            )
+            if v is not None
+        ]
+        scored.append((group, math.fsum(values) / len(values) if values else None))
+    order = {group.label: index for index, group in enumerate(groups)}
+
+    def key(pair: tuple[Group, float | None]) -> tuple[bool, float, int]:
+        group, value = pair
+        if value is None:
+            return (True, 0.0, order[group.label])
+        return (False, value if mode == "min" else -value, order[group.label])
+
+    return sorted(scored, key=key)
+
+
+def choose_groups(ranked: Sequence[Group], limit: int, keep: str | None = None) -> list[Group]:
+    """The first ``limit`` of ``ranked`` (best first); the group labelled ``keep`` (the
+    highlighted run's) takes the last place when it would be left out."""
+    chosen = list(ranked[: max(0, limit)])
+    if keep is not None and limit > 0 and all(g.label != keep for g in chosen):
+        extra = next((g for g in ranked if g.label == keep), None)
+        if extra is not None:
+            chosen[-1:] = [extra]
+    return chosen
+
+
 def band(
     curves: Sequence[Sequence[tuple[float, float]]],
     buckets: int,
@@ -230,7 +274,7 @@ def make_axis(key: str, values: Iterable[Any]) -> Axis:
     if present and all(n is not None for n in numbers):
         finite = [n for n in numbers if n is not None]
         low, high = min(finite), max(finite)
-        if low > 0 and math.log10(high) - math.log10(low) >= LOG_DECADES:
+        if low > 0 and math.log10(high) - math.log10(low) >= LOG_DECADES - DECADES_TOLERANCE:
             return Axis(key, "log", math.log10(low), math.log10(high))
         return Axis(key, "linear", low, high)
     if not present:

@@ -202,6 +202,25 @@ def draw_parallel(
     def y_of(position: float) -> int:
         return round((1.0 - position) * dots_y)
 
+    # A category axis's labels sit right of it, in a gutter its lines cross level (each at
+    # its category's row, where the label is): the labels are drawn over nothing but their
+    # own lines' start, and the lines leave the gutter's end for the next axis.
+    labelled = [
+        axis.kind == "category" and 0 < len(axis.categories) <= plot_rows and i < last
+        for i, axis in enumerate(axes)
+    ]
+    gutters = [
+        min(max(len(c) for c in axis.categories) + 1, max(0, slot // 2 - 1)) if shown else 0
+        for axis, shown in zip(axes, labelled, strict=True)
+    ]
+    starts = [min(dots_x, x + 2 * g) for x, g in zip(columns, gutters, strict=True)]
+
+    def polyline(ys: Sequence[int], color: str) -> None:
+        for i in range(last):
+            if starts[i] > columns[i]:
+                canvas.line(columns[i], ys[i], starts[i], ys[i], color)
+            canvas.line(starts[i], ys[i], columns[i + 1], ys[i + 1], color)
+
     marked = None
     # Runs that share config values share segments (a sweep's seeds share all but the last):
     # each segment is drawn once, in the colour of the last run drawn over it (the best).
@@ -217,32 +236,37 @@ def draw_parallel(
             segments.pop(segment, None)
             segments[segment] = color
     for (i, y0, y1), color in segments.items():
-        canvas.line(columns[i], y0, columns[i + 1], y1, color)
+        if starts[i] > columns[i]:
+            canvas.line(columns[i], y0, starts[i], y0, color)
+        canvas.line(starts[i], y0, columns[i + 1], y1, color)
+    marks: list[int] = []
+    if marked is not None:
+        marks = [y_of(p) for p in marked.positions]
+        polyline(marks, HIGHLIGHT)
     for i, axis in enumerate(axes):
-        if axis.kind != "category" or len(axis.categories) > plot_rows:
+        if not labelled[i] or gutters[i] < 2:
             continue
         for position, text in axis_ticks(axis, plot_rows):
             row = y_of(position) // 4
-            start = columns[i] // 2 + 1
-            if i == last:
-                start = max(0, columns[i] // 2 - len(text[: slot - 1]))
-            for offset, char in enumerate(text[: slot - 1]):
-                canvas.char(start + offset, row, char, "italic")
-    if marked is not None:
-        ys = [y_of(p) for p in marked.positions]
-        for i in range(last):
-            canvas.line(columns[i], ys[i], columns[i + 1], ys[i + 1], HIGHLIGHT)
-        for x, y in zip(columns, ys, strict=True):
-            canvas.char(x // 2, y // 4, MARK, HIGHLIGHT)
+            shown = text if len(text) < gutters[i] else text[: gutters[i] - 2] + "…"
+            for offset, char in enumerate(shown):
+                canvas.char(columns[i] // 2 + 1 + offset, row, char, "italic")
+    for x, y in zip(columns, marks, strict=False):
+        canvas.char(x // 2, y // 4, MARK, HIGHLIGHT)
     cells = [x // 2 for x in columns]
 
     def label_row(texts: Sequence[str]) -> list[Run]:
+        """Each text centred on its axis where there is room, the last one pushed left of the
+        edge rather than cut; a text cut only where its neighbours leave too little."""
         line = [" "] * width
         free_from = 0
-        for column, text in zip(cells, texts, strict=True):
-            text = text[: slot - 1]
+        for index, (column, text) in enumerate(zip(cells, texts, strict=True)):
+            room = width - free_from if index == last else max(1, slot - 1)
+            if len(text) > room:
+                text = text[: max(0, room - 1)] + "…"
             start = max(column - len(text) // 2, free_from, 0)
-            if start + len(text) > width:
+            start = max(free_from, min(start, width - len(text)))
+            if not text or start + len(text) > width:
                 continue
             line[start : start + len(text)] = text
             free_from = start + len(text) + 1
