@@ -75,6 +75,7 @@ SWEEP_KEYS: list[tuple[str, str]] = [
     ("escape", "back to the runs table"),
     ("1 / 2 / 3, tab", "group curves (mean, min/max band) / scatter / parallel coordinates"),
     ("g", "group by: a config key that differs between the runs, or their tags"),
+    ("G", "the groups the curves draw: best ten by default; space toggles, enter applies"),
     ("m", "the metric (curves, scatter's y, the parallel coordinates' last axis and colour)"),
     ("x", "the scatter's x: a config key"),
     ("a", "the parallel coordinates' config axes (space toggles, enter applies)"),
