@@ -141,6 +141,45 @@ def test_a_run_that_kept_logging_gets_only_its_new_points(
     assert [p.step for p in points] == list(range(11)) and run.step == 10
 
 
+def test_last_is_the_value_at_the_highest_step_not_the_last_logged(
+    stores: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    db_file = tmp_path / "copy.db"
+    shutil.copy(stores["root"] / "mlflow.db", db_file)
+    good_id = stores["ids"][stores["sqlite"]][0]
+    client = MlflowClient(tracking_uri=f"sqlite:///{db_file}")
+    now = int(time.time() * 1000)
+    client.log_metric(good_id, "ooo", 3.0, step=10, timestamp=now)
+    client.log_metric(good_id, "ooo", 1.0, step=2, timestamp=now + 5)  # logged later, lower step
+    assert client.get_run(good_id).data.metrics["ooo"] == 3.0  # MLflow's own "latest"
+    dest = tmp_path / "runs.db"
+    assert run_import("mlflow", str(db_file), "--db", str(dest)) == 0
+
+    def ooo() -> tuple[int, float | None, int | None, list[int]]:
+        with closing(open_store(dest)) as store:
+            run = store.read_run(good_id)
+            assert run is not None
+            summary = run.metrics["ooo"]
+            steps = [p.step for p in store.history(summary.series_id)]
+            return summary.count, summary.last, summary.last_step, steps
+
+    assert ooo() == (2, 3.0, 10, [2, 10])  # stored in step order: ls, sorting, filters agree
+    # more points after the import, one below the stored steps: each once, last still step 10
+    client.log_metric(good_id, "ooo", 7.0, step=5, timestamp=now + 10)
+    capsys.readouterr()
+    assert run_import("mlflow", str(db_file), "--db", str(dest)) == 0
+    assert "1 points" in capsys.readouterr().out
+    assert ooo() == (3, 3.0, 10, [2, 10, 5])
+    assert run_import("mlflow", str(db_file), "--db", str(dest)) == 0
+    assert "0 imported or updated" in capsys.readouterr().out
+    assert ooo() == (3, 3.0, 10, [2, 10, 5])
+
+
 def test_a_run_of_its_own_with_the_id_is_left_alone(
     stores: dict[str, Any], db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,17 +7,18 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
+import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.db import open_store
-from tracker.importers.target import clean_key
+from tracker.importers.target import Series, SourceRun, clean_key, write_run
 from tracker.importers.tensorboard import run_id
 from tracker.media.decoded import decode_histogram
 from tracker.models import RunRecord
@@ -158,6 +159,133 @@ def test_more_logging_imports_only_the_new_points(
         assert run.step == 14 and store.row_counts(run.id)["media"] == 2
     finally:
         store.close()
+
+
+def relog(logdir: Path, steps: range, old_step: int, value: float) -> None:
+    """A writer restarted from a checkpoint: new steps, then an old step logged again."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(logdir)) as writer:
+        for step in steps:
+            writer.add_scalar("train/loss", 0.001 * step, step)
+        writer.add_scalar("train/loss", value, old_step)
+
+
+def test_last_is_the_value_at_the_highest_step_after_a_restart(
+    logdir: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = logdir / "torch_run"
+    relog(run_dir, range(10, 12), 3, 42.0)  # in the files before the first import
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+
+    def loss() -> tuple[int, float | None, int | None, list[tuple[int, float]]]:
+        with closing(open_store(db_path)) as store:
+            run = store.read_run(run_id(str(logdir), "torch_run"))
+            assert run is not None
+            summary = run.metrics["train/loss"]
+            points = [(p.step, p.value) for p in store.history(summary.series_id)]
+            return summary.count, summary.last, summary.last_step, points
+
+    count, last, last_step, points = loss()
+    assert (count, last_step) == (13, 11) and last == pytest.approx(0.011)
+    assert [step for step, _ in points] == [*range(4), 3, *range(4, 12)]  # step order
+    assert points[4] == (3, 42.0)  # the re-logged step after the first: history() reads it
+    # logged after the import: higher steps, and one more old step (lands after the stored)
+    relog(run_dir, range(200, 260), 10, 7.0)
+    capsys.readouterr()
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    assert ": 61 points" in capsys.readouterr().out
+    count, last, last_step, points = loss()
+    assert (count, last_step) == (74, 259) and last == pytest.approx(0.259)
+    assert points[13:] == [(10, 7.0), *((s, pytest.approx(0.001 * s)) for s in range(200, 260))]
+    before = counts(db_path)
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    assert "0 imported or updated" in capsys.readouterr().out and counts(db_path) == before
+    relog(run_dir, range(0), 5, -1.0)  # only a lower step: last stays at step 259
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    count, last, last_step, points = loss()
+    assert (count, last_step, points[-1]) == (75, 259, (5, -1.0)) and last == pytest.approx(0.259)
+
+
+POINTS = st.lists(
+    st.tuples(
+        st.integers(0, 6),
+        st.integers(0, 4),
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.5, 1.0])),
+    ),
+    max_size=25,
+)
+
+
+class Interrupted(Exception):
+    """An import stopped halfway (a killed process, a full disk)."""
+
+
+@given(first=POINTS, more=POINTS, page_size=st.integers(1, 5), cut=st.integers(0, 30))
+@settings(max_examples=40, deadline=None)
+def test_write_run_keeps_each_point_once_and_last_at_the_highest_step(
+    first: list[tuple[int, int, float]],
+    more: list[tuple[int, int, float]],
+    page_size: int,
+    cut: int,
+) -> None:
+    """Import a source (stopped after ``cut`` pages of ``page_size`` points), then the source
+    grown by points at any steps: every point stored once, the summary's last the point at
+    the highest (step, wall time), a third import adds nothing."""
+    from tracker.importers import target
+
+    def source(points: list[tuple[int, int, float]]) -> SourceRun:
+        run = SourceRun(id="r", name="r", project="p", created_at=1000.0)
+        run.series["k"] = Series()  # the key as given, even when no point is logged
+        for step, wall, value in points:
+            run.point("k", step, value, 1000.0 + wall)
+        return run
+
+    def expected_last(points: list[tuple[int, int, float]]) -> tuple[int, float] | None:
+        best = None
+        for step, wall, value in points:
+            if best is None or (step, wall) >= best[:2]:
+                best = (step, wall, value)
+        return None if best is None else (best[0], best[2])
+
+    def key(step: int, value: float) -> tuple[int, str]:
+        return step, repr(value)
+
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        closing(open_store(Path(folder) / "t.db", write=True)) as store,
+    ):
+        page = target.PAGE_POINTS
+        target.PAGE_POINTS = page_size
+        pages = iter(range(cut))
+
+        def stop_after_cut(points: int) -> None:
+            if next(pages, None) is None:
+                raise Interrupted
+
+        try:
+            write_run(store, source(first), stop_after_cut)
+        except Interrupted:
+            pass
+        finally:
+            target.PAGE_POINTS = page
+        everything = first + more
+        write_run(store, source(everything))
+        assert write_run(store, source(everything)).up_to_date
+        run = store.read_run("r")
+        assert run is not None
+        summary = run.metrics["k"]
+        stored = store.history(summary.series_id)
+        assert sorted(key(p.step, p.value) for p in stored) == sorted(
+            key(step, value) for step, _, value in everything
+        )
+        assert summary.count == len(everything)
+        want = expected_last(everything)
+        if want is None:
+            assert summary.last is None
+        else:
+            assert summary.last_step == want[0]
+            assert repr(float("nan") if summary.last is None else summary.last) == repr(want[1])
 
 
 def test_cut_short_event_file_imports_what_is_readable(

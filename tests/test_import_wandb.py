@@ -14,13 +14,14 @@ import sys
 import textwrap
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.db import open_store
-from tracker.importers.wandb_offline import HEADER, records
+from tracker.importers.wandb_offline import HEADER, _drop_media, records
 from tracker.models import RunRecord
 from tui import import_cli
 from tui.cli import build_parser
@@ -84,8 +85,11 @@ def runs_of(db: Path) -> list[RunRecord]:
         return store.read_runs()
 
 
-def folders(wandb_dir: Path) -> list[Path]:
-    return sorted(p for p in wandb_dir.glob("offline-run-*") if not p.is_symlink())
+def good_folder(wandb_dir: Path) -> Path:
+    """The script's first run's folder: the one that logged the most. (Folder names sort by
+    the second a run started, then by its random id: both runs may start in one second.)"""
+    found = [p for p in wandb_dir.glob("offline-run-*") if not p.is_symlink()]
+    return max(found, key=lambda p: next(p.glob("*.wandb")).stat().st_size)
 
 
 def test_wandb_folder_imports_config_summary_history_media_console(
@@ -99,11 +103,14 @@ def test_wandb_folder_imports_config_summary_history_media_console(
         runs = {run.name: run for run in store.read_runs()}
         assert set(runs) == {"good [bold]ü", "bad"}  # latest-run is not a third run
         good, bad = runs["good [bold]ü"], runs["bad"]
-        assert good.id == folders(wandb_dir)[0].name.rsplit("-", 1)[1]  # wandb's run id
+        assert good.id == good_folder(wandb_dir).name.rsplit("-", 1)[1]  # wandb's run id
         assert good.project == "wb-proj" and good.status == "finished" and good.exit_code == 0
         assert bad.status == "failed" and bad.exit_code == 2
         assert good.config == {"lr": 0.001, "opt": {"name": "adam"}}
         assert good.summary["best"] == 0.05 and good.tags == ["baseline"]
+        # wandb's media descriptors (bins, values, sha256, path) are media, not summary values
+        assert "hist" not in good.summary and "img" not in good.summary
+        assert good.summary["eval"] == {"acc": pytest.approx(1.1)}  # nested values kept
         assert good.metrics["train/loss"].count == 12 and good.metrics["eval/acc"].count == 12
         weird = good.metrics["weird"]
         assert weird.count == 12 and weird.nonfinite == 2
@@ -126,11 +133,24 @@ def test_wandb_folder_imports_config_summary_history_media_console(
     assert after == before
 
 
+def test_summary_leaves_out_media_descriptors_and_keeps_values() -> None:
+    summary: dict[str, Any] = {
+        "best": 0.05,
+        "name": "[bold]x",
+        "hist": {"_type": "histogram", "bins": [0.0] * 65, "values": [1] * 64},
+        "eval": {"acc": 0.9, "img": {"_type": "image-file", "sha256": "ab", "path": "m/i.png"}},
+        "only": {"table": {"_type": "table-file", "path": "t.json"}},
+        "empty": {},
+    }
+    _drop_media(summary)
+    assert summary == {"best": 0.05, "name": "[bold]x", "eval": {"acc": 0.9}, "empty": {}}
+
+
 def test_one_run_folder_and_a_cut_short_file(
     wandb_dir: Path, tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "copy"
-    shutil.copytree(folders(wandb_dir)[0], copy)
+    shutil.copytree(good_folder(wandb_dir), copy)
     log = next(copy.glob("*.wandb"))
     data = log.read_bytes()
     log.write_bytes(data[: len(data) // 2])  # the exit record and the later history are gone

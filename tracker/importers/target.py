@@ -8,6 +8,15 @@ and through the same Store primitives: importing twice adds nothing, and a sourc
 logging since gets just its new points. The run's row goes last, so a run interrupted halfway
 is not shown as complete.
 
+Each series is written in step order (equal steps: by wall time, then the source's order), so
+its stored ``last`` is the value at the highest step, as TensorBoard, MLflow and ``history()``
+show it. Which points are new is told by content (step, time, value), not by position: a
+source that later gained points at lower steps (a TensorBoard writer restarted from a
+checkpoint re-logs old steps) gets just those appended after the stored ones, and the
+series' ``last`` stays the point at the highest step. (Those late points then sit after
+higher steps in the stored order; ``history()`` orders by step, ``tracktui sync`` copies the
+stored order.)
+
 Points keep the source's wall times (stored, as every point, in milliseconds since the run's
 ``created_at``); NaN and ±inf are stored as the tracker stores them (NaN as NULL, counted in
 ``nonfinite``).
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +34,7 @@ from typing import Any
 from ..db import Store, transaction
 from ..jsonable import dumps
 from ..media.base import Encoded
+from ..models import Point
 from ..values import MAX_KEY_LENGTH, MAX_NAME_LENGTH
 
 PAGE_POINTS = 50_000  # points per transaction (as tracker.sync)
@@ -79,7 +90,7 @@ class SourceRun:
         series.add(step, value, wall)
 
     def last_wall(self) -> float:
-        walls = [s.walls[-1] for s in self.series.values() if s.walls]
+        walls = [max(s.walls) for s in self.series.values() if s.walls]
         walls += [m[2] for m in self.media[-1:]] + [c[1] for c in self.console[-1:]]
         return max(walls, default=self.created_at)
 
@@ -160,32 +171,79 @@ def _write_series(
     created: float,
     progress: Callable[[int], None] | None,
 ) -> int:
+    """Append the source's points the destination lacks, in step order, and keep the series'
+    ``last`` the value at its highest step (ties: the latest wall time, then the one written
+    last), as the source tools and ``history()`` show it, whatever order they were logged in."""
     wanted = len(series.values)
+    with transaction(store) as version:
+        sid, have, *_ = store.ensure_series(run_id, [key], version)[key]
+    if have >= wanted:
+        return 0
+    times = [round((w - created) * 1000.0) for w in series.walls]
+    points = list(zip(series.steps, times, series.values, strict=True))
+    points.sort(key=lambda p: (p[0], p[1]))  # stable: equal steps and times keep source order
+    stored = [_point(p) for p in store.history(sid)] if have else []
+    if stored == points[:have]:  # the common case: new points only at higher steps
+        fresh = points[have:]
+    else:
+        # Which points are new is told by content, not by position: a source whose new points
+        # sort between the stored ones (a restarted TensorBoard writer re-logging old steps),
+        # or one changed after an import was cut short, still gets each point exactly once.
+        missing = Counter(_key(p) for p in points)
+        missing.subtract(_key(p) for p in stored)
+        fresh = [p for p in points if _take(missing, _key(p))]
+    last_point: tuple[int, int, float] | None = None
+    for point in stored:
+        if last_point is None or point[:2] >= last_point[:2]:
+            last_point = point
     written = 0
-    while True:
+    for start in range(0, len(fresh), PAGE_POINTS):
+        page = fresh[start : start + PAGE_POINTS]
         with transaction(store) as version:
             sid, have, low, high, nonfinite = store.ensure_series(run_id, [key], version)[key]
-            if have >= wanted:
-                return written
-            end = min(wanted, have + PAGE_POINTS)
-            steps = series.steps[have:end]
-            values = series.values[have:end]
-            times = [round((w - created) * 1000.0) for w in series.walls[have:end]]
-            store.insert_points([(sid, have + 1, steps, values, times)])
+            steps = [p[0] for p in page]
+            page_times = [p[1] for p in page]
+            values = [p[2] for p in page]
+            store.insert_points([(sid, have + 1, steps, values, page_times)])
             finite = [v for v in values if v - v == 0.0]
             if finite:
                 low = min(finite) if low is None else min(low, *finite)
                 high = max(finite) if high is None else max(high, *finite)
-            last = values[-1]
+            if last_point is None or (page[-1][0], page[-1][1]) >= last_point[:2]:
+                last_point = page[-1]  # the page is sorted: its end is its highest point
+            step, t, last = last_point
             store.update_series(
                 [
-                    (end, None if math.isnan(last) else last, steps[-1], times[-1], low, high,
+                    (have + len(page), None if math.isnan(last) else last, step, t, low, high,
                      nonfinite + len(values) - len(finite), version, sid)
                 ]
             )  # fmt: skip
         written += len(values)
         if progress is not None:
             progress(len(values))
+    return written
+
+
+def _point(point: Point) -> tuple[int, int, float]:
+    """A stored point as the source's ``(step, t ms, value)`` it was written from."""
+    return point.step, round(point.t * 1000.0), point.value
+
+
+def _key(point: tuple[int, int, float]) -> tuple[int, int, float, bool]:
+    """A point as a dictionary key: NaN never equals itself (nor hashes alike), so a NaN
+    point is matched on its step and time alone."""
+    step, t, value = point
+    return (step, t, 0.0, True) if math.isnan(value) else (step, t, value, False)
+
+
+def _take(
+    missing: Counter[tuple[int, int, float, bool]], key: tuple[int, int, float, bool]
+) -> bool:
+    """Whether the point ``key`` is one the destination lacks (counting it off if so)."""
+    if missing[key] > 0:
+        missing[key] -= 1
+        return True
+    return False
 
 
 def _write_media(store: Store, run: SourceRun, have: int) -> int:
@@ -221,7 +279,7 @@ def _run_row(run: SourceRun, created: float, before: dict[str, Any] | None) -> d
         error = "crashed: " + (error or "the source has no record of the run ending")
     last = run.last_wall()
     finished = run.finished_at if run.finished_at is not None else last
-    steps = [s.steps[-1] for s in run.series.values() if s.steps]
+    steps = [max(s.steps) for s in run.series.values() if s.steps]
     steps += [m[1] for m in run.media]
     step = max(steps) if steps else None
     if before is not None and before.get("step") is not None and step is not None:

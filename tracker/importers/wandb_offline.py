@@ -9,7 +9,8 @@ chunk ends its block: the records after it in the next blocks are still read, an
 is reported.
 
 What is kept: the run's id (wandb's), name, project, tags, host, start time; its config and
-summary (the records, then ``files/config.yaml`` and ``files/wandb-summary.json`` where present);
+summary (the records, then ``files/config.yaml`` and ``files/wandb-summary.json`` where present;
+the summary without wandb's media descriptors, the ``_type`` dicts);
 every numeric history value with its ``_step`` and ``_timestamp``; histograms and image files as
 media; the console (output records, else ``files/output.log``). The exit record says finished
 or failed; a run without one crashed.
@@ -231,6 +232,7 @@ class _State:
         run.config.pop("_wandb", None)
         for key in [k for k in run.summary if k.startswith("_")]:
             del run.summary[key]
+        _drop_media(run.summary)
         if project:
             run.project = clean_name(project, "wandb")
         walls = [s.walls[0] for s in run.series.values() if s.walls]
@@ -246,6 +248,20 @@ class _State:
         if self.left_out:
             kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.left_out.items()))
             run.problems.append(f"left out (not imported): {kinds}")
+
+
+def _drop_media(summary: dict[str, Any]) -> None:
+    """Leave out wandb's media descriptors (a histogram's bins and values, an image's path and
+    sha256, a table's file: dicts with a ``_type``), nested ones too: they describe media,
+    imported as media where the tracker has the kind, not values to sort or filter runs by."""
+    for key, value in list(summary.items()):
+        if isinstance(value, dict):
+            if "_type" in value:
+                del summary[key]
+            elif value:
+                _drop_media(value)
+                if not value:  # held only media
+                    del summary[key]
 
 
 def _nest(target: dict[str, Any], path: list[str], value: Any) -> None:
