@@ -326,7 +326,7 @@ def test_size_of_ten_runs_of_100k_points(long_db: Path, tmp_path: Path) -> None:
     print(f"10 runs x {POINTS:,} points: {size / 1e6:.2f} MB")
     assert size < 1_500_000  # measured ~0.3 MB; the bound leaves room for the page to grow
     page = Page(output.read_text("utf-8"))
-    assert len(page.find("path", "charts")) == 10
+    assert len([p for p in page.find("path", "charts") if p.get("class") == "line"]) == 10
 
 
 def test_postgresql(pg_url: str, tmp_path: Path) -> None:
@@ -414,3 +414,190 @@ def test_a_run_that_logged_nothing(tmp_path: Path) -> None:
         assert page.find("p", section, **{"class": "none"}), section
     assert not page.find("figure", "charts") and not page.find("section", id="health")
     assert "lr" in page.words("config") and "only-config" in page.words("runs")
+
+
+# Findings of an outside tester (outsider 17): each test fails on the report before its fix.
+
+
+def test_a_one_step_spike_is_a_solid_stroke_to_its_value(long_db: Path) -> None:
+    store = open_store(long_db)
+    try:
+        run = next(r for r in store.read_runs() if r.id == "long00")
+        series = read_downsampled(store, run, "train/loss", 400)
+    finally:
+        store.close()
+    assert series is not None
+    chart = line_chart("train/loss", [("long00", "#000", series)])
+    (line,) = chart.lines
+    band_top = min(float(p.split(",")[1]) for band in line.bands for p in band.split())
+    strokes = [s.split() for s in line.spikes.split("M") if s]
+    assert 1 <= len(strokes) <= 4  # the spike and the dip; the noise around 2.0 draws none
+    tips = [float(stroke[1].split(",")[1]) for stroke in strokes]
+    assert min(tips) == pytest.approx(band_top, abs=0.2)  # it reaches the spike's y
+    assert min(tips) <= TOP + 0.05 * (chart.bottom - chart.top)  # the top of the plot
+
+
+def test_runs_on_different_x_axes_share_step_and_the_chart_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "x.db"
+    run = tracker.init(project="x", name="long", db=database, system_metrics=False, quiet=True)
+    for step in range(0, 20_000, 10):
+        run.log({"train/loss": 1.0 + step / 1e5}, step=step)
+    run.finish()
+    run = tracker.init(project="x", name="epochs", db=database, system_metrics=False, quiet=True)
+    run.define_metric("epoch")
+    run.define_metric("train/loss", step_metric="epoch")
+    for step in range(1000):
+        run.log({"train/loss": 2.0 - step / 1000, "epoch": step / 100}, step=step)
+    run.finish()
+    output = tmp_path / "x.html"
+    assert make_report(capsys, "--db", str(database), "-o", str(output))[0] == 0
+    text = output.read_text("utf-8")
+    page = Page(text)
+    lines = [p for p in page.find("path", "charts") if p.get("class") == "line"]
+    assert len(lines) == 2
+    for line in lines:  # neither run is squeezed to one x
+        xs = {round(float(p.lstrip("M").split(",")[0])) for p in line["d"].split()}
+        assert max(xs) - min(xs) > 20, line["data-run"]
+    assert "x: step for all runs" in page.words("charts")
+    assert "epochs’s own x-axis is epoch" in page.words("charts")
+    # alone, the epoch run keeps its own axis and no note
+    runs = [r for r in filter_runs(open_store(database).read_runs(), "") if r.name == "epochs"]
+    assert (
+        make_report(capsys, "--db", str(database), "--runs", runs[0].id, "-o", str(output))[0] == 0
+    )
+    assert "x: step for all runs" not in output.read_text("utf-8")
+
+
+def test_metrics_takes_patterns_as_export_does(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "m.html"
+    code, _, err = make_report(capsys, "--db", str(demo), "--metrics", "train/*", "-o", str(output))
+    assert code == 0, err
+    charted = [f["data-metric"] for f in Page(output.read_text("utf-8")).find("figure", "charts")]
+    assert "train/loss" in charted and "train/*" not in charted
+    assert all(key.startswith("train/") for key in charted) and len(charted) >= 2
+    code, _, err = make_report(capsys, "--db", str(demo), "--metrics", "nope/*", "-o", str(output))
+    assert code == 2 and "'nope/*' matches no metric" in err
+
+
+def test_config_numbers_are_short_everywhere_with_the_whole_value_in_a_tooltip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "n.db"
+    for lr in (1.2063128815182889e-05, 0.0006303066853843521, 5e-4):
+        run = tracker.init(
+            project="n", config={"lr": lr}, db=database, system_metrics=False, quiet=True
+        )
+        run.log({"train/loss": 1.0})
+        run.finish()
+    output = tmp_path / "n.html"
+    assert make_report(capsys, "--db", str(database), "-o", str(output))[0] == 0
+    page = Page(output.read_text("utf-8"))
+    texts = page.words("runs") + page.words("config")
+    assert "1.2063128815182889e-05" not in texts and "0.0006303066853843521" not in texts
+    assert texts.count("1.206e-05") >= 2 and texts.count("6.303e-04") >= 2
+    assert "5e-04" in texts and "5.000e-04" not in texts
+    titles = {c.get("title") for c in page.find("td", "runs") + page.find("td", "config")}
+    assert {"1.2063128815182889e-05", "0.0006303066853843521"} <= titles
+
+
+def test_many_runs_have_their_config_as_rows_that_never_wrap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "many.db"
+    for index in range(12):
+        run = tracker.init(
+            project="many", name=f"live-running-{index}", db=database,
+            config={"lr": 1e-5 * (index + 1), "seed": index, "opt": "adam"},
+            system_metrics=False, quiet=True,
+        )  # fmt: skip
+        run.log({"train/loss": 1.0})
+        run.finish()
+    output = tmp_path / "many.html"
+    assert make_report(capsys, "--db", str(database), "-o", str(output))[0] == 0
+    text = output.read_text("utf-8")
+    page = Page(text)
+    table = page.find("table", "config")[0]
+    assert "transposed" in table["class"]
+    assert len(page.find("tr", "config")) == 2 * (12 + 1)  # differing and all: a row per run
+    css = (Path(__file__).parent.parent / "tui/report/templates/report.css").read_text()
+    assert ".config-table th, .config-table td { white-space: nowrap;" in css
+    assert "overflow-wrap: anywhere; }" not in css.split("th, td {", 1)[1].split("\n", 1)[0]
+    assert ".health-table td:nth-child(-n+3)" in css  # the level and kind never break
+
+
+def test_best_values_only_for_metrics_with_a_better_direction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.report.view import best_columns
+
+    database = tmp_path / "best.db"
+    for index, diverges in enumerate((False, True)):
+        run = tracker.init(
+            project="b", name=f"r{index}", db=database, system_metrics=False, quiet=True
+        )
+        for step in range(10):
+            loss = 1.0 - step / 20 - index * 0.4
+            if diverges and step == 9:
+                loss = math.nan
+            run.log(
+                {"train/loss": loss, "train/lr": 0.1 * (index + 1), "train/grad_norm": 1.0 + index},
+                step=step,
+            )
+        run.finish()
+    store = open_store(database)
+    try:
+        runs = sorted(store.read_runs(), key=lambda r: r.name)
+        from tui.report.gather import gather
+        from tui.report.model import Provenance
+
+        report = gather(store, runs, ["train/loss"], Provenance(0.0, "", "", "", (), ()), "t")
+    finally:
+        store.close()
+    columns = {c.key: c for c in best_columns(report)}
+    assert columns["train/lr"].mode == "last" and columns["train/lr"].winner is None
+    assert columns["train/grad_norm"].mode == "last" and columns["train/grad_norm"].winner is None
+    ranked = columns["train/loss"]
+    assert ranked.mode == "min" and ranked.winner == 0  # r1 went lower, then to NaN: not ranked
+    assert "not ranked" in ranked.titles[1]
+
+
+def test_media_keys_are_chosen_by_use_and_the_left_out_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    database = tmp_path / "media.db"
+    run = tracker.init(project="m", name="media", db=database, system_metrics=False, quiet=True)
+    run.log(
+        {
+            "noise": tracker.Image(
+                np.random.default_rng(0).integers(0, 255, (1400, 1400, 3), np.uint8)
+            )
+        }
+    )
+    run.log({"bigtable": tracker.Table(columns=["a"], data=[[i] for i in range(100)])})
+    run.log({"hist": tracker.Histogram([1.0, 2.0, 2.5])})
+    table = tracker.Table(columns=["x", "y"], data=[[i, i * i] for i in range(5)])
+    run.log({"plot": tracker.plot.line(table, "x", "y", title="sq")})
+    for index in range(12):
+        run.log({f"img/{index}": tracker.Image(np.full((8, 8, 3), index * 8, np.uint8))})
+    run.finish()
+    output = tmp_path / "media.html"
+    code, _, err = make_report(capsys, "--db", str(database), "-o", str(output))
+    assert code == 0, err
+    page = Page(output.read_text("utf-8"))
+    shown = [f["data-key"] for f in page.find("figure", "media")]
+    assert len(shown) == 8
+    # one of each kind (the newest image among them), the first-logged big image (downscaled,
+    # not dropped), then the newest of the rest
+    assert {"noise", "bigtable", "hist", "plot", "img/11"} <= set(shown)
+    assert "img/0" not in shown
+    (noise,) = [i for i in page.find("img", "media") if i.get("alt") == "noise"]
+    assert int(noise["width"]) <= 1024
+    footer = page.words("provenance")
+    assert "left out: img/0, img/1, img/2, img/3, img/4" in footer
+    assert "the first 8" not in footer and "left out" in err

@@ -29,6 +29,9 @@ TRACKTUI = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exi
 # Were the name written into the page as markup, the browser would ask the network for this.
 HOSTILE = '<img src="http://192.0.2.1/leak.png">[bold]'
 SECTIONS = ("runs", "charts", "config", "summary", "hardware", "media", "health")
+# A natural sort reads the decimals as numbers: lr0.0003 < lr0.001 < lr0.02 (a numeric
+# collator compares "0003" with "02" as integers and puts lr0.02 first).
+SWEEP = ("sweep-r4-lr0.02", "sweep-r4-lr0.0003", "sweep-r16-lr0.001", "sweep-r4-lr0.001")
 FIRST_PAINT_BOUND_MS = 5000.0  # a loaded 2-core CI machine; measured here: see the README
 
 
@@ -49,6 +52,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for step in range(5):
         run.log({"train/loss": 2.0 - step / 10}, step=step)
     run.finish()
+    for name in SWEEP:  # logged out of order, for the name sort
+        run = tracker.init(project="demo", name=name, db=database, system_metrics=False, quiet=True)
+        run.log({"train/loss": 1.0}, step=4)  # the hostile run's last step too
+        run.finish()
     output = folder / "report.html"
     result = subprocess.run(
         [*TRACKTUI, "report", "--db", str(database), "-o", str(output)],
@@ -108,7 +115,8 @@ def test_every_section_of_the_contract_is_there(opened: tuple[Page, PageLog]) ->
         assert page.locator(f"section#{name}").count() == 1, name
     assert page.locator("section#runs table#runs-table").count() == 1
     assert page.locator("footer#provenance").count() == 1
-    assert page.locator("#runs-table tbody tr").count() == 7  # the demo's six and the hostile one
+    # the demo's six, the hostile one and the sweep's
+    assert page.locator("#runs-table tbody tr").count() == 7 + len(SWEEP)
     assert HOSTILE in page.locator("#runs-table").inner_text()  # text, not markup
 
 
@@ -127,6 +135,17 @@ def test_clicking_a_header_sorts_by_its_numbers(opened: tuple[Page, PageLog]) ->
     page.click('#runs-table th[data-key="step"]')
     steps = numbers(column(page, "step"))
     assert steps == sorted(steps) and steps[0] == 4
+
+
+def test_the_name_column_sorts_naturally_with_decimals(opened: tuple[Page, PageLog]) -> None:
+    page, _ = opened
+    page.click('#runs-table th[data-key="name"]')
+    names = [name for name in column(page, "name") if name.startswith("sweep-")]
+    assert names == [
+        "sweep-r4-lr0.0003", "sweep-r4-lr0.001", "sweep-r4-lr0.02", "sweep-r16-lr0.001",
+    ]  # fmt: skip
+    page.click('#runs-table th[data-key="name"]')
+    assert [n for n in column(page, "name") if n.startswith("sweep-")] == names[::-1]
 
 
 def test_every_chart_is_drawn(opened: tuple[Page, PageLog]) -> None:

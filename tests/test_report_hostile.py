@@ -289,3 +289,43 @@ def test_script_json_never_ends_its_block(value: object) -> None:
     text = script_json(value)
     assert not set(text) & set("<>&") and text.isascii()
     assert json.loads(text) == json.loads(json.dumps(to_json_safe(value)))
+
+
+SECRETS = ("s3cretpw", "hunter2", "tok3n", "pgpass9")
+
+
+def test_no_password_from_the_database_reaches_the_file(tmp_path: Path) -> None:
+    """A config that stores ``--db postgresql://user:pw@...`` (the example scripts save their
+    whole argparse namespace), conninfo's ``password=``, a URL inside longer text and
+    ``user:pw@host`` alone: masked in the config, runs table, summary, tags, name, health
+    text, media caption and the JSON block, as the footer masks the database's URL."""
+    database = tmp_path / "runs.db"
+    url = "postgresql://tracktui:s3cretpw@127.0.0.1:46617/tracktui"
+    for index in range(2):
+        run = tracker.init(
+            project="leak",
+            name=f"run {index} via mysql://root:tok3n@db/x",
+            db=database,
+            config={
+                "db": url,
+                "conninfo": "host=db.internal password=hunter2 dbname=t",
+                "lr": 0.1 * (index + 1),
+                "host": f"tracktui:pgpass9@10.0.0.{index}",
+            },
+            tags=[f"from {url}"],
+            system_metrics=False,
+            quiet=True,
+        )
+        for step in range(5):
+            run.log({"train/loss": 1.0 / (step + 1)}, step=step)
+        run.log({"pic": tracker.Image(np.zeros((4, 4, 3), np.uint8), caption=f"see {url}")})
+        run.alert(f"copied {url}", text="password=hunter2")
+        run.summary["where"] = f"logged into {url}, fine"
+        run.finish()
+    output = tmp_path / "r.html"
+    assert main(["report", "--db", str(database), "-o", str(output)]) == 0
+    text = output.read_text("utf-8")
+    for secret in SECRETS:
+        assert secret not in text, secret
+    assert "postgresql://tracktui:***@127.0.0.1:46617/tracktui" in text  # still readable
+    assert "password=***" in text and "tracktui:***@10.0.0.1" in text

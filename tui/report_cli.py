@@ -44,7 +44,8 @@ def add_parser(sub: Any) -> None:
     report.add_argument("--runs", nargs="+", metavar="ID", help="only these runs (ids or prefixes)")
     report.add_argument(
         "--metrics", nargs="+", metavar="KEY",
-        help="metrics to chart (default: training loss, evaluation loss, gradient norm)",
+        help="metrics to chart, names or patterns ('train/*', as in export; default: training "
+        "loss, evaluation loss, gradient norm)",
     )  # fmt: skip
     report.add_argument(
         "--db", dest="sub_db", action="append", metavar="DB",
@@ -77,6 +78,35 @@ def pick_runs(runs: Sequence[RunRecord], wanted: Sequence[str]) -> list[RunRecor
             raise _Refused(f"tracktui: run id {safe_text(given)!r} is ambiguous: {names}", 2)
         chosen.add(found[0])
     return [run for run in runs if run.id in chosen]
+
+
+def expand_metrics(wanted: Sequence[str], present: set[str]) -> list[str]:
+    """``--metrics`` as charts: a name as given, a pattern (``*``, ``?``, ``[``, fnmatch as
+    in ``tracktui export``) as the chosen runs' matching keys in natural order, hardware
+    (``sys/``) only when the pattern names it; a pattern matching nothing is refused (exit 2)."""
+    import fnmatch
+
+    from .media_model import natural_key
+
+    chosen: dict[str, None] = {}
+    for item in wanted:
+        if not any(c in item for c in "*?["):
+            chosen[item] = None
+            continue
+        matched = [
+            key
+            for key in sorted(present, key=natural_key)
+            if fnmatch.fnmatchcase(key, item)
+            and (item.startswith("sys/") or not key.startswith("sys/"))
+        ]
+        if not matched:
+            raise _Refused(
+                f"tracktui: --metrics pattern {safe_text(item)!r} matches no metric of the "
+                "chosen runs (see them with tracktui ls or export)",
+                2,
+            )
+        chosen.update(dict.fromkeys(matched))
+    return list(chosen)
 
 
 def _count(number: int, noun: str) -> str:
@@ -158,8 +188,8 @@ def _build(
     from .report.gather import default_metrics, gather
     from .report.model import Provenance
 
-    metrics = list(dict.fromkeys(args.metrics)) if args.metrics else default_metrics(runs)
     present = {key for run in runs for key in run.metrics}
+    metrics = expand_metrics(args.metrics, present) if args.metrics else default_metrics(runs)
     for key in metrics:
         if key not in present:
             emit(f"tracktui: no chosen run logged {safe_text(key)!r}; its chart says so", True)

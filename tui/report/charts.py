@@ -21,6 +21,11 @@ from .model import Series
 WIDTH, HEIGHT = 640.0, 280.0
 LEFT, RIGHT, TOP, BOTTOM = 58.0, 12.0, 14.0, 30.0
 LOG_DECADES = 2.0  # a positive metric spanning this many decades is drawn on a log scale
+# A bucket whose max (or min) stands this far from its mean, in pixels, and this many times
+# the line's usual spread, is drawn as a solid stroke: a one-step spike in 100k points must
+# read as a spike, not only as a faint band.
+SPIKE_PIXELS = 6.0
+SPIKE_SPREAD = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,7 @@ class Line:
     nonfinite: tuple[tuple[float, float], ...]  # stretches (x from, x to) holding NaN/inf
     points: int
     last: float | None
+    spikes: str = ""  # path data: a stroke from the mean to each outlying max or min
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ class Chart:
     markers: tuple[Marker, ...]
     empty: str = ""  # why there is nothing to draw, when there is not
     x_label: str = "step"
+    note: str = ""  # said under the title (runs on different x-axes drawn against step)
     width: float = WIDTH
     height: float = HEIGHT
     left: float = LEFT
@@ -134,6 +141,7 @@ def line_chart(
     key: str,
     series: Sequence[tuple[str, str, Series | None]],
     events: Sequence[tuple[str, int, str, str]] = (),
+    note: str = "",
 ) -> Chart:
     """One chart of ``key``: ``series`` is (run id, colour, series or None) per run, in
     table order; ``events`` (run id, logged step, level class, title) are marked on the top
@@ -142,7 +150,7 @@ def line_chart(
     box = extent([group for *_, group in drawn])
     if box is None:
         reason = "no chosen run logged it" if not drawn else "only NaN or inf values"
-        return Chart(key, False, (), (), (), (), empty=reason)
+        return Chart(key, False, (), (), (), (), empty=reason, note=note)
     x0, x1, y0, y1 = box
     log = y0 > 0 and math.log10(y1 / y0) >= LOG_DECADES
     if not log:
@@ -162,7 +170,7 @@ def line_chart(
     )
     x_label = " · ".join(dict.fromkeys(s.x_name for _, _, s, _ in drawn))
     y_ticks = _y_ticks(ys, y0, y1, log)
-    return Chart(key, log, x_ticks, y_ticks, lines, markers, x_label=x_label)
+    return Chart(key, log, x_ticks, y_ticks, lines, markers, x_label=x_label, note=note)
 
 
 def _y_ticks(ys: _Scale, y0: float, y1: float, log: bool) -> tuple[Tick, ...]:
@@ -220,7 +228,34 @@ def _line(
             flagged[-1] = (flagged[-1][0], x)
         else:
             flagged.append((x, x))
-    return Line(run_id, color, " ".join(parts), tuple(bands), tuple(flagged), series.count, last)
+    spikes = _spikes(group, xs, ys) if banded else ""
+    return Line(
+        run_id, color, " ".join(parts), tuple(bands), tuple(flagged), series.count, last, spikes
+    )
+
+
+def _spikes(
+    group: Sequence[Span], xs: Callable[[float], float], ys: Callable[[float], float]
+) -> str:
+    """Path data of a stroke from the mean to the max or min of each bucket whose extreme
+    stands out (:data:`SPIKE_PIXELS`, :data:`SPIKE_SPREAD` times the line's median spread)."""
+    reach: list[tuple[float, float, float, float]] = []  # x, y of the mean, up, down (pixels)
+    for span in group:
+        if span.mid is None or span.low is None or span.high is None:
+            continue
+        y = ys(span.mid)
+        reach.append((xs(span.x), y, abs(y - ys(span.high)), abs(ys(span.low) - y)))
+    if not reach:
+        return ""
+    spread = sorted(max(up, down) for *_, up, down in reach)[len(reach) // 2]
+    limit = max(SPIKE_PIXELS, SPIKE_SPREAD * spread)
+    strokes = []
+    for x, y, up, down in reach:
+        if up > limit:
+            strokes.append(f"M{_num(x)},{_num(y)} {_num(x)},{_num(y - up)}")
+        if down > limit:
+            strokes.append(f"M{_num(x)},{_num(y)} {_num(x)},{_num(y + down)}")
+    return " ".join(strokes)
 
 
 @dataclass(frozen=True, slots=True)

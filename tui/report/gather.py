@@ -9,6 +9,7 @@ What is too large to embed is left out with a note that says so, never silently.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -25,6 +26,13 @@ from tracker.models import RunEvent, RunRecord
 
 from .downsample import bucket_budget, read_downsampled
 from .model import MediaEntry, Picture, Provenance, Report, Series
+
+
+def natural_key(text: str) -> tuple[object, ...]:
+    from ..media_model import natural_key as key
+
+    return tuple(key(text))
+
 
 # The default charts: a training loss, an evaluation loss and a gradient norm (the first key
 # of each group that a chosen run logged), as a colleague expects to see first.
@@ -43,6 +51,7 @@ MEDIA_KEYS_PER_RUN = 8
 MEDIA_BYTES = 12 * 1024 * 1024  # images in all, before base64
 EMBED_AS_IS_BYTES = 512 * 1024  # a stored PNG/JPEG this small is embedded unchanged
 PICTURE_SIDE = 1024
+_FAMILY = re.compile(r"\d+")  # img/3 and img/12: one family of keys
 
 
 def default_metrics(runs: Sequence[RunRecord]) -> list[str]:
@@ -142,15 +151,14 @@ def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> li
             held = latest.get(item.key)
             if held is None or (item.step, item.id) >= (held.step, held.id):
                 latest[item.key] = item
-        from ..media_model import natural_key
-
-        keys = sorted(latest, key=natural_key)
-        if len(keys) > MEDIA_KEYS_PER_RUN:
+        keys = choose_media_keys(latest, MEDIA_KEYS_PER_RUN)
+        if len(keys) < len(latest):
+            left = sorted(set(latest) - set(keys), key=natural_key)
+            named = ", ".join(left[:12]) + (f" and {len(left) - 12} more" if len(left) > 12 else "")
             notes.append(
-                f"run {run.id}: the first {MEDIA_KEYS_PER_RUN} of its {len(keys)} media keys "
-                "are shown"
+                f"run {run.id}: {len(keys)} of its {len(latest)} media keys are shown "
+                f"(one of each kind first, then the most recently logged); left out: {named}"
             )
-            keys = keys[:MEDIA_KEYS_PER_RUN]
         chosen = [latest[key] for key in keys]
         data = store.read_media_data([item.id for item in chosen])
         for item in chosen:
@@ -159,6 +167,29 @@ def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> li
                 budget -= len(entry.picture.data)
             entries.append(entry)
     return entries
+
+
+def choose_media_keys(latest: dict[str, MediaItem], limit: int) -> list[str]:
+    """At most ``limit`` of a run's media keys, the most useful first: the newest key of each
+    kind (an image, a table, a chart...), then the newest of each family (``img/0`` ...
+    ``img/29`` are one), then the rest newest first (by the step and id of their latest item);
+    shown in natural key order. A big image is downscaled, never left out for its size."""
+    newest = sorted(latest, key=lambda k: (latest[k].step, latest[k].id), reverse=True)
+    chosen: dict[str, None] = {}
+    kinds: set[str] = set()
+    families: set[str] = set()
+    for key in newest:
+        if latest[key].kind not in kinds:
+            kinds.add(latest[key].kind)
+            families.add(_FAMILY.sub("#", key))
+            chosen[key] = None
+    for key in newest:
+        family = _FAMILY.sub("#", key)
+        if family not in families:
+            families.add(family)
+            chosen.setdefault(key, None)
+    chosen.update(dict.fromkeys(newest))
+    return sorted(list(chosen)[:limit], key=natural_key)
 
 
 def _entry(item: MediaItem, count: int, data: bytes | None, budget: int) -> MediaEntry:

@@ -6,7 +6,9 @@ attribute values alike, so a run name holding ``"><script>`` is text wherever it
 template keeps the page's structure readable; and it is the best-kept templating library in
 Python (Pallets; MarkupSafe's escaping is in C). On top of escaping, the environment's
 ``finalize`` passes every string through :func:`tracker.sanitize.safe_text`, so controls,
-bidi overrides and NUL read from the database show as visible escapes, as in the terminal.
+bidi overrides and NUL read from the database show as visible escapes, as in the terminal,
+and through :func:`.masking.mask_secrets`, so no password stored in a config value, a summary
+or a name reaches the shared file.
 Only our own files (CSS, script) and the JSON data block (``<``, ``>``, ``&`` escaped) are
 marked safe.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..sanitize import safe_text
+from .masking import mask_secrets
 from .model import Picture, Report
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ def script_json(value: Any) -> str:
     from tracker.jsonable import to_json_safe
 
     text = json.dumps(to_json_safe(value), ensure_ascii=True, allow_nan=False)
+    text = mask_secrets(text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -49,7 +53,7 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return value
     if isinstance(value, str):
-        return safe_text(value, single_line=False)
+        return safe_text(mask_secrets(value), single_line=False)
     return value
 
 

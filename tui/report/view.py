@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from tracker.compare import MISSING, config_table, flatten_config
 from tracker.models import RunEvent, RunRecord
-from tracker.ranking import best_value, metric_direction
+from tracker.ranking import (
+    best_value,
+    defined_direction,
+    guessed_direction,
+    metric_direction,
+    name_parts,
+)
 
 from ..formatting import format_number, format_with_unit
 from .charts import Chart, line_chart, sparkline
-from .model import Report
+from .model import Report, Series
 
 # Tableau 10, darkened a touch so every line reads on a white and on a near-black page.
 PALETTE = (
@@ -31,6 +38,7 @@ PALETTE = (
 TABLE_WIDTH = 160  # the TUI's column choice at a wide terminal
 MAX_BEST_COLUMNS = 8
 MAX_SUMMARY_COLUMNS = 24
+CONFIG_COLUMNS_OF_RUNS = 6  # more runs than this: the config tables have a row per run
 HEALTH_KINDS = ("health", "alert")
 
 
@@ -47,12 +55,21 @@ def run_colors(runs: Sequence[RunRecord]) -> dict[str, str]:
 
 
 def format_value(value: Any) -> str:
-    """A config or summary value as text: numbers as the TUI writes them, the rest as JSON."""
+    """A config or summary value as text: numbers short, four significant digits, the same in
+    every section (:func:`full_value` is the whole number, for a tooltip); the rest as JSON."""
     if value is MISSING or value is None:
         return "—" if value is MISSING else "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        text = format_number(value)
+        if "e" in text:  # 5.000e-04 -> 5e-04: the zeros say nothing
+            mantissa, exponent = text.split("e", 1)
+            if "." in mantissa:
+                mantissa = mantissa.rstrip("0").rstrip(".")
+            text = f"{mantissa}e{exponent}"
+        return text
+    if isinstance(value, int):
         return format_number(value)
     if isinstance(value, str):
         return value
@@ -60,6 +77,16 @@ def format_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)[:500]
     except (TypeError, ValueError, RecursionError):
         return repr(value)[:500]
+
+
+def full_value(value: Any) -> str:
+    """The tooltip of a shown value: a float's every digit (repr), else nothing to add."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value):
+        text = repr(value)
+        return text if text != format_value(value) else ""
+    if isinstance(value, str) and len(value) > 40:  # the cell cuts it with an ellipsis
+        return value
+    return ""
 
 
 def sort_value(value: Any) -> str:
@@ -81,6 +108,7 @@ class Cell:
     sort: str
     numeric: bool = False
     css: str = ""
+    title: str = ""  # the whole value, where the text shortens it
 
 
 def runs_table(
@@ -115,47 +143,88 @@ def runs_table(
         cells = []
         for column in columns:
             text = column.text(run, ctx)
+            value = column.value(run, ctx)
+            title = ""
             if column.id == "name":
                 text = run.name
+            elif column.id.startswith("cfg:") and isinstance(value, (int, float)):
+                text, title = format_value(value), full_value(value)  # as in the Config section
             css = f"status-{run.status}" if column.id == "status" else ""
-            cells.append(Cell(text, sort_value(column.value(run, ctx)), column.numeric, css))
+            cells.append(Cell(text, sort_value(value), column.numeric, css, title))
         rows.append((run, cells))
     return headers, rows
 
 
 def charts(report: Report, colors: dict[str, str]) -> list[Chart]:
+    """One chart per metric, every run's line on it. Runs plotted against different x-axes
+    (``epoch`` beside ``step``) would share one scale and one squeeze to a point: then every
+    run is drawn against its logged step, and the chart says whose own axis differs."""
     out = []
     for key in report.metrics:
         series = [(run.id, colors[run.id], report.series.get((run.id, key))) for run in report.runs]
+        series, note = _common_x(report, series)
         events = [
             (run.id, e.step, (e.level or "warn").lower(), f"{run.name}: {e.title}")
             for run in report.runs
             for e in run.events
             if e.step is not None and e.kind in HEALTH_KINDS and (e.kind == "alert" or e.key == key)
         ]
-        out.append(line_chart(key, series, events))
+        out.append(line_chart(key, series, events, note))
     return out
+
+
+def _common_x(
+    report: Report, series: list[tuple[str, str, Series | None]]
+) -> tuple[list[tuple[str, str, Series | None]], str]:
+    axes = {s.x_name for _, _, s in series if s is not None}
+    if len(axes) <= 1:
+        return series, ""
+    names = {run.id: run.name for run in report.runs}
+    own = [
+        f"{names[run_id]}’s own x-axis is {s.x_name}"
+        for run_id, _, s in series
+        if s is not None and s.x_name != "step"
+    ]
+    shown = own[:3] + ([f"{len(own) - 3} more runs have their own"] if len(own) > 3 else [])
+    as_step = [
+        (run_id, color, replace(s, x_name="step", x_anchors=()) if s is not None else None)
+        for run_id, color, s in series
+    ]
+    return as_step, "x: step for all runs (their x-axes differ); " + "; ".join(shown)
 
 
 @dataclass(frozen=True, slots=True)
 class ConfigView:
-    differing: list[tuple[str, list[str]]]
-    everything: list[tuple[str, list[str]]]
+    """Config rows ``(key, [(text, tooltip) per run])``; ``transposed`` past a few runs, when
+    the tables show one row per run and one column per key (a column per run of a sweep of
+    sixty would be one letter wide)."""
+
+    differing: list[tuple[str, list[tuple[str, str]]]]
+    everything: list[tuple[str, list[tuple[str, str]]]]
+    transposed: bool = False
 
 
 def config_view(runs: Sequence[RunRecord]) -> ConfigView:
-    def shown(rows: list[tuple[str, list[Any]]]) -> list[tuple[str, list[str]]]:
-        return [(key, [format_value(v) for v in values]) for key, values in rows]
+    def shown(rows: list[tuple[str, list[Any]]]) -> list[tuple[str, list[tuple[str, str]]]]:
+        return [(key, [(format_value(v), full_value(v)) for v in values]) for key, values in rows]
 
-    return ConfigView(shown(config_table(runs, True)), shown(config_table(runs, False)))
+    return ConfigView(
+        shown(config_table(runs, True)),
+        shown(config_table(runs, False)),
+        len(runs) > CONFIG_COLUMNS_OF_RUNS,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class BestColumn:
+    """One metric's column: ``mode`` ``min``/``max`` (its best, a star on the winner) or
+    ``last`` (a schedule or a diagnostic, ``lr`` or ``grad_norm``: no value of it is better)."""
+
     key: str
     mode: str
     values: list[str]  # per run, table order
     winner: int | None  # index of the best run
+    titles: list[str] = field(default_factory=list)  # per run: the whole value, or why no star
 
 
 def best_columns(report: Report) -> list[BestColumn]:
@@ -168,18 +237,65 @@ def best_columns(report: Report) -> list[BestColumn]:
         keys += [k for k in run.metrics if not k.startswith("sys/") and k not in counters]
     out = []
     for key in list(dict.fromkeys(keys))[:MAX_BEST_COLUMNS]:
-        mode = metric_direction(key, runs)
+        mode = best_mode(key, runs)
+        if mode == "last":
+            lasts = [run.metrics[key].last if key in run.metrics else None for run in runs]
+            shown = [format_value(v) if v is not None else "—" for v in lasts]
+            out.append(BestColumn(key, mode, shown, None, [full_value(v) for v in lasts]))
+            continue
         values = [best_value(run, key, mode) for run in runs]
+        diverged = [_diverged(run, key) for run in runs]
         winner: int | None = None  # ties: the first in the table
         for index, value in enumerate(values):
             held = values[winner] if winner is not None else None
-            if value is not None and (
-                held is None or (value < held if mode == "min" else value > held)
+            if (
+                value is not None
+                and not diverged[index]
+                and (held is None or (value < held if mode == "min" else value > held))
             ):
                 winner = index
         shown = [format_value(v) if v is not None else "—" for v in values]
-        out.append(BestColumn(key, mode, shown, winner))
+        titles = [
+            "its last value is NaN or inf: not ranked" if gone else full_value(v)
+            for v, gone in zip(values, diverged, strict=True)
+        ]
+        out.append(BestColumn(key, mode, shown, winner, titles))
     return out
+
+
+# Words of a diagnostic or a hyperparameter: watched, never "better" one way (the tracker's
+# guess calls a name that says nothing lower-is-better, right for a loss, wrong for these).
+_NO_BEST_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "norm grad grads gradient gradients clip beta beta1 beta2 eps epsilon scale momentum "
+        "lr learning rate wd decay weight weights param params temperature warmup",
+    )
+)
+
+_SAYS_BETTER = frozenset(
+    re.findall(r"\w+", "loss error err perplexity ppl acc accuracy f1 auc reward score recall")
+)
+
+
+def best_mode(key: str, runs: Sequence[RunRecord]) -> str:
+    """``min``/``max`` when the runs define the metric's goal or its name says it (a loss,
+    an accuracy), else ``last``: a learning rate's peak or a gradient norm is no best."""
+    defined = defined_direction(runs, key)
+    if defined is not None:
+        return defined
+    guessed = guessed_direction(key)
+    if guessed is None:
+        return "last"
+    words = set(name_parts(key))
+    if words & _NO_BEST_WORDS and not words & _SAYS_BETTER:
+        return "last"
+    return guessed
+
+
+def _diverged(run: RunRecord, key: str) -> bool:
+    summary = run.metrics.get(key)
+    return summary is not None and summary.last is not None and not math.isfinite(summary.last)
 
 
 def summary_columns(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[str]]]:

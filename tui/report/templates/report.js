@@ -11,14 +11,26 @@
     return cell ? cell.getAttribute("data-value") || "" : "";
   }
 
-  var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  var collator = new Intl.Collator(undefined, { sensitivity: "base" });
+  var NUMBER = /(\d+(?:\.\d+)?)/;
+
+  function natural(a, b) {
+    // Text as text, the numbers in it as numbers, decimals included: lr0.0003 < lr0.001 <
+    // lr0.02 and run-2 < run-10 (a numeric collator reads 0.0003 as 0 and 0003, after 0.02).
+    var x = a.split(NUMBER), y = b.split(NUMBER);
+    for (var i = 0; i < Math.min(x.length, y.length); i++) {
+      var order = i % 2 === 1 ? Number(x[i]) - Number(y[i]) : collator.compare(x[i], y[i]);
+      if (order) { return order; }
+    }
+    return x.length - y.length || collator.compare(a, b);
+  }
 
   function compare(a, b) {
     // Empty values last whichever way the column is sorted; numbers as numbers.
     if (a === "" || b === "") { return a === b ? 0 : a === "" ? 1 : -1; }
     var x = Number(a), y = Number(b);
     if (!isNaN(x) && !isNaN(y)) { return x - y; }
-    return collator.compare(a, b);
+    return natural(a, b);
   }
 
   function sortBy(header) {
