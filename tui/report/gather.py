@@ -157,7 +157,8 @@ def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> li
             named = ", ".join(left[:12]) + (f" and {len(left) - 12} more" if len(left) > 12 else "")
             notes.append(
                 f"run {run.id}: {len(keys)} of its {len(latest)} media keys are shown "
-                f"(one of each kind first, then the most recently logged); left out: {named}"
+                "(one of each kind and of each family of keys first, then the newest); "
+                f"left out: {named}"
             )
         chosen = [latest[key] for key in keys]
         data = store.read_media_data([item.id for item in chosen])

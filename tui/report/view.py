@@ -236,6 +236,9 @@ def best_columns(report: Report) -> list[BestColumn]:
     for run in runs:
         keys += [k for k in run.metrics if not k.startswith("sys/") and k not in counters]
     out = []
+    # A run whose loss (any metric with a direction) ended NaN or inf diverged: its best
+    # accuracy before it blew up is no result, so it is ranked on nothing.
+    gone = [_diverged(run) for run in runs]
     for key in list(dict.fromkeys(keys))[:MAX_BEST_COLUMNS]:
         mode = best_mode(key, runs)
         if mode == "last":
@@ -244,20 +247,19 @@ def best_columns(report: Report) -> list[BestColumn]:
             out.append(BestColumn(key, mode, shown, None, [full_value(v) for v in lasts]))
             continue
         values = [best_value(run, key, mode) for run in runs]
-        diverged = [_diverged(run, key) for run in runs]
         winner: int | None = None  # ties: the first in the table
         for index, value in enumerate(values):
             held = values[winner] if winner is not None else None
             if (
                 value is not None
-                and not diverged[index]
+                and gone[index] is None
                 and (held is None or (value < held if mode == "min" else value > held))
             ):
                 winner = index
         shown = [format_value(v) if v is not None else "—" for v in values]
         titles = [
-            "its last value is NaN or inf: not ranked" if gone else full_value(v)
-            for v, gone in zip(values, diverged, strict=True)
+            f"not ranked: it diverged ({why} ended NaN or inf)" if why else full_value(v)
+            for v, why in zip(values, gone, strict=True)
         ]
         out.append(BestColumn(key, mode, shown, winner, titles))
     return out
@@ -293,9 +295,15 @@ def best_mode(key: str, runs: Sequence[RunRecord]) -> str:
     return guessed
 
 
-def _diverged(run: RunRecord, key: str) -> bool:
-    summary = run.metrics.get(key)
-    return summary is not None and summary.last is not None and not math.isfinite(summary.last)
+def _diverged(run: RunRecord) -> str | None:
+    """The first metric with a direction whose last value is NaN or inf, if any."""
+    for key, summary in run.metrics.items():
+        last = summary.last
+        if key.startswith("sys/") or last is None or math.isfinite(last):
+            continue
+        if best_mode(key, (run,)) != "last":
+            return key
+    return None
 
 
 def summary_columns(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[str]]]:
