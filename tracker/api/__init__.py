@@ -342,10 +342,13 @@ class Api:
             return f"{self.target.shown}#run={run_id}"  # the password masked
         return None  # several files: the store does not say which one holds the run
 
-    def _history(self, series: int) -> SeriesColumns:
+    def _histories(self, series: Sequence[int]) -> dict[int, SeriesColumns]:
+        """Several series of one run, from one read snapshot of its database."""
         with self._lock:
             store = self._open()
-            return SeriesColumns.empty() if store is None else store.history_columns(series)
+            if store is None:
+                return {sid: SeriesColumns.empty() for sid in series}
+            return store.history_columns_many(series)
 
     def _media(
         self, run_id: str, key: str | None, step: int | None, kind: str | None

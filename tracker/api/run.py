@@ -193,8 +193,7 @@ class Run:
                 )
             chosen = [k for k in chosen if k != x]
         wanted = chosen if x in X_BUILTIN else [*chosen, x]
-        series = {key: self._series(key) for key in dict.fromkeys(wanted)}
-        columns = aligned({k: s for k, s in series.items() if s is not None})
+        columns = aligned(self._series(list(dict.fromkeys(wanted))))
         for key in chosen:  # asked for and never logged: a column of NaN
             if key not in columns.data:
                 columns.data[key] = np.full(len(columns), np.nan)
@@ -208,11 +207,12 @@ class Run:
             columns = sample_rows(columns, chosen, samples)
         return columns, chosen
 
-    def _series(self, key: str) -> SeriesArrays | None:
-        summary = self.record.metrics.get(key)
-        if summary is None or summary.count == 0:
-            return None
-        return SeriesArrays.of(self._api._history(summary.series_id))
+    def _series(self, keys: list[str]) -> dict[str, SeriesArrays]:
+        """The logged ones among ``keys``, read in one snapshot: a live run's keys logged
+        together come back together (read one by one, later keys ran ahead)."""
+        ids = {k: m.series_id for k in keys if (m := self.record.metrics.get(k)) and m.count}
+        read = self._api._histories(list(ids.values()))
+        return {key: SeriesArrays.of(read[sid]) for key, sid in ids.items()}
 
     def history(
         self,
