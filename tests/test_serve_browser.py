@@ -5,7 +5,10 @@ One browser for the module. Checked: the runs table appears; keys reach the app 
 opens the run, escape comes back, ? lists the keys); a run named with HTML and markup shows
 as text; no console error; no request leaves 127.0.0.1 (the page's fonts are served locally);
 closing the page ends its app; SIGINT and SIGTERM stop the server and every app it started;
-a non-loopback --host warns; a port in use is one clear line and exit 1.
+a server killed with SIGKILL takes its apps with it, and SIGTERM to an app ends it; the export
+screen downloads to the browser and writes no file on the server, and ``t`` tags nothing unless
+--allow-writes; past --max-sessions a page is told the server is full; a non-loopback --host
+warns; a port in use is one clear line and exit 1.
 """
 
 from __future__ import annotations
@@ -27,13 +30,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tracker
 from tui.demo_db import build_demo_database
+from tui.screens.export import download_name
 from tui.serve import host_allowed, is_loopback, same_origin
 
-from .browser import TERMINAL_HOOK, free_port, launch, new_page, wait_for_port, wait_for_screen
+from .browser import (
+    TERMINAL_HOOK,
+    evaluate,
+    free_port,
+    launch,
+    new_page,
+    wait_for_port,
+    wait_for_screen,
+)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 TRACKTUI = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
 HOSTILE = "<script>x[b]"  # short enough for the name column: shown whole
@@ -50,8 +63,6 @@ def browser() -> Iterator[Browser]:
 def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("serve") / "runs.db"
     build_demo_database(path, runs=3, steps=60)
-    import tracker
-
     run = tracker.init(project="demo", name=HOSTILE, db=path, system_metrics=False, quiet=True)
     run.log({"train/loss": 1.0}, step=0)
     run.finish()
@@ -70,6 +81,7 @@ class Served:
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
+                cwd=tmp,  # a relative path typed in the app would land here
                 start_new_session=True,  # no controlling terminal, as under a service manager
             )
 
@@ -220,7 +232,21 @@ def test_a_host_beyond_this_machine_warns_there_is_no_authentication(
     finally:
         code = served.stop(signal.SIGINT)
     assert "no authentication" in warning and "0.0.0.0" in warning, warning
+    assert "cannot write files here" in warning and "or change the databases" in warning
+    assert "at most 8 of them" in warning
     assert code == 0
+
+
+def test_allow_writes_is_named_in_the_warning(database: Path, tmp_path: Path) -> None:
+    served = Served(
+        tmp_path, "--host", "0.0.0.0", "--allow-writes", "--max-sessions", "2", str(database)
+    )
+    try:
+        served.wait_listening()
+        warning = served.stderr()
+    finally:
+        served.stop(signal.SIGINT)
+    assert "can change the databases" in warning and "at most 2 of them" in warning, warning
 
 
 def test_loopback_hosts_do_not_warn(database: Path, tmp_path: Path) -> None:
@@ -294,3 +320,192 @@ def test_origin_and_host_checks() -> None:
     assert host_allowed("localhost", True)
     assert not host_allowed("evil.example:8000", True)
     assert host_allowed("evil.example:8000", False)  # --host 0.0.0.0: names are the user's
+
+
+def open_app(browser: Browser, served: Served) -> Page:
+    page, _ = new_page(browser, 1100, 640)
+    page.add_init_script(TERMINAL_HOOK)
+    page.goto(served.url)
+    wait_for_screen(page, lambda text: "lora-r16-lr0.001" in text)
+    page.focus(".xterm-helper-textarea")
+    return page
+
+
+def test_the_browser_writes_nothing_on_the_server(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    before = sorted(path.name for path in tmp_path.iterdir())
+    tags = tracker.Api(database).runs()
+    served = Served(tmp_path, "--db", str(database))
+    try:
+        served.wait_listening()
+        page = open_app(browser, served)
+        page.keyboard.press("t")  # tag best: refused before anything else is asked
+        wait_for_screen(page, lambda text: "read-only: t tags nothing" in text)
+        page.keyboard.press("e")
+        wait_for_screen(page, lambda text: "enter downloads and copies" in text)
+        page.keyboard.press("Control+u")  # the field's "runs.csv"
+        page.keyboard.type(f"{victim} [b]")
+        with page.expect_download(timeout=STOP_S * 1000) as delivered:
+            page.keyboard.press("Enter")
+        download = delivered.value
+        wait_for_screen(page, lambda text: "sent 4 runs to the browser" in text)
+        assert download.suggested_filename == "victim.txt_b"  # the typed name's last part
+        text = Path(download.path()).read_text(encoding="utf-8")
+        assert text.splitlines()[0].startswith("status,name")
+        assert HOSTILE in text and len(text.splitlines()) == 5
+        page.context.close()
+    finally:
+        served.stop(signal.SIGINT)
+    assert victim.read_text() == "precious\n"
+    after = sorted(
+        path.name for path in tmp_path.iterdir() if path.name not in {"serve.out", "serve.err"}
+    )
+    assert after == [name for name in before if name not in {"serve.out", "serve.err"}]
+    assert [run.tags for run in tracker.Api(database).runs()] == [run.tags for run in tags]
+
+
+def test_allow_writes_lets_t_tag(browser: Browser, database: Path, tmp_path: Path) -> None:
+    served = Served(tmp_path, "--allow-writes", "--db", str(database))
+    try:
+        served.wait_listening()
+        page = open_app(browser, served)
+        page.keyboard.press("t")  # now it gets past the read-only check to the next one
+        wait_for_screen(page, lambda text: "mark the best run first" in text)
+        page.context.close()
+    finally:
+        served.stop(signal.SIGINT)
+
+
+def test_a_killed_server_takes_its_apps_with_it(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, "--db", str(database))
+    try:
+        served.wait_listening()
+        page = open_app(browser, served)
+        apps = served.apps()
+        assert len(apps) == 1
+        os.kill(served.process.pid, signal.SIGKILL)  # as the OOM killer would: no cleanup
+        served.process.wait(STOP_S)
+        _, alive = psutil.wait_procs(apps, timeout=5.0)
+        assert alive == []
+        page.context.close()
+    finally:
+        served.stop(signal.SIGKILL)
+
+
+def test_sigterm_to_an_app_ends_it(browser: Browser, database: Path, tmp_path: Path) -> None:
+    served = Served(tmp_path, "--db", str(database))
+    try:
+        served.wait_listening()
+        page = open_app(browser, served)
+        (app,) = served.apps()
+        app.terminate()
+        _, alive = psutil.wait_procs([app], timeout=5.0)
+        assert alive == []
+        assert served.process.poll() is None  # the server carries on
+        page.context.close()
+    finally:
+        code = served.stop(signal.SIGINT)
+    assert code == 0, served.stderr()
+
+
+def test_an_app_whose_server_is_already_gone_exits(database: Path) -> None:
+    # --server-pid names a process that is not its parent: as if the server died before the
+    # app could ask the kernel to be told (prctl); it must not start.
+    started = subprocess.run(
+        [sys.executable, "-m", "tui.serve", "--server-pid", "1", "--", str(database)],
+        capture_output=True, stdin=subprocess.DEVNULL, timeout=STOP_S,
+    )  # fmt: skip
+    assert started.returncode == 1 and started.stdout == b""
+
+
+def test_past_max_sessions_a_page_is_told_the_server_is_full(
+    browser: Browser, database: Path, tmp_path: Path
+) -> None:
+    served = Served(tmp_path, "--max-sessions", "1", "--db", str(database))
+    try:
+        served.wait_listening()
+        first = open_app(browser, served)
+        second, _ = new_page(browser)
+        answer = second.goto(served.url)
+        assert answer is not None and answer.status == 503
+        assert "the server is full: 1 sessions are open" in second.inner_text("body")
+        outcome = evaluate(
+            second,
+            """(url) => new Promise((resolve) => {
+              const socket = new WebSocket(url);
+              socket.onopen = () => resolve("open");
+              socket.onerror = () => resolve("refused");
+            })""",
+            f"ws://127.0.0.1:{served.port}/ws",
+        )
+        assert outcome == "refused" and len(served.apps()) == 1
+        second.context.close()
+        apps = served.apps()
+        first.context.close()  # its session ends: the next page gets an app again
+        assert gone(apps) == []
+        third = open_app(browser, served)
+        third.context.close()
+    finally:
+        code = served.stop(signal.SIGINT)
+    assert code == 0, served.stderr()
+
+
+def test_max_sessions_must_be_positive(database: Path) -> None:
+    result = subprocess.run(
+        [*TRACKTUI, "serve", "--max-sessions", "0", str(database)],
+        capture_output=True, text=True, timeout=STOP_S,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--max-sessions must be 1 or more" in result.stderr
+
+
+@given(st.text())
+def test_a_download_name_is_always_a_plain_file_name(typed: str) -> None:
+    name = download_name(typed, "md")
+    assert name and "/" not in name and name not in {".", ".."}
+    assert all(char.isascii() and (char.isalnum() or char in "._-") for char in name)
+
+
+def test_in_a_terminal_an_existing_file_is_replaced_only_on_a_second_enter(
+    tmp_path: Path,
+) -> None:
+    # A thread of its own: this module's Playwright (sync API) holds the main thread's loop.
+    import asyncio
+    import threading
+
+    target = tmp_path / "kept.csv"
+    target.write_text("precious\n")
+    failures: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            asyncio.run(export_twice(target))
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(STOP_S * 2)
+    assert not thread.is_alive() and failures == [], failures
+    assert target.read_text().splitlines() == ["name", "a", "b"]
+
+
+async def export_twice(target: Path) -> None:
+    from textual.app import App
+
+    from tui.screens.export import ExportScreen
+
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        await app.push_screen(ExportScreen(["name"], [["a"], ["b"]]))
+        app.screen.query_one("#export-path").value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == "precious\n" and isinstance(app.screen, ExportScreen)
+        await pilot.press("enter")  # the second enter: replace it
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)

@@ -16,6 +16,14 @@ What it changes in textual-serve, and why:
 - other web pages cannot reach the app: a websocket whose Origin is not this server's is
   refused (browsers let any page open a websocket to 127.0.0.1, and the app would show it every
   run), and on a loopback address a Host that is not a loopback name is refused (DNS rebinding);
+- at most ``--max-sessions`` apps run at once; one page more gets a 503 page saying the server
+  is full, not an app (each app is a process of ~50 MB);
+- an app dies with its server: a server killed with SIGKILL sends it SIGTERM (Linux
+  ``PR_SET_PDEATHSIG``; elsewhere the app sees its parent change), and an app asked to stop that
+  has not exited after a grace period (its pipes to a dead server fail mid-shutdown) exits hard;
+- a visitor writes nothing on the server: the export screen hands its text to the browser as a
+  download (``App.is_web``), and the database is read-only (``TRACKTUI_SERVE=read-only``: ``t``
+  does not tag) unless ``--allow-writes``;
 - a port in use is one line and exit 1, not a traceback; SIGINT and SIGTERM stop it cleanly.
 """
 
@@ -24,10 +32,12 @@ from __future__ import annotations
 import argparse
 import html
 import ipaddress
+import os
 import re
 import shlex
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +49,24 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_MAX_SESSIONS = 8  # ~50 MB and one DB poller each: ~400 MB at most, a few viewers' tabs
 QUIT_GRACE_S = 3.0  # an app asked to quit gets this long before it is terminated
+PARENT_POLL_S = 1.0  # how often an app checks that its server still lives (without prctl)
+SERVE_ENV = "TRACKTUI_SERVE"  # set for each app: "read-only" or "writes" (--allow-writes)
 NO_AUTH_WARNING = (
     "tracktui serve: warning: listening on {host}, not only this machine. There is no "
-    "authentication: anyone who can reach port {port} can see every run and drive the app "
-    "(and through it, read these databases)."
+    "authentication: anyone who can reach port {port} can see every run, config and media in "
+    "these databases and drive the app. They cannot write files here (exports download to "
+    "their browser) {writes}, and at most {sessions} of them get an app at once."
+)
+_WRITES = {
+    False: "or change the databases",
+    True: "but can change the databases: --allow-writes lets them tag runs",
+}
+FULL_PAGE = (
+    "<!doctype html><meta charset=utf-8><title>tracktui: server full</title>"
+    "<p>tracktui serve: the server is full: {sessions} sessions are open (--max-sessions). "
+    "Close another tab of it, or try again later.</p>"
 )
 
 # Only this server: the page's script, styles and fonts come from /static, its websocket from /ws.
@@ -86,6 +109,16 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--refresh", dest="sub_refresh", type=float, default=None, metavar="SECONDS",
         help="while runs log, redraw at most this often (as tracktui --refresh)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
+        help=f"pages served at once, one app process each (default {DEFAULT_MAX_SESSIONS}); "
+        "one more gets a 'server full' page",
+    )  # fmt: skip
+    serve.add_argument(
+        "--allow-writes", action="store_true",
+        help="let pages change the databases (t tags the best run); off by default. Files "
+        "on this machine are never written: exports download to the browser",
     )  # fmt: skip
 
 
@@ -130,11 +163,16 @@ def child_databases(args: argparse.Namespace) -> list[str]:
     return [str(text) for text in given]
 
 
-def app_command(databases: Sequence[str], refresh: float) -> str:
+def app_command(
+    databases: Sequence[str], refresh: float, allow_writes: bool = False, server_pid: int = 0
+) -> str:
     """The shell command each browser session runs: this Python, this app, these databases.
-    ``exec`` so the process textual-serve holds is the app itself, not a shell around it."""
-    argv = [sys.executable, "-m", "tui.serve", "--refresh", repr(refresh), "--", *databases]
-    return "exec " + shlex.join(argv)
+    ``exec`` so the process textual-serve holds is the app itself, not a shell around it (and
+    its parent is the server, which it watches: ``--server-pid``)."""
+    argv = [sys.executable, "-m", "tui.serve", "--refresh", repr(refresh)]
+    argv += ["--server-pid", str(server_pid or os.getpid())]
+    argv += ["--allow-writes"] if allow_writes else []
+    return "exec " + shlex.join([*argv, "--", *databases])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,12 +182,20 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         emit(f"tracktui serve: --port must be between 1 and 65535, not {args.port}", error=True)
         return 2
+    if args.max_sessions < 1:
+        emit(f"tracktui serve: --max-sessions must be 1 or more, not {args.max_sessions}", True)
+        return 2
     refresh = refresh_interval(args.sub_refresh if args.sub_refresh is not None else args.refresh)
     target = _db_path(args)  # a bad database argument is an error now, not in every session
     host = args.host.strip()
     if not is_loopback(host):
-        emit(NO_AUTH_WARNING.format(host=host, port=args.port), error=True)
-    server = TrackTuiServer(app_command(child_databases(args), refresh), host, args.port)
+        writes = _WRITES[args.allow_writes]
+        warning = NO_AUTH_WARNING.format(
+            host=host, port=args.port, writes=writes, sessions=args.max_sessions
+        )
+        emit(warning, error=True)
+    command = app_command(child_databases(args), refresh, args.allow_writes)
+    server = TrackTuiServer(command, host, args.port, args.max_sessions)
     try:
         asyncio.run(server.serve_until_stopped(target.shown))
     except ListenError as exc:
@@ -169,8 +215,10 @@ class TrackTuiServer:
     docstring. Composition over a subclass made at run time keeps textual-serve out of
     ``tracktui --help``."""
 
-    def __init__(self, command: str, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(
+        self, command: str, host: str, port: int, max_sessions: int = DEFAULT_MAX_SESSIONS
+    ) -> None:
+        self.host, self.port, self.max_sessions = host, port, max_sessions
         self.sessions: set[AppService] = set()
         self.inner = _make_server(self, command, host, port)
 
@@ -269,11 +317,24 @@ def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> A
             origin = request.headers.get("Origin")
             return websocket and not same_origin(request.host, origin)
 
+        def full(self) -> web.Response:
+            page = FULL_PAGE.format(sessions=owner.max_sessions)
+            return web.Response(
+                status=503, text=page, content_type="text/html", headers={"Retry-After": "30"}
+            )
+
+        async def handle_download(self, request: web.Request) -> web.StreamResponse:
+            if self.refused(request):
+                raise web.HTTPForbidden(text="tracktui serve: unexpected Host\n")
+            return await super().handle_download(request)
+
         async def handle_index(self, request: web.Request) -> web.Response:
             import aiohttp_jinja2
 
             if self.refused(request):
                 raise web.HTTPForbidden(text="tracktui serve: unexpected Host\n")
+            if len(owner.sessions) >= owner.max_sessions:
+                return self.full()
 
             # The Host the browser used, not --host: 0.0.0.0 is no address to connect back to.
             origin = f"{request.scheme}://{request.host}"
@@ -292,6 +353,8 @@ def _make_server(owner: TrackTuiServer, command: str, host: str, port: int) -> A
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
             if self.refused(request, websocket=True):
                 raise web.HTTPForbidden(text="tracktui serve: not from this server's page\n")
+            if len(owner.sessions) >= owner.max_sessions:  # checked and added with no await
+                raise web.HTTPServiceUnavailable(text="tracktui serve: the server is full\n")
             websocket = web.WebSocketResponse(heartbeat=15)
 
             async def close() -> None:
@@ -337,10 +400,57 @@ def offline_template() -> str:
     return page.replace("<head>", f"<head>\n    {meta}\n    {icon}\n    {_FONT_FACE}", 1)
 
 
+class Stopper:
+    """Ends one app for good: asks it to exit, and exits the process hard if it has not within
+    :data:`QUIT_GRACE_S` (once its server is gone, writes to the dead pipes fail inside
+    Textual's shutdown and can leave the process running, still polling the database)."""
+
+    def __init__(self) -> None:
+        self.loop: Any = None  # the app's event loop, once it runs
+        self.exit_app: Any = None
+        self._once = threading.Lock()
+
+    def stop(self) -> None:
+        """From any thread; the first call counts."""
+        if not self._once.acquire(blocking=False):
+            return
+        deadline = threading.Timer(QUIT_GRACE_S, os._exit, (1,))
+        deadline.daemon = True
+        deadline.start()
+        if self.loop is None:
+            os._exit(1)  # not running yet: nothing to shut down
+        self.loop.call_soon_threadsafe(self.exit_app)
+
+
+def follow_server(server_pid: int, stopper: Stopper) -> None:
+    """Stop this app when its server dies, even by SIGKILL: on Linux the kernel sends SIGTERM
+    (``PR_SET_PDEATHSIG``); everywhere a thread sees the parent change (re-parented to init)."""
+    if server_pid <= 0:
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != server_pid:  # it died before prctl took hold
+        stopper.stop()
+        return
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == server_pid:
+            time.sleep(PARENT_POLL_S)  # a poll: no portable event for a parent's death
+        stopper.stop()
+
+    threading.Thread(target=watch, name="tracktui-server-watch", daemon=True).start()
+
+
 def app_main(argv: Sequence[str] | None = None) -> int:
-    """One browser session's app (``python -m tui.serve --refresh S -- DB...``): the TUI on
-    Textual's web driver, which textual-serve chose through ``$TEXTUAL_DRIVER``. There is no
-    terminal here, so :func:`tui.terminal.ui_terminal` is not used."""
+    """One browser session's app (``python -m tui.serve --refresh S --server-pid P -- DB...``):
+    the TUI on Textual's web driver, which textual-serve chose through ``$TEXTUAL_DRIVER``.
+    There is no terminal here, so :func:`tui.terminal.ui_terminal` is not used."""
+    import asyncio
     from dataclasses import replace
 
     from tracker.errors import DatabaseError
@@ -351,11 +461,26 @@ def app_main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m tui.serve")
     parser.add_argument("--refresh", type=float, default=DEFAULT.frame_s)
+    parser.add_argument("--server-pid", type=int, default=0)
+    parser.add_argument("--allow-writes", action="store_true")
     parser.add_argument("databases", nargs="*")
     options = parser.parse_args(argv)
+    # The screens ask this (runs: t tags only with "writes"); set here, never inherited.
+    os.environ[SERVE_ENV] = "writes" if options.allow_writes else "read-only"
+    stopper = Stopper()
+
+    class ServedApp(TrackTuiApp):
+        def on_mount(self) -> None:
+            # After the web driver's own handlers (start_application_mode runs before mount),
+            # which only ask the app to exit: ours also set the hard deadline.
+            stopper.loop, stopper.exit_app = asyncio.get_running_loop(), self.exit
+            for number in (signal.SIGINT, signal.SIGTERM):
+                stopper.loop.add_signal_handler(number, stopper.stop)
+
+    follow_server(options.server_pid, stopper)
     try:
         target = _db_path(argparse.Namespace(databases=options.databases, db=None))
-        TrackTuiApp(target, timings=replace(DEFAULT, frame_s=options.refresh)).run()
+        ServedApp(target, timings=replace(DEFAULT, frame_s=options.refresh)).run()
     except DatabaseError as exc:
         print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
         return 1

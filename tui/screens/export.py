@@ -1,8 +1,14 @@
 """Export the table as shown: CSV, Markdown or LaTeX, to a file and to the clipboard (OSC 52,
-which works over SSH and inside tmux with ``set-clipboard on``)."""
+which works over SSH and inside tmux with ``set-clipboard on``).
+
+In a browser (``tracktui serve``, ``App.is_web``) the person typing is not on this machine, so
+nothing is written here: the text goes to their browser as a download, under the typed name's
+last part. In a terminal an existing file is replaced only after a second enter."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 from rich.text import Text
@@ -15,6 +21,14 @@ from textual.widgets import Input, Static
 from .. import export
 
 EXTENSIONS = {"csv": ".csv", "md": ".md", "tex": ".tex"}
+MIME_TYPES = {"csv": "text/csv", "md": "text/markdown", "tex": "text/x-tex"}
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # a download's name goes into an HTTP header
+
+
+def download_name(typed: str, kind: str) -> str:
+    """The browser download's file name for what was typed: its last part, in safe letters."""
+    name = _UNSAFE_NAME.sub("_", Path(typed.strip().replace("\\", "/")).name).strip("._")
+    return name or f"runs{EXTENSIONS[kind]}"
 
 
 class ExportScreen(ModalScreen[str | None]):
@@ -30,16 +44,15 @@ class ExportScreen(ModalScreen[str | None]):
         self.headers = headers
         self.rows = rows
         self.kind = "csv"
+        self.confirmed: Path | None = None  # an existing file the user chose to replace
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(id="export-title")
             yield Input(value="runs.csv", id="export-path")
+            enter = "enter downloads and copies" if self.app.is_web else "enter writes and copies"
             yield Static(
-                Text(
-                    "F1 CSV · F2 Markdown · F3 LaTeX · enter writes and copies · escape cancels",
-                    style="dim",
-                )
+                Text(f"F1 CSV · F2 Markdown · F3 LaTeX · {enter} · escape cancels", style="dim")
             )
 
     def on_mount(self) -> None:
@@ -64,7 +77,14 @@ class ExportScreen(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = export.render(self.kind, self.headers, self.rows)
+        if self.app.is_web:
+            self._download(text, download_name(event.value, self.kind))
+            return
         path = Path(event.value.strip() or f"runs{EXTENSIONS[self.kind]}").expanduser()
+        if path.exists() and path != self.confirmed:
+            self.confirmed = path
+            self.notify(f"{path} exists: enter again replaces it", severity="warning", markup=False)
+            return
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -73,6 +93,14 @@ class ExportScreen(ModalScreen[str | None]):
         self.app.copy_to_clipboard(text)
         self.notify(f"wrote {len(self.rows)} runs to {path} and copied them to the clipboard")
         self.dismiss(str(path))
+
+    def _download(self, text: str, name: str) -> None:
+        self.app.deliver_text(
+            io.StringIO(text), save_filename=name, mime_type=MIME_TYPES[self.kind]
+        )
+        self.app.copy_to_clipboard(text)
+        self.notify(f"sent {len(self.rows)} runs to the browser as {name} and copied them")
+        self.dismiss(name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

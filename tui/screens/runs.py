@@ -10,6 +10,7 @@ newer-schema database shows a message instead, and the app keeps watching.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.text import Text
@@ -449,6 +450,9 @@ class RunsScreen(LiveScreen):
                 )
 
     def action_tag_best(self) -> None:
+        if os.environ.get("TRACKTUI_SERVE") == "read-only":  # set by tui.serve for its apps
+            self.notify("tracktui serve is read-only: t tags nothing (--allow-writes)")
+            return
         if self.best is None:
             self.notify("mark the best run first (b)", severity="warning")
             return
