@@ -383,6 +383,7 @@ def test_a_killed_server_takes_its_apps_with_it(
     browser: Browser, database: Path, tmp_path: Path
 ) -> None:
     served = Served(tmp_path, "--db", str(database))
+    apps: list[psutil.Process] = []
     try:
         served.wait_listening()
         page = open_app(browser, served)
@@ -395,6 +396,11 @@ def test_a_killed_server_takes_its_apps_with_it(
         page.context.close()
     finally:
         served.stop(signal.SIGKILL)
+        for app in apps:  # should this test fail, leave no orphan behind it
+            try:
+                app.kill()
+            except psutil.NoSuchProcess:
+                pass
 
 
 def test_sigterm_to_an_app_ends_it(browser: Browser, database: Path, tmp_path: Path) -> None:
