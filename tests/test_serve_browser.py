@@ -423,7 +423,7 @@ def test_an_app_whose_server_is_already_gone_exits(database: Path) -> None:
     # --server-pid names a process that is not its parent: as if the server died before the
     # app could ask the kernel to be told (prctl); it must not start.
     started = subprocess.run(
-        [sys.executable, "-m", "tui.serve", "--server-pid", "1", "--", str(database)],
+        [sys.executable, "-m", "tui.serve_app", "--server-pid", "1", "--", str(database)],
         capture_output=True, stdin=subprocess.DEVNULL, timeout=STOP_S,
     )  # fmt: skip
     assert started.returncode == 1 and started.stdout == b""
