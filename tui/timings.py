@@ -13,6 +13,10 @@ from dataclasses import dataclass
 class Timings:
     poll_s: float = 1.0  # the guarantee: a change no file event reported is read this late
     frame_s: float = 0.2  # data-driven reads and redraws at most this often (keys: at once)
+    # A plot whose only change is new points is drawn again at most this often (the table's
+    # numbers keep frame_s): a plot is most of a frame's cost, and a curve's tip moving five
+    # times a second instead of twice shows nothing more.
+    plot_frame_s: float = 0.5
     extras_start_s: float = 1.5  # trends wait this long after opening: the first screen first
     extras_every_s: float = 5.0  # a live run's trend and smoothed values, recomputed
     extras_max_wait_s: float = 0.5  # extras go out at least this often while updates stream
@@ -23,5 +27,5 @@ class Timings:
 DEFAULT = Timings()
 # Tests: no deliberate delays, but a 20 ms frame (with none the reader re-reads a streaming
 # file without pause: 53,000 reads in 3 s, a core kept busy and every key press waiting).
-FAST = Timings(poll_s=0.2, frame_s=0.02, extras_start_s=0.0, extras_max_wait_s=0.0,
-               status_every_s=0.2, stream_quiet_s=0.5)  # fmt: skip
+FAST = Timings(poll_s=0.2, frame_s=0.02, plot_frame_s=0.0, extras_start_s=0.0,
+               extras_max_wait_s=0.0, status_every_s=0.2, stream_quiet_s=0.5)  # fmt: skip

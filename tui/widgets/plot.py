@@ -11,6 +11,7 @@ screen, and then repaints only the rows whose strips differ.
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from ..axis import TIME, XAxis
@@ -289,6 +291,9 @@ class MetricPlot(Widget):
         self._width = 0
         self._stale = True
         self.renders = 0  # pictures drawn, for tests: redraw only what changed
+        self._drawn_at = -math.inf  # monotonic time of the last picture
+        self._had_data = False  # every line of the last picture had points
+        self._catch_up: Timer | None = None  # a deferred redraw of newer points
 
     def show(
         self,
@@ -305,10 +310,39 @@ class MetricPlot(Widget):
         if key == self._cache_key:
             return
         if self.is_mounted and self.display and self.size.area and self._in_view():
+            wait = self._drawn_at + self._plot_frame_s() - time.monotonic()
+            if wait > 0 and self._had_data and self._only_newer_points(key):
+                # Drawn by the first show() after the wait, in the frame that repaints the
+                # rest anyway (a paint of its own costs more than the plot); the timer only
+                # covers points after which none come.
+                if self._catch_up is None:
+                    self._catch_up = self.set_timer(1.5 * wait + 0.1, self._draw_newer)
+                return
             self._redraw(key)  # now, so that only the rows that changed are repainted
         elif not self._stale:
             self._stale = True
             self.refresh()  # drawn when it is next painted: scrolled into view, or shown
+
+    def _plot_frame_s(self) -> float:
+        timings = getattr(self.app, "timings", None)  # the app's (widgets do not import it)
+        return float(getattr(timings, "plot_frame_s", 0.0))
+
+    def _only_newer_points(self, key: tuple[object, ...]) -> bool:
+        """Whether ``key`` differs from the picture's only in its series' versions (points
+        arrived); anything else (size, options, runs, markers) is drawn at once."""
+        old = self._cache_key
+        if old is None or old[:-1] != key[:-1] or len(old[-1]) != len(key[-1]):  # type: ignore[arg-type]
+            return False
+        return all(
+            (a[:3], a[4], a[6:]) == (b[:3], b[4], b[6:])
+            for a, b in zip(old[-1], key[-1], strict=True)  # type: ignore[call-overload]
+        )
+
+    def _draw_newer(self) -> None:
+        self._catch_up = None
+        key = self._key()
+        if key != self._cache_key and self.is_mounted and self.size.area:
+            self._redraw(key)
 
     def _in_view(self) -> bool:
         """Whether any of this plot is inside its scrolling container's window (a run's
@@ -354,6 +388,11 @@ class MetricPlot(Widget):
         from the last picture (``repaint=False``: while painting, every row is drawn anyway)."""
         self._cache_key = key
         self._stale = False
+        if self._catch_up is not None:
+            self._catch_up.stop()
+            self._catch_up = None
+        self._drawn_at = time.monotonic()
+        self._had_data = bool(self.lines) and all(line.buffer.spans for line in self.lines)
         width, height = self.size.width, self.size.height
         old_rows = self._image.rows
         self._image = render_plot(
