@@ -15,12 +15,14 @@ The table is used with row cursors, no row labels and no fixed columns.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual._types import SegmentLines
 from textual.coordinate import Coordinate
 from textual.geometry import Region
@@ -46,6 +48,7 @@ class FastDataTable(DataTable[Text]):
         # cell, where DataTable's keyed caches cost tens of microseconds a hit.
         self._cell_memo: dict[tuple[int, int], tuple[tuple[object, ...], SegmentLines]] = {}
         self._paint_style: Style | None = None  # the widget's style, looked up once a paint
+        self._style_memo: dict[tuple[int, int], tuple[tuple[object, ...], Style, Style]] = {}
 
     def set_cell(self, row_key: str, column_id: str, cell: Text) -> None:
         """``update_cell`` for a value that fits its column: only its row is repainted, every
@@ -114,6 +117,7 @@ class FastDataTable(DataTable[Text]):
         memo = getattr(self, "_cell_memo", None)  # None: called from DataTable.__init__
         if memo is not None:
             memo.clear()
+            self._style_memo.clear()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._styles_memo = {}  # component styles and widths hold for one paint
@@ -147,18 +151,38 @@ class FastDataTable(DataTable[Text]):
         return style
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
-        """DataTable's line cache, keyed on the line's row version like the rows."""
+        """DataTable's line cache, keyed on the line's row version like the rows; the line
+        is assembled here (no fixed columns: DataTable's sums over them cost more than the
+        rest of a cached line)."""
         try:
-            row_key, _ = self._get_offsets(y)
+            row_key, line_no = self._get_offsets(y)
         except LookupError:
             return super()._render_line(y, x1, x2, base_style)
         found = self._row_locations.get(row_key)
         version = self._row_versions.get(-1 if found is None else found, 0)
-        outer = self._swap_in((self._layout_version(), version))
-        try:
-            return super()._render_line(y, x1, x2, base_style)
-        finally:
-            self._swap_out(outer)
+        if self.fixed_columns:
+            outer = self._swap_in((self._layout_version(), version))
+            try:
+                return super()._render_line(y, x1, x2, base_style)
+            finally:
+                self._swap_out(outer)
+        width = self.size.width
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        key = (
+            y, x1, x2, width, cursor, hover, base_style, self.cursor_type,
+            self._show_hover_cursor, (self._layout_version(), version), self._pseudo_class_state,
+        )  # fmt: skip
+        cache = self._line_cache
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        _, cells = self._render_line_in_row(
+            row_key, line_no, base_style, cursor_location=cursor, hover_location=hover
+        )
+        segments = line_crop(list(chain.from_iterable(cells)), x1, x2, width)
+        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        cache[key] = strip
+        return strip
 
     def _render_line_in_row(
         self,
@@ -255,32 +279,49 @@ class FastDataTable(DataTable[Text]):
         cursor: bool,
         hover: bool,
     ) -> SegmentLines | None:
-        cache = self._cell_render_cache
+        """Called when the cell's memo is stale (its text or look changed)."""
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         if row_key is None or column_key is None:
             return None
-        cache_key = (
-            row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
-            self._update_count, self._pseudo_class_state,
-        )  # fmt: skip
-        hit = cache.get(cache_key)
-        if hit is not None:
-            return hit
         if self.rows[row_key].height != 1:
             return None
         cell = self._data[row_key].get(column_key)
         if not isinstance(cell, Text) or "\n" in cell.plain or cell.overflow == "ellipsis":
             return None
+        style, post = self._cell_styles(row_index, column_index, base_style, cursor, hover)
+        return [_cell_line(self.app.console, cell, width, self.cell_padding, style, post)]
+
+    def _cell_styles(
+        self, row_index: int, column_index: int, base_style: Style, cursor: bool, hover: bool
+    ) -> tuple[Style, Style]:
+        """The styles around a cell's text, the same objects while its look holds: a new
+        value then costs Rich cached style sums, not new styles with pickled meta."""
+        look = (
+            base_style, cursor, hover, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority, self.cursor_background_priority,
+            self._pseudo_class_state,
+        )  # fmt: skip
+        place = (row_index, column_index)
+        held = self._style_memo.get(place)
+        if held is not None and held[0] == look:
+            return held[1], held[2]
         component, post = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )  # fmt: skip
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
         style = pre + component
-        lines = [_cell_line(self.app.console, cell, width, self.cell_padding, style, post)]
-        cache[cache_key] = lines
-        return lines
+        self._style_memo[place] = (look, style, post)
+        return style, post
+
+
+def _styled(inner: Style | None, pre: Style, post: Style) -> Style | None:
+    """``Segment.apply_style``'s sum for one segment: pre, the segment's own, then post."""
+    style = pre + inner if pre else inner
+    if post:
+        return style + post if style else post
+    return style
 
 
 def _cell_line(
@@ -288,10 +329,21 @@ def _cell_line(
 ) -> list[Segment]:
     """One line of a text cell as Rich would lay it out: padded, justified, cropped, styled."""
     inner = max(0, width - 2 * padding)
+    length = cell.cell_len
+    if not cell.spans and length <= inner:
+        # The usual cell, one run of text: the three segments the general path makes.
+        space = inner - length
+        left = space if cell.justify == "right" else space // 2 if cell.justify == "center" else 0
+        own = console.get_style(cell.style) if cell.style else None
+        around = _styled(None, pre, post)
+        return [
+            Segment(" " * (padding + left), around),
+            Segment(cell.plain, _styled(own, pre, post)),
+            Segment(" " * (padding + space - left), around),
+        ]
     segments = list(cell.render(console))
     if cell.style:
         segments = list(Segment.apply_style(segments, console.get_style(cell.style)))
-    length = cell.cell_len
     if length > inner:
         segments = Segment.adjust_line_length(segments, inner)
         length = inner
