@@ -172,8 +172,9 @@ class FastDataTable(DataTable[Text]):
             y, x1, x2, width, cursor, hover, base_style, self.cursor_type,
             self._show_hover_cursor, (self._layout_version(), version), self._pseudo_class_state,
         )  # fmt: skip
-        cache = self._line_cache
-        hit = cache.get(key)
+        # DataTable's own line cache: its update counter's place holds the versions here.
+        cache: Any = self._line_cache
+        hit: Strip | None = cache.get(key)
         if hit is not None:
             return hit
         _, cells = self._render_line_in_row(
