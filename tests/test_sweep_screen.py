@@ -299,3 +299,25 @@ async def test_footer_keys_and_checkboxes_at_80x24(sweep_db: Path) -> None:
         assert any("[x] lr" in line for line in lines)
         assert any("[ ] seed" in line for line in lines)
         await pilot.press("escape")
+
+
+async def test_runs_without_the_key_or_the_metric_are_counted(tmp_path: Path) -> None:
+    """Runs missing the grouping key form W&B's null group, ``(none)``, which the legend
+    explains; a group's n counts the runs that have the metric, those without are noted."""
+    db = tmp_path / "missing.db"
+    st = SqliteStore.for_writing(db)
+    for seed in range(2):
+        add_run(st, db, f"d{seed}", f"d{seed}", {"dropout": 0.1, "seed": seed}, 0.5 + seed / 10)
+        add_run(st, db, f"n{seed}", f"n{seed}", {"seed": seed}, 0.7 + seed / 10)
+    add_run(st, db, "empty", "no-points", {"dropout": 0.1, "seed": 2}, 0.5, steps=0)
+    st.close()
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_sweep(app, pilot, rows=5)
+        await choose(pilot, app, "g", "dropout")
+        await wait_until(pilot, lambda: "dropout=0.1 (n=2)" in text(app), what="n with metric")
+        legend = text(app)
+        assert "dropout=(none) (n=2)" in legend
+        assert "(none): 2 runs without dropout" in legend
+        assert "1 run without eval/loss not drawn" in legend
+        assert screen.group_key == "dropout"

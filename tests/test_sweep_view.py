@@ -15,7 +15,14 @@ from tracker.metric_defs import MetricDef
 from tracker.models import MetricSummary, RunRecord
 from tracker.ranking import metric_direction
 from tui.view import sweep as sv
-from tui.view.sweep_draw import BandGroup, axis_ticks, draw_bands, draw_parallel, draw_scatter
+from tui.view.sweep_draw import (
+    BandGroup,
+    axis_end_label,
+    axis_ticks,
+    draw_bands,
+    draw_parallel,
+    draw_scatter,
+)
 
 
 def run(
@@ -251,3 +258,26 @@ def test_positions_are_in_the_unit_interval(values: list[Any], probe: Any) -> No
         assert position is None or 0.0 <= position <= 1.0
     for position, label in axis_ticks(axis, 5):
         assert -1e-9 <= position <= 1 + 1e-9 and isinstance(label, str)
+
+
+def test_parallel_axis_ends_in_one_short_format() -> None:
+    """Both ends of the metric axis (and of a numeric config axis) read with at most four
+    significant digits, alike (the top once read ``0.771326``, the bottom ``0.09365``)."""
+    runs = [
+        run("a", {"lr": 0.000123456, "seed": 0}, {"val/loss": (0.771326, 0.9, 0.8)}),
+        run("b", {"lr": 0.0123456789, "seed": 1}, {"val/loss": (0.0936500, 0.9, 0.8)}),
+    ]
+    data = sv.parallel_lines(runs, ["lr", "seed"], "val/loss", sv.BEST, "min")
+    lines = draw_parallel(["lr", "seed", "loss"], data, None, 80, 12).plain.splitlines()
+    assert lines[1].split() == ["0.01235", "1", "0.7713"]
+    assert lines[-1].split() == ["0.0001235", "0", "0.09365"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(finite, finite)
+def test_axis_end_labels_are_short(low: float, high: float) -> None:
+    axis = sv.make_axis("m", [low, high])
+    for end in (0.0, 1.0):
+        label = axis_end_label(axis, end)
+        digits = label.lstrip("-").split("e")[0].replace(",", "").replace(".", "").lstrip("0")
+        assert len(digits) <= 5 if float(axis.value_at(end)).is_integer() else len(digits) <= 4

@@ -323,11 +323,13 @@ class SweepScreen(LiveScreen):
             legend.append([Text(note, style="bold")])
         parts: list[Text] = []
         for group, color, lines, with_metric in drawn:
-            count = f"n={len(group.run_ids)}"
+            count = f"n={with_metric}"  # the runs with a curve to draw, as W&B counts
             if len(lines) < with_metric:
                 count += f", {len(lines)} drawn"
             parts.append(Text(f"━ {self._group_name(group)} ({count})  ", style=f"bold {color}"))
-        return [*legend, parts]
+        lacking = sum(len(group.run_ids) - with_metric for group, _, _, with_metric in drawn)
+        none = next((g for g, *_ in drawn if g.label == sv.NO_VALUE), None)
+        return [*legend, parts + st.missing_parts(self.group_key, none, lacking, metric)]
 
     def _picked_here(self) -> bool:
         return self.picked is not None and self.picked[0] == self.group_key

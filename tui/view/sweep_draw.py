@@ -56,8 +56,9 @@ def _inset(position: float) -> float:
 
 
 def _short(value: float) -> str:
-    text = f"{value:g}"
-    return text if len(text) <= 8 else label_value(value)
+    """A tick or axis end: four significant digits at most (whole numbers whole), so the
+    two ends of one axis read alike."""
+    return label_value(value)
 
 
 def axis_ticks(axis: Axis, count: int) -> list[tuple[float, str]]:
@@ -167,7 +168,7 @@ def draw_scatter(
     return ChartImage(rows[:height])
 
 
-def _axis_label(axis: Axis, position: float) -> str:
+def axis_end_label(axis: Axis, position: float) -> str:
     if axis.kind == "category":
         if not axis.categories:
             return ""
@@ -273,7 +274,7 @@ def draw_parallel(
         return [("".join(line), None)]
 
     rows: list[list[Run]] = [label_row(list(names))]
-    rows.append(label_row([_axis_label(a, 1.0) for a in axes]))
+    rows.append(label_row([axis_end_label(a, 1.0) for a in axes]))
     rows.extend(canvas.rows())
-    rows.append(label_row([_axis_label(a, 0.0) for a in axes]))
+    rows.append(label_row([axis_end_label(a, 0.0) for a in axes]))
     return ChartImage(rows[:height])

@@ -83,3 +83,21 @@ def rank_scale(metric: str, which: str, mode: str, left_out: int) -> list[Text]:
     if left_out:
         parts.append(Text(f"   {left_out} runs lack a value", style="dim"))
     return parts
+
+
+def missing_parts(key: str | None, none: sv.Group | None, lacking: int, metric: str) -> list[Text]:
+    """The curves' notes on what their counts leave out: who the ``(none)`` group is (runs
+    without ``key``: W&B's null group), and how many runs of the drawn groups have no value of
+    the metric (no group's n counts them)."""
+    parts: list[Text] = []
+    if key is not None and none is not None:
+        count = len(none.run_ids)
+        runs = "run" if count == 1 else "runs"
+        what = f"{sv.NO_VALUE}: {count} {runs} without {safe_text(key, 24)}"
+        parts.append(Text(f"  {what}", style="dim"))
+    if lacking:
+        runs = "run" if lacking == 1 else "runs"
+        parts.append(
+            Text(f"  {lacking} {runs} without {safe_text(metric, 30)} not drawn", style="dim")
+        )
+    return parts
