@@ -11,13 +11,13 @@ highlighted run's group always among them), or those picked with ``G``; the lege
 many are drawn. They follow at most :data:`MAX_CURVES` runs' series (evenly across groups;
 the legend says how many of each group are drawn); the scatter and the parallel coordinates
 read only the runs' summaries, so they draw every run (the scatter colours the drawn groups,
-the others grey).
+the others grey). The choices and the numbers behind them: :mod:`tui.view.sweep_state`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,48 +25,35 @@ from textual.binding import Binding
 from textual.widgets import Footer
 
 from tracker.models import RunRecord
-from tracker.ranking import has_better_direction, metric_direction
 
 from ..formatting import format_number
 from ..keys_help import SWEEP_KEYS
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
-from ..model import main_metrics
 from ..sanitize import safe_text
 from ..view import sweep as sv
 from ..view import sweep_text as st
 from ..view.chart import ChartImage
 from ..view.sweep_draw import BandGroup, draw_bands, draw_parallel, draw_scatter
+from ..view.sweep_state import SweepChoices
 from ..view.sweep_text import Legend
 from ..widgets.plot import PALETTE, sticky_range
 from ..widgets.sweep_plots import SweepCanvas
 from ..widgets.text_view import TextView
-
-T = TypeVar("T")
 
 VIEWS = ("curves", "scatter", "parallel")
 TITLES = {"curves": "group curves", "scatter": "scatter", "parallel": "parallel coordinates"}
 MAX_CURVES = 120  # runs whose series the curves follow (the app follows 256 series at most)
 MAX_GROUPS = len(PALETTE)  # groups drawn (one colour each); the legend counts the rest
 OTHER_COLOR = "color(8)"  # the scatter's runs of groups the curves do not draw
-MAX_AXES = 6  # config axes chosen at first
-EVAL_PREFIXES = ("eval", "val", "valid", "test")
 
 
-def default_metric(metrics: Sequence[str], runs: Sequence[RunRecord]) -> str | None:
-    """What a sweep is judged by: the first evaluation metric that has a better direction
-    (``eval/loss``, ``val_accuracy``), else the first metric."""
-    for key in metrics:
-        if key.lower().startswith(EVAL_PREFIXES) and has_better_direction(key, runs):
-            return key
-    return metrics[0] if metrics else None
-
-
-class SweepScreen(LiveScreen):
+class SweepScreen(SweepChoices, LiveScreen):
     DEFAULT_CSS = """
     SweepScreen #sweep-header { height: auto; padding: 0 1; }
     SweepScreen #sweep-legend { height: auto; padding: 0 1; }
     """
+    max_groups = MAX_GROUPS
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
         # the header's tabs show 1/2/3: the footer keeps its room for the rest at 80 columns
@@ -92,17 +79,9 @@ class SweepScreen(LiveScreen):
         super().__init__()
         self.run_ids = list(run_ids) if run_ids is not None else None
         self.view = "curves"
-        self.group_key: str | None = None
-        self.metric: str | None = None
-        self.x_key: str | None = None
-        self.axes: list[str] | None = None
-        self.which = sv.BEST
-        self.highlight: str | None = None
-        self.picked: tuple[str | None, tuple[str, ...]] | None = None  # (group key, labels)
+        self.init_choices()
         self.followed: set[int] = set()
         self._points: dict[int, tuple[int, list[tuple[float, float]]]] = {}
-        self._memo_runs: list[RunRecord] = []
-        self._memo: dict[Hashable, object] = {}
 
     # --- what is shown ---------------------------------------------------------------------
 
@@ -117,72 +96,6 @@ class SweepScreen(LiveScreen):
 
     def plotted_runs(self) -> list[RunRecord]:
         return self.runs
-
-    def _cached(self, runs: Sequence[RunRecord], what: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()`` once per ``what`` while the runs are the same records (the model
-        replaces a record that changed, so an unchanged one is the same object): a live frame
-        that changes no run of the sweep costs no regrouping of 1,000 runs."""
-        held = self._memo_runs
-        if len(held) != len(runs) or any(a is not b for a, b in zip(held, runs, strict=True)):
-            self._memo_runs, self._memo = list(runs), {}
-        if what not in self._memo:
-            self._memo[what] = compute()
-        return cast(T, self._memo[what])
-
-    def metrics(self, runs: Sequence[RunRecord]) -> list[str]:
-        def compute() -> list[str]:
-            keys: dict[str, None] = {}
-            for run in runs:
-                keys.update(dict.fromkeys(main_metrics(run, 50)))
-            return list(keys)
-
-        return self._cached(runs, "metrics", compute)
-
-    def keys(self, runs: Sequence[RunRecord]) -> list[str]:
-        return self._cached(runs, "keys", lambda: sv.sweep_keys(runs))
-
-    def _settle_choices(self, runs: Sequence[RunRecord]) -> list[str]:
-        """Fill in choices not made yet (or no longer possible); returns the sweep keys."""
-        keys = self.keys(runs)
-        if self.group_key not in keys:
-            self.group_key = self._cached(runs, "group", lambda: sv.default_group_key(runs, keys))
-        if self.x_key not in keys:
-            numeric = [k for k in keys if k != sv.TAG and "seed" not in k.lower()]
-            fallback = numeric or keys
-            self.x_key = (
-                self.group_key if self.group_key in numeric else fallback[0] if fallback else None
-            )
-        if self.axes is None or not set(self.axes) <= set(keys):
-            config = [k for k in keys if k != sv.TAG]
-            # seeds are no hyperparameter: a seed axis of a hundred values is a hairball
-            chosen = [k for k in config if "seed" not in k.lower()] or config
-            kept = [k for k in (self.axes or chosen) if k in config]
-            self.axes = kept[:MAX_AXES] or chosen[:MAX_AXES]
-        metrics = self.metrics(runs)
-        if self.metric not in metrics:
-            self.metric = default_metric(metrics, runs)
-        return keys
-
-    def mode(self, runs: Sequence[RunRecord]) -> str:
-        metric = self.metric
-        if metric is None:
-            return "min"
-        return self._cached(runs, ("mode", metric), lambda: metric_direction(metric, runs))
-
-    def ranked(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
-        """Runs with a value of the metric, best first (the highlight moves along these)."""
-        metric, which = self.metric, self.which
-        if metric is None:
-            return []
-        mode = self.mode(runs)
-
-        def compute() -> list[RunRecord]:
-            valued = [(sv.metric_value(r, metric, which, mode), r) for r in runs]
-            kept = [(v, r) for v, r in valued if v is not None]
-            kept.sort(key=lambda p: (p[0] if mode == "min" else -p[0], p[1].created_at))
-            return [r for _, r in kept]
-
-        return self._cached(runs, ("ranked", metric, which), compute)
 
     def compose(self) -> ComposeResult:
         yield TextView(id="sweep-header")
@@ -229,42 +142,6 @@ class SweepScreen(LiveScreen):
         ](runs, canvas)
         self._show_header(runs)
         self._show_legend(legend)
-
-    def _groups(self, runs: Sequence[RunRecord]) -> list[sv.Group]:
-        key = self.group_key
-        if key is None:
-            return [sv.Group("all runs", tuple(r.id for r in runs))]
-        return self._cached(runs, ("groups", key), lambda: sv.group_runs(runs, key))
-
-    def _ranked_groups(self, runs: Sequence[RunRecord]) -> list[tuple[sv.Group, float | None]]:
-        """The groups, best first by the mean of their runs' values of the metric."""
-        metric, which, key = self.metric, self.which, self.group_key
-        groups = self._groups(runs)
-        if metric is None:
-            return [(g, None) for g in groups]
-        mode = self.mode(runs)
-        return self._cached(
-            runs,
-            ("group ranks", key, metric, which),
-            lambda: sv.rank_groups(groups, runs, metric, which, mode),
-        )
-
-    def _shown_groups(self, runs: Sequence[RunRecord]) -> list[sv.Group]:
-        """The groups the curves draw (best first): those picked with ``G`` for this key, else
-        the best :data:`MAX_GROUPS` with the highlighted run's."""
-        ranked = [g for g, _ in self._ranked_groups(runs)]
-        if self.picked is not None and self.picked[0] == self.group_key:
-            labels = set(self.picked[1])
-            chosen = [g for g in ranked if g.label in labels]
-            if chosen:
-                return chosen[:MAX_GROUPS]
-        keep = next((g.label for g in ranked if self.highlight in g.run_ids), None)
-        return sv.choose_groups(ranked, MAX_GROUPS, keep)
-
-    def _group_name(self, group: sv.Group) -> str:
-        if self.group_key is None:
-            return group.label
-        return f"{safe_text(self.group_key, 24)}={safe_text(group.label, 24)}"
 
     def _curve_points(self, sid: int) -> list[tuple[float, float]] | None:
         buffer = self.tapp.model.series.get(sid)
@@ -330,9 +207,6 @@ class SweepScreen(LiveScreen):
         lacking = sum(len(group.run_ids) - with_metric for group, _, _, with_metric in drawn)
         none = next((g for g, *_ in drawn if g.label == sv.NO_VALUE), None)
         return [*legend, parts + st.missing_parts(self.group_key, none, lacking, metric)]
-
-    def _picked_here(self) -> bool:
-        return self.picked is not None and self.picked[0] == self.group_key
 
     def _scatter(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:
         metric, x_key = self.metric, self.x_key
