@@ -44,6 +44,11 @@ def runs_of(db: Path) -> list[RunRecord]:
         return store.read_runs()
 
 
+def tb_id(folder: Path) -> str:
+    """The id the importer gives the run of ``folder``'s event files."""
+    return run_id(sorted(folder.glob("events.out.tfevents.*")))
+
+
 def write_torch(logdir: Path, steps: range, hparams: bool = True) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
@@ -103,7 +108,7 @@ def test_import_keeps_scalars_media_hparams_and_twice_adds_nothing(
         runs = {run.name: run for run in store.read_runs()}
         assert {"torch_run", "tbx_run"} <= set(runs)
         torch_run = runs["torch_run"]
-        assert torch_run.id == run_id(str(logdir), "torch_run")
+        assert torch_run.id == tb_id(logdir / "torch_run")
         assert torch_run.project == "logs" and torch_run.status == "finished"
         assert torch_run.metrics["train/loss"].count == 10
         hostile = torch_run.metrics[HOSTILE_TAG]  # markup and unicode kept as data
@@ -152,7 +157,7 @@ def test_more_logging_imports_only_the_new_points(
     assert "torch_run (tb-" in capsys.readouterr().out
     store = open_store(db_path)
     try:
-        run = store.read_run(run_id(str(logdir), "torch_run"))
+        run = store.read_run(tb_id(logdir / "torch_run"))
         assert run is not None
         points = store.history(run.metrics["train/loss"].series_id)
         assert [p.step for p in points] == list(range(15))  # once each, in order
@@ -180,7 +185,7 @@ def test_last_is_the_value_at_the_highest_step_after_a_restart(
 
     def loss() -> tuple[int, float | None, int | None, list[tuple[int, float]]]:
         with closing(open_store(db_path)) as store:
-            run = store.read_run(run_id(str(logdir), "torch_run"))
+            run = store.read_run(tb_id(logdir / "torch_run"))
             assert run is not None
             summary = run.metrics["train/loss"]
             points = [(p.step, p.value) for p in store.history(summary.series_id)]
@@ -249,7 +254,7 @@ def test_write_run_keeps_each_point_once_and_last_at_the_highest_step(
         return None if best is None else (best[0], best[2])
 
     def key(step: int, value: float) -> tuple[int, str]:
-        return step, repr(value)
+        return step, repr(value + 0.0)  # SQLite stores -0.0 as 0.0 (+ 0.0 makes -0.0 0.0)
 
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -285,7 +290,8 @@ def test_write_run_keeps_each_point_once_and_last_at_the_highest_step(
             assert summary.last is None
         else:
             assert summary.last_step == want[0]
-            assert repr(float("nan") if summary.last is None else summary.last) == repr(want[1])
+            got = float("nan") if summary.last is None else summary.last
+            assert repr(got + 0.0) == repr(want[1] + 0.0)
 
 
 def test_cut_short_event_file_imports_what_is_readable(
@@ -300,7 +306,7 @@ def test_cut_short_event_file_imports_what_is_readable(
     assert "bytes are unreadable" in err and main.name in err
     store = open_store(db_path)
     try:
-        run = store.read_run(run_id(str(logdir), "torch_run"))
+        run = store.read_run(tb_id(logdir / "torch_run"))
         assert run is not None and 0 < run.metrics["train/loss"].count <= 10
     finally:
         store.close()
@@ -331,7 +337,37 @@ def test_a_damaged_run_does_not_cost_the_others(
     assert "run broken: cannot be read" in out.err and "bytes are unreadable" in out.err
     assert "tbx_copy" in out.out and "1 run(s) failed" in out.out
     names = {run.name for run in runs_of(db_path)}
-    assert {"torch_run", "tbx_run", "tbx_copy"} <= names
+    assert "torch_run" in names and len(names & {"tbx_run", "tbx_copy"}) == 1  # one run's files
+    assert "imported before by another path" in out.err
+
+
+def test_the_same_event_files_are_one_run_by_any_path(
+    logdir: Path, tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    before = counts(db_path)
+    link = tmp_path / "link"
+    link.symlink_to(logdir, target_is_directory=True)
+    moved = tmp_path / "moved" / "logs_moved"
+    capsys.readouterr()
+    # a subfolder alone (lightning_logs/version_3), through a symlink, with a trailing slash
+    for source in (logdir / "torch_run", link, f"{logdir}/", moved):
+        if source == moved:
+            moved.parent.mkdir()
+            logdir.rename(moved)
+        assert run_import("tensorboard", str(source), "--db", str(db_path)) == 0
+        assert "0 imported or updated" in capsys.readouterr().out, source
+    assert counts(db_path) == before
+    runs = {run.name: run for run in runs_of(db_path)}
+    assert set(runs) >= {"torch_run", "tbx_run"} and len(runs) == len(before)
+    assert {run.project for run in runs.values()} == {"logs"}  # kept where first imported
+    # and more logging later, reached by the subfolder, adds just the new points
+    write_torch(moved / "torch_run", range(10, 12), hparams=False)
+    assert run_import("tensorboard", str(moved / "torch_run"), "--db", str(db_path)) == 0
+    assert "torch_run (tb-" in capsys.readouterr().out
+    after = {run.name: run for run in runs_of(db_path)}["torch_run"]
+    assert after.metrics["train/loss"].count == 12 and after.project == "logs"
+    assert after.id == tb_id(moved / "torch_run") == runs["torch_run"].id
 
 
 async def test_imported_run_shows_in_the_tui(

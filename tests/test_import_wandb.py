@@ -206,3 +206,122 @@ def test_damaged_bytes_never_break_the_reader(tail: bytes, cut: int) -> None:
     got = list(records(HEADER + body[:cut] + tail, problems))
     assert all(isinstance(r, bytes) for r in got)
     assert record not in got  # a chunk whose CRC fails is never taken
+
+
+RESUMED = textwrap.dedent(
+    """
+    import sys, time
+    import wandb
+
+    def next_second():  # wandb names a run's folder by the second it started
+        start = int(time.time())
+        while int(time.time()) == start:
+            time.sleep(0.01)
+
+    part = wandb.init(mode="offline", project="resumed-proj", id="resumeme", name="resumed",
+                      resume="allow", config={"lr": 0.1, "phase": 1})
+    for step in range(40):
+        wandb.log({"loss": 1.0 / (step + 1)}, step=step)
+    part.finish(exit_code=1)  # preempted
+    next_second()
+    part = wandb.init(mode="offline", project="resumed-proj", id="resumeme", name="resumed",
+                      resume="allow", config={"lr": 0.1})
+    part.config.update({"phase": 2}, allow_val_change=True)
+    for step in range(30, 80):  # from the checkpoint at step 30
+        wandb.log({"loss": 0.5 / (step + 1)}, step=step)
+    part.summary["best"] = 0.001
+    part.finish()
+    next_second()
+    wandb.init(mode="offline", project="resumed-proj", name="boom")
+    wandb.log({"loss": 1.0})
+    raise RuntimeError("boom <b>")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def resumed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wandb_resumed")
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": str(root),
+        "WANDB_CACHE_DIR": str(root / "cache"),
+        "WANDB_CONFIG_DIR": str(root / "config"),
+        "WANDB_DATA_DIR": str(root / "data"),
+        "HOME": str(root / "home"),
+    }
+    (root / "script.py").write_text(RESUMED)
+    done = subprocess.run(
+        [sys.executable, str(root / "script.py")], cwd=root, env=env, timeout=120,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1 and "boom" in done.stderr  # the last run raises, on purpose
+    return root / "wandb"
+
+
+def resumed_parts(wandb_dir: Path) -> list[Path]:
+    return sorted(p for p in wandb_dir.glob("offline-run-*-resumeme") if not p.is_symlink())
+
+
+def test_resumed_run_parts_merge_into_one_run_in_time_order(
+    resumed_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resumed_dir = shutil.copytree(resumed_dir, tmp_path / "wandb", symlinks=True)
+    first, second = resumed_parts(resumed_dir)
+    # a process killed before wandb flushed anything leaves a header alone (7 bytes)
+    empty = resumed_dir / "offline-run-20000101_000000-resumeme"
+    empty.mkdir()
+    (empty / "run-resumeme.wandb").write_bytes(HEADER)
+    db = tmp_path / "one.db"
+    assert run_import("wandb", str(resumed_dir), "--db", str(db)) == 0
+    captured = capsys.readouterr()
+    assert "skipped: no readable records" in captured.err
+    runs = {run.name: run for run in runs_of(db)}
+    assert set(runs) == {"resumed", "boom"}  # the empty part is no run of its own
+    run = runs["resumed"]
+    assert run.id == "resumeme" and run.project == "resumed-proj"
+    assert run.status == "finished" and run.exit_code == 0 and run.error is None
+    assert run.step == 79 and run.created_at > 1e9  # the first part's start, never 1970
+    assert run.config == {"lr": 0.1, "phase": 2} and run.summary["best"] == 0.001
+    assert run.metrics["loss"].count == 90  # steps 30..39 logged by both parts
+    assert run.metrics["loss"].last == pytest.approx(0.5 / 80)
+    with closing(open_store(db)) as store:
+        points = store.history(run.metrics["loss"].series_id)
+    assert {p.step for p in points} == set(range(80))
+    assert run_import("wandb", str(resumed_dir), "--db", str(db)) == 0
+    assert "2 already up to date" in capsys.readouterr().out
+
+    # the first part imported alone (still preempted), the resumed one later: only it is added
+    later = tmp_path / "later.db"
+    assert run_import("wandb", str(first), "--db", str(later)) == 0
+    (alone,) = runs_of(later)
+    assert alone.status == "failed" and alone.step == 39 and alone.error == "exit code 1"
+    capsys.readouterr()
+    assert run_import("wandb", str(resumed_dir), "--db", str(later)) == 0
+    assert "resumed (resumeme): 50 points" in capsys.readouterr().out
+    merged = {r.name: r for r in runs_of(later)}["resumed"]
+    assert merged.status == "finished" and merged.step == 79
+    assert merged.metrics["loss"].count == 90 and merged.created_at == alone.created_at
+    assert second.exists()
+
+
+def test_a_folder_without_records_alone_is_skipped_with_a_message(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "offline-run-20000101_000000-killed"
+    folder.mkdir()
+    (folder / "run-killed.wandb").write_bytes(HEADER)
+    assert run_import("wandb", str(folder), "--db", str(db_path)) == 1
+    assert "skipped: no readable records" in capsys.readouterr().err
+    assert not db_path.exists() or runs_of(db_path) == []
+
+
+def test_a_run_that_raised_says_why_it_failed(resumed_dir: Path, db_path: Path) -> None:
+    (boom,) = [p for p in resumed_dir.glob("offline-run-*") if p not in resumed_parts(resumed_dir)
+               and not p.is_symlink()]  # fmt: skip
+    assert run_import("wandb", str(boom), "--db", str(db_path)) == 0
+    (run,) = runs_of(db_path)
+    assert run.status == "failed" and run.exit_code == 1
+    assert run.error == "exit code 1: RuntimeError: boom <b>"

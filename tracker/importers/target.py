@@ -80,6 +80,13 @@ class SourceRun:
     media: list[tuple[str, int, float, Encoded]] = field(default_factory=list)  # key, step, t
     console: list[tuple[int, float, str]] = field(default_factory=list)  # stream, t, text
     problems: list[str] = field(default_factory=list)  # what could not be read, for the user
+    # Other start times this run may have been imported with: each part of a resumed run
+    # starts anew, and one part imported alone took its own start.
+    starts: list[float] = field(default_factory=list)
+    # The id says the run's content (TensorBoard: its event files), not where it was found:
+    # a stored run with the id and start is this one whatever project it was imported into,
+    # and it keeps that project and name.
+    content_id: bool = False
 
     def point(self, key: str, step: int, value: float, wall: float) -> None:
         """Add one scalar to the series ``key`` (cleaned into a key the tracker takes)."""
@@ -138,6 +145,13 @@ def write_run(
             f"{before['project']}); not merged (import into another database, or give the "
             "--project it was imported with)"
         )
+    if before is not None and run.content_id:
+        if (before["project"], before["name"]) != (run.project, run.name):
+            result.problems.append(
+                f"the same run as {before['name']} (project {before['project']}), imported "
+                "before by another path: kept there"
+            )
+        run.project, run.name = str(before["project"]), str(before["name"])
     created = float(before["created_at"]) if before is not None else run.created_at
     for key, series in run.series.items():
         result.points += _write_series(store, run.id, key, series, created, progress)
@@ -160,7 +174,10 @@ class ImportConflict(ValueError):
 def _same_run(row: dict[str, Any], run: SourceRun) -> bool:
     """This run imported before: its start and project are the source's (a run logged here, or
     another tool's, that happens to share the id is not)."""
-    return abs(float(row["created_at"]) - run.created_at) < 1e-3 and row["project"] == run.project
+    stored = float(row["created_at"])
+    if not any(abs(stored - start) < 1e-3 for start in (run.created_at, *run.starts)):
+        return False
+    return run.content_id or row["project"] == run.project
 
 
 def _write_series(

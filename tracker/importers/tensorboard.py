@@ -3,8 +3,12 @@ reader (``RawEventFileLoader`` and the ``data_compat``/``dataclass_compat`` laye
 ``EventFileLoader`` applies), never a parser of our own.
 
 Every directory under LOGDIR that holds event files is one run, named by its path relative to
-LOGDIR, with the id ``tb-`` + a hash of LOGDIR's absolute path and that relative path (so the
-same directory imported again is the same run). Its event files are read in name order (their
+LOGDIR. Its id is ``tb-`` + a hash of what the event files themselves say: the oldest one's name
+(``events.out.tfevents.<time>.<host>.<pid>.<n>``) and its first event's wall time. So the same
+files are the same run however they are reached: LOGDIR or one of its subfolders, a symlink, the
+folder moved or copied; the run keeps the project and name it was first imported with. (Ids
+made by the first importer, from the path, are not recognised: it shipped in no release.) Its
+event files are read in name order (their
 names start with the time they were created), so a writer that was restarted appends. What
 is kept: scalars with their steps and wall times, images (their PNG bytes as stored) and
 histograms as media, and the hparams plugin's hyperparameters as the run's config. A record
@@ -36,9 +40,20 @@ def _module(name: str) -> Any:
     return importlib.import_module(name)
 
 
-def run_id(logdir: str, relative: str) -> str:
-    """The stable id of the run in ``logdir/relative``."""
-    key = f"{os.path.abspath(logdir)}\0{relative}".encode("utf-8", "surrogateescape")
+def run_id(files: list[Path]) -> str:
+    """The id of the run whose event files (in name order) are ``files``: from the oldest
+    one's name and first event, never from the path it was found by."""
+    first = files[0]
+    wall = ""
+    try:
+        loader = _module("tensorboard.backend.event_processing.event_file_loader")
+        event_pb2 = _module("tensorboard.compat.proto.event_pb2")
+        for record in loader.RawEventFileLoader(str(first)).Load():
+            wall = repr(float(event_pb2.Event.FromString(record).wall_time))
+            break
+    except Exception:  # an unreadable first event: the name alone (read_run reports it)
+        wall = ""
+    key = f"{first.name}\0{wall}".encode("utf-8", "surrogateescape")
     return "tb-" + hashlib.sha256(key).hexdigest()[:16]
 
 
@@ -74,30 +89,27 @@ def read_logdir(logdir: str, project: str | None = None, on_read: Tick = None) -
             f"{logdir}: no TensorBoard event files (events.out.tfevents.*) in it or below it"
         )
     base = clean_name(path.resolve().name, "tensorboard")
-    return _runs(logdir, runs, project or base, base, on_read)
+    return _runs(runs, project or base, base, on_read)
 
 
-def _runs(
-    logdir: str, runs: list[tuple[str, list[Path]]], project: str, base: str, on_read: Tick
-) -> RunSource:
+def _runs(runs: list[tuple[str, list[Path]]], project: str, base: str, on_read: Tick) -> RunSource:
     for relative, files in runs:
         name = base if relative == "." else relative
         try:
-            yield read_run(logdir, relative, files, project, name, on_read)
+            yield read_run(files, project, name, on_read)
         except (OSError, ValueError) as exc:
             yield ImportSourceError(f"run {name}: cannot be read: {exc}")
 
 
-def read_run(
-    logdir: str, relative: str, files: list[Path], project: str, name: str, on_read: Tick = None
-) -> SourceRun:
+def read_run(files: list[Path], project: str, name: str, on_read: Tick = None) -> SourceRun:
     """One run: every event file of one directory, in order."""
     run = SourceRun(
-        id=run_id(logdir, relative),
+        id=run_id(files),
         name=clean_name(name, "tensorboard"),
         project=clean_name(project, "tensorboard"),
         created_at=0.0,
         tags=["tensorboard"],
+        content_id=True,
     )
     first: float | None = None
     initial: dict[str, Any] = {}  # tag -> its first SummaryMetadata (dataclass_compat's state)

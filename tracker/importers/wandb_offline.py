@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import struct
 import zlib
 from collections.abc import Iterator
@@ -106,47 +107,104 @@ def read_wandb(source: str, project: str | None = None, on_read: Tick = None) ->
 
 
 def _runs(files: list[Path], project: str | None, on_read: Tick) -> RunSource:
-    for file in files:
+    parts: dict[str, list[Path]] = {}
+    for file in files:  # a resumed run: one folder per process, each with the run's id
+        parts.setdefault(file.stem.removeprefix("run-"), []).append(file)
+    for group in parts.values():
         try:
-            yield read_run(file, project, on_read)
+            run = read_parts(group, project, on_read)
         except (OSError, ValueError) as exc:
-            yield ImportSourceError(f"{file}: cannot be read: {exc}")
+            yield ImportSourceError(f"{group[0]}: cannot be read: {exc}")
+            continue
+        if run is None:
+            yield ImportSourceError(
+                f"{group[0]}: skipped: no readable records (its process was killed before "
+                "wandb wrote any)"
+            )
+        else:
+            yield run
 
 
 def read_run(file: Path, project: str | None = None, on_read: Tick = None) -> SourceRun:
     """One wandb run from its ``.wandb`` file and the ``files/`` folder beside it."""
+    run = read_parts([file], project, on_read)
+    if run is None:
+        raise ValueError("no readable records (its process was killed before wandb wrote any)")
+    return run
+
+
+def read_parts(
+    files: list[Path], project: str | None = None, on_read: Tick = None
+) -> SourceRun | None:
+    """One wandb run from the ``.wandb`` files of its parts (a run resumed with its id writes
+    one folder per process), merged in the order they started: the later part's history
+    follows, its config and summary update the earlier ones', its exit says how the run
+    ended. A part without a readable record is skipped (and said so); None when all are."""
     from wandb.proto import wandb_internal_pb2 as pb
 
     problems: list[str] = []
-    fallback_id = file.stem.removeprefix("run-")
-    run = SourceRun(id=fallback_id, name=fallback_id, project="wandb", created_at=0.0)
-    state = _State(run, file.parent / "files")
-    for count, raw in enumerate(records(file.read_bytes(), problems), 1):
-        if on_read is not None and count % READ_TICK == 0:
-            on_read(READ_TICK)
-        record = pb.Record()  # type: ignore[attr-defined]
-        try:
-            record.ParseFromString(raw)
-        except Exception:  # protobuf's DecodeError
-            problems.append("a record that cannot be decoded was left out")
+    parsed: list[tuple[float, str, Path, list[Any]]] = []
+    for file in files:
+        found: list[Any] = []
+        for count, raw in enumerate(records(file.read_bytes(), problems), 1):
+            if on_read is not None and count % READ_TICK == 0:
+                on_read(READ_TICK)
+            record = pb.Record()  # type: ignore[attr-defined]
+            try:
+                record.ParseFromString(raw)
+            except Exception:  # protobuf's DecodeError
+                problems.append("a record that cannot be decoded was left out")
+                continue
+            found.append(record)
+        if not any(r.WhichOneof("record_type") in ("run", "history") for r in found):
+            problems.append(f"{file.parent.name}: skipped: no readable records")
             continue
-        state.take(record)
+        parsed.append((_started(found), file.parent.name, file, found))
+    if not parsed:
+        return None
+    parsed.sort(key=lambda part: part[:2])  # wandb names folders by the second they started
+    fallback_id = files[0].stem.removeprefix("run-")
+    run = SourceRun(id=fallback_id, name=fallback_id, project="wandb", created_at=0.0)
+    state = _State(run)
+    for _start, _folder, file, found in parsed:
+        state.part(file.parent / "files")
+        for record in found:
+            state.take(record)
     state.done(project)
+    run.starts = [part[0] for part in parsed if part[0] != math.inf]
+    if len(parsed) > 1:
+        run.problems.append(f"{len(parsed)} resumed parts merged")
     run.problems.extend(problems)
     return run
 
 
-class _State:
-    """A run built up record by record."""
+def _started(found: list[Any]) -> float:
+    """A part's start: its run record's start time, else its first history row's wall time."""
+    for record in found:
+        if record.WhichOneof("record_type") == "run" and record.run.HasField("start_time"):
+            start = record.run.start_time
+            return float(start.seconds + start.nanos / 1e9)
+    return math.inf
 
-    def __init__(self, run: SourceRun, files: Path) -> None:
+
+class _State:
+    """A run built up record by record, part after part."""
+
+    def __init__(self, run: SourceRun) -> None:
         self.run = run
-        self.files = files
+        self.files: list[Path] = []
         self.step = 0
         self.last_wall = 0.0
         self.exit: Any = None
-        self.start: float | None = None
+        self.start: float | None = None  # the first part's
+        self.part_start: float | None = None  # this part's
         self.left_out: dict[str, int] = {}
+
+    def part(self, files: Path) -> None:
+        """The next part begins: its own exit (or none) says how the run ended."""
+        self.files.append(files)
+        self.exit = None
+        self.part_start = None
 
     def take(self, record: Any) -> None:
         kind = record.WhichOneof("record_type")
@@ -174,7 +232,9 @@ class _State:
         run.host = info.host
         run.tags = [str(t) for t in info.tags]
         if info.HasField("start_time"):
-            self.start = info.start_time.seconds + info.start_time.nanos / 1e9
+            start = info.start_time.seconds + info.start_time.nanos / 1e9
+            self.part_start = start
+            self.start = start if self.start is None else min(self.start, start)
         _apply(run.config, info.config.update, [])
         _apply(run.summary, info.summary.update, [])
         if info.run_group:
@@ -220,7 +280,7 @@ class _State:
         if kind == "histogram":
             item = _histogram(value)
         elif kind == "image-file":
-            item = _image_file(self.files, value)
+            item = _image_file(self.files[-1], value)
         if item is None:
             self.left_out[kind] = self.left_out.get(kind, 0) + 1
             return
@@ -228,7 +288,8 @@ class _State:
 
     def done(self, project: str | None) -> None:
         run = self.run
-        _read_files(run, self.files)
+        for files in self.files:  # a later part's files update the earlier ones'
+            _read_files(run, files)
         run.config.pop("_wandb", None)
         for key in [k for k in run.summary if k.startswith("_")]:
             del run.summary[key]
@@ -243,11 +304,26 @@ class _State:
         else:
             run.exit_code = int(self.exit.exit_code)
             run.status = "finished" if run.exit_code == 0 else "failed"
+            if run.exit_code != 0:
+                run.error = _failure(run)
             if self.exit.runtime:
-                run.finished_at = run.created_at + float(self.exit.runtime)
+                began = self.part_start if self.part_start is not None else run.created_at
+                run.finished_at = began + float(self.exit.runtime)
         if self.left_out:
             kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.left_out.items()))
             run.problems.append(f"left out (not imported): {kinds}")
+
+
+def _failure(run: SourceRun) -> str:
+    """Why a run that exited non-zero failed: its exit code and, where it died of an exception
+    wandb caught, the traceback's last line (``RuntimeError: boom``) from its stderr."""
+    reason = f"exit code {run.exit_code}"
+    text = "".join(chunk for stream, _wall, chunk in run.console[-200:] if stream == 2)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    mark = "Traceback (most recent call last):"
+    if mark in lines and lines[-1] != mark:
+        reason += f": {lines[-1][:300]}"
+    return reason
 
 
 def _drop_media(summary: dict[str, Any]) -> None:
