@@ -514,3 +514,44 @@ def test_a_relogged_step_shows_its_last_value_and_the_stats_count_every_point(
     assert run.history(keys="a")["a"].tolist() == [1.0, 7.0]
     stats = run.metrics["a"]
     assert (stats.last, stats.count, stats.max) == (7.0, 3, 1e308)
+
+
+def test_keys_with_brackets_are_themselves_and_patterns_still_work(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    with tracker.init(project="br", name="b", db=db, quiet=True) as run:
+        for step in range(5):
+            run.log({"loss[0]": step * 1.0, "acc[top1]": step / 10, "plain": step})
+    with tracker.init(project="br", name="other", db=db, quiet=True) as run:
+        run.log({"plain": 1.0})
+    api = tracker.Api(db)
+    indexed = api.runs(filter="name=b")[0]
+    frame = indexed.history(keys=["loss[0]", "acc[top1]"])
+    assert list(frame.columns) == ["step", "time", "loss[0]", "acc[top1]"]
+    assert frame["loss[0]"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert list(indexed.history(keys="loss[[]0]").columns) == ["step", "time", "loss[0]"]
+    assert list(indexed.history(keys="*[[]*").columns) == ["step", "time", "acc[top1]", "loss[0]"]
+    stacked = api.runs().history(keys=["loss[0]", "plain"])  # "other" lacks loss[0]: NaN
+    assert stacked["loss[0]"].notna().sum() == 5 and len(stacked) == 6
+    rows = list(indexed.scan_history(keys=["acc[top1]"]))
+    assert [r["acc[top1]"] for r in rows] == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert "metrics.loss[0]" in api.runs().summary_table(metrics=["loss[0]"]).columns
+
+
+def test_an_x_no_run_has_raises_with_close_names(sweep: tuple[Path, dict[str, str]]) -> None:
+    runs = tracker.Api(sweep[0]).runs()
+    with pytest.raises(KeyError, match="close: epoch"):
+        runs.history(x="epcoh")
+    with pytest.raises(KeyError, match="close: epoch"):
+        runs[0].history(x="epcoh")
+
+
+def test_a_missing_path_among_several_is_an_error(
+    sweep: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    typo = tmp_path / "sweep_typo.db"
+    with pytest.raises(tracker.DatabaseError, match=r"sweep_typo\.db: no such file or folder$"):
+        tracker.Api([sweep[0], typo])
+    with pytest.raises(tracker.DatabaseError, match=r"did you mean filter='cfg.lr<0.05'\?"):
+        tracker.Api([sweep[0], "cfg.lr<0.05"])
+    (tmp_path / "folder").mkdir()  # an empty folder beside a file: its files may come later
+    assert len(tracker.Api([sweep[0], tmp_path / "folder"]).runs()) == 3

@@ -269,3 +269,21 @@ def test_ls_and_best_take_databases_as_arguments_too(
     assert listings == [["a", "b"]] * 3
     assert main(["best", "--metric", "loss", "--json", a, b]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "b"
+
+
+def test_ls_names_a_missing_database_and_a_filter_given_as_one(
+    sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = str(tmp_path / "typo.db")
+    for argv in (
+        ["ls", str(sweep), typo],
+        [str(sweep), typo, "ls"],
+        ["ls", "--db", str(sweep), "--db", typo],
+    ):
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        assert f"{typo}: no such file or folder" in captured.err and captured.out == ""
+    assert main(["ls", str(sweep), "cfg.lr<0.05"]) == 1
+    assert "did you mean --filter 'cfg.lr<0.05'?" in capsys.readouterr().err
+    assert main(["ls", "status=finished"]) == 1
+    assert "did you mean --filter 'status=finished'?" in capsys.readouterr().err

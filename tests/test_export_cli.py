@@ -181,3 +181,90 @@ def test_through_tracktui_main(db: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(list(csv.reader(io.StringIO(capsys.readouterr().out)))) == 3
     assert cli.main([str(db), "export", "--what", "summary"]) == 0
     assert cli.main(["export", "--db", str(db), "cfg.lr<<1"]) == 2
+
+
+@pytest.fixture(scope="module")
+def bracket_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keys with glob characters in their names, and an ``epoch`` only one run logs."""
+    path = tmp_path_factory.mktemp("brackets") / "runs.db"
+    with tracker.init(project="b", name="indexed", db=path, quiet=True) as run:
+        for step in range(5):
+            run.log({"loss[0]": step * 1.0, "acc[top1]": step / 10, "[bold]x[/bold]": 1.0})
+    with tracker.init(project="b", name="epochs", db=path, quiet=True) as run:
+        for step in range(4):
+            run.log({"loss[0]": 2.0, "epoch": step // 2}, step=step)
+    return path
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+@pytest.mark.parametrize("format", ["csv", "jsonl", "parquet"])
+def test_keys_with_brackets_are_exported_as_themselves(
+    bracket_db: Path, tmp_path: Path, layout: str, format: str
+) -> None:
+    out = tmp_path / f"b.{format}"
+    assert (
+        export("--db", str(bracket_db), "--format", format, "--layout", layout, "-o", str(out)) == 0
+    )
+    if format == "parquet":
+        frame = pq.read_table(out).to_pandas()
+    elif format == "csv":
+        frame = pd.read_csv(out)
+    else:
+        frame = pd.read_json(out, lines=True)
+    if layout == "wide":
+        assert {"loss[0]", "acc[top1]", "[bold]x[/bold]", "epoch"} <= set(frame.columns)
+        assert frame["loss[0]"].notna().sum() == 9
+    else:
+        assert sorted(set(frame["key"])) == ["[bold]x[/bold]", "acc[top1]", "epoch", "loss[0]"]
+        assert len(frame) == 5 * 3 + 4 * 2
+
+
+def test_metrics_naming_a_bracket_key_exports_its_column(
+    bracket_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert export("--db", str(bracket_db), "--metrics", "loss[0]") == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["run_id", "run_name", "step", "time", "loss[0]"] and len(rows) == 10
+    assert export("--db", str(bracket_db), "--metrics", "loss[[]0]", "--what", "summary") == 0
+    assert "metrics.loss[0]" in capsys.readouterr().out  # a pattern still works as one
+
+
+def test_a_metric_or_x_that_no_run_has_is_an_error_before_writing(
+    bracket_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "kept.csv"
+    out.write_text("earlier export\n")
+    assert export("--db", str(bracket_db), "--x", "epcoh", "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "--x epcoh" in err and "close: epoch" in err and "acc[top1]" in err
+    assert export("--db", str(bracket_db), "--metrics", "nomatch/*", "-o", str(out)) == 2
+    assert "--metrics nomatch/* matches no metric" in capsys.readouterr().err
+    assert export("--db", str(bracket_db), "--metrics", "los[0]", "--what", "summary") == 2
+    assert "close: loss[0]" in capsys.readouterr().err
+    assert out.read_text() == "earlier export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.csv"]  # no temporary file left
+
+
+def test_runs_without_the_x_metric_are_named(
+    bracket_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "e.csv"
+    assert export("--db", str(bracket_db), "--x", "epoch", "-o", str(out)) == 0
+    err = capsys.readouterr().err
+    indexed = tracker.Api(bracket_db).runs(filter="name=indexed")[0].id
+    assert f"left out 1 run without epoch: {indexed}" in err
+    assert "wrote 4 rows of 1 run" in err
+    assert set(pd.read_csv(out)["run_name"]) == {"epochs"}
+
+
+def test_a_failed_export_leaves_the_earlier_file(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "h.parquet"
+    out.write_bytes(b"earlier")
+    (tmp_path / "h.parquet.d").mkdir()  # nothing may be renamed over a folder
+    assert export("--db", str(db), "--format", "parquet", "-o", str(tmp_path / "h.parquet.d")) != 0
+    capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.parquet", "h.parquet.d"]
+    assert export("--db", str(db), "--format", "parquet", "-o", str(out)) == 0
+    assert pq.read_table(out).num_rows == 40

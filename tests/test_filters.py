@@ -82,6 +82,11 @@ def names(expression: str) -> list[str]:
         ("cfg.optimizer.lr=0.1", ["lora-r16"]),
         ("cfg.optimizer.lr=5", ["lr-1e-2"]),  # a flat "optimizer.lr" key wins
         ("cfg.amp=true", ["lora-r16"]),
+        ("cfg.amp=True", ["lora-r16"]),  # Python's spelling, any case
+        ("cfg.amp=TRUE", ["lora-r16"]),
+        ("cfg.amp=False", []),
+        ("cfg.amp!=True", ["baseline", "lr-1e-2", "no-metrics"]),
+        ("cfg.optimizer.name=ADAMW", []),  # only a true/false value ignores case
         ("cfg.warmup=0", ["baseline"]),
         ("project=other", ["no-metrics"]),
         ("summary.best=1", ["lora-r16", "baseline", "lr-1e-2", "no-metrics"]),

@@ -20,7 +20,7 @@ import tracker
 from tracker.db import multi, open_store
 from tracker.db.multi import MultiStore, split_id
 from tracker.db.target import several
-from tracker.errors import DatabaseUnavailable
+from tracker.errors import DatabaseError, DatabaseUnavailable
 from tui.app import TrackTuiApp
 from tui.demo_db import NOW
 from tui.reader import DatabaseReader
@@ -310,7 +310,9 @@ def test_nothing_to_open_says_no_database(tmp_path: Path) -> None:
     conn.execute("CREATE TABLE things (a)")
     conn.close()
     with pytest.raises(DatabaseUnavailable, match=r"no database here yet.*another program"):
-        open_store(several([tmp_path / "empty", tmp_path / "missing.db"]))
+        open_store(several([tmp_path / "empty", tmp_path]))
+    with pytest.raises(DatabaseError, match=r"missing.db: no such file or folder"):
+        several([tmp_path / "empty", tmp_path / "missing.db"])  # a named file: a typo
     reader = DatabaseReader(several([tmp_path / "empty"]))
     reader.poll()
     assert reader.status is not None and reader.status.state == "missing"

@@ -203,8 +203,12 @@ def comparison(getter: Getter, op: str, literal: str, expression: str, position:
         return _regex_term(getter, literal, expression, position)
     compare = _COMPARE[op]
     number = as_number(literal)
+    # a bool field against true/false in any case: Python's `True` is how many people write it
+    boolean = literal.lower() if literal.lower() in ("true", "false") else None
 
     def one(value: Any) -> bool:
+        if boolean is not None and isinstance(value, bool):
+            return compare(as_text(value), boolean)
         if number is not None:
             field_number = as_number(value)
             if field_number is not None:

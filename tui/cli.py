@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracker.db import Target, open_store, parse_target
-from tracker.db.target import several
+from tracker.db.target import looks_like_filter, missing_reason, several
 from tracker.errors import DatabaseError, FilterError, NoDatabaseYet
 from tracker.filters import filter_runs, sort_key_getter, sort_runs
 from tracker.models import RunRecord
@@ -129,7 +129,10 @@ def _db_path(args: argparse.Namespace) -> Target:
         *(getattr(args, "sub_db", None) or ()),
     ]
     if given and len(given) > 1:
-        return several(given)
+        return several(given, filter_option="--filter ")  # a named path missing: an error
+    if given and looks_like_filter(given[0]) and not os.path.exists(given[0]):
+        # `tracktui ls 'cfg.lr<0.05'`: a filter, not a database yet to be written
+        raise DatabaseError(given[0], missing_reason(given[0], "--filter "))
     return parse_target(given[0] if given else args.db)
 
 

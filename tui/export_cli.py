@@ -20,10 +20,12 @@ text is written as stored.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import io
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from tracker.api.frames import Columns
 
 FORMATS = ("csv", "parquet", "jsonl")
+X_BUILTIN = ("step", "time", "timestamp")
 NO_PYARROW = "tracktui export --format parquet needs pyarrow: pip install 'tracktui[analysis]'"
 
 
@@ -109,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(api_type: type[Api], args: argparse.Namespace) -> int:
+    from tracker.api.run import x_name
+
     expression = " ".join(args.filter_words)
     if args.filter:
         expression = f"({expression}) AND ({args.filter})" if expression else args.filter
@@ -116,51 +121,120 @@ def _export(api_type: type[Api], args: argparse.Namespace) -> int:
     if args.format == "parquet" and to_stdout:
         emit("tracktui: --format parquet writes a file: give -o FILE.parquet", error=True)
         return 2
+    args.x = x_name(args.x)
     api = api_type(_db_path(args))
     try:
+        written_to = None if to_stdout else _temporary(args.output)
+    except OSError as exc:
+        api.close()
+        emit(f"tracktui: cannot write {safe_text(args.output)}: {exc.strerror}", error=True)
+        return 2
+    try:
         runs = api.runs(args.project, expression, args.sort, args.desc)
+        problem = check_keys(runs, args)
+        if problem:
+            emit(f"tracktui: {safe_text(problem)}", error=True)
+            return 2
         if args.what == "summary":
             columns = runs.summary_table(args.metrics, format="numpy")
-            written = write_summary(columns, args.format, args.output, to_stdout)
+            written, exported = (
+                write_summary(columns, args.format, written_to, to_stdout),
+                len(runs),
+            )
         else:
-            written = write_history(runs, args, to_stdout)
+            written, exported = write_history(runs, args, to_stdout, written_to)
+        if written_to is not None:
+            try:
+                os.replace(written_to, args.output)
+            except OSError as exc:
+                emit(f"tracktui: cannot write {safe_text(args.output)}: {exc.strerror}", error=True)
+                return 2
+            written_to = None
     except KeyError as exc:
         emit(f"tracktui: {safe_text(exc.args[0] if exc.args else exc)}", error=True)
         return 2
     finally:
+        if written_to is not None:  # failed: the file asked for is left as it was
+            with contextlib.suppress(OSError):
+                os.unlink(written_to)
         for left_out in api.left_out:
             emit(f"tracktui: left out {safe_text(str(left_out))}", error=True)
         api.close()
     if not to_stdout:
-        noun = "run" if len(runs) == 1 else "runs"
-        emit(
-            f"wrote {written:,} rows of {len(runs)} {noun} to {safe_text(args.output)}", error=True
-        )
+        noun = "run" if exported == 1 else "runs"
+        emit(f"wrote {written:,} rows of {exported} {noun} to {safe_text(args.output)}", error=True)
     elif not runs:
         emit(f"tracktui: no runs{' match' if expression else ''} in {api.db}", error=True)
     return 0
 
 
+def _temporary(output: str) -> str:
+    """A new file beside ``output`` to write into and rename over it once complete, so a
+    failed export never leaves a half-written file (or a damaged earlier one)."""
+    folder, name = os.path.split(os.path.abspath(output))
+    path = os.path.join(folder, f".{name}.{os.getpid()}.part")
+    with open(path, "x"):  # the umask's mode, as the file itself would get
+        pass
+    return path
+
+
+def check_keys(runs: Runs, args: argparse.Namespace) -> str | None:
+    """Why ``--metrics`` or ``--x`` cannot be exported (a name or pattern that matches no
+    metric of any run), before anything is written; None when they can."""
+    from tracker.api.run import close_hint, unmatched_keys
+
+    if not runs:
+        return None
+    available = list(dict.fromkeys(k for r in runs for k in r.metrics))
+    noun = "run" if len(runs) == 1 else "runs"
+    some = ", ".join(sorted(available)[:8]) + (", ..." if len(available) > 8 else "")
+    known = f"; the {len(runs)} {noun} have {len(available)} metrics: {some or 'none'}"
+    if args.metrics:
+        missing = unmatched_keys(available, args.metrics)
+        if missing:
+            hints = "".join(close_hint(m, available) for m in missing)
+            return f"--metrics {' '.join(missing)} matches no metric{hints}{known}"
+    if args.what == "history" and args.x not in X_BUILTIN and args.x not in available:
+        return (
+            f"--x {args.x}: no run has that metric (x is step, time, timestamp or a "
+            f"logged metric){close_hint(args.x, available)}{known}"
+        )
+    return None
+
+
 # --- history ----------------------------------------------------------------------------------
-def write_history(runs: Runs, args: argparse.Namespace, to_stdout: bool) -> int:
-    """Every run's history, one run at a time; the rows written."""
+def write_history(
+    runs: Runs, args: argparse.Namespace, to_stdout: bool, output: str | None
+) -> tuple[int, int]:
+    """Every run's history, one run at a time, into ``output`` (None: stdout); the rows and
+    runs written. Runs without the ``--x`` metric are left out and named on stderr."""
     available = list(dict.fromkeys(k for r in runs for k in r.metrics))
     from tracker.api.run import select_keys
 
     keys = [k for k in select_keys(available, args.metrics) if k != args.x]
     heads = ["run_id", "run_name", *(["timestamp"] if args.x == "timestamp" else [])]
-    if args.x not in ("step", "time", "timestamp"):
+    if args.x not in X_BUILTIN:
         heads.append(args.x)
     heads += ["step", "time"]
     header = [*heads, "key", "value"] if args.layout == "long" else [*heads, *keys]
+    chosen = [r for r in runs if args.x in X_BUILTIN or args.x in r.metrics]
+    lacking = [r.id for r in runs if args.x not in X_BUILTIN and args.x not in r.metrics]
+    if lacking:
+        shown = ", ".join(lacking[:5]) + (
+            f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        )
+        noun = "run" if len(lacking) == 1 else "runs"
+        emit(
+            f"tracktui: left out {len(lacking)} {noun} without {safe_text(args.x)}: "
+            f"{safe_text(shown)}",
+            error=True,
+        )
     total = 0
-    with _sink(args.format, args.output, header, keys, args.layout) as write:
-        for item in runs:
-            if args.x not in ("step", "time", "timestamp") and args.x not in item.metrics:
-                continue
-            columns, _ = item.columns(keys, args.x, args.samples, system=True)
+    with _sink(args.format, output, header, keys, args.layout) as write:
+        for item in chosen:
+            columns, _ = item.columns(keys, args.x, args.samples, system=True, exact=True)
             total += write(item.id, item.name, columns, to_stdout)
-    return total
+    return total, len(chosen)
 
 
 Writer = Callable[[str, str, "Columns", bool], int]

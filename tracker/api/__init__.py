@@ -41,7 +41,7 @@ from ..models import RunRecord
 from ..sanitize import safe_text
 from .frames import Columns, check_format, require_pandas, require_polars, stacked, to_frame
 from .media import MediaFile
-from .run import Run, select_keys, x_name
+from .run import Run, close_hint, select_keys, x_name
 from .table import summary_columns, uniform
 
 __all__ = ["Api", "LeftOut", "LeftOutWarning", "MediaFile", "Run", "Runs"]
@@ -129,7 +129,8 @@ class Runs(list[Run]):
     ) -> Any:
         """Every run's :meth:`Run.history` in one frame, ``run_id`` and ``run_name`` (as
         categories) first: one row per run and step, one column per metric (a run that
-        lacks a key has NaN there). Runs that lack a metric ``x`` are left out."""
+        lacks a key has NaN there). Runs that lack a metric ``x`` are left out; KeyError when
+        none has it."""
         check_format(format)
         columns, _ = self.history_columns(keys, x, samples, system)
         return to_frame(columns, format)
@@ -148,6 +149,11 @@ class Runs(list[Run]):
         chosen_runs = [
             run for run in self if x in ("step", "time", "timestamp") or x in run.metrics
         ]
+        if self and not chosen_runs:  # a typo, not runs that happen to lack it
+            raise KeyError(
+                f"none of the {len(self)} runs has a metric {x!r} to use as x (x is step, "
+                f"time, timestamp or a logged metric){close_hint(x, available)}"
+            )
         rows = sum(
             min(
                 samples or sys.maxsize,
@@ -156,7 +162,8 @@ class Runs(list[Run]):
             for run in chosen_runs
         )  # the rows of runs whose keys are logged together; grown where they are not
         per_run = (
-            (run.id, run.name, run.columns(chosen, x, samples, system)[0]) for run in chosen_runs
+            (run.id, run.name, run.columns(chosen, x, samples, system, exact=True)[0])
+            for run in chosen_runs
         )
         return stacked(per_run, chosen, rows, x), chosen
 

@@ -52,19 +52,50 @@ def row_dicts(columns: Columns, chosen: Sequence[str], every: bool) -> Iterator[
 def select_keys(
     available: Sequence[str], keys: Sequence[str] | str | None, system: bool = False
 ) -> list[str]:
-    """The metric keys asked for, in the order asked: exact names, or patterns with ``*``
-    (``train/*``). None: every key but ``sys/*`` (those with ``system``)."""
+    """The metric keys asked for, in the order asked: exact names, or patterns with ``*``,
+    ``?`` or ``[...]`` (``train/*``). A name that is a key is always taken as itself (keys
+    such as ``loss[0]`` or ``acc[top1]`` are real); a ``[...]`` with no ``*``/``?`` that
+    matches nothing is a name too (a key this run never logged). None: every key but
+    ``sys/*`` (those with ``system``)."""
     if keys is None:
         return sorted(k for k in available if system or not k.startswith("sys/"))
     wanted = [keys] if isinstance(keys, str) else list(keys)
+    present = set(available)
     chosen: dict[str, None] = {}
     for item in wanted:
-        if any(c in item for c in "*?["):
-            matched = sorted(k for k in available if fnmatch.fnmatchcase(k, item))
-            chosen.update(dict.fromkeys(matched))
-        else:
+        if item in present or not is_pattern(item):
             chosen[item] = None
+            continue
+        matched = sorted(k for k in available if fnmatch.fnmatchcase(k, item))
+        if not matched and "*" not in item and "?" not in item:
+            chosen[item] = None
+        chosen.update(dict.fromkeys(matched))
     return list(chosen)
+
+
+def close_hint(name: str, available: Sequence[str]) -> str:
+    """``" (close: a, b)"`` naming the keys of ``available`` most like ``name``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(dict.fromkeys(available)), n=3, cutoff=0.6)
+    return f" (close: {', '.join(close)})" if close else ""
+
+
+def is_pattern(item: str) -> bool:
+    """Whether ``item`` has glob characters (it may still be a key's exact name)."""
+    return any(c in item for c in "*?[")
+
+
+def unmatched_keys(available: Sequence[str], keys: Sequence[str] | str) -> list[str]:
+    """The names and patterns among ``keys`` that match no key of ``available``."""
+    wanted = [keys] if isinstance(keys, str) else list(keys)
+    present = set(available)
+    return [
+        item
+        for item in wanted
+        if item not in present
+        and not (is_pattern(item) and any(fnmatch.fnmatchcase(k, item) for k in available))
+    ]
 
 
 class Run:
@@ -180,16 +211,22 @@ class Run:
         x: str = "step",
         samples: int | None = None,
         system: bool = False,
+        *,
+        exact: bool = False,
     ) -> tuple[Columns, list[str]]:
         """What :meth:`history` builds its frame of: the columns, and the metric keys among
-        them (keys this run never logged are columns of NaN)."""
+        them (keys this run never logged are columns of NaN). ``exact``: ``keys`` are names
+        already chosen (over several runs), none of them a pattern."""
         x = x_name(x)
-        chosen = select_keys(list(self.record.metrics), keys, system)
+        if exact and keys is not None:
+            chosen = [keys] if isinstance(keys, str) else list(dict.fromkeys(keys))
+        else:
+            chosen = select_keys(list(self.record.metrics), keys, system)
         if x not in X_BUILTIN:
             if x not in self.record.metrics:
                 raise KeyError(
                     f"run {self.id} has no metric {x!r} to use as x (x is step, time, "
-                    "timestamp or a logged metric)"
+                    f"timestamp or a logged metric){close_hint(x, list(self.record.metrics))}"
                 )
             chosen = [k for k in chosen if k != x]
         wanted = chosen if x in X_BUILTIN else [*chosen, x]

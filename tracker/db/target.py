@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..errors import DatabaseUnavailable
+from ..errors import DatabaseError, DatabaseUnavailable
 from ..paths import resolve_db_path
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -53,8 +53,12 @@ class Target:
         return self.path
 
 
-def several(locations: Sequence[str | os.PathLike[str]]) -> Target:
-    """One target for several SQLite files or folders of them (one file stays a file)."""
+def several(locations: Sequence[str | os.PathLike[str]], filter_option: str = "filter=") -> Target:
+    """One target for several SQLite files or folders of them (one file stays a file).
+
+    Each path named must exist: among several, one that does not is a typo, not a file to
+    wait for (a folder's files may still come and go), so it raises ``DatabaseError``
+    (``filter_option``: see :func:`missing_reason`)."""
     paths = tuple(Path(os.fspath(p)).expanduser() for p in locations)
     for location in locations:
         text = os.fspath(location)
@@ -62,9 +66,39 @@ def several(locations: Sequence[str | os.PathLike[str]]) -> Target:
             raise DatabaseUnavailable(
                 mask_url(text), "only SQLite files and folders can be shown together"
             )
+    if len(paths) > 1:
+        for path in paths:
+            if not _exists(path):
+                raise DatabaseError(str(path), missing_reason(str(path), filter_option))
     if len(paths) == 1 and not _is_folder(paths[0]):
         return Target("sqlite", path=paths[0], shown=str(paths[0]))
     return Target("files", paths=paths, shown=", ".join(str(p) for p in paths))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return True  # there but not to be looked at: opening it says why
+
+
+FILTER_OPERATORS = ("<", ">", "=", "~")
+
+
+def looks_like_filter(text: str) -> bool:
+    """Whether a database argument that is not a path reads as a filter expression
+    (``cfg.lr<0.05``, ``status=finished``)."""
+    return any(op in text for op in FILTER_OPERATORS)
+
+
+def missing_reason(text: str, option: str = "filter=") -> str:
+    """Why a named path cannot be read: there is none (and, when it reads as a filter
+    expression, the ``option`` that takes one: ``filter=`` of the API, ``--filter `` of
+    the command line)."""
+    if looks_like_filter(text):
+        quoted = "'" + text.replace("'", "'\"'\"'") + "'"  # as a shell reads it back
+        return f"no such file or folder; did you mean {option}{quoted}?"
+    return "no such file or folder"
 
 
 def is_url(text: str) -> bool:
