@@ -94,8 +94,10 @@ def test_runs_params_metrics_tags_and_twice_adds_nothing(
         assert good is not None and failed is not None
         assert good.name == "lr-sweep ü" and good.project == "exp [bold]<script>"
         assert good.status == "finished" and failed.status == "failed"
-        assert good.config == {"layers": 4, "lr": 0.001, "opt": "adam"}
-        assert good.tags == ["team=vision"]
+        params = {k: v for k, v in good.config.items() if not k.startswith("mlflow.")}
+        assert params == {"layers": 4, "lr": 0.001, "opt": "adam"}
+        assert good.config["mlflow.user"] and "mlflow.runName" not in good.config
+        assert good.tags == ["team=vision"]  # no parent: not a nested run
         loss = good.metrics["train/loss"]
         # MLflow's SQL store itself keeps inf as the largest float; its file store keeps inf
         infinite = math.inf if kind == "file" else sys.float_info.max
@@ -238,3 +240,62 @@ def test_a_param_becomes_the_value_it_spells(text: str) -> None:
 @given(st.floats(allow_nan=False) | st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_numbers_come_back_as_numbers(number: float) -> None:
     assert coerce_param(str(number)) == number
+
+
+NESTED = textwrap.dedent(
+    """
+    import json, sys
+    import mlflow
+
+    mlflow.set_tracking_uri(sys.argv[1])
+    ids = {}
+    for experiment in ("exp-A", "exp [b]B"):
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run(run_name="parent [bold]") as parent:
+            mlflow.set_tag("mlflow.source.git.commit", "0123abc")
+            for lr in (0.1, 0.01):
+                with mlflow.start_run(run_name=f"child-{lr}", nested=True) as child:
+                    mlflow.log_param("lr", lr)
+                    mlflow.log_metric("loss", lr, step=0)
+                ids[f"{experiment}/child-{lr}"] = child.info.run_id
+        ids[f"{experiment}/parent"] = parent.info.run_id
+    print(json.dumps(ids))
+    """
+)
+
+
+def test_nested_runs_keep_their_parent_and_mlflow_tags(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = (tmp_path / "mlruns").as_uri()
+    env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "HOME": str(tmp_path / "home")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", NESTED, uri],
+        cwd=tmp_path, env=env, check=True, timeout=180, capture_output=True, text=True,
+    )  # fmt: skip
+    ids = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run_import("mlflow", uri, "--db", str(db_path)) == 0
+    runs = {f"{run.project}/{run.name}": run for run in runs_of(db_path)}
+    for experiment in ("exp-A", "exp [b]B"):
+        parent = runs[f"{experiment}/parent [bold]"]
+        assert parent.id == ids[f"{experiment}/parent"] and parent.tags == []
+        assert "mlflow.parent_run_id" not in parent.config
+        assert parent.config["mlflow.source.git.commit"] == "0123abc"
+        for lr in (0.1, 0.01):
+            child = runs[f"{experiment}/child-{lr}"]
+            assert child.id == ids[f"{experiment}/child-{lr}"]
+            assert child.tags == ["parent=parent [bold]"]
+            assert child.config["mlflow.parent_run_id"] == parent.id
+            assert child.config["mlflow.parent_run_name"] == "parent [bold]"
+            assert child.config["lr"] == lr and child.config["mlflow.user"]
+            assert "mlflow.parentRunId" not in child.config
+    # the filters of ls and the TUI reach them both ways
+    from tracker.filters import filter_runs
+
+    for expression in (
+        'tag="parent=parent [bold]" project=exp-A',
+        f'cfg.mlflow.parent_run_id="{ids["exp-A/parent"]}"',
+    ):
+        names = sorted(run.name for run in filter_runs(runs.values(), expression))
+        assert names == ["child-0.01", "child-0.1"], expression

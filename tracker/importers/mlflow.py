@@ -4,9 +4,17 @@ client (``mlflow.tracking.MlflowClient(tracking_uri)``).
 URI is what MLflow takes (``sqlite:///mlflow.db``, ``file:///path/mlruns``, a server's
 ``http://``) or simply a path: a SQLite file, or an ``mlruns`` folder. Each experiment's name is
 the project; each run keeps MLflow's run id, its name, status and start/end times; params go
-into the config (numbers as numbers, so ``cfg.lr<1e-3`` filters), tags other than MLflow's own
-``mlflow.*`` into the run's tags as ``key=value``, and every metric's full history (steps,
-values, timestamps) into series.
+into the config (numbers as numbers, so ``cfg.lr<1e-3`` filters), the user's tags into the run's
+tags as ``key=value``, and every metric's full history (steps, values, timestamps) into series.
+
+MLflow's own ``mlflow.*`` tags: a nested run's parent (``mlflow.parentRunId``) becomes the tag
+``parent=<parent's name>`` (what ``tracktui ls`` shows and ``tag="parent=NAME"`` filters; a
+parent's name is not unique across experiments, the project is) and the config keys
+``mlflow.parent_run_id`` and ``mlflow.parent_run_name``; the note goes to the summary as
+``mlflow.note``; the other meaningful ones (user, source name and type, git commit, ...) into
+the config under their own ``mlflow.`` names (``cfg.mlflow.source.git.commit=...``). Left out
+as noise: the run name (it is the run's name) and the bookkeeping of logged models, artifacts
+and datasets (:data:`NOISE`).
 """
 
 from __future__ import annotations
@@ -24,6 +32,13 @@ from .target import SourceRun, Tick, clean_name
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|nan)", re.I)
 _STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "failed"}
 PAGE = 1000
+PARENT = "mlflow.parentRunId"
+NOISE = frozenset(
+    {"mlflow.runName", "mlflow.log-model.history", "mlflow.loggedArtifacts",
+     "mlflow.note.content", PARENT}
+)  # fmt: skip
+NOISE_PREFIXES = ("mlflow.autologging", "mlflow.datasets", "mlflow.loggedModels")
+MAX_TAG_TEXT = 1000  # an mlflow.* tag's text kept in the config, at most
 
 
 def coerce_param(text: str) -> Any:
@@ -98,16 +113,24 @@ def _search(client: Any, experiment: Any) -> Iterator[Any]:
 def _runs(
     client: Any, runs: list[tuple[Any, Any]], project: str | None, on_read: Tick
 ) -> RunSource:
+    names = {run.info.run_id: run.info.run_name or run.info.run_id for _e, run in runs}
     for experiment, run in reversed(runs):  # oldest first, as they were made
         try:
-            yield read_run(client, run, project or experiment.name, on_read)
+            yield read_run(client, run, project or experiment.name, on_read, names)
         except Exception as exc:  # one run MLflow cannot read costs only that run
             yield ImportSourceError(
                 f"run {run.info.run_id}: cannot be read: {type(exc).__name__}: {exc}"
             )
 
 
-def read_run(client: Any, run: Any, project: str, on_read: Tick = None) -> SourceRun:
+def read_run(
+    client: Any,
+    run: Any,
+    project: str,
+    on_read: Tick = None,
+    names: dict[str, str] | None = None,
+) -> SourceRun:
+    """One MLflow run; ``names``: run id -> name of the runs read, for a nested run's parent."""
     info, data = run.info, run.data
     status = _STATUS.get(str(info.status), "crashed")
     out = SourceRun(
@@ -132,6 +155,7 @@ def read_run(client: Any, run: Any, project: str, on_read: Tick = None) -> Sourc
     note = data.tags.get("mlflow.note.content")
     if note:
         out.summary["mlflow.note"] = note
+    _mlflow_tags(out, dict(data.tags), names or {})
     for key in sorted(data.metrics):
         history = client.get_metric_history(info.run_id, key)
         if on_read is not None:
@@ -144,6 +168,20 @@ def read_run(client: Any, run: Any, project: str, on_read: Tick = None) -> Sourc
     if not out.created_at:
         out.created_at = min((s.walls[0] for s in out.series.values() if s.walls), default=0.0)
     return out
+
+
+def _mlflow_tags(out: SourceRun, tags: dict[str, str], names: dict[str, str]) -> None:
+    """MLflow's own tags: the parent of a nested run as a tag and config, the meaningful rest
+    into the config under their ``mlflow.`` names."""
+    parent = tags.get(PARENT)
+    if parent:
+        name = clean_name(names.get(parent, parent), parent)
+        out.config["mlflow.parent_run_id"] = parent
+        out.config["mlflow.parent_run_name"] = name
+        out.tags.append(f"parent={name}")
+    for key, value in sorted(tags.items()):
+        if key.startswith("mlflow.") and key not in NOISE and not key.startswith(NOISE_PREFIXES):
+            out.config[key] = str(value)[:MAX_TAG_TEXT]
 
 
 def _order(value: float) -> float:
