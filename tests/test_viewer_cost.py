@@ -209,3 +209,51 @@ async def test_the_runs_screen_under_a_run_view_waits_then_catches_up(tmp_path: 
         finally:
             child.kill()
             child.wait(timeout=30)
+
+
+async def test_a_read_is_painted_at_once_and_plots_keep_a_slower_pace(tmp_path: Path) -> None:
+    """While a run streams, each read is painted as it arrives (paints held back to a frame
+    after the last one had drifted up to a frame behind the reads: 130 ms of latency), the
+    table every frame, the plot only every ``plot_frame_s``; once the run stops, the plot
+    catches up with its last points."""
+    from tui.widgets.plot import MetricPlot
+
+    db = tmp_path / "live.db"
+    app = TrackTuiApp(db, timings=replace(PACED, plot_frame_s=1.0))
+    read_at: list[float] = []
+    delays: list[float] = []
+    on_read_done, draw_frame = app.on_read_done, app._draw_frame
+
+    def noted_read(message: object) -> None:
+        read_at.append(time.monotonic())
+        on_read_done(message)  # type: ignore[arg-type]
+
+    def noted_frame() -> None:
+        if read_at:
+            delays.append(time.monotonic() - read_at[-1])
+        draw_frame()
+
+    app.on_read_done = noted_read  # type: ignore[method-assign]
+    app._draw_frame = noted_frame  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        child = start_python(STREAMER, str(db), "1", "30")
+        try:
+            await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
+            preview = app.screen.query_one("#preview-0", MetricPlot)
+            await wait_until(pilot, lambda: bool(preview.lines), timeout=30, what="the plot")
+            await pilot.pause(0.5)
+            frames, renders, delays[:] = app.frames, preview.renders, []
+            await pilot.pause(2.0)
+            assert app.frames - frames >= 5
+            assert preview.renders - renders <= 3, preview.renders - renders  # 2 s / 1 s, +1
+            assert delays and sorted(delays)[len(delays) // 2] < 0.05, delays
+        finally:
+            child.kill()
+            child.wait(timeout=30)
+        # The picture comes to hold the last points, with no redraw left waiting.
+        await wait_until(
+            pilot,
+            lambda: not preview.behind and preview._cache_key == preview._key(),
+            timeout=10,
+            what="the plot's catch-up",
+        )

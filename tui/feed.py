@@ -7,7 +7,8 @@ Pacing, measured to be where a live viewer's CPU goes:
 - Once the file has been quiet for ``timings.stream_quiet_s``, wait for a file event (the watch
   resumed) or the poll interval, whichever comes first; then read, at most once a frame.
 - A request from the UI (a key opened a run; its series are wanted) is read at once.
-Each read's findings go out as typed messages (:mod:`tui.messages`), closed by ``ReadDone``.
+Each read's findings go out as typed messages (:mod:`tui.messages`), closed by ``ReadDone``,
+in one :class:`~tui.messages.ReadBatch` (one wake-up of the UI thread a read).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from textual.message import Message
 
 from tracker.db import Target
 
-from .messages import ReadDone
+from .messages import ReadBatch, ReadDone
 from .reader import DatabaseReader
 from .timings import Timings
 from .watch import DatabaseWatcher
@@ -73,9 +74,7 @@ class ReaderFeed:
                 self._urgent = False  # a request made from now on is seen by a later read
                 update = reader.poll()
                 if update:
-                    for message in update.messages():
-                        post(message)
-                    post(ReadDone())
+                    post(ReadBatch([*update.messages(), ReadDone()]))
                 quiet_since = self._track_streaming(reader.changed, read_at, quiet_since)
                 streaming = (
                     quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s

@@ -128,6 +128,15 @@ class ReadDone(ReaderMessage):
     """After the messages of one read: a frame may be drawn now."""
 
 
+class ReadBatch(ReaderMessage):
+    """One read's messages in order, then its end (:class:`ReadDone`): posted as one, since
+    each post from the reader thread wakes the UI thread's loop on its own."""
+
+    def __init__(self, messages: Iterable[ReaderMessage]) -> None:
+        super().__init__()
+        self.messages = tuple(messages)
+
+
 # --- what changed, once a frame (app -> screens) ---------------------------------------------
 
 

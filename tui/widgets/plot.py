@@ -323,6 +323,11 @@ class MetricPlot(Widget):
             self._stale = True
             self.refresh()  # drawn when it is next painted: scrolled into view, or shown
 
+    @property
+    def behind(self) -> bool:
+        """Newer points than the picture's wait for the next plot frame."""
+        return self._catch_up is not None
+
     def _plot_frame_s(self) -> float:
         timings = getattr(self.app, "timings", None)  # the app's (widgets do not import it)
         return float(getattr(timings, "plot_frame_s", 0.0))
