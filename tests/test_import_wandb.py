@@ -222,6 +222,7 @@ RESUMED = textwrap.dedent(
                       resume="allow", config={"lr": 0.1, "phase": 1})
     for step in range(40):
         wandb.log({"loss": 1.0 / (step + 1)}, step=step)
+    print("first part says hi")
     part.finish(exit_code=1)  # preempted
     next_second()
     part = wandb.init(mode="offline", project="resumed-proj", id="resumeme", name="resumed",
@@ -229,6 +230,7 @@ RESUMED = textwrap.dedent(
     part.config.update({"phase": 2}, allow_val_change=True)
     for step in range(30, 80):  # from the checkpoint at step 30
         wandb.log({"loss": 0.5 / (step + 1)}, step=step)
+    print("second part says hi")
     part.summary["best"] = 0.001
     part.finish()
     next_second()
@@ -304,7 +306,20 @@ def test_resumed_run_parts_merge_into_one_run_in_time_order(
     merged = {r.name: r for r in runs_of(later)}["resumed"]
     assert merged.status == "finished" and merged.step == 79
     assert merged.metrics["loss"].count == 90 and merged.created_at == alone.created_at
-    assert second.exists()
+
+    # the other way round: the resumed part first, the earlier one later
+    reverse = tmp_path / "reverse.db"
+    assert run_import("wandb", str(second), "--db", str(reverse)) == 0
+    assert run_import("wandb", str(resumed_dir), "--db", str(reverse)) == 0
+    assert run_import("wandb", str(resumed_dir), "--db", str(reverse)) == 0
+    assert "2 already up to date" in capsys.readouterr().out
+    back = {r.name: r for r in runs_of(reverse)}["resumed"]
+    assert back.status == "finished" and back.metrics["loss"].count == 90
+    with closing(open_store(db)) as one, closing(open_store(reverse)) as other:
+        texts = sorted(chunk[3] for chunk in one.read_console(run.id))
+        assert sorted(chunk[3] for chunk in other.read_console(run.id)) == texts
+    joined = "".join(texts)
+    assert "first part says hi" in joined and "second part says hi" in joined
 
 
 def test_a_folder_without_records_alone_is_skipped_with_a_message(

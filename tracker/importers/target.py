@@ -263,8 +263,35 @@ def _take(
     return False
 
 
+def _new_rows(source: list[Any], have: int, stored: Callable[[], list[Any]]) -> list[int]:
+    """The positions in ``source`` (rows as comparable keys) the destination lacks. Usually
+    the ones past the ``have`` it holds; told by content where the stored rows are not the
+    source's first ones (a resumed run's later part imported before its earlier one)."""
+    if have == 0 or have >= len(source):
+        return list(range(have, len(source)))
+    rows = stored()
+    if rows == source[:have]:
+        return list(range(have, len(source)))
+    missing = Counter(source)
+    missing.subtract(rows)
+    fresh = []
+    for index, row in enumerate(source):
+        if missing[row] > 0:
+            missing[row] -= 1
+            fresh.append(index)
+    return fresh
+
+
 def _write_media(store: Store, run: SourceRun, have: int) -> int:
-    rows = run.media[have:]
+    keys = [(key, step, round(wall, 6), item.kind) for key, step, wall, item in run.media]
+    picked = _new_rows(
+        keys,
+        have,
+        lambda: [
+            (k, s, round(t, 6), kind) for _i, k, s, t, kind, _m in store.read_media_index(run.id)
+        ],
+    )
+    rows = [run.media[i] for i in picked]
     for start in range(0, len(rows), PAGE_ROWS):
         page = rows[start : start + PAGE_ROWS]
         with transaction(store):
@@ -278,7 +305,13 @@ def _write_media(store: Store, run: SourceRun, have: int) -> int:
 
 
 def _write_console(store: Store, run: SourceRun, have: int) -> int:
-    chunks = run.console[have:]
+    keys = [(stream, round(wall, 6), text) for stream, wall, text in run.console]
+    picked = _new_rows(
+        keys,
+        have,
+        lambda: [(stream, round(t, 6), text) for _i, stream, t, text in store.read_console(run.id)],
+    )
+    chunks = [run.console[i] for i in picked]
     for start in range(0, len(chunks), PAGE_ROWS):
         with transaction(store):
             store.insert_console([(run.id, *chunk) for chunk in chunks[start : start + PAGE_ROWS]])

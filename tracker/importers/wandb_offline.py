@@ -13,12 +13,19 @@ summary (the records, then ``files/config.yaml`` and ``files/wandb-summary.json`
 the summary without wandb's media descriptors, the ``_type`` dicts);
 every numeric history value with its ``_step`` and ``_timestamp``; histograms and image files as
 media; the console (output records, else ``files/output.log``). The exit record says finished
-or failed; a run without one crashed.
+or failed (a failed run's error: its exit code, and the exception that ended it where the
+console shows a traceback); a run without one crashed.
+
+A run resumed with its id (``wandb.init(id=..., resume="allow")`` after a preemption) leaves
+one folder per process: the folders of one id are one run, their records taken in the order
+the parts started, so the later part's history follows, its config and summary update, and
+its exit (or none) says how the run ended. A part with no readable record (a process killed
+before wandb flushed: a 7-byte header alone) is skipped and said so, never a run of its own.
+The files beside the log are :mod:`.wandb_files`'.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import struct
@@ -27,9 +34,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..media.base import MAX_MEDIA_BYTES, Encoded
+from ..media.base import Encoded
 from . import ImportSourceError, MissingReader, RunSource
 from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
+from .wandb_files import histogram, image_file, read_files
 
 BLOCK = 32 * 1024
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
@@ -278,9 +286,9 @@ class _State:
     def _media(self, key: str, kind: str, value: dict[str, Any]) -> None:
         item: Encoded | None = None
         if kind == "histogram":
-            item = _histogram(value)
+            item = histogram(value)
         elif kind == "image-file":
-            item = _image_file(self.files[-1], value)
+            item = image_file(self.files[-1], value)
         if item is None:
             self.left_out[kind] = self.left_out.get(kind, 0) + 1
             return
@@ -289,7 +297,7 @@ class _State:
     def done(self, project: str | None) -> None:
         run = self.run
         for files in self.files:  # a later part's files update the earlier ones'
-            _read_files(run, files)
+            read_files(run, files)
         run.config.pop("_wandb", None)
         for key in [k for k in run.summary if k.startswith("_")]:
             del run.summary[key]
@@ -367,61 +375,3 @@ def _apply(target: dict[str, Any], updates: Any, removes: Any) -> None:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if isinstance(holder, dict):
             holder.pop(path[-1], None)
-
-
-def _read_files(run: SourceRun, files: Path) -> None:
-    """``config.yaml``, ``wandb-summary.json`` and ``output.log`` where wandb wrote them."""
-    config = files / "config.yaml"
-    if config.is_file():
-        yaml: Any = importlib.import_module("yaml")  # wandb's dependency, without types
-        try:
-            data = yaml.safe_load(config.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            run.problems.append(f"config.yaml: cannot be read ({type(exc).__name__})")
-            data = None
-        if isinstance(data, dict):
-            for key, entry in data.items():
-                if key != "_wandb" and key not in run.config:
-                    run.config[str(key)] = entry.get("value") if isinstance(entry, dict) else entry
-    summary = files / "wandb-summary.json"
-    if summary.is_file():
-        try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            run.problems.append(f"wandb-summary.json: cannot be read ({type(exc).__name__})")
-            data = None
-        if isinstance(data, dict):
-            run.summary.update({k: v for k, v in data.items() if not str(k).startswith("_")})
-    output = files / "output.log"
-    if not run.console and output.is_file():
-        text = output.read_text(encoding="utf-8", errors="replace")
-        wall = output.stat().st_mtime
-        for start in range(0, len(text), 64 * 1024):  # chunks the console pane takes
-            run.console.append((1, wall, text[start : start + 64 * 1024]))
-
-
-def _histogram(value: dict[str, Any]) -> Encoded | None:
-    from ..media.histogram import Histogram
-
-    try:
-        return Histogram(counts=value.get("values"), edges=value.get("bins")).encode()
-    except (TypeError, ValueError):
-        return None
-
-
-def _image_file(files: Path, value: dict[str, Any]) -> Encoded | None:
-    from ..media.image import Image
-
-    relative = value.get("path")
-    if not isinstance(relative, str):
-        return None
-    path = (files / relative).resolve()
-    if not path.is_relative_to(files.resolve()) or not path.is_file():
-        return None  # a path that leaves the run's folder is not followed
-    if path.stat().st_size > MAX_MEDIA_BYTES:
-        return None
-    caption = value.get("caption")
-    try:
-        return Image(path, caption=caption if isinstance(caption, str) else None).encode()
-    except (TypeError, ValueError):
-        return None
