@@ -48,7 +48,13 @@ class FastDataTable(DataTable[Text]):
         # cell, where DataTable's keyed caches cost tens of microseconds a hit.
         self._cell_memo: dict[tuple[int, int], tuple[tuple[object, ...], SegmentLines]] = {}
         self._paint_style: Style | None = None  # the widget's style, looked up once a paint
-        self._style_memo: dict[tuple[int, int], tuple[tuple[object, ...], Style, Style]] = {}
+        # The styles of the last paint: an equal new one is replaced by its held twin, so the
+        # caches' keys compare by identity (Style.__eq__ was the top Python function).
+        self._held_styles: dict[str, Style] = {}
+        self._styles_context: tuple[object, ...] = ()
+        self._style_memo: dict[
+            tuple[int, int], tuple[tuple[object, ...], Style, Style, dict[object, Style | None]]
+        ] = {}
 
     def set_cell(self, row_key: str, column_id: str, cell: Text) -> None:
         """``update_cell`` for a value that fits its column: only its row is repainted, every
@@ -120,14 +126,19 @@ class FastDataTable(DataTable[Text]):
             self._style_memo.clear()
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._styles_memo = {}  # component styles and widths hold for one paint
         self._widths = [column.get_render_width(self) for column in self.ordered_columns]
         if len(self._own_rows) > 4096:
             self._own_rows.clear()
         if len(self._cell_memo) > 65536:
             self._cell_memo.clear()
         # DOMNode.rich_style walks every ancestor: once a paint, not once a line.
-        self._paint_style = self.rich_style
+        self._paint_style = self._held("", self.rich_style)
+        # Component styles (each look-up builds two Styles objects) hold while the CSS, the
+        # pseudo-classes and the widget's own style do.
+        context = (self.app._css_update_count, self.get_pseudo_class_state(), self._paint_style)
+        if context != self._styles_context:
+            self._styles_context = context
+            self._styles_memo = {}
         try:
             return super().render_lines(crop)
         finally:
@@ -144,10 +155,18 @@ class FastDataTable(DataTable[Text]):
             y += scroll_y
         return self._render_line(y, scroll_x, scroll_x + width, style)
 
+    def _held(self, name: str, style: Style) -> Style:
+        held = self._held_styles.get(name)
+        if held is not None and held == style:
+            return held
+        self._held_styles[name] = style
+        return style
+
     def _component(self, name: str) -> Style:
         style = self._styles_memo.get(name)
         if style is None:
-            style = self._styles_memo[name] = self.get_component_styles(name).rich_style
+            style = self._held(name, self.get_component_styles(name).rich_style)
+            self._styles_memo[name] = style
         return style
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
@@ -290,14 +309,15 @@ class FastDataTable(DataTable[Text]):
         cell = self._data[row_key].get(column_key)
         if not isinstance(cell, Text) or "\n" in cell.plain or cell.overflow == "ellipsis":
             return None
-        style, post = self._cell_styles(row_index, column_index, base_style, cursor, hover)
-        return [_cell_line(self.app.console, cell, width, self.cell_padding, style, post)]
+        style, post, sums = self._cell_styles(row_index, column_index, base_style, cursor, hover)
+        return [_cell_line(self.app.console, cell, width, self.cell_padding, style, post, sums)]
 
     def _cell_styles(
         self, row_index: int, column_index: int, base_style: Style, cursor: bool, hover: bool
-    ) -> tuple[Style, Style]:
-        """The styles around a cell's text, the same objects while its look holds: a new
-        value then costs Rich cached style sums, not new styles with pickled meta."""
+    ) -> tuple[Style, Style, dict[object, Style | None]]:
+        """The styles around a cell's text, the same objects while its look holds, and the
+        sums already made with them (by the text's own style): a new value then costs no
+        style arithmetic, where each cell made new styles with pickled meta."""
         look = (
             base_style, cursor, hover, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority, self.cursor_background_priority,
@@ -306,15 +326,16 @@ class FastDataTable(DataTable[Text]):
         place = (row_index, column_index)
         held = self._style_memo.get(place)
         if held is not None and held[0] == look:
-            return held[1], held[2]
+            return held[1], held[2], held[3]
         component, post = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )  # fmt: skip
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
         style = pre + component
-        self._style_memo[place] = (look, style, post)
-        return style, post
+        sums: dict[object, Style | None] = {}
+        self._style_memo[place] = (look, style, post, sums)
+        return style, post, sums
 
 
 def _styled(inner: Style | None, pre: Style, post: Style) -> Style | None:
@@ -326,22 +347,33 @@ def _styled(inner: Style | None, pre: Style, post: Style) -> Style | None:
 
 
 def _cell_line(
-    console: Console, cell: Text, width: int, padding: int, pre: Style, post: Style
+    console: Console,
+    cell: Text,
+    width: int,
+    padding: int,
+    pre: Style,
+    post: Style,
+    sums: dict[object, Style | None] | None = None,
 ) -> list[Segment]:
-    """One line of a text cell as Rich would lay it out: padded, justified, cropped, styled."""
+    """One line of a text cell as Rich would lay it out: padded, justified, cropped, styled.
+    ``sums``: the styles made with ``pre`` and ``post`` so far, by the text's own style."""
     inner = max(0, width - 2 * padding)
     length = cell.cell_len
     if not cell.spans and length <= inner:
         # The usual cell, one run of text: the three segments the general path makes.
         space = inner - length
         left = space if cell.justify == "right" else space // 2 if cell.justify == "center" else 0
-        own = console.get_style(cell.style) if cell.style else None
-        around = _styled(None, pre, post)
-        return [
-            Segment(" " * (padding + left), around),
-            Segment(cell.plain, _styled(own, pre, post)),
-            Segment(" " * (padding + space - left), around),
-        ]
+        sums = {} if sums is None else sums
+        if None not in sums:
+            sums[None] = _styled(None, pre, post)
+        around = sums[None]
+        lead, trail = " " * (padding + left), " " * (padding + space - left)
+        if not cell.style:  # all one style: one segment, as Strip.simplify would make it
+            return [Segment(lead + cell.plain + trail, around)]
+        if cell.style not in sums:
+            sums[cell.style] = _styled(console.get_style(cell.style), pre, post)
+        own = sums[cell.style]
+        return [Segment(lead, around), Segment(cell.plain, own), Segment(trail, around)]
     segments = list(cell.render(console))
     if cell.style:
         segments = list(Segment.apply_style(segments, console.get_style(cell.style)))
