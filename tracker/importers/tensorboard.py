@@ -14,6 +14,17 @@ is kept: scalars with their steps and wall times, images (their PNG bytes as sto
 histograms as media, and the hparams plugin's hyperparameters as the run's config. A record
 that cannot be read (a file cut short, a damaged record) ends that file: what came before it is
 imported and the rest is reported.
+
+``add_hparams`` (torch's ``SummaryWriter`` and tensorboardX's) writes into a subfolder of the
+run's folder named by the time (``run1/1733000000.123/``): the hparams plugin's summaries and
+one scalar per metric. Such a folder (hparams session data, no media, no more points per tag
+than sessions; its event files under 1 MiB) is part of its parent's run, not a run: its
+hyperparameters become the parent's config and its metrics (``hparam/accuracy``) the parent's
+summary, and the id stays the parent's. With several such folders the one written latest (by
+its first wall time) wins on a key they share. Not merged: a parent that holds hparams data of
+its own (TensorBoard's HParams layout, an experiment folder over one session per subfolder), and
+a parent without event files, where the folder is its own run, named after the parent when it
+is the parent's only folder.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from . import ImportSourceError, MissingReader, RunSource
 from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
 
 EVENT_MARK = "tfevents"
+HPARAMS_MAX_BYTES = 1 << 20  # an add_hparams folder is a few hundred bytes; larger is a run
 _FLOAT_TYPES = {1: "float_val", 2: "double_val", 19: "half_val"}  # DT_FLOAT, DT_DOUBLE, DT_HALF
 
 
@@ -93,16 +105,79 @@ def read_logdir(logdir: str, project: str | None = None, on_read: Tick = None) -
 
 
 def _runs(runs: list[tuple[str, list[Path]]], project: str, base: str, on_read: Tick) -> RunSource:
+    folders = dict(runs)
+    children: dict[str, list[str]] = {}
+    for relative in folders:
+        if relative != ".":
+            children.setdefault(os.path.dirname(relative) or ".", []).append(relative)
+    merged: set[str] = set()
+    names: dict[str, str] = {}  # a lone add_hparams folder under a folder without event files
+    for parent, kids in children.items():
+        if parent not in folders and len(kids) == 1 and _hparams_folder(folders[kids[0]]):
+            names[kids[0]] = parent
     for relative, files in runs:
-        name = base if relative == "." else relative
+        if relative in merged:
+            continue
+        shown = names.get(relative, relative)
+        name = base if shown == "." else shown
         try:
-            yield read_run(files, project, name, on_read)
+            run, seen = _read(files, project, name, on_read)
+            if not seen:  # a parent with hparams data of its own is an experiment: left alone
+                parts = []
+                for kid in children.get(relative, []):
+                    part = _hparams_folder(folders[kid])
+                    if part is not None:
+                        parts.append((part.created_at, kid, part))
+                        merged.add(kid)
+                for _start, kid, part in sorted(parts, key=lambda p: (p[0], p[1])):
+                    _attach(run, kid, part)
+            yield run
         except (OSError, ValueError) as exc:
             yield ImportSourceError(f"run {name}: cannot be read: {exc}")
 
 
+def _hparams_folder(files: list[Path]) -> SourceRun | None:
+    """The folder's content if it is one ``add_hparams`` call's (or several's) output."""
+    try:
+        if sum(f.stat().st_size for f in files) > HPARAMS_MAX_BYTES:
+            return None
+        part, seen = _read(files, "-", "-", None)
+    except (OSError, ValueError):
+        return None  # read as a run of its own, which reports why
+    sessions = seen.get("session", 0)
+    if not sessions or part.media or any(len(s.values) > sessions for s in part.series.values()):
+        return None
+    return part
+
+
+def _attach(run: SourceRun, folder: str, part: SourceRun) -> None:
+    """An add_hparams folder's hyperparameters and metrics into its parent's run."""
+    run.config.update(part.config)
+    for key, series in part.series.items():
+        latest = max(range(len(series.values)), key=lambda i: (series.walls[i], i))
+        run.summary[key] = _shortest(series.values[latest])
+    run.problems.extend(f"{os.path.basename(folder)}: {p}" for p in part.problems)
+
+
+def _shortest(value: float) -> float:
+    """A float32 scalar (``add_scalar``'s) as the decimal it was logged as: 0.8, not
+    0.800000011920929; a value float32 cannot hold exactly is kept as it is."""
+    import numpy as np
+
+    single = np.float32(value)
+    return float(str(single)) if float(single) == value else value
+
+
 def read_run(files: list[Path], project: str, name: str, on_read: Tick = None) -> SourceRun:
     """One run: every event file of one directory, in order."""
+    return _read(files, project, name, on_read)[0]
+
+
+def _read(
+    files: list[Path], project: str, name: str, on_read: Tick
+) -> tuple[SourceRun, dict[str, int]]:
+    """The run and how many of each hparams summary (``session``, ``experiment``, ``end``)
+    its files hold."""
     run = SourceRun(
         id=run_id(files),
         name=clean_name(name, "tensorboard"),
@@ -114,19 +189,20 @@ def read_run(files: list[Path], project: str, name: str, on_read: Tick = None) -
     first: float | None = None
     initial: dict[str, Any] = {}  # tag -> its first SummaryMetadata (dataclass_compat's state)
     left_out: dict[str, int] = {}
+    seen: dict[str, int] = {}
     for file in files:
         for event in _events(file, initial, run, on_read):
             if first is None or event.wall_time < first:
                 first = event.wall_time
             for value in event.summary.value:
-                _value(run, event, value, initial, left_out)
+                _value(run, event, value, initial, left_out, seen)
     if first is None:
         raise ValueError("; ".join(run.problems) or "no events in its event files")
     run.created_at = first
     if left_out:
         kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(left_out.items()))
         run.problems.append(f"left out (not imported): {kinds}")
-    return run
+    return run, seen
 
 
 def _events(file: Path, initial: dict[str, Any], run: SourceRun, on_read: Tick) -> Iterator[Any]:
@@ -163,7 +239,12 @@ def _events(file: Path, initial: dict[str, Any], run: SourceRun, on_read: Tick) 
 
 
 def _value(
-    run: SourceRun, event: Any, value: Any, initial: dict[str, Any], left_out: dict[str, int]
+    run: SourceRun,
+    event: Any,
+    value: Any,
+    initial: dict[str, Any],
+    left_out: dict[str, int],
+    seen: dict[str, int],
 ) -> None:
     tag = value.tag
     if value.HasField("simple_value"):
@@ -180,7 +261,8 @@ def _value(
         if encoded is not None:
             run.media.append((clean_key(tag), int(event.step), float(event.wall_time), encoded))
     elif plugin == "hparams":
-        _hparams(run, metadata)
+        kind = _hparams(run, metadata)
+        seen[kind] = seen.get(kind, 0) + 1
     else:
         kind = plugin or value.WhichOneof("value") or "empty"
         left_out[kind] = left_out.get(kind, 0) + 1
@@ -256,16 +338,18 @@ def _histogram(tensor: Any) -> Encoded | None:
     return Encoded("histogram", meta, json_bytes({"counts": counts, "edges": edges}))
 
 
-def _hparams(run: SourceRun, metadata: Any) -> None:
+def _hparams(run: SourceRun, metadata: Any) -> str:
+    """Which hparams summary it is (``session``: a session's hyperparameters, into the run's
+    config); ``unreadable`` for damaged plugin data."""
     plugin_data_pb2 = _module("tensorboard.plugins.hparams.plugin_data_pb2")
 
     try:
         data = plugin_data_pb2.HParamsPluginData.FromString(metadata.plugin_data.content)
     except Exception:  # protobuf's DecodeError
         run.problems.append("hparams: plugin data that cannot be read")
-        return
+        return "unreadable"
     if not data.HasField("session_start_info"):
-        return
+        return "end" if data.HasField("session_end_info") else "experiment"
     for name, proto in sorted(data.session_start_info.hparams.items()):
         kind = proto.WhichOneof("kind")
         if kind in ("number_value", "string_value", "bool_value"):
@@ -273,3 +357,4 @@ def _hparams(run: SourceRun, metadata: Any) -> None:
             if kind == "number_value" and float(value).is_integer() and abs(value) < 2**53:
                 value = int(value)
             run.config[name] = value
+    return "session"
