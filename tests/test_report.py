@@ -558,10 +558,10 @@ def test_best_values_only_for_metrics_with_a_better_direction(
     finally:
         store.close()
     columns = {c.key: c for c in best_columns(report)}
-    assert columns["train/lr"].mode == "last" and columns["train/lr"].winner is None
-    assert columns["train/grad_norm"].mode == "last" and columns["train/grad_norm"].winner is None
+    assert columns["train/lr"].mode == "last" and columns["train/lr"].winners == ()
+    assert columns["train/grad_norm"].mode == "last" and columns["train/grad_norm"].winners == ()
     ranked = columns["train/loss"]
-    assert ranked.mode == "min" and ranked.winner == 0  # r1 went lower, then to NaN: not ranked
+    assert ranked.mode == "min" and ranked.winners == (0,)  # r1 went lower, then to NaN: not ranked
     assert ranked.titles[1] == "not ranked: it diverged (train/loss ended NaN or inf)"
 
 

@@ -2,7 +2,11 @@
 ``</script>``, template syntax, escape sequences, NUL, bidi overrides and huge unicode names in
 a run's name, project, tags, host, config keys and values, summary, a metric key, a table's
 columns and cells, media captions, confusion labels, health events and alerts. The page is
-parsed with ``html.parser``: the only scripts are ours and no attribute is an event handler."""
+parsed with ``html.parser``: the only scripts are ours and no attribute is an event handler.
+
+Also the edge cases of what the report computes: histograms of unequal bins (drawn as
+densities), ties in best values (every tied run starred), the default charts' name variants,
+and the media budget (``--max-media-mb``, ``--no-media``)."""
 
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ OUR_TAGS = {
     "a", "span", "main", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "code",
     "figure", "figcaption", "svg", "g", "line", "text", "polygon", "path", "rect", "details",
     "summary", "article", "dl", "dt", "dd", "img", "strong", "br", "footer", "ul", "li",
-    "script",
+    "script", "wbr",
 }  # fmt: skip
 
 
@@ -329,3 +333,174 @@ def test_no_password_from_the_database_reaches_the_file(tmp_path: Path) -> None:
         assert secret not in text, secret
     assert "postgresql://tracktui:***@127.0.0.1:46617/tracktui" in text  # still readable
     assert "password=***" in text and "tracktui:***@10.0.0.1" in text
+
+
+def _heights(bars: object) -> list[tuple[float, float, float, float]]:
+    return list(bars.rects)  # type: ignore[attr-defined]
+
+
+def test_uneven_histogram_bins_are_drawn_as_densities_at_their_true_extents() -> None:
+    from tracker.media.decoded import HistogramData
+    from tui.report.charts import histogram_bars
+
+    bars = histogram_bars(HistogramData([10.0] * 5, [0.0, 1.0, 2.0, 3.0, 4.0, 100.0]))
+    assert bars.density
+    rects = _heights(bars)
+    tall = [h for *_, h in rects[:4]]
+    assert max(tall) - min(tall) < 0.05 and tall[0] > 100  # the four narrow bins: the peak
+    assert rects[4][3] == pytest.approx(tall[0] / 96, abs=0.02)  # 96x wider: 96x lower
+    assert rects[4][0] == pytest.approx(4 / 100 * bars.width, abs=0.01)  # at x=4..100
+    assert rects[4][2] == pytest.approx(96 / 100 * bars.width, abs=0.01)
+    even = histogram_bars(HistogramData([1.0, 4.0, 2.0], [0.0, 1.0, 2.0, 3.0]))
+    assert not even.density and even.peak == "4"  # equal bins keep their counts
+    assert [h for *_, h in _heights(even)] == pytest.approx([118 / 4, 118.0, 59.0], abs=0.01)
+
+
+def test_a_tensorboard_like_histogram_of_a_gaussian_is_one_bell() -> None:
+    from tracker.media.decoded import HistogramData
+    from tui.report.charts import histogram_bars
+
+    # TensorBoard's default buckets: 1e-12 * 1.1**k either side of 0, narrow near 0.
+    positive = [1e-12 * 1.1**k for k in range(300) if 1e-12 * 1.1**k < 1e20]
+    edges = sorted({-e for e in positive} | {0.0} | set(positive))
+    edges = [e for e in edges if -5 <= e <= 5]
+    values = np.random.default_rng(0).standard_normal(20_000)
+    counts, _ = np.histogram(values, bins=edges)
+    bars = histogram_bars(HistogramData([float(c) for c in counts], edges))
+    assert bars.density
+    for (*_, h), count, left, right in zip(bars.rects, counts, edges, edges[1:], strict=False):
+        if right - left > 0.2:  # the wide bins, where rounding to 0.01 px is no matter
+            expected = count / (right - left)
+            assert h == pytest.approx(expected / max(counts / np.diff(edges)) * 118, abs=0.1)
+    # the bell's top is at 0, not a hole: the tallest bar among the visible ones is central
+    visible = [(x + w / 2, h) for x, _, w, h in bars.rects if w >= 1.0]
+    peak_x = max(visible, key=lambda pair: pair[1])[0]
+    assert abs(peak_x - bars.width / 2) < bars.width * 0.08
+
+
+def test_a_logged_uneven_histogram_says_density_on_its_axis(tmp_path: Path) -> None:
+    database = tmp_path / "hist.db"
+    run = tracker.init(project="h", name="h", db=database, system_metrics=False, quiet=True)
+    run.log({"w": tracker.Histogram(counts=[10] * 5, edges=[0, 1, 2, 3, 4, 100])}, step=1)
+    run.log({"even": tracker.Histogram(counts=[1, 4, 2], edges=[0, 1, 2, 3])}, step=1)
+    run.finish()
+    output = tmp_path / "hist.html"
+    assert main(["report", "--db", str(database), "-o", str(output)]) == 0
+    text = output.read_text("utf-8")
+    assert text.count('data-y="density"') == 1 and text.count('data-y="count"') == 1
+    assert "density (count per unit), peak" in text and "count, peak 4" in text
+
+
+def _runs_reaching(tmp_path: Path, losses: dict[str, float]) -> Path:
+    database = tmp_path / "ties.db"
+    for name, loss in losses.items():
+        run = tracker.init(project="t", name=name, db=database, system_metrics=False, quiet=True)
+        for step in range(3):
+            run.log({"train/acc": 0.5 + step / 4, "train/loss": loss * (3 - step)}, step=step)
+        run.finish()
+    return database
+
+
+def test_tied_best_values_star_every_tied_run(tmp_path: Path) -> None:
+    from tracker.filters import filter_runs
+    from tui.report.view import best_columns
+
+    database = _runs_reaching(tmp_path, {"worst": 0.5, "best": 1e-4, "mid": 1e-3})
+    output = tmp_path / "ties.html"
+    assert main(["report", "--db", str(database), "-o", str(output)]) == 0
+    text = output.read_text("utf-8")
+    best = text.split('id="best-table"', 1)[1].split("</table>", 1)[0]
+    assert best.count("★") == 3 + 1  # three tied on train/acc, one best train/loss
+    assert best.count('<span class="tie">tie: 3 runs</span>') == 3
+    from tui.report.gather import gather
+    from tui.report.model import Provenance
+
+    store = open_store(parse_target(str(database)))
+    try:
+        runs = filter_runs(store.read_runs(), "")
+        report = gather(store, runs, ["train/loss"], Provenance(0.0, "", "", "", (), ()), "t")
+    finally:
+        store.close()
+    columns = {c.key: c for c in best_columns(report)}
+    assert columns["train/acc"].winners == (0, 1, 2)
+    names = [run.name for run in runs]
+    assert [names[i] for i in columns["train/loss"].winners] == ["best"]
+
+
+@pytest.mark.parametrize(
+    ("keys", "charted"),
+    [
+        (["loss", "val_loss", "gradient_norm"], ["loss", "val_loss", "gradient_norm"]),
+        (["train_loss", "eval_loss", "grad-norm"], ["train_loss", "eval_loss", "grad-norm"]),
+        (["train/loss", "test/loss", "gradnorm"], ["train/loss", "test/loss", "gradnorm"]),
+        (["train/loss", "validation/loss", "train/gradient_norm", "train/acc"],
+         ["train/loss", "validation/loss", "train/gradient_norm"]),
+        (["epoch/loss", "epoch/val_loss", "grad_norm"], ["epoch/loss", "epoch/val_loss", "grad_norm"]),
+    ],
+)  # fmt: skip
+def test_default_charts_know_the_usual_spellings(
+    tmp_path: Path, keys: list[str], charted: list[str]
+) -> None:
+    from tui.report.gather import default_metrics
+
+    database = tmp_path / "names.db"
+    run = tracker.init(project="n", name="n", db=database, system_metrics=False, quiet=True)
+    for step in range(3):
+        run.log({key: 1.0 / (step + 1) for key in keys}, step=step)
+    run.finish()
+    store = open_store(parse_target(str(database)))
+    try:
+        runs = store.read_runs()
+    finally:
+        store.close()
+    assert default_metrics(runs) == charted
+
+
+def _photo_runs(tmp_path: Path, runs: int, side: int) -> Path:
+    from PIL import Image
+
+    database = tmp_path / "img.db"
+    rng = np.random.default_rng(1)
+    for index in range(runs):
+        run = tracker.init(
+            project="i", name=f"r{index}", db=database, system_metrics=False, quiet=True
+        )
+        for step in (1, 2):
+            noise = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
+            run.log({f"photo/{step}": tracker.Image(Image.fromarray(noise))}, step=step * 10)
+        flat = np.zeros((side, side, 3), dtype=np.uint8)
+        flat[: side // 2] = (200, 40, 40)
+        run.log({"mask": tracker.Image(Image.fromarray(flat))}, step=30)
+        run.finish()
+    return database
+
+
+def test_media_fit_the_budget_newest_kept_and_the_rest_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = _photo_runs(tmp_path, runs=3, side=400)  # 6 photos of ~480 kB as PNG
+    output = tmp_path / "img.html"
+    assert main(["report", "--db", str(database), "-o", str(output), "--max-media-mb", "0.4"]) == 0
+    out, err = capsys.readouterr()
+    text = output.read_text("utf-8")
+    images = re.findall(r'src="(data:image/(png|jpeg);base64,[^"]*)"', text)
+    embedded = sum(len(src) for src, _ in images)
+    assert embedded <= 400_000
+    assert re.search(r"size: images 0\.[0-4]\d MB, the rest", out)
+    assert "images left out for the 0.4 MB for media" in err and "images left out" in text
+    assert "photo/1" in err  # the oldest are named
+    figures = re.findall(
+        r'data-key="([^"]+)">.*?(<img|left out: the report)', text.split('id="media"', 1)[1], re.S
+    )
+    kept = [key for key, what in figures if what == "<img"]
+    assert kept.count("mask") == 3 and "photo/2" in kept  # the newest kept
+    assert all(what != "<img" for key, what in figures if key == "photo/1")
+    # the flat mask stays PNG; the photos that are kept were re-encoded as JPEG
+    assert any(kind == "jpeg" for _, kind in images) and any(kind == "png" for _, kind in images)
+    assert main(["report", "--db", str(database), "-o", str(output), "--no-media"]) == 0
+    out, err = capsys.readouterr()
+    text = output.read_text("utf-8")
+    assert "<img" not in text and "media left out (--no-media)" in text
+    assert "size: images 0.00 MB" in out
+    with pytest.raises(SystemExit):
+        main(["report", "--db", str(database), "-o", str(output), "--max-media-mb", "x"])

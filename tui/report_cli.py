@@ -56,6 +56,25 @@ def add_parser(sub: Any) -> None:
         "-o", "--output", default="report.html", type=Path, help="file to write (report.html)"
     )
     report.add_argument("--title", help="the page's title (default: from the runs' project)")
+    report.add_argument(
+        "--no-media", action="store_true",
+        help="leave every image, table and histogram out (the smallest file)",
+    )  # fmt: skip
+    report.add_argument(
+        "--max-media-mb", type=_megabytes, default=5.0, metavar="N",
+        help="images in all take at most N MB of the file (default 5): the largest are "
+        "re-encoded smaller, then the oldest left out, each named in the footer",
+    )  # fmt: skip
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of MB: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"MB must be 0 or more: {text!r}")
+    return value
 
 
 class _Refused(Exception):
@@ -173,7 +192,11 @@ def _run(args: argparse.Namespace) -> int:
             (len(report.events), "health event"),
         )
     )
+    from .report.media_budget import embedded_size
+
+    media = sum(embedded_size(e.picture) for e in report.media if e.picture is not None)
     emit(f"wrote {safe_text(output)} ({size / 1e6:.2f} MB: {counts}) in {seconds:.2f} s")
+    emit(f"  size: images {media / 1e6:.2f} MB, the rest {(size - media) / 1e6:.2f} MB")
     for note in report.notes:
         emit(f"  {note}", error=True)
     return 0
@@ -201,4 +224,6 @@ def _build(
         run_ids=tuple(args.runs or ()),
         metrics=tuple(args.metrics or ()),
     )
-    return gather(store, runs, metrics, provenance, args.title or default_title(runs))
+    budget = None if args.no_media else int(args.max_media_mb * 1e6)
+    title = args.title or default_title(runs)
+    return gather(store, runs, metrics, provenance, title, media_bytes=budget)

@@ -51,6 +51,7 @@ class Line:
     points: int
     last: float | None
     spikes: str = ""  # path data: a stroke from the mean to each outlying max or min
+    values: tuple[tuple[float, float], ...] = ()  # (x, mean) per bucket, for the hover readout
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Chart:
     top: float = TOP
     right: float = WIDTH - RIGHT
     bottom: float = HEIGHT - BOTTOM
+    x_range: tuple[float, float] = (0.0, 1.0)  # the data x at ``left`` and at ``right``
 
 
 def nice_step(span: float, count: int = 5) -> float:
@@ -170,7 +172,9 @@ def line_chart(
     )
     x_label = " · ".join(dict.fromkeys(s.x_name for _, _, s, _ in drawn))
     y_ticks = _y_ticks(ys, y0, y1, log)
-    return Chart(key, log, x_ticks, y_ticks, lines, markers, x_label=x_label, note=note)
+    return Chart(
+        key, log, x_ticks, y_ticks, lines, markers, x_label=x_label, note=note, x_range=(x0, x1)
+    )
 
 
 def _y_ticks(ys: _Scale, y0: float, y1: float, log: bool) -> tuple[Tick, ...]:
@@ -229,9 +233,11 @@ def _line(
         else:
             flagged.append((x, x))
     spikes = _spikes(group, xs, ys) if banded else ""
+    values = tuple((s.x, s.mid) for s in group if s.mid is not None)
     return Line(
-        run_id, color, " ".join(parts), tuple(bands), tuple(flagged), series.count, last, spikes
-    )
+        run_id, color, " ".join(parts), tuple(bands), tuple(flagged), series.count, last, spikes,
+        values,
+    )  # fmt: skip
 
 
 def _spikes(
@@ -291,21 +297,34 @@ class Bars:
     peak: str
     width: float = 320.0
     height: float = 120.0
+    density: bool = False  # bins of unequal width: heights are count per unit of x
 
 
 def histogram_bars(hist: HistogramData, width: float = 320.0, height: float = 120.0) -> Bars:
-    """A histogram's bins as bars over its edges (bins of unequal width keep their widths)."""
+    """A histogram's bins as bars at their true x extents. Bins of equal width are drawn by
+    count; unequal bins (TensorBoard's grow away from 0) by density, count / bin width: a
+    bar's area is its count, so a bin 96 times wider holding the same count is 96 times lower
+    (by count, a Gaussian's narrow central bins would read as a hole)."""
     if not hist.counts:
         return Bars((), "", "", "0", width, height)
     low, high = hist.edges[0], hist.edges[-1]
-    peak = max(hist.counts) or 1.0
     span = (high - low) or 1.0
+    pairs = list(zip(hist.counts, hist.edges, hist.edges[1:], strict=False))
+    widths = [right - left for _, left, right in pairs]
+    widest = max(widths) if widths else 0.0
+    density = widest > 0 and min(widths) < widest * (1 - 1e-6)
+    heights = [
+        (count / w if w > 0 else 0.0) if density else count
+        for (count, _, _), w in zip(pairs, widths, strict=True)
+    ]
+    peak = max(heights, default=0.0) or 1.0
     rects = []
-    for count, left, right in zip(hist.counts, hist.edges, hist.edges[1:], strict=False):
+    for (_, left, right), value in zip(pairs, heights, strict=True):
         x = (left - low) / span * width
         w = max((right - left) / span * width, 0.5)
-        h = count / peak * (height - 2)
-        rects.append((round(x, 1), round(height - h, 1), round(w, 2), round(h, 1)))
+        h = value / peak * (height - 2)
+        rects.append((round(x, 2), round(height - h, 2), round(w, 3), round(h, 2)))
     return Bars(
-        tuple(rects), short_number(low), short_number(high), short_number(peak), width, height
-    )
+        tuple(rects), short_number(low), short_number(high), short_number(peak), width, height,
+        density,
+    )  # fmt: skip

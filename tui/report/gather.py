@@ -25,6 +25,7 @@ from tracker.media.decoded import (
 from tracker.models import RunEvent, RunRecord
 
 from .downsample import bucket_budget, read_downsampled
+from .media_budget import fit_media
 from .model import MediaEntry, Picture, Provenance, Report, Series
 
 
@@ -42,13 +43,34 @@ DEFAULT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("train/grad_norm", "grad_norm", "train/gradient_norm"),
 )
 MAX_DEFAULT_CHARTS = 6
+_TRAIN_WORDS = frozenset(("train", "training", "epoch", "batch", "step"))
+_EVAL_WORDS = frozenset(("eval", "evaluation", "val", "valid", "validation", "test"))
+_GRAD_NORMS = frozenset(("gradnorm", "gradientnorm", "gradsnorm", "gradientsnorm"))
+
+
+def default_group(key: str) -> int | None:
+    """Which default chart group a key falls in, by its words whatever the separators:
+    0 a training loss (``loss``, ``train_loss``, ``epoch/loss``), 1 an evaluation loss
+    (``val_loss``, ``validation/loss``, ``test/loss``), 2 a gradient norm (``grad-norm``,
+    ``gradnorm``, ``train/gradient_norm``); None for anything else."""
+    words = re.findall(r"[a-z]+", key.lower())
+    if not words or key.startswith("sys/"):
+        return None
+    kept = set(words)
+    if "loss" in kept and kept <= _TRAIN_WORDS | _EVAL_WORDS | {"loss"}:
+        return 1 if kept & _EVAL_WORDS else 0
+    if "".join(w for w in words if w not in ("train", "training")) in _GRAD_NORMS:
+        return 2
+    return None
+
+
 HARDWARE_KEYS = ("sys/cpu/util", "sys/mem/util", "sys/proc/rss")
 GPU_KEYS = ("util", "mem_used", "power")
 MAX_GPUS_SHOWN = 8
 SPARK_BUCKETS = 60
 MEDIA_RUNS = 12  # runs whose media are embedded (the first in the table's order)
 MEDIA_KEYS_PER_RUN = 8
-MEDIA_BYTES = 12 * 1024 * 1024  # images in all, before base64
+MEDIA_BYTES = 5_000_000  # images in all, as embedded (base64): a report fits in an e-mail
 EMBED_AS_IS_BYTES = 512 * 1024  # a stored PNG/JPEG this small is embedded unchanged
 PICTURE_SIDE = 1024
 _FAMILY = re.compile(r"\d+")  # img/3 and img/12: one family of keys
@@ -61,7 +83,14 @@ def default_metrics(runs: Sequence[RunRecord]) -> list[str]:
     present: set[str] = set()
     for run in runs:
         present.update(run.metrics)
-    chosen = [key for group in DEFAULT_GROUPS for key in group if key in present]
+
+    def order(key: str) -> tuple[int, int, tuple[object, ...]]:
+        group = default_group(key)
+        assert group is not None
+        known = DEFAULT_GROUPS[group]
+        return group, known.index(key) if key in known else len(known), natural_key(key)
+
+    chosen = sorted((key for key in present if default_group(key) is not None), key=order)
     if chosen:
         return chosen[:MAX_DEFAULT_CHARTS]
     from ..metrics import main_metrics
@@ -95,8 +124,10 @@ def gather(
     metrics: Sequence[str],
     provenance: Provenance,
     title: str,
+    media_bytes: int | None = MEDIA_BYTES,
 ) -> Report:
-    """Read everything the report shows of ``runs`` (already chosen and ordered)."""
+    """Read everything the report shows of ``runs`` (already chosen and ordered); images
+    fit in ``media_bytes`` as embedded (None: no media at all, ``--no-media``)."""
     notes: list[str] = []
     buckets = bucket_budget(len(runs))
     series: dict[tuple[str, str], Series] = {}
@@ -110,7 +141,12 @@ def gather(
             found = read_downsampled(store, run, key, SPARK_BUCKETS)
             if found is not None:
                 hardware[(run.id, key)] = found
-    media = _read_media(store, runs, notes) if store.has_media else []
+    media: list[MediaEntry] = []
+    if media_bytes is None:
+        if any(run.media for run in runs):
+            notes.append("media left out (--no-media)")
+    elif store.has_media:
+        media = fit_media(_read_media(store, runs, notes), media_bytes, notes)
     events = tuple(health_events(runs))
     return Report(
         title=title,
@@ -141,7 +177,6 @@ def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> li
             f"({len(with_media) - MEDIA_RUNS} more runs logged media)"
         )
     entries: list[MediaEntry] = []
-    budget = MEDIA_BYTES
     for run in with_media[:MEDIA_RUNS]:
         latest: dict[str, MediaItem] = {}
         counts: dict[str, int] = {}
@@ -163,10 +198,7 @@ def _read_media(store: Store, runs: Sequence[RunRecord], notes: list[str]) -> li
         chosen = [latest[key] for key in keys]
         data = store.read_media_data([item.id for item in chosen])
         for item in chosen:
-            entry = _entry(item, counts[item.key], data.get(item.id), budget)
-            if entry.picture is not None:
-                budget -= len(entry.picture.data)
-            entries.append(entry)
+            entries.append(_entry(item, counts[item.key], data.get(item.id)))
     return entries
 
 
@@ -193,7 +225,7 @@ def choose_media_keys(latest: dict[str, MediaItem], limit: int) -> list[str]:
     return sorted(list(chosen)[:limit], key=natural_key)
 
 
-def _entry(item: MediaItem, count: int, data: bytes | None, budget: int) -> MediaEntry:
+def _entry(item: MediaItem, count: int, data: bytes | None) -> MediaEntry:
     from ..media_decode import Unreadable, decode_for_display
 
     base = MediaEntry(item.run_id, item.key, item.step, item.kind, item.caption, count)
@@ -210,11 +242,7 @@ def _entry(item: MediaItem, count: int, data: bytes | None, budget: int) -> Medi
         return replace(base, histogram=decoded)
     if isinstance(decoded, ConfusionData):
         return replace(base, confusion=decoded)
-    picture = _picture(decoded, bytes(data))
-    if len(picture.data) > budget:
-        spent = f"left out: the report's {MEDIA_BYTES // 2**20} MiB for images is spent"
-        return replace(base, problem=spent)
-    return replace(base, picture=picture)
+    return replace(base, picture=_picture(decoded, bytes(data)))
 
 
 def _picture(image: object, original: bytes) -> Picture:

@@ -31,6 +31,7 @@ from .model import Picture, Report
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+    from markupsafe import Markup
 
 TABLE_ROWS = 50  # rows of a logged table shown
 LEGEND_LIMIT = 24  # a legend of more runs than this is the runs table itself
@@ -62,6 +63,17 @@ def cut(text: str, limit: int) -> str:
     goes in a ``title`` beside it)."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity (``<wbr>``) after each ``/``, ``.``
+    and ``_``: a printed header wraps at ``train/|loss``, never mid-word."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    safe = str(escape(_finalize(str(text))))
+    return Markup(re.sub(r"([/._])", r"\1<wbr>", safe))
 
 
 def data_url(picture: Picture) -> str:
@@ -96,6 +108,7 @@ def environment() -> Environment:
         event_title=event_title,
         short_title=lambda t: str(t).split(" (", 1)[0],
         cut=cut,
+        breakable=breakable,
     )
     return env
 
@@ -110,6 +123,7 @@ def render(report: Report) -> str:
     headers, rows = view.runs_table(report)
     summary_keys, summary_rows = view.summary_columns(report.runs)
     hardware = view.hardware_cards(report)
+    drawn = view.charts(report, colors)
     by_run: dict[str, list[Any]] = {}
     for entry in report.media:
         by_run.setdefault(entry.run_id, []).append(entry)
@@ -127,7 +141,7 @@ def render(report: Report) -> str:
         headers=headers,
         rows=rows,
         name_index=[key for key, *_ in headers].index("name") if headers else -1,
-        charts=view.charts(report, colors),
+        charts=drawn,
         legend_limit=LEGEND_LIMIT,
         config=view.config_view(report.runs),
         best=view.best_columns(report),
@@ -141,7 +155,7 @@ def render(report: Report) -> str:
         notes=report.notes,
         css=Markup(_template_text("report.css")),
         js=Markup(_template_text("report.js")),
-        data=Markup(script_json(view.script_data(report, colors))),
+        data=Markup(script_json(view.script_data(report, colors, drawn))),
     )
 
 

@@ -199,14 +199,17 @@ class ConfigView:
     the tables show one row per run and one column per key (a column per run of a sweep of
     sixty would be one letter wide)."""
 
-    differing: list[tuple[str, list[tuple[str, str]]]]
-    everything: list[tuple[str, list[tuple[str, str]]]]
+    differing: list[tuple[str, list[tuple[str, str, str]]]]  # (text, tooltip, sort value)
+    everything: list[tuple[str, list[tuple[str, str, str]]]]
     transposed: bool = False
 
 
 def config_view(runs: Sequence[RunRecord]) -> ConfigView:
-    def shown(rows: list[tuple[str, list[Any]]]) -> list[tuple[str, list[tuple[str, str]]]]:
-        return [(key, [(format_value(v), full_value(v)) for v in values]) for key, values in rows]
+    def shown(rows: list[tuple[str, list[Any]]]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        return [
+            (key, [(format_value(v), full_value(v), sort_value(v)) for v in values])
+            for key, values in rows
+        ]
 
     return ConfigView(
         shown(config_table(runs, True)),
@@ -217,14 +220,15 @@ def config_view(runs: Sequence[RunRecord]) -> ConfigView:
 
 @dataclass(frozen=True, slots=True)
 class BestColumn:
-    """One metric's column: ``mode`` ``min``/``max`` (its best, a star on the winner) or
+    """One metric's column: ``mode`` ``min``/``max`` (its best, a star on each winner) or
     ``last`` (a schedule or a diagnostic, ``lr`` or ``grad_norm``: no value of it is better)."""
 
     key: str
     mode: str
     values: list[str]  # per run, table order
-    winner: int | None  # index of the best run
+    winners: tuple[int, ...]  # indexes of the best runs (several when tied)
     titles: list[str] = field(default_factory=list)  # per run: the whole value, or why no star
+    sorts: list[str] = field(default_factory=list)  # per run: what its cell sorts by
 
 
 def best_columns(report: Report) -> list[BestColumn]:
@@ -244,24 +248,30 @@ def best_columns(report: Report) -> list[BestColumn]:
         if mode == "last":
             lasts = [run.metrics[key].last if key in run.metrics else None for run in runs]
             shown = [format_value(v) if v is not None else "—" for v in lasts]
-            out.append(BestColumn(key, mode, shown, None, [full_value(v) for v in lasts]))
+            titles = [full_value(v) for v in lasts]
+            out.append(BestColumn(key, mode, shown, (), titles, [sort_value(v) for v in lasts]))
             continue
         values = [best_value(run, key, mode) for run in runs]
-        winner: int | None = None  # ties: the first in the table
-        for index, value in enumerate(values):
-            held = values[winner] if winner is not None else None
-            if (
-                value is not None
-                and gone[index] is None
-                and (held is None or (value < held if mode == "min" else value > held))
-            ):
-                winner = index
+        ranked = [v for v, why in zip(values, gone, strict=True) if v is not None and why is None]
+        top = (min(ranked) if mode == "min" else max(ranked)) if ranked else None
+        # Ties: every run at the best value gets the star (the first in the table would be
+        # an arbitrary winner: in a sweep where all reach accuracy 1, maybe the worst run).
+        winners = tuple(
+            i for i, (v, why) in enumerate(zip(values, gone, strict=True))
+            if top is not None and why is None and v == top
+        )  # fmt: skip
         shown = [format_value(v) if v is not None else "—" for v in values]
         titles = [
             f"not ranked: it diverged ({why} ended NaN or inf)" if why else full_value(v)
             for v, why in zip(values, gone, strict=True)
         ]
-        out.append(BestColumn(key, mode, shown, winner, titles))
+        if len(winners) > 1:
+            titles = [
+                f"tie: {len(winners)} runs at the best value" if i in winners else t
+                for i, t in enumerate(titles)
+            ]
+        sorts = [sort_value(v) for v in values]
+        out.append(BestColumn(key, mode, shown, winners, titles, sorts))
     return out
 
 
@@ -306,10 +316,16 @@ def _diverged(run: RunRecord) -> str | None:
     return None
 
 
-def summary_columns(runs: Sequence[RunRecord]) -> tuple[list[str], list[list[str]]]:
+def summary_columns(
+    runs: Sequence[RunRecord],
+) -> tuple[list[str], list[list[tuple[str, str]]]]:
+    """Summary keys and, per run, ``(text, sort value)`` per key."""
     flat = [flatten_config(run.summary) for run in runs]
     keys = list(dict.fromkeys(k for summary in flat for k in summary))[:MAX_SUMMARY_COLUMNS]
-    return keys, [[format_value(s.get(k, MISSING)) for k in keys] for s in flat]
+    return keys, [
+        [(format_value(s.get(k, MISSING)), sort_value(s.get(k, MISSING))) for k in keys]
+        for s in flat
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,10 +381,34 @@ def utc_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def script_data(report: Report, colors: dict[str, str]) -> dict[str, Any]:
-    """The JSON the page's script reads (run ids, names, colours; the charted metrics)."""
+def _short(value: float) -> float:
+    return float(f"{value:.6g}")  # what a readout shows, at a third of repr's bytes
+
+
+def script_data(
+    report: Report, colors: dict[str, str], drawn: Sequence[Chart] = ()
+) -> dict[str, Any]:
+    """The JSON the page's script reads (run ids, names, colours; the charted metrics) and,
+    per chart in page order, its x range and each run's bucket means: the hover readout."""
     return {
         "runs": [{"id": r.id, "name": r.name, "color": colors[r.id]} for r in report.runs],
         "metrics": list(report.metrics),
         "made_at": report.provenance.made_at,
+        "charts": [
+            {
+                "key": chart.key,
+                "x": [_short(chart.x_range[0]), _short(chart.x_range[1])],
+                "px": [chart.left, chart.right],
+                "x_name": chart.x_label,
+                "lines": [
+                    {
+                        "run": line.run_id,
+                        "x": [_short(x) for x, _ in line.values],
+                        "y": [_short(y) for _, y in line.values],
+                    }
+                    for line in chart.lines
+                ],
+            }
+            for chart in drawn
+        ],
     }
