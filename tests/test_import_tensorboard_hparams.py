@@ -10,10 +10,13 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracker.db import open_store
-from tracker.importers.tensorboard import run_id
+from tracker.importers.tensorboard import _shortest, run_id
 from tracker.models import RunRecord
 from tui import import_cli
 from tui.cli import build_parser
@@ -150,3 +153,31 @@ def test_an_experiment_folder_over_sessions_and_nested_runs_are_not_merged(
     assert runs["tuning/run-1"].metrics["accuracy"].last == pytest.approx(0.4)
     assert runs["parent"].config == {} and runs["parent/child"].config == {"lr": 0.5}
     assert runs["parent/child"].metrics["loss"].count == 3
+
+
+def test_a_lone_folder_not_named_by_the_time_keeps_its_path(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard.summary import hparams
+
+    logdir = tmp_path / "logs"  # Lightning's layout: hparams in the run's own folder, and a
+    with SummaryWriter(str(logdir / "lightning_logs" / "version_0")) as writer:  # short run
+        _exp, ssi, _sei = hparams({"lr": 0.5}, {"val/acc": 0.0})
+        writer.file_writer.add_summary(ssi)
+        writer.add_scalar("val/acc", 0.75, 0)
+    assert run_import("tensorboard", str(logdir), "--db", str(db_path)) == 0
+    runs = runs_by_name(db_path)
+    assert set(runs) == {"lightning_logs/version_0"}
+    assert runs["lightning_logs/version_0"].config == {"lr": 0.5}
+
+
+@given(st.floats(width=32) | st.floats())
+def test_a_summary_value_is_the_float32_as_logged_or_kept(value: float) -> None:
+    short = _shortest(value)
+    if math.isnan(value):
+        assert math.isnan(short)
+    elif abs(value) <= float(np.finfo(np.float32).max) and float(np.float32(value)) == value:
+        assert np.float32(short) == np.float32(value) and len(repr(short)) <= len(repr(value))
+    else:
+        assert short == value

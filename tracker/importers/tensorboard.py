@@ -24,7 +24,7 @@ summary, and the id stays the parent's. With several such folders the one writte
 its first wall time) wins on a key they share. Not merged: a parent that holds hparams data of
 its own (TensorBoard's HParams layout, an experiment folder over one session per subfolder), and
 a parent without event files, where the folder is its own run, named after the parent when it
-is the parent's only folder.
+is the parent's only folder and its name is a time (add_hparams' default).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import hashlib
 import importlib
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
 
 EVENT_MARK = "tfevents"
 HPARAMS_MAX_BYTES = 1 << 20  # an add_hparams folder is a few hundred bytes; larger is a run
+_TIME_NAME = re.compile(r"[0-9]+(\.[0-9]+)?")  # add_hparams' default folder: str(time.time())
 _FLOAT_TYPES = {1: "float_val", 2: "double_val", 19: "half_val"}  # DT_FLOAT, DT_DOUBLE, DT_HALF
 
 
@@ -113,7 +115,8 @@ def _runs(runs: list[tuple[str, list[Path]]], project: str, base: str, on_read: 
     merged: set[str] = set()
     names: dict[str, str] = {}  # a lone add_hparams folder under a folder without event files
     for parent, kids in children.items():
-        if parent not in folders and len(kids) == 1 and _hparams_folder(folders[kids[0]]):
+        lone = len(kids) == 1 and _TIME_NAME.fullmatch(os.path.basename(kids[0])) is not None
+        if parent not in folders and lone and _hparams_folder(folders[kids[0]]):
             names[kids[0]] = parent
     for relative, files in runs:
         if relative in merged:
@@ -164,7 +167,8 @@ def _shortest(value: float) -> float:
     0.800000011920929; a value float32 cannot hold exactly is kept as it is."""
     import numpy as np
 
-    single = np.float32(value)
+    with np.errstate(over="ignore"):  # a double past float32's range: inf, never equal
+        single = np.float32(value)
     return float(str(single)) if float(single) == value else value
 
 
