@@ -1,5 +1,6 @@
 """The browser tests' helpers: headless Chromium (the system's, driven by Playwright), a free
-port, and a record of what a page did (console errors, page errors, every request).
+port, a record of what a page did (console errors, page errors, every request), and a
+``tracktui serve`` process to point it at (:class:`Served`).
 
 The browser is Debian's ``chromium`` (``.ci/run`` installs it when missing); Playwright never
 downloads one. Where Playwright or Chromium is missing, :func:`launch` skips with the reason.
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
 import pytest
 
 if TYPE_CHECKING:
@@ -28,6 +34,10 @@ if TYPE_CHECKING:
         Response,
         WebSocket,
     )
+
+
+TRACKTUI = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
+STOP_S = 15.0
 
 
 def chromium_path() -> str | None:
@@ -175,3 +185,56 @@ def wait_for_screen(page: Page, check: Callable[[str], bool], timeout: float = 1
             return text
         page.wait_for_timeout(50)  # polling a condition: how often, not how long
     raise AssertionError(f"the screen did not show what was expected; it shows:\n{text}")
+
+
+class Served:
+    """A ``tracktui serve`` process and the port it listens on."""
+
+    def __init__(self, tmp: Path, *args: str, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
+        self.stdout_path, self.stderr_path = tmp / "serve.out", tmp / "serve.err"
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.process = subprocess.Popen(
+                [*TRACKTUI, "serve", "--port", str(self.port), *args],
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                cwd=tmp,  # a relative path typed in the app would land here
+                start_new_session=True,  # no controlling terminal, as under a service manager
+            )
+
+    def wait_listening(self) -> None:
+        wait_for_port(self.port, lambda: self.process.poll() is None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def apps(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self, number: int = signal.SIGINT, group: bool = False) -> int:
+        """Signal the server (``group``: and its apps, as Ctrl+C in a terminal does); its code."""
+        if self.process.poll() is None:
+            if group:
+                os.killpg(self.process.pid, number)
+            else:
+                self.process.send_signal(number)
+        try:
+            return self.process.wait(STOP_S)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+
+def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Which of these are still alive after STOP_S (a zombie counts as alive: not reaped)."""
+    _, alive = psutil.wait_procs(processes, timeout=STOP_S)
+    return alive

@@ -36,21 +36,21 @@ from tui.screens.export import download_name
 from tui.serve import host_allowed, is_loopback, same_origin
 
 from .browser import (
+    STOP_S,
     TERMINAL_HOOK,
+    TRACKTUI,
+    Served,
     evaluate,
-    free_port,
+    gone,
     launch,
     new_page,
-    wait_for_port,
     wait_for_screen,
 )
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-TRACKTUI = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
 HOSTILE = "<script>x[b]"  # short enough for the name column: shown whole
-STOP_S = 15.0
 
 
 @pytest.fixture(scope="module")
@@ -69,59 +69,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-class Served:
-    """A ``tracktui serve`` process and the port it listens on."""
-
-    def __init__(self, tmp: Path, *args: str, port: int | None = None) -> None:
-        self.port = free_port() if port is None else port
-        self.stdout_path, self.stderr_path = tmp / "serve.out", tmp / "serve.err"
-        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.process = subprocess.Popen(
-                [*TRACKTUI, "serve", "--port", str(self.port), *args],
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                cwd=tmp,  # a relative path typed in the app would land here
-                start_new_session=True,  # no controlling terminal, as under a service manager
-            )
-
-    def wait_listening(self) -> None:
-        wait_for_port(self.port, lambda: self.process.poll() is None)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def apps(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-
-    def stop(self, number: int = signal.SIGINT, group: bool = False) -> int:
-        """Signal the server (``group``: and its apps, as Ctrl+C in a terminal does); its code."""
-        if self.process.poll() is None:
-            if group:
-                os.killpg(self.process.pid, number)
-            else:
-                self.process.send_signal(number)
-        try:
-            return self.process.wait(STOP_S)
-        finally:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-
-def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
-    """Which of these are still alive after STOP_S (a zombie counts as alive: not reaped)."""
-    _, alive = psutil.wait_procs(processes, timeout=STOP_S)
-    return alive
-
-
 def test_browser_sees_the_runs_and_drives_the_app(
     browser: Browser, database: Path, tmp_path: Path
 ) -> None:
@@ -136,7 +83,9 @@ def test_browser_sees_the_runs_and_drives_the_app(
         apps = served.apps()
         assert len(apps) == 1, apps
 
-        page.focus(".xterm-helper-textarea")  # where xterm.js takes keys from
+        # No click: the page focuses xterm.js's textarea itself, so keys typed at once count.
+        focused = evaluate(page, "document.activeElement.className")
+        assert "xterm-helper-textarea" in focused
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
         run_view = wait_for_screen(page, lambda text: "esc back" in text)
