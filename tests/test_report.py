@@ -601,3 +601,38 @@ def test_media_keys_are_chosen_by_use_and_the_left_out_are_named(
     footer = page.words("provenance")
     assert "left out: img/0, img/1, img/2, img/3, img/4" in footer
     assert "the first 8" not in footer and "left out" in err
+
+
+def test_many_runs_get_a_compact_legend_sortable_capped_tables_and_hover_data(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "many.db"
+    for index in range(30):
+        run = tracker.init(
+            project="m", name=f"m{index:02d}", db=database, config={"lr": 1e-4 * (index + 1)},
+            system_metrics=False, quiet=True,
+        )  # fmt: skip
+        for step in range(3):
+            run.log({"train/loss": 1.0 / (index + step + 1)}, step=step)
+        run.summary["score"] = float(index)
+        run.finish()
+    output = tmp_path / "many.html"
+    assert main(["report", "--db", str(database), "-o", str(output)]) == 0
+    text = output.read_text("utf-8")
+    page = Page(text)
+    legend = [p for p in page.find("p", "charts") if "legend" in p.get("class", "")]
+    assert len(legend) == 1 and "compact" in legend[0]["class"]
+    assert "30 runs: hover a line for its name" in page.words("charts")
+    assert len([s for s in page.find("span", "charts") if s.get("class") == "run"]) == 30
+    tables = [t for t in page.find("table") if "sortable" in t.get("class", "")]
+    ids = [t.get("id", "") for t in tables]
+    assert {"runs-table", "best-table", "summary-table"} <= set(ids)
+    config = [t for t in tables if "config-table" in t.get("class", "")]
+    assert config, "the config of many runs is a sortable table of a row per run"
+    assert len(page.find("th", "config", data_key="lr")) >= 1
+    assert [c for c in page.find("div") if c.get("class") == "scroll tall"]
+    data = json.loads(_json_block(text))
+    (chart,) = data["charts"]
+    assert chart["key"] == "train/loss" and len(chart["lines"]) == 30
+    assert chart["xs"] == [[0, 1, 2]]  # one x list shared by the 30 runs logged at one step
+    assert all(line["xi"] == 0 and len(line["y"]) == 3 for line in chart["lines"])

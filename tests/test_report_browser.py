@@ -10,9 +10,12 @@ page's first paint is measured. A run named with HTML that would fetch an image 
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,3 +188,81 @@ def test_first_paint_is_measured(opened: tuple[Page, PageLog], record_property: 
     first = float(paints.get("first-contentful-paint", paints.get("first-paint", -1.0)))
     record_property("first_contentful_paint_ms", first)
     assert 0.0 < first < FIRST_PAINT_BOUND_MS, paints
+
+
+def test_hovering_a_chart_reads_each_runs_value_at_that_step(
+    opened: tuple[Page, PageLog],
+) -> None:
+    page, log = opened
+    page.set_viewport_size({"width": 1280, "height": 900})
+    svg = page.locator('#charts figure.chart[data-metric="train/loss"] svg')
+    svg.scroll_into_view_if_needed()
+    box = svg.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    tip = page.locator('#charts figure.chart[data-metric="train/loss"] .crosshair-tip')
+    tip.wait_for(state="visible", timeout=5000)
+    text = tip.inner_text()
+    assert text.startswith("step ")
+    assert "lora-" in text  # a run's name, as text
+    values = re.findall(r"\d+\.\d+(?:e[-+]\d+)?", text)
+    assert values and all(float(v) > 0 for v in values)
+    cross = page.locator('#charts figure.chart[data-metric="train/loss"] line.crosshair')
+    assert cross.evaluate("(line) => line.style.display") == ""  # drawn (a 0-wide box)
+    page.mouse.move(2, 2)
+    assert tip.is_hidden()
+    assert log.errors() == []
+
+
+def test_best_values_sort_like_the_runs_table(opened: tuple[Page, PageLog]) -> None:
+    page, _ = opened
+    header = '#best-table th[data-key="train/loss"]'
+    page.click(header)
+    values: Any = evaluate(
+        page,
+        """() => { const table = document.getElementById("best-table");
+          const th = table.querySelector('th[data-key="train/loss"]');
+          const index = Array.prototype.indexOf.call(th.parentNode.children, th);
+          return Array.from(table.tBodies[0].rows, (r) => r.cells[index].dataset.value || ""); }""",
+    )
+    shown = numbers([str(v) for v in values])
+    assert len(shown) >= 6 and shown == sorted(shown)
+    assert page.get_attribute(header, "aria-sort") == "ascending"
+
+
+def test_hardware_cards_fit_their_boxes_at_1280(opened: tuple[Page, PageLog]) -> None:
+    page, _ = opened
+    page.set_viewport_size({"width": 1280, "height": 900})
+    overflowing: Any = evaluate(
+        page,
+        """() => Array.from(document.querySelectorAll("#hardware .card"))
+          .filter((card) => card.scrollWidth > card.clientWidth + 1).length""",
+    )
+    assert page.locator("#hardware .card").count() >= 6
+    assert overflowing == 0
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("pdftotext")),
+    reason="needs chromium and pdftotext (poppler-utils)",
+)
+def test_a_printed_report_keeps_every_column_of_the_runs_table(
+    report: Path, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}",
+         "--no-pdf-header-footer", report.as_uri()],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert pdf.is_file() and pdf.stat().st_size > 1000
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    html = report.read_text("utf-8")
+    head = html.split('id="runs-table"', 1)[1].split("</thead>", 1)[0]
+    titles = re.findall(r'title="sort by ([^"]*)"', head)
+    assert len(titles) >= 12
+    flat = re.sub(r"\s+", "", text)
+    missing = [t for t in titles if re.sub(r"\s+", "", unescape(t)) not in flat]
+    assert missing == []

@@ -367,11 +367,14 @@ def test_a_tensorboard_like_histogram_of_a_gaussian_is_one_bell() -> None:
     values = np.random.default_rng(0).standard_normal(20_000)
     counts, _ = np.histogram(values, bins=edges)
     bars = histogram_bars(HistogramData([float(c) for c in counts], edges))
-    assert bars.density
-    for (*_, h), count, left, right in zip(bars.rects, counts, edges, edges[1:], strict=False):
-        if right - left > 0.2:  # the wide bins, where rounding to 0.01 px is no matter
-            expected = count / (right - left)
-            assert h == pytest.approx(expected / max(counts / np.diff(edges)) * 118, abs=0.1)
+    assert bars.density and sum(count for count, *_ in bars.bins) == counts.sum()
+    assert len(bars.bins) < len(edges) - 1  # the slivers near 0 joined
+    tallest = max(count / (right - left) for count, left, right in bars.bins)
+    for (*_, h), (count, left, right) in zip(bars.rects, bars.bins, strict=True):
+        assert (
+            right - left >= (edges[-1] - edges[0]) / 128 * 0.99
+        )  # no bar narrower than a 128th of the range
+        assert h == pytest.approx(count / (right - left) / tallest * 118, abs=0.02)
     # the bell's top is at 0, not a hole: the tallest bar among the visible ones is central
     visible = [(x + w / 2, h) for x, _, w, h in bars.rects if w >= 1.0]
     peak_x = max(visible, key=lambda pair: pair[1])[0]

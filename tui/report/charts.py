@@ -298,13 +298,36 @@ class Bars:
     width: float = 320.0
     height: float = 120.0
     density: bool = False  # bins of unequal width: heights are count per unit of x
+    bins: tuple[tuple[float, float, float], ...] = ()  # (count, left, right) per bar
+
+
+def _merged(
+    pairs: Sequence[tuple[float, float, float]], least: float
+) -> list[tuple[float, float, float]]:
+    """Neighbouring bins ``(count, left, right)`` joined until each is ``least`` wide: a
+    TensorBoard bucket near 0 is a thousandth of the range, and one sample in it would be a
+    density spike far above the bell; joined, the counts and the extents stay exact."""
+    out: list[tuple[float, float, float]] = []
+    held: tuple[float, float, float] | None = None
+    for count, left, right in pairs:
+        held = (held[0] + count, held[1], right) if held else (count, left, right)
+        if held[2] - held[1] >= least:
+            out.append(held)
+            held = None
+    if held is not None:
+        if out and held[2] - held[1] < least:
+            last = out.pop()
+            held = (last[0] + held[0], last[1], held[2])
+        out.append(held)
+    return out
 
 
 def histogram_bars(hist: HistogramData, width: float = 320.0, height: float = 120.0) -> Bars:
     """A histogram's bins as bars at their true x extents. Bins of equal width are drawn by
-    count; unequal bins (TensorBoard's grow away from 0) by density, count / bin width: a
-    bar's area is its count, so a bin 96 times wider holding the same count is 96 times lower
-    (by count, a Gaussian's narrow central bins would read as a hole)."""
+    count; unequal bins (TensorBoard's grow away from 0) by density, count / bin width, so a
+    bar's area is its count (by count, a bin 96 times wider holding the same count would get
+    96 times the ink, and a Gaussian's narrow central bins would read as a hole). Unequal
+    bins narrower than a 128th of the range are joined first (:func:`_merged`)."""
     if not hist.counts:
         return Bars((), "", "", "0", width, height)
     low, high = hist.edges[0], hist.edges[-1]
@@ -313,9 +336,11 @@ def histogram_bars(hist: HistogramData, width: float = 320.0, height: float = 12
     widths = [right - left for _, left, right in pairs]
     widest = max(widths) if widths else 0.0
     density = widest > 0 and min(widths) < widest * (1 - 1e-6)
+    if density:
+        pairs = _merged(pairs, span / 128)
     heights = [
-        (count / w if w > 0 else 0.0) if density else count
-        for (count, _, _), w in zip(pairs, widths, strict=True)
+        (count / (right - left) if right > left else 0.0) if density else count
+        for count, left, right in pairs
     ]
     peak = max(heights, default=0.0) or 1.0
     rects = []
@@ -326,5 +351,5 @@ def histogram_bars(hist: HistogramData, width: float = 320.0, height: float = 12
         rects.append((round(x, 2), round(height - h, 2), round(w, 3), round(h, 2)))
     return Bars(
         tuple(rects), short_number(low), short_number(high), short_number(peak), width, height,
-        density,
+        density, tuple(pairs),
     )  # fmt: skip

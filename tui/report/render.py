@@ -118,6 +118,7 @@ def render(report: Report) -> str:
     from markupsafe import Markup
 
     from . import view
+    from .page_data import script_data
 
     colors = view.run_colors(report.runs)
     headers, rows = view.runs_table(report)
@@ -155,7 +156,7 @@ def render(report: Report) -> str:
         notes=report.notes,
         css=Markup(_template_text("report.css")),
         js=Markup(_template_text("report.js")),
-        data=Markup(script_json(view.script_data(report, colors, drawn))),
+        data=Markup(script_json(script_data(report, colors, drawn))),
     )
 
 

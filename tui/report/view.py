@@ -379,36 +379,3 @@ def event_title(event: RunEvent) -> str:
 
 def utc_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _short(value: float) -> float:
-    return float(f"{value:.6g}")  # what a readout shows, at a third of repr's bytes
-
-
-def script_data(
-    report: Report, colors: dict[str, str], drawn: Sequence[Chart] = ()
-) -> dict[str, Any]:
-    """The JSON the page's script reads (run ids, names, colours; the charted metrics) and,
-    per chart in page order, its x range and each run's bucket means: the hover readout."""
-    return {
-        "runs": [{"id": r.id, "name": r.name, "color": colors[r.id]} for r in report.runs],
-        "metrics": list(report.metrics),
-        "made_at": report.provenance.made_at,
-        "charts": [
-            {
-                "key": chart.key,
-                "x": [_short(chart.x_range[0]), _short(chart.x_range[1])],
-                "px": [chart.left, chart.right],
-                "x_name": chart.x_label,
-                "lines": [
-                    {
-                        "run": line.run_id,
-                        "x": [_short(x) for x, _ in line.values],
-                        "y": [_short(y) for _, y in line.values],
-                    }
-                    for line in chart.lines
-                ],
-            }
-            for chart in drawn
-        ],
-    }

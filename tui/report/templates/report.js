@@ -158,10 +158,11 @@
       chart.lines.forEach(function (series) {
         var group = svg.querySelector('g.series[data-run="' + CSS.escape(series.run) + '"]');
         if (group && group.classList.contains("off")) { return; }
-        var i = nearest(series.x, x);
+        var steps = chart.xs[series.xi];
+        var i = nearest(steps, x);
         if (i < 0) { return; }
-        if (snapped === null || Math.abs(series.x[i] - x) < Math.abs(snapped - x)) { snapped = series.x[i]; }
-        rows.push({ run: series.run, value: series.y[i], x: series.x[i] });
+        if (snapped === null || Math.abs(steps[i] - x) < Math.abs(snapped - x)) { snapped = steps[i]; }
+        rows.push({ run: series.run, value: series.y[i], x: steps[i] });
       });
       if (!rows.length) { hide(); return; }
       var px = left + (snapped - x0) / (x1 - x0) * (right - left);
