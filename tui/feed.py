@@ -3,7 +3,9 @@
 Pacing, measured to be where a live viewer's CPU goes:
 - While runs stream, read once a frame (``timings.frame_s``); whatever every writer commits
   meanwhile comes in that one read, and the file watch is paused (one wake-up per commit of
-  every writer would add nothing but CPU).
+  every writer would add nothing but CPU). A frame whose read and paint cost more than
+  ``timings.cpu_share`` of a core over ``frame_s`` (many live runs) spaces the next ones out,
+  so the viewer's CPU stays near that share however many runs log.
 - Once the file has been quiet for ``timings.stream_quiet_s``, wait for a file event (the watch
   resumed) or the poll interval, whichever comes first; then read, at most once a frame.
 - A request from the UI (a key opened a run; its series are wanted) is read at once.
@@ -28,6 +30,7 @@ from .watch import DatabaseWatcher
 
 DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
 EXTRAS_GAP_S = 0.02  # between the slices of trends a big first load computes
+MAX_SAMPLE_S = 0.02  # one frame's CPU counted at most this (a first load's is not a frame's)
 
 
 class ReaderFeed:
@@ -42,6 +45,8 @@ class ReaderFeed:
         reader.wake = self._wake  # a server's NOTIFY wakes the loop like a file event
         self._urgent = False  # the UI asked for something: read without waiting
         self._stop = threading.Event()
+        self._cpu_at = time.process_time()  # the process's CPU time at the last read
+        self._frame_cost = 0.0  # CPU seconds a streaming frame costs (moving average)
 
     def request(self) -> None:
         """Read now (the UI wants something), not at the next frame or poll."""
@@ -79,12 +84,33 @@ class ReaderFeed:
                 streaming = (
                     quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s
                 )
+                cost = self._measure_frame(streaming)
                 if reader.pending_extras():
                     self._pause_until(read_at + EXTRAS_GAP_S)
-                elif streaming or self._wait_for_event():
+                elif streaming:
+                    self._pause_until(read_at + self._frame_gap(frame, cost))
+                elif self._wait_for_event():
                     self._pause_until(read_at + frame)
         finally:
             reader.close()
+
+    def _measure_frame(self, streaming: bool) -> float:
+        """The process's CPU time since the last read (a frame: its read, its paint and
+        whatever else ran meanwhile), averaged over the last frames while streaming."""
+        cpu = time.process_time()
+        spent, self._cpu_at = min(cpu - self._cpu_at, MAX_SAMPLE_S), cpu
+        if not streaming or self._urgent:
+            self._frame_cost = 0.0
+        else:
+            self._frame_cost = 0.75 * self._frame_cost + 0.25 * spent  # one spike moves it little
+        return self._frame_cost
+
+    def _frame_gap(self, frame: float, cost: float) -> float:
+        """``frame``, or longer while a frame costs more than ``cpu_share`` of it."""
+        share = self.timings.cpu_share
+        if share <= 0:
+            return frame
+        return min(max(frame, cost / share), max(frame, self.timings.max_frame_s))
 
     def _track_streaming(
         self, changed: bool, read_at: float, quiet_since: float | None

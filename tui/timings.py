@@ -17,6 +17,11 @@ class Timings:
     # numbers keep frame_s): a plot is most of a frame's cost, and a curve's tip moving five
     # times a second instead of twice shows nothing more.
     plot_frame_s: float = 0.5
+    # While runs stream, the viewer's CPU (every thread) kept near this share of one core: a
+    # frame that costs more than frame_s * cpu_share (fifty live runs: 9 ms) stretches the
+    # next frames (at most to max_frame_s); keys are read and drawn at once regardless.
+    cpu_share: float = 0.03
+    max_frame_s: float = 1.0
     extras_start_s: float = 1.5  # trends wait this long after opening: the first screen first
     extras_every_s: float = 5.0  # a live run's trend and smoothed values, recomputed
     extras_max_wait_s: float = 0.5  # extras go out at least this often while updates stream
@@ -27,5 +32,5 @@ class Timings:
 DEFAULT = Timings()
 # Tests: no deliberate delays, but a 20 ms frame (with none the reader re-reads a streaming
 # file without pause: 53,000 reads in 3 s, a core kept busy and every key press waiting).
-FAST = Timings(poll_s=0.2, frame_s=0.02, plot_frame_s=0.0, extras_start_s=0.0,
+FAST = Timings(poll_s=0.2, frame_s=0.02, plot_frame_s=0.0, cpu_share=1.0, extras_start_s=0.0,
                extras_max_wait_s=0.0, status_every_s=0.2, stream_quiet_s=0.5)  # fmt: skip

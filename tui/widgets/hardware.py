@@ -175,7 +175,10 @@ class HardwarePanel(VerticalScroll):
 
     def update_values(self, values: dict[str, float]) -> None:
         """New readings (a sample, or a run's last values); sizes and limits are kept."""
-        self.values.update(values)
+        held = self.values
+        if self.changes_only and self.gauges and all(held.get(k) == v for k, v in values.items()):
+            return  # a run's last values again (every frame while it logs): nothing to draw
+        held.update(values)
         self._sync_rows()
         for key, gauge in self.gauges.items():
             if key in values:
