@@ -155,7 +155,8 @@ def cpu_phase(bench: Bench, tool: str, load: dict[str, Any]) -> dict[str, Any]:
 
 
 def newest_step(tool: str, screen: str) -> int | None:
-    pattern = r"run-0\s+bench\s+([\d,]+)\s" if tool == "tracktui" else r"_step\s+([\d,]+)"
+    # The project column is left out when the table is too narrow for every column asked for.
+    pattern = r"run-0\s+(?:bench\s+)?([\d,]+)\s" if tool == "tracktui" else r"_step\s+([\d,]+)"
     found = re.search(pattern, screen)
     return int(found.group(1).replace(",", "")) if found else None
 
@@ -203,7 +204,8 @@ def first_paint(bench: Bench, path: Path, runs: int) -> tuple[float, float]:
         while time.perf_counter() - view.started < 120 and not plot:
             screen = view.screen()
             now = time.perf_counter() - view.started
-            if not rows and len(re.findall(r"run-\d+\s+bench\s+[\d,]+", screen)) >= min(runs, 5):
+            shown = re.findall(r"run-\d+\s+(?:bench\s+)?[\d,]+", screen)  # project may be out
+            if not rows and len(shown) >= min(runs, 5):
                 rows = now
             if rows and re.search("┤[\u2801-\u28ff]", screen):  # an axis, then braille points
                 plot = now
