@@ -194,6 +194,17 @@ class RunEvent:
     title: str
     detail: dict[str, Any]
 
+    @property
+    def headline(self) -> str:
+        """The title as people read it: an alert's text after its title, "(resolved)" on the
+        event that ends a health episode."""
+        title = self.title
+        if self.kind == "alert" and self.detail.get("text"):
+            title = f"{title}: {self.detail['text']}"
+        if self.detail.get("resolved") is True and "resolved" not in title.lower():
+            title = f"{title} (resolved)"
+        return title
+
     def as_json(self) -> dict[str, Any]:
         from .jsonable import to_json_safe
 

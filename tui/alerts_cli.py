@@ -136,15 +136,6 @@ def local_time(epoch: float, now: float) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M")
 
 
-def _title(event: RunEvent) -> str:
-    title = event.title
-    if event.kind == "alert" and event.detail.get("text"):
-        title = f"{title}: {event.detail['text']}"
-    if event.detail.get("resolved") is True and "resolved" not in title.lower():
-        title = f"{title} (resolved)"
-    return title
-
-
 def render_lines(items: Sequence[Listed], now: float | None = None) -> list[str]:
     """One aligned line of safe text per event, under a header."""
     now = time.time() if now is None else now
@@ -156,7 +147,7 @@ def render_lines(items: Sequence[Listed], now: float | None = None) -> list[str]
             safe_text(item.event.kind, 10),
             f"{safe_text(item.run.name, 32)} ({safe_text(item.run.id, 24)})",
             "-" if item.event.step is None else safe_text(item.event.step),
-            safe_text(_title(item.event), 200),
+            safe_text(item.event.headline, 200),
         ]
         for item in items
     ]

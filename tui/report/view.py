@@ -369,12 +369,7 @@ def hardware_cards(report: Report) -> list[tuple[RunRecord, list[Gauge], list[tu
 
 
 def event_title(event: RunEvent) -> str:
-    title = event.title
-    if event.kind == "alert" and event.detail.get("text"):
-        title = f"{title}: {event.detail['text']}"
-    if event.detail.get("resolved") is True and "resolved" not in title.lower():
-        title = f"{title} (resolved)"
-    return title
+    return event.headline
 
 
 def utc_time(epoch: float) -> str:
