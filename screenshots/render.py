@@ -4,7 +4,8 @@
 
 Writes screenshots/runs.svg, run-detail.svg, runs-80x24.svg, smoothing.svg, media-*.svg
 (image, text table, histogram, confusion matrix), console.svg, resumed.svg (a run plotted
-against its own ``iter``, resumed after a crash) and system.svg (the hardware monitor with two
+against its own ``iter``, resumed after a crash), sweep-parallel.svg (the sweep views'
+parallel coordinates, ``w`` then ``3``) and system.svg (the hardware monitor with two
 simulated GPUs). Same data and clock as the snapshot tests.
 """
 
@@ -80,6 +81,28 @@ async def shoot(
         app.save_screenshot(str(HERE / f"{name}.svg"))
 
 
+async def shoot_sweep(name: str, keys: tuple[str, ...] = ()) -> None:
+    """The sweep views (``w``) of the demo runs, grouped as the screen chooses."""
+    from tui.screens.sweep import SweepScreen
+    from tui.widgets.sweep_plots import SweepCanvas
+
+    app = TrackTuiApp(Path("demo.db"), clock=lambda: NOW, watch=False, poll_interval=60.0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.query(RunsTable)) and len(app.model.runs) == 6)
+        await pilot.press("w")
+        await settle(pilot, lambda: isinstance(app.screen, SweepScreen))
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        await settle(
+            pilot, lambda: bool(screen.followed) and screen.followed <= set(app.model.series)
+        )
+        await settle(pilot, lambda: bool(screen.query_one(SweepCanvas).renders))
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause(0.3)
+        app.save_screenshot(str(HERE / f"{name}.svg"))
+
+
 async def shoot_system() -> None:
     def sampler() -> SystemSampler:
         return SystemSampler(gpu_source=NvmlGpuSource(nvml=simulated(2, clock=lambda: 1000.0)))
@@ -110,6 +133,7 @@ async def main() -> None:
         await shoot("media-table", (120, 36), (*opened, "down", "down"))
         await shoot("media-histogram", (120, 36), (*opened, "down", "down", "down"))
         await shoot("console", (120, 36), ("down", "down", "down", "4", "1"))
+        await shoot_sweep("sweep-parallel", ("3",))
         build_resumed_database(Path("resumed.db"))
         await shoot("resumed", (120, 36), ("enter",), db="resumed.db", runs=1, step_metric=True)
     await shoot_system()
