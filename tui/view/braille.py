@@ -7,6 +7,8 @@ Pure: no widgets, no terminal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 _BASE = 0x2800
 # Dot bit for (x in the cell 0..1, y in the cell 0..3), braille's own numbering.
 _BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
@@ -72,6 +74,49 @@ class BrailleCanvas:
             if twice <= dx:
                 error += dx
                 y0 += sy
+
+    def polyline(self, points: Sequence[tuple[int, int]], color: str | None) -> None:
+        """``points`` joined, as :meth:`dot` then :meth:`line` from each to the next would
+        draw them (the same dots, the same colours), in one loop: a plot's few hundred
+        points cost a third of what a call per segment and per dot did."""
+        if not points:
+            return
+        width, bits, colors = self.width, self._bits, self._colors
+        wide, high = 2 * width, 4 * self.height
+        x0, y0 = points[0]
+        if 0 <= x0 < wide and 0 <= y0 < high:
+            cell = (y0 >> 2) * width + (x0 >> 1)
+            bits[cell] |= _BITS[x0 & 1][y0 & 3]
+            colors[cell] = color
+        for x1, y1 in points[1:]:
+            if x0 == x1:
+                if 0 <= x0 < wide:
+                    low, top = (y0, y1) if y0 <= y1 else (y1, y0)
+                    column, column_bits = x0 >> 1, _BITS[x0 & 1]
+                    for y in range(max(0, low), min(high - 1, top) + 1):
+                        cell = (y >> 2) * width + column
+                        bits[cell] |= column_bits[y & 3]
+                        colors[cell] = color
+            else:
+                x, y = x0, y0
+                dx, dy = abs(x1 - x), -abs(y1 - y)
+                sx, sy = (1 if x < x1 else -1), (1 if y < y1 else -1)
+                error = dx + dy
+                while True:
+                    if 0 <= x < wide and 0 <= y < high:
+                        cell = (y >> 2) * width + (x >> 1)
+                        bits[cell] |= _BITS[x & 1][y & 3]
+                        colors[cell] = color
+                    if x == x1 and y == y1:
+                        break
+                    twice = 2 * error
+                    if twice >= dy:
+                        error += dy
+                        x += sx
+                    if twice <= dx:
+                        error += dx
+                        y += sy
+            x0, y0 = x1, y1
 
     def char(self, column: int, row: int, text: str, color: str | None) -> None:
         """Show one character in a cell (a marker) in place of its dots."""

@@ -95,22 +95,21 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     x_scale = dots_x / (right - left)
     y_scale = dots_y / (top - bottom)
 
-    def to_dot(x: float, y: float) -> tuple[int, int]:
-        return round((x - left) * x_scale), round((top - transform(y)) * y_scale)
-
     for mark in spec.marks:
         if left <= mark <= right:
             canvas.vertical(round((mark - left) * x_scale), 0, dots_y, spec.mark_color)
     for line in spec.lines:
         for segment in line.segments:
-            previous: tuple[int, int] | None = None
-            for x, y in segment:
-                here = to_dot(x, y)
-                if previous is None:
-                    canvas.dot(*here, line.color)
-                else:
-                    canvas.line(*previous, *here, line.color)
-                previous = here
+            if spec.log_y:
+                dots = [
+                    (round((x - left) * x_scale), round((top - math.log10(y)) * y_scale))
+                    for x, y in segment
+                ]
+            else:
+                dots = [
+                    (round((x - left) * x_scale), round((top - y) * y_scale)) for x, y in segment
+                ]
+            canvas.polyline(dots, line.color)
     for x in spec.bad:
         if left <= x <= right:
             canvas.char(round((x - left) * x_scale) // 2, 0, "x", spec.bad_color)
