@@ -4,7 +4,6 @@ doubled), after more logging into the same run (only the new points), and shown 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -21,10 +20,8 @@ from hypothesis import strategies as st
 
 from tracker.db import open_store
 from tracker.importers.mlflow import coerce_param
-from tracker.models import RunRecord
-from tui import import_cli
-from tui.cli import build_parser
 
+from .import_helpers import run_import, runs_of
 from .tui_helpers import TIMINGS, screen_lines, wait_until
 
 SCRIPT = textwrap.dedent(
@@ -67,17 +64,6 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )  # fmt: skip
     ids = json.loads(done.stdout.strip().splitlines()[-1])
     return {"root": root, "sqlite": sqlite_uri, "file": file_uri, "ids": ids}
-
-
-def run_import(*argv: str) -> int:
-    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
-    return import_cli.run(args)
-
-
-def runs_of(db: Path) -> list[RunRecord]:
-    """The runs as the viewer reads them (the store closed again)."""
-    with closing(open_store(db)) as store:
-        return store.read_runs()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "file"])

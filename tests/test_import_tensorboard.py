@@ -4,7 +4,6 @@ cut short (what is readable), and shown by the store's reads and the TUI."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import tempfile
@@ -21,27 +20,14 @@ from tracker.db import open_store
 from tracker.importers.target import Series, SourceRun, clean_key, write_run
 from tracker.importers.tensorboard import run_id
 from tracker.media.decoded import decode_histogram
-from tracker.models import RunRecord
 from tracker.values import check_key
-from tui import import_cli
-from tui.cli import build_parser, main
+from tui.cli import main
 
+from .import_helpers import run_import, runs_of
 from .tui_helpers import TIMINGS, screen_lines, wait_until
 
 T0 = time.time() - 1000.0  # wall times a writer is given, before the files were made
 HOSTILE_TAG = "acc/[bold]ü<script>x</script>"
-
-
-def run_import(*argv: str) -> int:
-    """``tracktui import ARGV`` in this process (its output goes to capsys)."""
-    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
-    return import_cli.run(args)
-
-
-def runs_of(db: Path) -> list[RunRecord]:
-    """The runs as the viewer reads them (the store closed again)."""
-    with closing(open_store(db)) as store:
-        return store.read_runs()
 
 
 def tb_id(folder: Path) -> str:

@@ -5,7 +5,6 @@ event files, TensorBoard's experiment-over-sessions layout, a nested run with cu
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 from pathlib import Path
@@ -18,15 +17,10 @@ from hypothesis import strategies as st
 from tracker.db import open_store
 from tracker.importers.tensorboard import _shortest, run_id
 from tracker.models import RunRecord
-from tui import import_cli
-from tui.cli import build_parser
+
+from .import_helpers import run_import
 
 HOSTILE = "[bold]ü<script>x</script>"
-
-
-def run_import(*argv: str) -> int:
-    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
-    return import_cli.run(args)
 
 
 def runs_by_name(db: Path) -> dict[str, RunRecord]:

@@ -4,9 +4,7 @@ twice (nothing doubled), cut short (crashed, what is readable kept), and shown i
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import shutil
 import struct
 import subprocess
@@ -22,10 +20,8 @@ from hypothesis import strategies as st
 
 from tracker.db import open_store
 from tracker.importers.wandb_offline import HEADER, _drop_media, records
-from tracker.models import RunRecord
-from tui import import_cli
-from tui.cli import build_parser
 
+from .import_helpers import offline_wandb_env, run_import, runs_of
 from .tui_helpers import TIMINGS, screen_lines, wait_until
 
 SCRIPT = textwrap.dedent(
@@ -57,32 +53,12 @@ SCRIPT = textwrap.dedent(
 @pytest.fixture(scope="module")
 def wandb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wandb_runs")
-    env = {
-        **os.environ,
-        "WANDB_MODE": "offline",
-        "WANDB_SILENT": "true",
-        "WANDB_DIR": str(root),
-        "WANDB_CACHE_DIR": str(root / "cache"),
-        "WANDB_CONFIG_DIR": str(root / "config"),
-        "WANDB_DATA_DIR": str(root / "data"),
-        "HOME": str(root / "home"),
-    }
+    env = offline_wandb_env(root)
     (root / "script.py").write_text(SCRIPT)
     subprocess.run(
         [sys.executable, str(root / "script.py")], cwd=root, env=env, check=True, timeout=120
     )
     return root / "wandb"
-
-
-def run_import(*argv: str) -> int:
-    args: argparse.Namespace = build_parser().parse_args(["import", *argv])
-    return import_cli.run(args)
-
-
-def runs_of(db: Path) -> list[RunRecord]:
-    """The runs as the viewer reads them (the store closed again)."""
-    with closing(open_store(db)) as store:
-        return store.read_runs()
 
 
 def good_folder(wandb_dir: Path) -> Path:
@@ -244,16 +220,7 @@ RESUMED = textwrap.dedent(
 @pytest.fixture(scope="module")
 def resumed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wandb_resumed")
-    env = {
-        **os.environ,
-        "WANDB_MODE": "offline",
-        "WANDB_SILENT": "true",
-        "WANDB_DIR": str(root),
-        "WANDB_CACHE_DIR": str(root / "cache"),
-        "WANDB_CONFIG_DIR": str(root / "config"),
-        "WANDB_DATA_DIR": str(root / "data"),
-        "HOME": str(root / "home"),
-    }
+    env = offline_wandb_env(root)
     (root / "script.py").write_text(RESUMED)
     done = subprocess.run(
         [sys.executable, str(root / "script.py")], cwd=root, env=env, timeout=120,
