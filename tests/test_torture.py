@@ -16,8 +16,14 @@ writer's disk fills up (RLIMIT_FSIZE) and comes back. At the end:
 - ``ls --json`` always exited 0 with valid JSON, and the TUI's reader never skipped, repeated or
   misread a point, nor reported an error.
 
+Every fault kind (SIGKILL, SIGSTOP, each outside program, the full disk) happens in every run:
+the schedule owes any kind its draws have not reached by a third of the way in, and a run where
+one still never happened fails as a broken test.
+
 ``TRACKTUI_TORTURE_SEED`` replays a schedule (the seed is printed at the start and in every
-failure); ``TRACKTUI_TORTURE_SCALE`` (default 1: about 20 s of chaos) runs longer and wider.
+failure); ``TRACKTUI_SOAK_S`` (default 8) is how many seconds the chaos lasts: a long soak is
+e.g. ``TRACKTUI_SOAK_S=600``; ``TRACKTUI_TORTURE_SCALE`` (default 1) multiplies that and the
+number of writers alive at once (6 at scale 1).
 """
 
 from __future__ import annotations
@@ -52,12 +58,20 @@ from .torture_writer import MAX_KEYS, keys_at, steps_of, value_at
 pytestmark = pytest.mark.slow
 
 WRITER_SCRIPT = Path(__file__).resolve().parent / "torture_writer.py"
-CHAOS_S = 20.0  # at scale 1
+# Seconds of chaos at scale 1. 8 s reaches every fault kind many times over (a few SIGKILLs, a
+# dozen SIGSTOPs, every outside program several times, a full disk); longer only costs CPU that
+# the rest of the suite shares, so a long soak is asked for with TRACKTUI_SOAK_S.
+DEFAULT_SOAK_S = 8.0
 WRITERS = 6  # at scale 1, alive at any time
 START_TIMEOUT_S = 90.0
 END_TIMEOUT_S = 120.0  # finish() may wait out a full disk
 EXTERNAL_TIMEOUT_S = 60.0
 SEQ_MASK = (1 << 32) - 1
+
+
+def soak_seconds() -> float:
+    """How long the chaos lasts at scale 1: ``TRACKTUI_SOAK_S``, else DEFAULT_SOAK_S."""
+    return float(os.environ.get("TRACKTUI_SOAK_S") or DEFAULT_SOAK_S)
 
 
 def _env() -> dict[str, str]:
@@ -239,7 +253,7 @@ class Torture:
         self.db = db
         self.seed = seed
         self.rng = random.Random(seed)
-        self.chaos_s = CHAOS_S * scale
+        self.chaos_s = soak_seconds() * scale
         self.alive_target = max(2, min(32, round(WRITERS * scale)))
         self.max_kills = self.alive_target + 2
         self.writers: list[Writer] = []
@@ -328,14 +342,16 @@ class Torture:
         if ids:
             tag_exclusively(self.db, "best", ids[int(pick * len(ids))], ids)
 
-    def outside(self, pick: float, detail: float) -> None:
-        """One outside program on the file, chosen by the schedule, run on the pool."""
+    def outside(self, pick: float, detail: float, owed: str | None = None) -> None:
+        """One outside program on the file, chosen by the schedule (or the one ``owed``), run on
+        the pool."""
         self.pending = [f for f in self.pending if not f.done()]
         if len(self.pending) >= 2:
             self.actions["outside skipped (2 running)"] += 1
             return
         choices = self.outside_choices(detail)
-        name, action = choices[int(pick * len(choices))]
+        drawn = choices[int(pick * len(choices))]
+        name, action = next((c for c in choices if c[0] == owed), drawn)
         self.actions[name] += 1
 
         def guarded() -> None:
@@ -418,9 +434,16 @@ class Torture:
                 self.writers[index].proc.send_signal(signal.SIGCONT)
                 del self.stopped[index]
 
+    def unreached(self) -> list[str]:
+        """The fault kinds (signals, outside programs) that have not happened yet."""
+        kinds = ["SIGKILL", "SIGSTOP+SIGCONT"] + [name for name, _ in self.outside_choices(0.0)]
+        return [kind for kind in kinds if not self.actions[kind]]
+
     def chaos(self) -> None:
         """The schedule: every tick draws the same numbers whatever happened, so that a seed
-        replays the same sequence of actions (which process each one hits depends on timing)."""
+        replays the same sequence of actions (which process each one hits depends on timing).
+        From a third of the way in, a tick does the first fault kind not reached yet instead
+        of what it drew (its draws are still taken), so even a short run has every kind."""
         start = time.monotonic()
         end = start + self.chaos_s
         while (now := time.monotonic()) < end:
@@ -434,6 +457,10 @@ class Torture:
             pause, roll, pick, detail = (self.rng.random() for _ in range(4))
             time.sleep(0.02 + 0.23 * pause)
             alive = [w for w in self.alive() if w.started.is_set()]
+            unreached = self.unreached() if now - start >= self.chaos_s / 3 else []
+            owed = unreached[0] if unreached else None
+            if owed is not None:
+                roll = {"SIGKILL": 0.0, "SIGSTOP+SIGCONT": 0.1}.get(owed, 0.5)
             if roll < 0.05:
                 kills = sum(w.killed for w in self.writers)
                 alive = [w for w in alive if w.index != 1]  # the first disk-full one lives
@@ -452,7 +479,7 @@ class Torture:
                     self.stopped[victim.index] = time.monotonic() + 0.2 + 0.8 * detail
                     self.actions["SIGSTOP+SIGCONT"] += 1
             elif roll < 0.65:
-                self.outside(pick, detail)
+                self.outside(pick, detail, owed)
         self.release_due(everyone=True)
 
     def tick(self, elapsed: float) -> None:
@@ -690,6 +717,8 @@ def test_torture(tmp_path: Path) -> None:
     print(report, flush=True)
     if not any(w.restored for w in limited):
         torture.problems.append("the test itself: no writer went through a full disk")
+    if unreached := torture.unreached():
+        torture.problems.append(f"the test itself: never happened: {', '.join(unreached)}")
     if torture.problems:
         unique = list(dict.fromkeys(torture.problems))  # each once, in order
         shown = "\n- ".join(p if len(p) < 2000 else p[:2000] + " ..." for p in unique[:40]) + (

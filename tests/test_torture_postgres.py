@@ -20,8 +20,11 @@ seeded pause, start) at least twice. At the end:
   misread a point. A reader's or an outside program's failure counts unless a restart
   explains it (one happened while it ran, or since the connection that failed was opened).
 
+Every fault kind (SIGKILL, SIGSTOP, each outside program, two restarts) happens in every run.
 ``TRACKTUI_TORTURE_SEED`` replays a schedule (the seed is printed at the start and in every
-failure); ``TRACKTUI_TORTURE_SCALE`` (default 1: about 20 s of chaos) runs longer and wider.
+failure); ``TRACKTUI_SOAK_S`` (default 8) is how many seconds the chaos lasts (a long soak:
+e.g. ``TRACKTUI_SOAK_S=600``); ``TRACKTUI_TORTURE_SCALE`` (default 1) multiplies that, the
+writers alive at once and the restarts.
 """
 
 from __future__ import annotations
@@ -388,6 +391,8 @@ def test_torture_postgres(tmp_path: Path) -> None:
     print(report, flush=True)
     if torture.actions["server restart"] < 2:
         torture.problems.append("the test itself: the server was not restarted twice")
+    if unreached := torture.unreached():
+        torture.problems.append(f"the test itself: never happened: {', '.join(unreached)}")
     if not any(w.acks for w in writers) or follower.points == 0 or tui.points == 0:
         torture.problems.append("the test itself: nothing was acknowledged or followed")
     if torture.problems:
