@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,53 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     tracker.finish()
     run_module.set_current(None)
     dict.clear(pending_config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """Collect with bytecode writing on, even under PYTHONDONTWRITEBYTECODE: pytest's assertion
+    rewriting of the test modules then lands in tests/__pycache__ (ignored by git) once, instead
+    of being redone by every xdist worker of every run (about 4 s of CPU a worker here). Only
+    collection: the tests themselves run as the environment asked."""
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return (yield)
+    finally:
+        sys.dont_write_bytecode = before
+
+
+# The longest tests (pytest --durations on 2 cores), started first: xdist hands tests out in
+# collection order, so one of these collected late would run alone at the end while the other
+# workers sit idle. Only an order: a name here that no longer exists costs nothing.
+_LONGEST = (
+    "tests/test_torture_postgres.py::",
+    "tests/test_torture.py::",
+    "tests/test_import_mlflow.py::",
+    "tests/test_api.py::test_the_example_notebook_script_finds_the_best_config",
+    "tests/test_filter_properties.py::test_evaluation_never_raises",
+    "tests/test_compare.py::test_the_whole_sweep_workflow_keyboard_only",
+    "tests/test_outside_programs.py::test_the_sqlite_utils_command_line",
+    "tests/test_media_hostile.py::test_every_hostile_media_row_is_a_message_in_its_tile",
+    "tests/test_framework_lifecycle.py::test_accelerate_main_process_only_records_one_run",
+    "tests/test_filter_tui.py::test_a_huge_expression_never_stalls_the_ui",
+    "tests/test_postgres.py::test_sync_killed_midway_carries_on",
+    "tests/test_concurrency.py::",
+    "tests/test_report.py::test_downsampling_keeps_the_spike_and_the_dip",
+    "tests/test_health.py::test_a_throughput_drop_is_caught",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first (in _LONGEST's order), the rest as collected."""
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(_LONGEST) if item.nodeid.startswith(prefix)),
+            len(_LONGEST),
+        )
+
+    items.sort(key=rank)  # stable: within a rank, collection order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
