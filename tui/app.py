@@ -27,6 +27,7 @@ from tracker.db import Target, parse_target
 from tracker.models import RunRecord
 
 from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
+from .collector import REFREEZE_S, CollectorPolicy
 from .feed import ReaderFeed
 from .health import legend, new_notable
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
@@ -65,6 +66,7 @@ from .widgets.plot import PlotOptions
 
 MAX_FOLLOWED = 256
 FRAME_GATE = 0.5  # data-driven paints at least this many frames apart
+FREEZE_AFTER_S = 1.0  # after the first read: its screen drawn, the first trends read
 SMOOTHING_STEPS = (0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 
 
@@ -98,7 +100,10 @@ class TrackTuiApp(App[None]):
         watch: bool = True,
         clock: Callable[[], float] = time.time,
         timings: Timings = DEFAULT,
+        own_process: bool = False,
     ) -> None:
+        """``own_process``: the process is the viewer's alone (the command line's), so the
+        app may set its garbage collector's policy (:mod:`tui.collector`)."""
         super().__init__()
         if poll_interval is not None:
             timings = replace(timings, poll_s=poll_interval)
@@ -121,6 +126,7 @@ class TrackTuiApp(App[None]):
         self.ring_on_events = os.environ.get("TRACKTUI_NOTIFY", "").strip() in ("1", "true", "yes")
         self._first_read_done = False
         self.bells = 0  # bells rung for new events, for tests
+        self.collector = CollectorPolicy(own_process)
 
     @property
     def watcher(self) -> DatabaseWatcher | None:
@@ -131,12 +137,18 @@ class TrackTuiApp(App[None]):
         return self.timings.poll_s
 
     def on_mount(self) -> None:
+        self.collector.start()
         self.push_screen(RunsScreen())
         self.feed.start_watcher(self.db)
         self.read_loop()
 
     def on_unmount(self) -> None:
         self.feed.stop()
+        self.collector.stop()
+
+    def _freeze_collector(self) -> None:
+        self.collector.freeze()
+        self.set_interval(REFREEZE_S, self.collector.freeze)
 
     def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
         """Textual's, with a frame's writes (synchronised-output start, the update, its end)
@@ -215,6 +227,8 @@ class TrackTuiApp(App[None]):
 
     def on_read_done(self, message: ReadDone) -> None:
         """The end of one read's messages: draw now, or when the frame is due."""
+        if not self._first_read_done and self.collector.enabled and not self.collector.frozen:
+            self.set_timer(FREEZE_AFTER_S, self._freeze_collector)  # the first screen is up
         self._first_read_done = True
         pending = self._pending
         if self._frame_due or pending is None:

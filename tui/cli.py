@@ -338,7 +338,7 @@ def run_tui(db: Path | Target, refresh: float | None = None) -> int:
 
     timings = DEFAULT if refresh is None else replace(DEFAULT, frame_s=refresh)
     with ui_terminal():
-        TrackTuiApp(db, timings=timings).run()
+        TrackTuiApp(db, timings=timings, own_process=True).run()
     return 0
 
 

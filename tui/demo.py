@@ -83,7 +83,7 @@ def run_demo(
 
         try:
             with ui_terminal():
-                TrackTuiApp(db).run()
+                TrackTuiApp(db, own_process=True).run()
         finally:
             stop_workers(workers)
         return 0

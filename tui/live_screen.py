@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from tracker.db.target import Target
 
+from .compositor import BandedCompositor
 from .messages import Changed, DataChanged, OptionsChanged
 from .model import RunsModel
 from .widgets.plot import PlotOptions
@@ -33,6 +34,13 @@ class Viewer(Protocol):
 
 
 class LiveScreen(Screen[None]):
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        # A live frame dirties rows far apart (the table's, a plot's tip): render those rows.
+        self._compositor = BandedCompositor()
+
     @property
     def tapp(self) -> Viewer:
         return cast(Viewer, self.app)

@@ -97,7 +97,7 @@ def app_main(argv: Sequence[str] | None = None) -> int:
     follow_server(options.server_pid, stopper)
     try:
         target = _db_path(argparse.Namespace(databases=options.databases, db=None))
-        ServedApp(target, timings=replace(DEFAULT, frame_s=options.refresh)).run()
+        ServedApp(target, timings=replace(DEFAULT, frame_s=options.refresh), own_process=True).run()
     except DatabaseError as exc:
         print(f"tracktui: {safe_text(exc)}", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ class ChartSpec:
 @dataclass(slots=True)
 class ChartImage:
     rows: list[list[Run]] = field(default_factory=list)
+    x_range: tuple[float, float] | None = None  # the x-axis drawn (None: no axis)
 
     @property
     def plain(self) -> str:

@@ -37,6 +37,7 @@ PALETTE = (
     ("magenta+", "color(13)"), ("orange+", "color(11)"),
 )  # fmt: skip
 FAINT = "gray"
+HEADROOM = 0.15  # a live plot's x-axis, when its data outgrows it: this share of it to spare
 _STYLES = {name: style for name, style in PALETTE} | {
     FAINT: "color(8)",
     "red": "color(9)",
@@ -168,9 +169,11 @@ def render_plot(
     height: int,
     x_label: str | None = None,
     note: str = "",
+    held_range: tuple[float, float] | None = None,
 ) -> ChartImage:
     """``x_label`` names the x-axis (step or time by default); ``note`` (already safe text)
-    is added to the title: the runs left out of this plot, for one."""
+    is added to the title: the runs left out of this plot, for one. ``held_range``: the
+    x-axis these lines were last drawn on (:func:`live_range`)."""
     flagged = 0
     chart_lines: list[ChartLine] = []
     markers: list[float] = []
@@ -182,7 +185,9 @@ def render_plot(
         spans, xs = line.buffer.x_values(options.use_time, axis)
         placed.append((line, axis, spans, xs))
     ends = [(xs[0], xs[-1]) for _, _, _, xs in placed if xs]
-    x_range = sticky_range(min(e[0] for e in ends), max(e[1] for e in ends)) if ends else None
+    x_range = (
+        live_range(min(e[0] for e in ends), max(e[1] for e in ends), held_range) if ends else None
+    )
     for line, axis, spans, xs in placed:
         columns = (
             line.buffer.columns(2 * width, options.use_time, axis, x_range)
@@ -242,7 +247,28 @@ def render_plot(
         bad=bad,
         x_range=x_range,
     )
-    return draw_chart(spec, width, height)
+    image = draw_chart(spec, width, height)
+    image.x_range = x_range
+    return image
+
+
+def live_range(
+    left: float, right: float, held: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    """The x-axis for data from ``left`` to ``right`` that was last drawn on ``held``: kept
+    while the data stays inside it (and fills half of it at least); once a live series grows
+    past its right edge, widened with :data:`HEADROOM` to spare. Without it the axis moved
+    every twentieth of growth, and every move redraws the whole plot: a run at step 600
+    logging 25 steps a second moved it more often than its plot was drawn."""
+    fresh = sticky_range(left, right)
+    if held is None or fresh is None:
+        return fresh
+    low, high = held
+    if not (low <= left and 2 * (right - left) >= high - low):
+        return fresh
+    if right <= high:
+        return held
+    return sticky_range(left, right + HEADROOM * (right - left)) or fresh
 
 
 def sticky_range(left: float, right: float) -> tuple[float, float] | None:
@@ -294,6 +320,8 @@ class MetricPlot(Widget):
         self._drawn_at = -math.inf  # monotonic time of the last picture
         self._had_data = False  # every line of the last picture had points
         self._catch_up: Timer | None = None  # a deferred redraw of newer points
+        # The x-axis last drawn, and what it was drawn for (the same lines on the same x).
+        self._held_range: tuple[tuple[object, ...], tuple[float, float] | None] | None = None
 
     def show(
         self,
@@ -400,9 +428,13 @@ class MetricPlot(Widget):
         self._had_data = bool(self.lines) and all(line.buffer.spans for line in self.lines)
         width, height = self.size.width, self.size.height
         old_rows = self._image.rows
+        lines_key = (self.options.x, tuple((id(ln.buffer), id(ln.x_buffer)) for ln in self.lines))
+        held = self._held_range
         self._image = render_plot(
-            self.title, self.unit, self.lines, self.options, width, height, self.x_label, self.note
-        )
+            self.title, self.unit, self.lines, self.options, width, height, self.x_label,
+            self.note, held[1] if held is not None and held[0] == lines_key else None,
+        )  # fmt: skip
+        self._held_range = (lines_key, self._image.x_range)
         self.renders += 1
         rows = self._image.rows[:height]
         if len(self._strips) != len(rows) or self._width != width:

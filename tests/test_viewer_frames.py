@@ -1,0 +1,164 @@
+"""What a live frame costs, as behaviour: the compositor renders the dirty rows only and sends
+what Textual's own would; a growing plot's x-axis moves seldom; the viewer's process keeps its
+long-lived objects out of the garbage collector's way (the CPU: benchmarks/bench_viewer_cpu.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tracker.models import Point
+from tui.collector import THRESHOLDS, CollectorPolicy
+from tui.compositor import BandedCompositor, bands
+from tui.live_screen import LiveScreen
+from tui.series import SeriesBuffer
+from tui.widgets.plot import PlotLine, PlotOptions, live_range, render_plot, sticky_range
+
+
+class CountedLines(Widget):
+    """Lines that say where they are, counting each one rendered."""
+
+    DEFAULT_CSS = "CountedLines { height: 1fr; }"
+
+    def __init__(self, label: str, id: str) -> None:
+        super().__init__(id=id)
+        self.label = label
+        self.rendered = 0
+        self.version = 0
+
+    def render_line(self, y: int) -> Strip:
+        self.rendered += 1
+        width = self.size.width
+        return Strip([Segment(f"{self.label} row {y} v{self.version}".ljust(width)[:width])])
+
+
+class TwoPanes(LiveScreen):
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield CountedLines("top", id="top")
+            yield CountedLines("bottom", id="bottom")
+
+
+class PanesApp(App[None]):
+    def on_mount(self) -> None:
+        self.push_screen(TwoPanes())
+
+
+def _update_text(compositor: object, console: Console) -> str:
+    update = compositor.render_update()  # type: ignore[attr-defined]
+    return "" if update is None else "".join(update.render_segments(console))
+
+
+async def test_rows_far_apart_are_rendered_alone_and_sent_as_textual_would() -> None:
+    app = PanesApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen._compositor, BandedCompositor)
+        top, bottom = (
+            screen.query_one("#top", CountedLines),
+            screen.query_one("#bottom", CountedLines),
+        )
+        top.version = bottom.version = 1
+        # One row of each pane changed, far apart: Textual's own compositor renders every line
+        # of both panes (the box around both rows), ours the two rows.
+        dirty = [Region(0, top.region.y + 2, 60, 1), Region(0, bottom.region.y + 5, 60, 1)]
+        stock = type(screen._compositor).__mro__[1]()
+        console = Console(width=60, height=30, force_terminal=True, color_system="truecolor")
+        texts, counts = [], []
+        for compositor in (stock, BandedCompositor()):
+            compositor.reflow(screen, screen.size)
+            compositor._dirty_regions.clear()  # what a first reflow asks: the whole screen
+            compositor._dirty_regions.update(dirty)
+            for pane in (top, bottom):
+                pane._styles_cache.clear()  # each compositor asks the widgets afresh
+                pane.rendered = 0
+            texts.append(_update_text(compositor, console))
+            counts.append(top.rendered + bottom.rendered)
+        assert texts[0] == texts[1]
+        assert "top row 2 v1" in texts[1] and "bottom row 5 v1" in texts[1]
+        assert counts[0] >= 20  # both panes whole
+        assert counts[1] == 2
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 50), st.integers(0, 30), st.integers(0, 6)),
+        max_size=12,
+    )
+)
+def test_bands_cover_every_region_and_never_share_a_row(
+    boxes: list[tuple[int, int, int, int]],
+) -> None:
+    regions = [Region(*box) for box in boxes]
+    found = bands(regions)
+    for region in regions:
+        if region.area:
+            assert any(band.contains_region(region) for band in found)
+    for upper, lower in itertools.pairwise(found):
+        assert upper.bottom < lower.y  # apart: rows that touch are one band
+
+
+def _grow(buffer: SeriesBuffer, first: int, last: int) -> None:
+    buffer.extend([Point(s + 1, s, 1.0 / (s + 1), s * 0.04) for s in range(first, last)])
+
+
+def test_a_growing_plot_moves_its_axis_seldom_and_always_shows_every_point() -> None:
+    buffer = SeriesBuffer()
+    _grow(buffer, 0, 125)
+    line = [PlotLine("run", "cyan", buffer)]
+    held = None
+    moves = 0
+    for last in range(125, 625, 12):  # half a second at 25 steps/s, from step 125 to 625
+        _grow(buffer, last, last + 12)
+        image = render_plot("loss", "", line, PlotOptions(), 80, 14, held_range=held)
+        assert image.x_range is not None
+        low, high = image.x_range
+        assert low <= 0 and high >= last + 11  # every point on the axis
+        assert high - low <= 2 * (last + 11)  # and the data fills half of it at least
+        moves += image.x_range != held
+        held = image.x_range
+    # Sticky ranges alone (a twentieth of the span): the axis moved 29 times in 42 frames.
+    assert moves <= 12
+
+
+@given(st.floats(-1e6, 1e6), st.floats(0.001, 1e6), st.floats(0, 2), st.floats(0, 3))
+def test_live_range_holds_the_data(left: float, span: float, held_at: float, grown: float) -> None:
+    right = left + span
+    held = sticky_range(left, left + span * held_at) if held_at > 0 else None
+    chosen = live_range(left, right + span * grown, held)
+    assert chosen is not None
+    assert chosen[0] <= left and chosen[1] >= right + span * grown - 1e-9 * abs(right) - 1e-9
+    assert all(math.isfinite(v) for v in chosen)
+
+
+def test_the_collector_policy_freezes_only_where_it_is_the_process_own() -> None:
+    thresholds = gc.get_threshold()
+    off = CollectorPolicy(enabled=False)
+    off.start()
+    off.freeze()
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+    on = CollectorPolicy(enabled=True)
+    try:
+        on.start()
+        assert gc.get_threshold() == THRESHOLDS
+        on.freeze()
+        assert gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
+        on.freeze()  # thawed, collected and frozen again: the count is what lives now
+        assert abs(gc.get_freeze_count() - frozen) < frozen
+    finally:
+        on.stop()
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
