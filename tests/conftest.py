@@ -61,7 +61,10 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 _LONGEST = (
     "tests/test_torture_postgres.py::",
     "tests/test_torture.py::",
+    "tests/test_serve_browser.py::",  # with test_report_browser: one worker's group
+    "tests/test_report_browser.py::",
     "tests/test_import_mlflow.py::",
+    "tests/test_report.py::",
     "tests/test_api.py::test_the_example_notebook_script_finds_the_best_config",
     "tests/test_filter_properties.py::test_evaluation_never_raises",
     "tests/test_compare.py::test_the_whole_sweep_workflow_keyboard_only",
@@ -71,7 +74,6 @@ _LONGEST = (
     "tests/test_filter_tui.py::test_a_huge_expression_never_stalls_the_ui",
     "tests/test_postgres.py::test_sync_killed_midway_carries_on",
     "tests/test_concurrency.py::",
-    "tests/test_report.py::test_downsampling_keeps_the_spike_and_the_dip",
     "tests/test_health.py::test_a_throughput_drop_is_caught",
 )
 

@@ -24,6 +24,10 @@ from tracker.importers.mlflow import coerce_param
 from .import_helpers import run_import, runs_of
 from .tui_helpers import TIMINGS, screen_lines, wait_until
 
+# One xdist worker runs this module (--dist loadgroup): the mlflow stores (an mlflow import and a
+# migrated SQLite store): made once.
+pytestmark = pytest.mark.xdist_group("mlflow")
+
 SCRIPT = textwrap.dedent(
     """
     import json, math, sys

@@ -24,6 +24,9 @@ from tracker.importers.wandb_offline import HEADER, _drop_media, records
 from .import_helpers import offline_wandb_env, run_import, runs_of
 from .tui_helpers import TIMINGS, screen_lines, wait_until
 
+# One xdist worker runs this module (--dist loadgroup): the offline wandb runs: logged once.
+pytestmark = pytest.mark.xdist_group("wandb-runs")
+
 SCRIPT = textwrap.dedent(
     """
     import math, sys

@@ -30,6 +30,10 @@ from tui.report.charts import TOP, line_chart, linear_ticks
 from tui.report.downsample import read_downsampled
 from tui.report.model import Series
 
+# One xdist worker runs this module (--dist loadgroup): the demo database, its report and ten runs
+# of 100k points: built once.
+pytestmark = pytest.mark.xdist_group("report-data")
+
 SECTIONS = ("runs", "charts", "config", "summary", "hardware", "media", "health")
 
 

@@ -25,6 +25,9 @@ from tui.demo_db import build_demo_database
 
 from .browser import PageLog, evaluate, launch, new_page
 
+# One xdist worker runs this module (--dist loadgroup): Chromium launched once.
+pytestmark = pytest.mark.xdist_group("chromium")
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 

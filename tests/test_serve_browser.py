@@ -47,6 +47,9 @@ from .browser import (
     wait_for_screen,
 )
 
+# One xdist worker runs this module (--dist loadgroup): Chromium launched once.
+pytestmark = pytest.mark.xdist_group("chromium")
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 

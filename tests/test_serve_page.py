@@ -24,6 +24,9 @@ from tui.serve_page import IMMUTABLE, REVALIDATE, accepts_gzip, load_assets, off
 
 from .browser import STOP_S, TERMINAL_HOOK, Served, launch, new_page, wait_for_screen
 
+# One xdist worker runs this module (--dist loadgroup): the served demo: one server.
+pytestmark = pytest.mark.xdist_group("served-page")
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
