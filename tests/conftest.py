@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,18 +42,21 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     dict.clear(pending_config)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
-    """Collect with bytecode writing on, even under PYTHONDONTWRITEBYTECODE: pytest's assertion
-    rewriting of the test modules then lands in tests/__pycache__ (ignored by git) once, instead
-    of being redone by every xdist worker of every run (about 4 s of CPU a worker here). Only
-    collection: the tests themselves run as the environment asked."""
-    before = sys.dont_write_bytecode
-    sys.dont_write_bytecode = False
-    try:
-        return (yield)
-    finally:
-        sys.dont_write_bytecode = before
+def _cache_bytecode() -> None:
+    """Under PYTHONDONTWRITEBYTECODE, every process of a run compiled again whatever source had
+    no fresh .pyc: each xdist worker redid pytest's assertion rewriting of every test module (4 s
+    of CPU), and each of the suite's hundreds of children (writers, ``tracktui`` commands,
+    servers) recompiled the tracker modules edited since their .pyc (13 ms of its 90 ms import).
+    The run writes bytecode as Python does by default, into the ``__pycache__`` folders (ignored
+    by git), read back by every later process: this one from now on, and every child through
+    the environment (the xdist workers are started after this module is imported). No private
+    cache folder: one would start empty and compile torch, textual and the rest in every worker
+    of a fresh CI machine."""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        sys.dont_write_bytecode = False
+
+
+_cache_bytecode()
 
 
 # The longest tests (pytest --durations on 2 cores), started first: xdist hands tests out in

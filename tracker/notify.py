@@ -20,9 +20,7 @@ import os
 import queue
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -240,6 +238,11 @@ class Webhook:
 
     def _post(self, data: bytes) -> tuple[bool, str]:
         """POST once: ``(worth retrying, why it failed)``; ``why`` is empty on success."""
+        # Here, not at the top: urllib.request pulls in http.client and email (20 ms), which
+        # every tracker.init() would pay, and only a process with a webhook ever posts.
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(
             self._url,
             data=data,
