@@ -11,6 +11,7 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from textual.app import App, ComposeResult
@@ -24,6 +25,7 @@ from tui.collector import THRESHOLDS, CollectorPolicy
 from tui.compositor import BandedCompositor, bands
 from tui.live_screen import LiveScreen
 from tui.series import SeriesBuffer
+from tui.widgets.fast_table import text_cells
 from tui.widgets.plot import PlotLine, PlotOptions, live_range, render_plot, sticky_range
 
 
@@ -162,3 +164,8 @@ def test_the_collector_policy_freezes_only_where_it_is_the_process_own() -> None
     finally:
         on.stop()
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+
+
+@given(st.text(max_size=40))
+def test_a_table_cell_is_measured_as_rich_measures_it(text: str) -> None:
+    assert text_cells(text) == cell_len(text)

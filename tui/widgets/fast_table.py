@@ -16,8 +16,9 @@ The table is used with row cursors, no row labels and no fixed columns.
 from __future__ import annotations
 
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -31,6 +32,26 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 _NOWHERE = Coordinate(-2, -2)  # a cursor on no row, not even the header's (-1)
+
+
+class _Paint(NamedTuple):
+    """What every line of one paint reads of the widget, read once (each of these is a
+    reactive or a walk up the DOM: read per line and per cell, they were a quarter of a row's
+    cost)."""
+
+    width: int
+    scroll_x: int
+    scroll_y: int
+    header_rows: int
+    cursor: Coordinate
+    hover: Coordinate
+    cursor_type: str
+    show_cursor: bool
+    show_hover: bool
+    pseudo: object
+    zebra: bool
+    foreground_css: bool
+    background_css: bool
 
 
 class FastDataTable(DataTable[Text]):
@@ -48,6 +69,7 @@ class FastDataTable(DataTable[Text]):
         # cell, where DataTable's keyed caches cost tens of microseconds a hit.
         self._cell_memo: dict[tuple[int, int], tuple[tuple[object, ...], SegmentLines]] = {}
         self._paint_style: Style | None = None  # the widget's style, looked up once a paint
+        self._paint: _Paint | None = None  # the rest of what a paint reads, once
         # The styles of the last paint: an equal new one is replaced by its held twin, so the
         # caches' keys compare by identity (Style.__eq__ was the top Python function).
         self._held_styles: dict[str, Style] = {}
@@ -139,21 +161,42 @@ class FastDataTable(DataTable[Text]):
         if context != self._styles_context:
             self._styles_context = context
             self._styles_memo = {}
+        self._paint = self._read_paint()
         try:
             return super().render_lines(crop)
         finally:
             self._paint_style = None
+            self._paint = None
+
+    def _read_paint(self) -> _Paint:
+        scroll_x, scroll_y = self.scroll_offset
+        return _Paint(
+            width=self.size.width,
+            scroll_x=scroll_x,
+            scroll_y=scroll_y,
+            header_rows=self.get_row_height(self._header_row_key) if self.show_header else 0,
+            cursor=self.cursor_coordinate,
+            hover=self.hover_coordinate,
+            cursor_type=self.cursor_type,
+            show_cursor=self.show_cursor,
+            show_hover=self._show_hover_cursor,
+            pseudo=self._pseudo_class_state,
+            zebra=self.zebra_stripes,
+            foreground_css=self.cursor_foreground_priority == "css",
+            background_css=self.cursor_background_priority == "css",
+        )
+
+    def _painting(self) -> _Paint:
+        return self._paint if self._paint is not None else self._read_paint()
 
     def render_line(self, y: int) -> Strip:
         """DataTable's, with the widget's style looked up once a paint (no fixed rows here)."""
-        style = self._paint_style
-        if style is None or self.fixed_rows:
+        style, paint = self._paint_style, self._paint
+        if style is None or paint is None or self.fixed_rows:
             return super().render_line(y)
-        width = self.size.width
-        scroll_x, scroll_y = self.scroll_offset
-        if y >= (self.get_row_height(self._header_row_key) if self.show_header else 0):
-            y += scroll_y
-        return self._render_line(y, scroll_x, scroll_x + width, style)
+        if y >= paint.header_rows:
+            y += paint.scroll_y
+        return self._render_line(y, paint.scroll_x, paint.scroll_x + paint.width, style)
 
     def _held(self, name: str, style: Style) -> Style:
         held = self._held_styles.get(name)
@@ -185,11 +228,11 @@ class FastDataTable(DataTable[Text]):
                 return super()._render_line(y, x1, x2, base_style)
             finally:
                 self._swap_out(outer)
-        width = self.size.width
-        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        paint = self._painting()
+        width, cursor, hover = paint.width, paint.cursor, paint.hover
         key = (
-            y, x1, x2, width, cursor, hover, base_style, self.cursor_type,
-            self._show_hover_cursor, (self._layout_version(), version), self._pseudo_class_state,
+            y, x1, x2, width, cursor, hover, base_style, paint.cursor_type,
+            paint.show_hover, (self._layout_version(), version), paint.pseudo,
         )  # fmt: skip
         # DataTable's own line cache: its update counter's place holds the versions here.
         cache: Any = self._line_cache
@@ -199,8 +242,10 @@ class FastDataTable(DataTable[Text]):
         _, cells = self._render_line_in_row(
             row_key, line_no, base_style, cursor_location=cursor, hover_location=hover
         )
-        segments = line_crop(list(chain.from_iterable(cells)), x1, x2, width)
-        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        segments = list(
+            Segment.simplify(line_crop(list(chain.from_iterable(cells)), x1, x2, width))
+        )
+        strip = Strip(segments, line_cells(segments)).adjust_cell_length(width, base_style)
         cache[key] = strip
         return strip
 
@@ -218,23 +263,23 @@ class FastDataTable(DataTable[Text]):
         row = -1 if found is None else found
         cursor = row == cursor_location.row
         hover = row == hover_location.row
-        show = self.show_cursor
+        paint = self._painting()
+        show = paint.show_cursor
         key = (
             self._layout_version(), self._row_versions.get(row, 0), row, line_no, base_style,
-            cursor, hover, show, self._show_hover_cursor, self._pseudo_class_state,
-            self.size.width,
+            cursor, hover, show, paint.show_hover, paint.pseudo, paint.width,
         )  # fmt: skip
         cached = self._own_rows.get(key)
         if cached is not None:
             return cached
         if row == -1:
             row_style = self._component("datatable--header")
-        elif self.zebra_stripes:
+        elif paint.zebra:
             row_style = self._component("datatable--odd-row" if row % 2 else "datatable--even-row")
         else:
             row_style = base_style
-        cursor_here = cursor and self.cursor_type == "row"
-        hover_here = hover and self.cursor_type == "row"
+        cursor_here = cursor and paint.cursor_type == "row"
+        hover_here = hover and paint.cursor_type == "row"
         cells: list[list[Segment]] = []
         table_width = 0
         widths = self._widths
@@ -245,13 +290,13 @@ class FastDataTable(DataTable[Text]):
             lines = self._render_cell(row, column_index, row_style, width, cursor_here, hover_here)
             cells.append(lines[line_no])
         extend, _ = self._get_styles_to_render_cell(
-            row == -1, False, False, hover_here, cursor_here, show, self._show_hover_cursor,
+            row == -1, False, False, hover_here, cursor_here, show, paint.show_hover,
             False, False,
         )  # fmt: skip
         extend = (
             row_style + extend + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
         )
-        cells.append([Segment(" " * max(0, self.size.width - table_width), extend)])
+        cells.append([Segment(" " * max(0, paint.width - table_width), extend)])
         result: tuple[SegmentLines, SegmentLines] = ([], cells)
         self._own_rows[key] = result
         return result
@@ -269,10 +314,8 @@ class FastDataTable(DataTable[Text]):
         text cell is laid out directly."""
         place = (row_index, column_index)
         key = (self._layout_version(), self._cell_versions.get(place, 0))
-        state = (
-            key, base_style, width, cursor, hover, self._show_hover_cursor,
-            self._pseudo_class_state,
-        )  # fmt: skip
+        paint = self._painting()
+        state = (key, base_style, width, cursor, hover, paint.show_hover, paint.pseudo)
         memo = self._cell_memo.get(place)
         if memo is not None and memo[0] == state:
             return memo[1]
@@ -318,24 +361,35 @@ class FastDataTable(DataTable[Text]):
         """The styles around a cell's text, the same objects while its look holds, and the
         sums already made with them (by the text's own style): a new value then costs no
         style arithmetic, where each cell made new styles with pickled meta."""
+        paint = self._painting()
         look = (
-            base_style, cursor, hover, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority, self.cursor_background_priority,
-            self._pseudo_class_state,
+            base_style, cursor, hover, paint.show_cursor, paint.show_hover,
+            paint.foreground_css, paint.background_css, paint.pseudo,
         )  # fmt: skip
         place = (row_index, column_index)
         held = self._style_memo.get(place)
         if held is not None and held[0] == look:
             return held[1], held[2], held[3]
         component, post = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+            False, False, False, hover, cursor, paint.show_cursor, paint.show_hover,
+            paint.foreground_css, paint.background_css,
         )  # fmt: skip
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
         style = pre + component
         sums: dict[object, Style | None] = {}
         self._style_memo[place] = (look, style, post, sums)
         return style, post, sums
+
+
+def text_cells(text: str) -> int:
+    """``rich.cells.cell_len``, without its look-ups for printable ASCII (every new number a
+    table shows missed its cache, and measuring a miss was a fifth of a changed row's cost)."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+
+
+def line_cells(segments: list[Segment]) -> int:
+    """The cells a line of segments takes (Strip's own measure, with :func:`text_cells`)."""
+    return sum(text_cells(text) for text, _, control in segments if not control)
 
 
 def _styled(inner: Style | None, pre: Style, post: Style) -> Style | None:
@@ -358,7 +412,7 @@ def _cell_line(
     """One line of a text cell as Rich would lay it out: padded, justified, cropped, styled.
     ``sums``: the styles made with ``pre`` and ``post`` so far, by the text's own style."""
     inner = max(0, width - 2 * padding)
-    length = cell.cell_len
+    length = text_cells(cell.plain)
     if not cell.spans and length <= inner:
         # The usual cell, one run of text: the three segments the general path makes.
         space = inner - length
