@@ -59,9 +59,10 @@ def _cache_bytecode() -> None:
 _cache_bytecode()
 
 
-# The longest tests (pytest --durations on 2 cores), started first: xdist hands tests out in
-# collection order, so one of these collected late would run alone at the end while the other
-# workers sit idle. Only an order: a name here that no longer exists costs nothing.
+# The longest tests and xdist groups (pytest --durations on 2 cores), started first: xdist hands
+# tests out in this order (--no-loadscope-reorder), so one of these collected late would run
+# alone at the end while the other workers sit idle. Only an order: a name here that no longer
+# exists costs nothing.
 _LONGEST = (
     "tests/test_torture_postgres.py::",
     "tests/test_torture.py::",
@@ -69,6 +70,8 @@ _LONGEST = (
     "tests/test_report_browser.py::",
     "tests/test_import_mlflow.py::",
     "tests/test_report.py::",
+    "tests/test_serve_page.py::",
+    "tests/test_import_wandb.py::",
     "tests/test_api.py::test_the_example_notebook_script_finds_the_best_config",
     "tests/test_filter_properties.py::test_evaluation_never_raises",
     "tests/test_compare.py::test_the_whole_sweep_workflow_keyboard_only",

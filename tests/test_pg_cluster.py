@@ -19,6 +19,10 @@ import pytest
 from .helpers import ROOT, start_python
 from .pg_cluster import Cluster, ClusterError, StopMode, find_binaries, unavailable_reason
 
+# One xdist worker runs this module (--dist loadgroup): a new Cluster stops the servers of dead
+# owners, so a test here starting one would stop the orphan another test here is looking at.
+pytestmark = pytest.mark.xdist_group("pg-cluster")
+
 REASON = unavailable_reason()
 needs_server = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
