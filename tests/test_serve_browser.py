@@ -300,6 +300,9 @@ def test_the_browser_writes_nothing_on_the_server(
         wait_for_screen(page, lambda text: "enter downloads and copies" in text)
         page.keyboard.press("Control+u")  # the field's "runs.csv"
         page.keyboard.type(f"{victim} [b]")
+        # Enter once the field shows the typed name (seen once on a loaded machine: the download
+        # was runs.csv, the field's default; a lost key now fails here, showing the screen).
+        wait_for_screen(page, lambda text: "victim.txt [b]" in text and "runs.csv" not in text)
         with page.expect_download(timeout=STOP_S * 1000) as delivered:
             page.keyboard.press("Enter")
         download = delivered.value
