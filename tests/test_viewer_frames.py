@@ -8,25 +8,29 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tracker.models import Point
+from tracker.models import MetricSummary, Point, RunRecord
 from tui.collector import THRESHOLDS, CollectorPolicy
+from tui.columns import Column, TableContext
 from tui.compositor import BandedCompositor, bands
 from tui.live_screen import LiveScreen
 from tui.series import SeriesBuffer
 from tui.widgets.fast_table import text_cells
 from tui.widgets.plot import PlotLine, PlotOptions, live_range, render_plot, sticky_range
+from tui.widgets.runs_table import RunsTable
 
 
 class CountedLines(Widget):
@@ -169,3 +173,55 @@ def test_the_collector_policy_freezes_only_where_it_is_the_process_own() -> None
 @given(st.text(max_size=40))
 def test_a_table_cell_is_measured_as_rich_measures_it(text: str) -> None:
     assert text_cells(text) == cell_len(text)
+
+
+def _record(run_id: str, **changes: object) -> RunRecord:
+    base = RunRecord(
+        id=run_id, name=f"name-{run_id}", project="p", status="running", stored_status="running",
+        created_at=1000.0, updated_at=1000.0, finished_at=None, host="h", pid=1, pid_start=None,
+        step=3, tags=["a"], config={"lr": 0.1, "opt": {"name": "adam"}}, summary={},
+        exit_code=None, error=None, dropped=0, version=1,
+        metrics={"train/loss": MetricSummary(1, "train/loss", 3, 0.5, 0.4, 0.9, 3, 0)},
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RunsTable(id="table")
+
+
+async def test_a_row_written_again_makes_only_the_cells_whose_inputs_changed() -> None:
+    app = TableApp()
+    async with app.run_test(size=(160, 10)) as pilot:
+        table = app.query_one(RunsTable)
+        table.configure(["name", "tags", "step", "last:train/loss", "cfg:lr", "cfg:opt.name"])
+        ctx = TableContext(now=1010.0)
+        first = [_record("r1"), _record("r2")]
+        table.show_runs(first, ctx)
+        await pilot.pause()
+        made = []
+        original = table._cell
+
+        def counted(spec: Column, run: RunRecord, context: TableContext) -> Text:
+            made.append((run.id, spec.id))
+            return original(spec, run, context)
+
+        table._cell = counted  # type: ignore[method-assign,assignment]
+        same = [replace(r) for r in first]  # new records, the same values
+        table.show_runs(same, ctx, changed=["r1", "r2"])
+        assert made == []
+        loss = MetricSummary(1, "train/loss", 4, 0.3, 0.3, 0.9, 4, 0)
+        moved = [
+            _record("r1", step=4, metrics={"train/loss": loss}),
+            _record("r2", tags=["a", "b"], config={"lr": True, "opt": {"name": "sgd"}}),
+        ]
+        table.show_runs(moved, ctx, changed=["r1", "r2"])
+        assert sorted(made) == [
+            ("r1", "last:train/loss"), ("r1", "step"),
+            ("r2", "cfg:lr"), ("r2", "cfg:opt.name"), ("r2", "tags"),
+        ]  # fmt: skip
+        cells = {(r, c): table.get_cell(r, c).plain for r in ("r1", "r2") for c in table.column_ids}
+        assert cells[("r1", "step")] == "4" and cells[("r1", "last:train/loss")] == "0.3"
+        assert cells[("r2", "tags")] == "a,b" and cells[("r2", "cfg:opt.name")] == "sgd"
+        assert cells[("r2", "cfg:lr")] == "True"  # 1.0 and True are told apart

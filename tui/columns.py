@@ -55,6 +55,10 @@ class Column:
     numeric: bool = False
     full_title: str = ""  # untruncated, for exports
     plain: Callable[[RunRecord, TableContext], str] | None = None  # export text, if not the cell's
+    # What the cell shows depends on, as a value (None: made on every update): a live run's
+    # row is written every frame, and its name, project, config and unchanged metrics need
+    # not be formatted again to find that they are the same.
+    shows: Callable[[RunRecord, TableContext], object] | None = None
 
     def text(self, run: RunRecord, ctx: TableContext) -> str:
         if self.plain is not None:
@@ -162,7 +166,13 @@ def _duration(run: RunRecord, ctx: TableContext) -> Text:
 FIXED: dict[str, Column] = {
     c.id: c
     for c in (
-        Column("marks", "", lambda r, c: (r.id in c.pinned, r.id in c.selected), _marks),
+        Column(
+            "marks",
+            "",
+            lambda r, c: (r.id in c.pinned, r.id in c.selected),
+            _marks,
+            shows=lambda r, c: (r.id in c.pinned, r.id in c.selected, r.id == c.best),
+        ),
         Column(
             "status",
             "st",
@@ -170,12 +180,42 @@ FIXED: dict[str, Column] = {
             _status,
             full_title="status",
             plain=lambda r, c: r.status,
+            shows=lambda r, c: (r.status, len(r.events)),
         ),
-        Column("name", "name", lambda r, c: r.name, _name, plain=lambda r, c: safe_text(r.name)),
-        Column("health", "health", _health_value, _health, numeric=True),
-        Column("project", "project", lambda r, c: r.project, _project),
-        Column("tags", "tags", lambda r, c: ",".join(r.tags) or None, _tags),
-        Column("start", "start", lambda r, c: r.created_at, _start, numeric=True),
+        Column(
+            "name",
+            "name",
+            lambda r, c: r.name,
+            _name,
+            plain=lambda r, c: safe_text(r.name),
+            shows=lambda r, c: r.name,
+        ),
+        Column(
+            "health",
+            "health",
+            _health_value,
+            _health,
+            numeric=True,
+            shows=lambda r, c: len(r.events),
+        ),
+        Column(
+            "project", "project", lambda r, c: r.project, _project, shows=lambda r, c: r.project
+        ),
+        Column(
+            "tags",
+            "tags",
+            lambda r, c: ",".join(r.tags) or None,
+            _tags,
+            shows=lambda r, c: tuple(r.tags),
+        ),
+        Column(
+            "start",
+            "start",
+            lambda r, c: r.created_at,
+            _start,
+            numeric=True,
+            shows=lambda r, c: r.created_at,
+        ),
         Column("age", "age", lambda r, c: -r.created_at, _age, numeric=True),
         Column("duration", "dur", lambda r, c: r.duration_s, _duration, numeric=True),
         Column(
@@ -184,6 +224,7 @@ FIXED: dict[str, Column] = {
             lambda r, c: r.own_step,
             lambda r, c: _number_cell(r.own_step),
             numeric=True,
+            shows=lambda r, c: r.own_step,
         ),
         Column(
             "rate",
@@ -211,7 +252,10 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
             value = None if summary is None else summary.last
             return _number_cell(value, bool(summary and summary.nonfinite))
 
-        return Column(f"last:{key}", shown, last, last_cell, numeric=True, full_title=key)
+        return Column(
+            f"last:{key}", shown, last, last_cell, numeric=True, full_title=key,
+            shows=lambda r, c: r.metrics.get(key),
+        )  # fmt: skip
     if stat == "best":
         mode = direction(key) if direction is not None else metric_direction(key)
 
@@ -220,7 +264,7 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
 
         return Column(
             f"best:{key}", f"{shown} {mode}", best, lambda r, c: _number_cell(best(r, c)), True,
-            full_title=f"{key} {mode}",
+            full_title=f"{key} {mode}", shows=lambda r, c: r.metrics.get(key),
         )  # fmt: skip
     if stat == "smooth":
 
@@ -230,7 +274,7 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
 
         return Column(
             f"smooth:{key}", f"{shown} ~", smooth, lambda r, c: _number_cell(smooth(r, c)), True,
-            full_title=f"{key} (mean of the last 20)",
+            full_title=f"{key} (mean of the last 20)", shows=lambda r, c: c.extras.get(r.id),
         )  # fmt: skip
 
     def trend_value(run: RunRecord, ctx: TableContext) -> Any:
@@ -248,13 +292,31 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
         return Text(sparkline(values, 12), style="cyan")
 
     return Column(
-        f"trend:{key}", f"{shown} trend", trend_value, trend_cell, full_title=f"{key} trend"
-    )
+        f"trend:{key}", f"{shown} trend", trend_value, trend_cell, full_title=f"{key} trend",
+        shows=lambda r, c: c.extras.get(r.id),
+    )  # fmt: skip
+
+
+_FLAT: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def flat_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``flatten_config``, once per config: a record's config is the same object from one
+    read to the next (the store shares what it parsed), and each config cell of every run
+    flattened the whole config on every frame (a model's config has hundreds of keys)."""
+    held = _FLAT.get(id(config))
+    if held is not None and held[0] is config:
+        return held[1]
+    if len(_FLAT) >= 4096:
+        _FLAT.clear()
+    flat = flatten_config(config)
+    _FLAT[id(config)] = (config, flat)
+    return flat
 
 
 def config_column(key: str) -> Column:
     def value(run: RunRecord, ctx: TableContext) -> Any:
-        found = flatten_config(run.config).get(key, MISSING)
+        found = flat_config(run.config).get(key, MISSING)
         return None if found is MISSING else found
 
     def cell(run: RunRecord, ctx: TableContext) -> Text:
@@ -269,8 +331,14 @@ def config_column(key: str) -> Column:
         found = value(run, ctx)
         return "" if found is None else safe_text(found)
 
+    def shows(run: RunRecord, ctx: TableContext) -> object:
+        found = value(run, ctx)
+        return (type(found), found)  # 1, 1.0 and True are shown apart
+
     title = f"cfg.{safe_text(key, 20)}"
-    return Column(f"cfg:{key}", title, value, cell, full_title=f"config.{key}", plain=plain)
+    return Column(
+        f"cfg:{key}", title, value, cell, full_title=f"config.{key}", plain=plain, shows=shows
+    )
 
 
 def column_for(column_id: str, direction: Callable[[str], str] | None = None) -> Column:
@@ -292,7 +360,7 @@ def available_columns(runs: Sequence[RunRecord], differing: Sequence[str]) -> li
         ids += [f"last:{key}", f"best:{key}", f"smooth:{key}", f"trend:{key}"]
     configs = dict.fromkeys(differing)
     for run in runs:
-        configs.update(dict.fromkeys(flatten_config(run.config)))
+        configs.update(dict.fromkeys(flat_config(run.config)))
     return ids + [f"cfg:{key}" for key in configs]
 
 

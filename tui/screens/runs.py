@@ -90,6 +90,7 @@ class RunsScreen(LiveScreen):
         self._choices: tuple[list[str], list[str]] = ([], [])
         self._columns_key: object = None
         self._columns_cache: list[str] = []
+        self._configured: tuple[list[str], object] | None = None  # what the table was given
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
@@ -181,7 +182,18 @@ class RunsScreen(LiveScreen):
             self.best = best_run(self.shown_runs, *self.best_choice)
         table = self.query_one(RunsTable)
         columns = self._columns()
-        rebuilt = table.configure(columns, self.direction)
+        configured = self._configured
+        # Column specs are made afresh by configure (closures, each best column's direction):
+        # only when the columns or what their titles depend on changed, not on every frame.
+        if (
+            configured is None
+            or configured[0] is not columns
+            or configured[1] != self._choices_signature
+        ):
+            rebuilt = table.configure(columns, self.direction)
+            self._configured = (columns, self._choices_signature)
+        else:
+            rebuilt = False
         table.show_runs(
             self.shown_runs, self.context(), None if (rebuilt or changed.reset) else changed.runs
         )

@@ -15,6 +15,7 @@ never cut mid-value, with a last column ``+N (o)`` saying how many (``o`` choose
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Self
 
 from rich.text import Text
 from textual import events
@@ -33,6 +34,7 @@ FIRST_ROWS = 60
 ROWS_PER_SLICE = 150
 SLICE_GAP_S = 0.01
 NAME_CELLS = 38  # the name column's most cells (a quarter of a narrower table's, 16 at least)
+_NOTHING = object()  # no cell made yet
 MORE = "__more__"  # the key of the hint column that says how many columns were left out
 
 
@@ -74,6 +76,8 @@ class RunsTable(FastDataTable):
         self._offscreen: dict[str, RunRecord] = {}  # rows changed while off screen
         self._ctx: TableContext | None = None
         self.cells_updated = 0  # for tests and benchmarks
+        # run id -> column id -> what its cell was made from (Column.shows), while it holds
+        self._shown: dict[str, dict[str, object]] = {}
 
     @property
     def column_ids(self) -> list[str]:
@@ -259,8 +263,21 @@ class RunsTable(FastDataTable):
 
     def _write_row(self, run_id: str, record: RunRecord, ctx: TableContext) -> None:
         self._offscreen.pop(run_id, None)
+        held = self._shown.setdefault(run_id, {})
+        budget = self._fitted_to or self._budget()  # the name's cut depends on it
         for spec in self.specs:
+            if spec.shows is not None:
+                key = (spec.shows(record, ctx), budget)
+                if held.get(spec.id, _NOTHING) == key:
+                    continue  # what the cell shows is what it showed
+                held[spec.id] = key
             self._put(run_id, spec.id, self._cell(spec, record, ctx))
+
+    def clear(self, columns: bool = False) -> Self:
+        shown = getattr(self, "_shown", None)  # None: DataTable's own __init__ clearing
+        if shown is not None:
+            shown.clear()
+        return super().clear(columns)
 
     def _visible_rows(self) -> tuple[int, int]:
         """The row indices on screen (a row scrolled to is written as it comes into view)."""
@@ -306,8 +323,12 @@ class RunsTable(FastDataTable):
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
         hint = [Text("")] if self.left_out else []
+        budget = self._fitted_to or self._budget()
         for run in runs:
             self.add_row(*(self._cell(spec, run, ctx) for spec in self.specs), *hint, key=run.id)
+            self._shown[run.id] = {
+                spec.id: (spec.shows(run, ctx), budget) for spec in self.specs if spec.shows
+            }
 
     def _add_rest(self, runs: Sequence[RunRecord], ctx: TableContext, generation: int) -> None:
         if generation != self._generation:
