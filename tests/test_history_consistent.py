@@ -36,7 +36,7 @@ WRITER = textwrap.dedent(
     db, stop = sys.argv[1], sys.argv[2]
     run = tracker.init(project="live", name="w", db=db, quiet=True, console=False)
     step = 0
-    while step < 200_000 and (step % 256 or not os.path.exists(stop)):
+    while step < 5_000_000 and (step % 256 or not os.path.exists(stop)):  # the stop ends it
         run.log({"a": step, "b": -step, "c": {"d": 2 * step}})
         step += 1
     run.finish()
