@@ -29,8 +29,8 @@ def test_history_and_buckets_keep_spikes_and_count_nan(any_db: str) -> None:
     assert len(full) == 10_000 and full[4321].value == 50.0 and math.isnan(full[777].value)
     assert [p.seq for p in reader.history(sid, after_seq=9_998)] == [9_999, 10_000]
     # A few points (a live viewer's delta) and many: the NaN is a NaN either way.
-    assert math.isnan(reader.history(sid, after_seq=770, limit=10)[6].value)
-    assert math.isnan(reader.history(sid, after_seq=700, limit=3000)[76].value)
+    assert math.isnan(reader.history(sid, after_seq=770, limit=10)[7].value)  # seq 778: step 777
+    assert math.isnan(reader.history(sid, after_seq=700, limit=3000)[77].value)
     assert all(p.value == 1.0 for p in reader.history(sid, after_seq=800, limit=10))
     buckets = reader.history_buckets(sid, 100)
     assert len(buckets) == 100
