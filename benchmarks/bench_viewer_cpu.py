@@ -26,7 +26,7 @@ Each phase has its own tmux server (private socket, killed after it); that serve
 parsing what the viewer draws, is printed apart. Reps alternate the order of the tools to cancel
 drift; medians printed, every rep (the first's last screen of each phase too) in ``--json``.
 
-Then, unless ``--no-latency``, live latency for both viewers: one run logging 10 steps/s, from
+Then, unless ``--no-latency``, live latency for both viewers: one run logging 10 steps/s (``--latency-load RxS``: run-0 of another workload), from
 each log() call to the first ``tmux capture-pane`` (polled every 25 ms) that shows that step or a
 later one (tracktui: the run's step column; LEET: the summary's ``_step``); end to end, so it
 includes the tracker's 100 ms batching and wandb's block flushes. And unless
@@ -162,15 +162,18 @@ def newest_step(tool: str, screen: str) -> int | None:
 
 
 def latency_phase(bench: Bench, tool: str) -> dict[str, Any]:
-    """Steps 0..N-1 of one run at 10 steps/s; the writer goes on logging until the viewer has
-    shown step N-1 (so that a last unflushed block is not cut short by finish())."""
+    """Steps 0..N-1 of run-0 of ``--latency-load`` (one run at 10 steps/s by default); the
+    writers go on logging until the viewer has shown step N-1 (so that a last unflushed block
+    is not cut short by finish())."""
     steps = bench.args.latency_steps
+    load = parse_workload(bench.args.latency_load)
     folder, dest = bench.folder(tool, "latency")
-    writers = bench.writers(tool, 1, 10.0, dest, folder, 10**9, steps / 10 + 120)
+    writers = bench.writers(tool, load["runs"], load["rate"], dest, folder, 10**9,
+                            steps / load["rate"] + 120)  # fmt: skip
     view = bench.viewer(tool, dest)
     seen: list[tuple[float, int]] = []  # (wall time a capture returned, newest step on screen)
     try:
-        deadline = time.time() + steps / 10 + 60
+        deadline = time.time() + steps / load["rate"] + 60
         while time.time() < deadline and writers[0][0].poll() is None:
             step = newest_step(tool, view.screen())
             if step is not None and (not seen or step > seen[-1][1]):
@@ -244,6 +247,7 @@ def main() -> None:
     parser.add_argument("--wandb-flush", type=float, help="x_transaction_log_flush_interval, s")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--latency-steps", type=int, default=200)
+    parser.add_argument("--latency-load", default="1x10", help="RxS: the latency phase's writers")
     parser.add_argument("--no-first-paint", action="store_true")
     parser.add_argument("--paint-runs", type=int, default=1000)
     parser.add_argument("--cache", default="/tmp/tracktui-bench")
@@ -350,7 +354,8 @@ def report(result: dict[str, Any], args: argparse.Namespace, loads: list[dict[st
         lat = live.get("latencies", [])
         if len(lat) > 2:
             p95 = statistics.quantiles(lat, n=20)[-1]
-            print(f"live latency {tool}: log() to visible in capture-pane (1 run, 10 steps/s, polled every"
+            print(f"live latency {tool}: log() to visible in capture-pane"
+                  f" ({parse_workload(args.latency_load)['label']}, polled every"
                   f" 25 ms): p50 {statistics.median(lat) * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms over"
                   f" {len(lat)} steps, {live['updates']} screen updates")  # fmt: skip
         else:

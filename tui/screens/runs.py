@@ -91,6 +91,7 @@ class RunsScreen(LiveScreen):
         self._columns_key: object = None
         self._columns_cache: list[str] = []
         self._configured: tuple[list[str], object] | None = None  # what the table was given
+        self._header_said: tuple[object, ...] | None = None  # what the header was built from
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
@@ -229,6 +230,18 @@ class RunsScreen(LiveScreen):
         ``? keys`` is left out where it does not fit."""
         model = self.tapp.model
         width = max(20, self.app.size.width - 2)  # the header's padding
+        table = self.query_one(RunsTable)
+        best = self.best
+        said = (
+            width, model.status.state, len(model.runs), model.live_count(),
+            self.run_filter.expression, self.run_filter.waiting, len(self.shown_runs),
+            table.sort_column, table.descending, self._choices_signature, self.tapp.options,
+            self.x_label, None if best is None else (best.run.id, best.run.name, best.metric),
+            None if best is None else (best.mode, best.value),
+        )  # fmt: skip
+        if said == self._header_said:
+            return  # a live frame: the same header (it was built and measured every frame)
+        self._header_said = said
         parts = [
             Text(" tracktui ", style="bold reverse"),
             Text(f"  {cut_cells_left(safe_text(self.tapp.db.shown), max(16, width // 2))}"),
@@ -241,7 +254,6 @@ class RunsScreen(LiveScreen):
                     count += f" (filtering {self.run_filter.waiting}…)"
                 shown = safe_text(self.run_filter.expression, 40)
                 parts.append(Text(f"   filter: {shown} {count}", style="bold cyan"))
-            table = self.query_one(RunsTable)
             if table.sort_column:
                 direction = "desc" if table.descending else "asc"
                 title = self._column(table.sort_column).title
