@@ -68,7 +68,10 @@ async def test_streaming_runs_are_drawn_once_a_frame_without_full_repaints(
     time, none of them a full-screen repaint or a new layout (the header says the same thing
     every frame; the app's empty default screen is never sent a frame)."""
     db = tmp_path / "live.db"
-    app = TrackTuiApp(db, timings=PACED)
+    # Once the stream stops, the runs turn crashed (their process was killed) and their trends
+    # are worked out again (within extras_every_s): both are news, settled before the quiet
+    # is counted.
+    app = TrackTuiApp(db, timings=replace(PACED, status_every_s=0.2))
     async with app.run_test(size=(120, 36)) as pilot:
         child = start_python(STREAMER, str(db), "3", "30")
         try:
@@ -99,6 +102,15 @@ async def test_streaming_runs_are_drawn_once_a_frame_without_full_repaints(
             lambda: not any(plot.behind for plot in app.screen.query(MetricPlot)),
             timeout=10,
             what="plots caught up",
+        )
+        await wait_until(
+            pilot,
+            lambda: (
+                not any(run.is_live for run in app.model.runs.values())
+                and not app.reader.extras_owed()
+            ),
+            timeout=10,
+            what="the killed runs marked and their trends read",
         )
         await pilot.pause()
         frames = app.frames

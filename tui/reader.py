@@ -353,6 +353,10 @@ class DatabaseReader:
             update.extras[run_id] = RunExtras(keys[0] if keys else None, trend, recent)
             done += 1
 
+    def extras_owed(self) -> bool:
+        """Runs whose trends are still to be worked out (now or once they are due)."""
+        return bool(self._extras_wanted)
+
     def pending_extras(self) -> bool:
         """Trends that could be worked out now (a live run waits ``extras_every_s`` between
         two: one read every 20 ms for its sake would be most of the reader's CPU)."""
