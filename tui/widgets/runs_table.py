@@ -80,6 +80,12 @@ class RunsTable(FastDataTable):
         self._shown: dict[str, dict[str, object]] = {}
 
     @property
+    def fitted(self) -> bool:
+        """Whether the columns that do not fit have been left out (done once the rows added
+        have been measured, when the table is next idle)."""
+        return not self._needs_fit
+
+    @property
     def column_ids(self) -> list[str]:
         return [spec.id for spec in self.specs]
 
