@@ -325,3 +325,29 @@ async def test_the_whole_sweep_workflow_keyboard_only(
         == 0
     )
     assert json.loads(capsys.readouterr().out)["id"] == winner
+
+
+async def test_the_highlighted_run_stays_highlighted_through_a_resize_and_new_columns(
+    demo_db: Path,
+) -> None:
+    """Both lay the table out again; the run under the cursor (and so the plots below) must
+    stay the one the user chose."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("down", "down", "down")
+        chosen = table(app).selected_run_id()
+        assert chosen is not None and chosen != table(app).order[0]
+        await pilot.resize_terminal(100, 30)
+        await wait_until(pilot, lambda: table(app).fitted and table(app).row_count == 6)
+        await pilot.resize_terminal(130, 34)
+        await wait_until(pilot, lambda: table(app).fitted and table(app).row_count == 6)
+        assert table(app).selected_run_id() == chosen
+        await pilot.press("o")
+        assert isinstance(app.screen, ColumnsScreen)
+        await pilot.press("down", "space", "enter")  # a column less
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen) and table(app).fitted)
+        assert table(app).selected_run_id() == chosen
+        plot = app.screen.query_one("#preview-0", MetricPlot)
+        name = app.model.runs[chosen].name
+        await wait_until(pilot, lambda: plot.title.startswith(name), what="the chosen run's plot")

@@ -78,6 +78,7 @@ class RunsTable(FastDataTable):
         self.cells_updated = 0  # for tests and benchmarks
         # run id -> column id -> what its cell was made from (Column.shows), while it holds
         self._shown: dict[str, dict[str, object]] = {}
+        self._keep_selected: str | None = None  # the run highlighted before a rebuild's clear
 
     @property
     def fitted(self) -> bool:
@@ -102,8 +103,10 @@ class RunsTable(FastDataTable):
         ):
             return False
         self.wanted = specs
+        selected = self.selected_run_id()
         self._set_columns(specs)
         self.order = []
+        self._keep_selected = selected  # the highlighted run stays highlighted in the rebuild
         return True
 
     def _current_column(self) -> str | None:
@@ -174,6 +177,7 @@ class RunsTable(FastDataTable):
     def _refit(self) -> None:
         """Lay the columns out again for the width now (after a resize or an overflow)."""
         if self._ctx is not None and self.order:
+            self._keep_selected = self.selected_run_id()
             self.order = []
             self.show_runs(self._runs, self._ctx)
 
@@ -217,7 +221,8 @@ class RunsTable(FastDataTable):
         order = [run.id for run in runs]
         self._runs, self._ctx = runs, ctx
         if order != self.order:
-            selected = self.selected_run_id()
+            selected = self.selected_run_id() or self._keep_selected
+            self._keep_selected = None
             self._fitted_to = self._budget()
             if self.left_out or not self.specs:
                 self._set_columns(self.wanted)  # fitted again from every column asked for
