@@ -161,6 +161,10 @@ async def test_select_and_compare_with_config_diff(demo_db: Path) -> None:
         await pilot.press("space", "space", "space")
         chosen = names(app)[3:6]
         assert all("■" in mark for mark in column(app, "marks")[3:6])
+        # Each space says which run it marked (the cursor has moved on to the next one).
+        said = [n.message for n in app._notifications]
+        assert said[-1] == f"selected {chosen[2]} (3 selected) · c compares them", said
+        assert said[-3] == f"selected {chosen[0]} (1 selected)"
         await pilot.press("c")
         screen = app.screen
         assert isinstance(screen, CompareScreen)

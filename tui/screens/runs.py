@@ -367,6 +367,14 @@ class RunsScreen(LiveScreen):
         table = self.query_one(RunsTable)
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
+        # Space moves on to the next row: say which run it marked, so that a space then a down
+        # arrow is not taken to have marked the row the cursor is on now.
+        done = "selected" if run.id in self.selected else "unselected"
+        count = len(self.selected)
+        hint = " · c compares them" if count > 1 else ""
+        self.notify(
+            f"{done} {safe_text(run.name, 40)} ({count} selected){hint}", timeout=3, markup=False
+        )
 
     def action_pin(self) -> None:
         run = self.selected_run()
@@ -408,6 +416,7 @@ class RunsScreen(LiveScreen):
             return
         from .compare import CompareScreen
 
+        self.app.clear_notifications()  # what each space said: acted on now
         self.app.push_screen(CompareScreen(chosen))
 
     def action_sweep(self) -> None:
