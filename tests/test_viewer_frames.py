@@ -9,6 +9,7 @@ import gc
 import itertools
 import math
 from dataclasses import replace
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,16 +22,22 @@ from textual.containers import Vertical
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets._footer import FooterKey
 
 from tracker.models import MetricSummary, Point, RunRecord
+from tui.app import TrackTuiApp
 from tui.collector import THRESHOLDS, CollectorPolicy
 from tui.columns import Column, TableContext
 from tui.compositor import BandedCompositor, bands
+from tui.demo_db import build_demo_database
 from tui.live_screen import LiveScreen
 from tui.series import SeriesBuffer
+from tui.timings import FAST
 from tui.widgets.fast_table import text_cells
 from tui.widgets.plot import PlotLine, PlotOptions, live_range, render_plot, sticky_range
 from tui.widgets.runs_table import RunsTable
+
+from .tui_helpers import wait_until
 
 
 class CountedLines(Widget):
@@ -225,3 +232,27 @@ async def test_a_row_written_again_makes_only_the_cells_whose_inputs_changed() -
         assert cells[("r1", "step")] == "4" and cells[("r1", "last:train/loss")] == "0.3"
         assert cells[("r2", "tags")] == "a,b" and cells[("r2", "cfg:opt.name")] == "sgd"
         assert cells[("r2", "cfg:lr")] == "True"  # 1.0 and True are told apart
+
+
+async def test_moving_between_screens_lets_go_of_the_old_footer_keys(tmp_path: Path) -> None:
+    """Each screen change composes the footer's keys again; the old ones must be freed (they
+    were kept by Textual's watchers, 2.5 MB a screen opened and closed)."""
+    db = tmp_path / "demo.db"
+    build_demo_database(db, runs=4, steps=50)
+    app = TrackTuiApp(db, timings=FAST)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
+        )
+        await pilot.pause()
+
+        def footer_keys() -> int:
+            gc.collect()
+            return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+        shown = footer_keys()
+        for _ in range(10):
+            await pilot.press("question_mark", "escape", "enter", "escape")
+        await pilot.pause()
+        assert footer_keys() <= 2 * shown  # was 20 footers' worth after 10 rounds

@@ -16,13 +16,14 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tracker.system.sampler import SystemSampler
 
 from .formatting import format_bytes
 from .sanitize import safe_text
 from .screens.help import HelpScreen
+from .widgets.footer import KeyFooter
 from .widgets.hardware import HardwarePanel
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -74,7 +75,7 @@ class SystemMonitorApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"{socket.gethostname()}  sampling…"), id="machine")
         yield HardwarePanel()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sample_loop()

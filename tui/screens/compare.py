@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tracker.compare import MISSING, config_table
 from tracker.models import RunRecord
@@ -29,6 +29,7 @@ from ..messages import Changed, FollowSeries, UnfollowMedia
 from ..model import main_metrics
 from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
+from ..widgets.footer import KeyFooter
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, distinct_colors
 from ..widgets.text_view import TextView
@@ -91,7 +92,7 @@ class CompareScreen(LiveScreen):
                 yield Static(id="compare-config")
                 yield Static(id="compare-summary")
         yield MediaPane(id="compare-media", classes="hidden")
-        yield Footer()
+        yield KeyFooter()
 
     def metric_keys(self) -> list[str]:
         keys: list[str] = []

@@ -17,7 +17,7 @@ from textual.css.styles import RulesMap
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tracker.models import RunEvent, RunRecord
 from tracker.system.keys import describe
@@ -35,6 +35,7 @@ from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..series import SeriesBuffer
 from ..widgets.console_pane import ConsolePane
+from ..widgets.footer import KeyFooter
 from ..widgets.hardware import HardwarePanel
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, PlotLine, PlotOptions, run_color
@@ -274,7 +275,7 @@ class RunDetailScreen(LiveScreen):
         )
         yield MediaPane(id="detail-media", classes="hidden")
         yield ConsolePane(id="detail-console", classes="hidden")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)

@@ -18,7 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
@@ -38,6 +38,7 @@ from ..plot_lines import plot_data, show_plot
 from ..run_filter import FilterEvaluated, RunFilter
 from ..sanitize import safe_text
 from ..widgets.filter_bar import FilterBar
+from ..widgets.footer import KeyFooter
 from ..widgets.hardware import HardwarePanel
 from ..widgets.plot import MetricPlot, run_color
 from ..widgets.runs_table import RunsTable
@@ -104,7 +105,7 @@ class RunsScreen(LiveScreen):
                         yield MetricPlot("", id=f"preview-{index}")
                 yield HardwarePanel(compact=True, changes_only=True, id="preview-hardware")
         yield FilterBar(lambda: list(self.tapp.model.runs.values()), id="filter-bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(10.0, self._refresh_ages)

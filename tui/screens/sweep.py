@@ -22,7 +22,6 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
 
 from tracker.models import RunRecord
 
@@ -37,6 +36,7 @@ from ..view.chart import ChartImage
 from ..view.sweep_draw import BandGroup, draw_bands, draw_parallel, draw_scatter
 from ..view.sweep_state import SweepChoices
 from ..view.sweep_text import Legend
+from ..widgets.footer import KeyFooter
 from ..widgets.plot import PALETTE, sticky_range
 from ..widgets.sweep_plots import SweepCanvas
 from ..widgets.text_view import TextView
@@ -101,7 +101,7 @@ class SweepScreen(SweepChoices, LiveScreen):
         yield TextView(id="sweep-header")
         yield SweepCanvas(id="sweep-canvas")
         yield TextView(id="sweep-legend")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.redraw()
