@@ -127,6 +127,7 @@ class TrackTuiApp(App[None]):
         self._first_read_done = False
         self.bells = 0  # bells rung for new events, for tests
         self.collector = CollectorPolicy(own_process)
+        self._collector_armed = False  # its first freeze is scheduled
 
     @property
     def watcher(self) -> DatabaseWatcher | None:
@@ -227,7 +228,8 @@ class TrackTuiApp(App[None]):
 
     def on_read_done(self, message: ReadDone) -> None:
         """The end of one read's messages: draw now, or when the frame is due."""
-        if not self._first_read_done and self.collector.enabled and not self.collector.frozen:
+        if self.collector.enabled and not self._collector_armed:
+            self._collector_armed = True  # once: a reopened file changes nothing here
             self.set_timer(FREEZE_AFTER_S, self._freeze_collector)  # the first screen is up
         self._first_read_done = True
         pending = self._pending

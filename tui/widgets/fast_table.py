@@ -39,6 +39,7 @@ class _Paint(NamedTuple):
     reactive or a walk up the DOM: read per line and per cell, they were a quarter of a row's
     cost)."""
 
+    style: Style | None  # the widget's own (DOMNode.rich_style walks every ancestor)
     width: int
     scroll_x: int
     scroll_y: int
@@ -68,8 +69,7 @@ class FastDataTable(DataTable[Text]):
         # (row, column) -> (what the cell's look depends on, its lines): one dict look-up a
         # cell, where DataTable's keyed caches cost tens of microseconds a hit.
         self._cell_memo: dict[tuple[int, int], tuple[tuple[object, ...], SegmentLines]] = {}
-        self._paint_style: Style | None = None  # the widget's style, looked up once a paint
-        self._paint: _Paint | None = None  # the rest of what a paint reads, once
+        self._paint: _Paint | None = None  # what a paint reads of the widget, once
         # The styles of the last paint: an equal new one is replaced by its held twin, so the
         # caches' keys compare by identity (Style.__eq__ was the top Python function).
         self._held_styles: dict[str, Style] = {}
@@ -153,24 +153,22 @@ class FastDataTable(DataTable[Text]):
             self._own_rows.clear()
         if len(self._cell_memo) > 65536:
             self._cell_memo.clear()
-        # DOMNode.rich_style walks every ancestor: once a paint, not once a line.
-        self._paint_style = self._held("", self.rich_style)
+        paint = self._paint = self._read_paint(self._held("", self.rich_style))
         # Component styles (each look-up builds two Styles objects) hold while the CSS, the
         # pseudo-classes and the widget's own style do.
-        context = (self.app._css_update_count, self.get_pseudo_class_state(), self._paint_style)
+        context = (self.app._css_update_count, self.get_pseudo_class_state(), paint.style)
         if context != self._styles_context:
             self._styles_context = context
             self._styles_memo = {}
-        self._paint = self._read_paint()
         try:
             return super().render_lines(crop)
         finally:
-            self._paint_style = None
             self._paint = None
 
-    def _read_paint(self) -> _Paint:
+    def _read_paint(self, style: Style | None = None) -> _Paint:
         scroll_x, scroll_y = self.scroll_offset
         return _Paint(
+            style=style,
             width=self.size.width,
             scroll_x=scroll_x,
             scroll_y=scroll_y,
@@ -191,12 +189,12 @@ class FastDataTable(DataTable[Text]):
 
     def render_line(self, y: int) -> Strip:
         """DataTable's, with the widget's style looked up once a paint (no fixed rows here)."""
-        style, paint = self._paint_style, self._paint
-        if style is None or paint is None or self.fixed_rows:
+        paint = self._paint
+        if paint is None or paint.style is None or self.fixed_rows:
             return super().render_line(y)
         if y >= paint.header_rows:
             y += paint.scroll_y
-        return self._render_line(y, paint.scroll_x, paint.scroll_x + paint.width, style)
+        return self._render_line(y, paint.scroll_x, paint.scroll_x + paint.width, paint.style)
 
     def _held(self, name: str, style: Style) -> Style:
         held = self._held_styles.get(name)

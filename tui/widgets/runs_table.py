@@ -103,11 +103,15 @@ class RunsTable(FastDataTable):
         ):
             return False
         self.wanted = specs
-        selected = self.selected_run_id()
+        self._forget_order()
         self._set_columns(specs)
-        self.order = []
-        self._keep_selected = selected  # the highlighted run stays highlighted in the rebuild
         return True
+
+    def _forget_order(self) -> None:
+        """Have the next :meth:`show_runs` lay every row out again, the highlighted run still
+        highlighted."""
+        self._keep_selected = self.selected_run_id()
+        self.order = []
 
     def _current_column(self) -> str | None:
         if self.specs and self.sort_cursor < len(self.specs):
@@ -177,8 +181,7 @@ class RunsTable(FastDataTable):
     def _refit(self) -> None:
         """Lay the columns out again for the width now (after a resize or an overflow)."""
         if self._ctx is not None and self.order:
-            self._keep_selected = self.selected_run_id()
-            self.order = []
+            self._forget_order()
             self.show_runs(self._runs, self._ctx)
 
     def _header(self, spec: Column, index: int) -> Text:
@@ -275,10 +278,10 @@ class RunsTable(FastDataTable):
     def _write_row(self, run_id: str, record: RunRecord, ctx: TableContext) -> None:
         self._offscreen.pop(run_id, None)
         held = self._shown.setdefault(run_id, {})
-        budget = self._fitted_to or self._budget()  # the name's cut depends on it
+        budget = self._fitted_to or self._budget()
         for spec in self.specs:
             if spec.shows is not None:
-                key = (spec.shows(record, ctx), budget)
+                key = _made_from(spec.shows, record, ctx, budget)
                 if held.get(spec.id, _NOTHING) == key:
                     continue  # what the cell shows is what it showed
                 held[spec.id] = key
@@ -338,7 +341,9 @@ class RunsTable(FastDataTable):
         for run in runs:
             self.add_row(*(self._cell(spec, run, ctx) for spec in self.specs), *hint, key=run.id)
             self._shown[run.id] = {
-                spec.id: (spec.shows(run, ctx), budget) for spec in self.specs if spec.shows
+                spec.id: _made_from(spec.shows, run, ctx, budget)
+                for spec in self.specs
+                if spec.shows is not None
             }
 
     def _add_rest(self, runs: Sequence[RunRecord], ctx: TableContext, generation: int) -> None:
@@ -387,3 +392,14 @@ class RunsTable(FastDataTable):
         specs = [spec for spec in self.specs if spec.id != "marks"]
         headers = [spec.export_title for spec in specs]
         return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]
+
+
+def _made_from(
+    shows: Callable[[RunRecord, TableContext], object],
+    run: RunRecord,
+    ctx: TableContext,
+    budget: int,
+) -> object:
+    """What a cell was made from: what its column says it shows, and the table's width (a
+    name's cut depends on it)."""
+    return (shows(run, ctx), budget)
