@@ -136,7 +136,7 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
         )
         lag.task.cancel()
         await pilot.press("escape")  # clears the filter
-        assert rows(app) == RUNS
+        await wait_until(pilot, lambda: rows(app) == RUNS, timeout=30, what="every row back")
         await quits(app, pilot)
 
 

@@ -6,9 +6,11 @@ is killed. Skips, saying why, where PostgreSQL or psycopg is missing."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,9 +199,15 @@ def test_the_server_dies_with_a_killed_owner() -> None:
 
 
 @needs_server
-def test_a_server_orphaned_without_the_signal_is_stopped_by_the_next_start() -> None:
+def test_a_server_orphaned_without_the_signal_is_stopped_by_the_next_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Started off the main thread, a server gets no parent-death signal (it would follow the
-    # thread); the next cluster's start finds the dead owner and stops it.
+    # thread); the next cluster's start finds the dead owner and stops it. In a folder of this
+    # test's own: another worker's cluster starting meanwhile would stop it first (seen in CI).
+    private = Path(tempfile.mkdtemp(prefix="pgo-", dir="/tmp"))
+    private.chmod(0o755)  # as root the server's own user must reach it
+    monkeypatch.setenv("TRACKTUI_PG_TMPDIR", str(private))
     child = start_python(
         """
         import threading, time
@@ -219,12 +227,15 @@ def test_a_server_orphaned_without_the_signal_is_stopped_by_the_next_start() -> 
         child.kill()
         child.communicate(timeout=30)
     postmaster = int(pid_text)
-    time.sleep(0.2)  # (nothing would stop it: see that it is still there)
-    assert not _gone(postmaster)
-    with Cluster():
-        assert _wait_gone([postmaster]) == []
-    with Cluster():  # and the one after removes its folder
-        assert not Path(folder_text).exists()
+    try:
+        time.sleep(0.2)  # (nothing would stop it: see that it is still there)
+        assert not _gone(postmaster)
+        with Cluster():
+            assert _wait_gone([postmaster]) == []
+        with Cluster():  # and the one after removes its folder
+            assert not Path(folder_text).exists()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 @needs_server
