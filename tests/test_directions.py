@@ -19,8 +19,10 @@ from tracker.metric_defs import MetricDef
 from tracker.models import RunRecord
 from tracker.ranking import (
     best_run,
+    best_stat,
     guessed_direction,
     has_better_direction,
+    is_clock,
     metric_direction,
     name_parts,
 )
@@ -44,6 +46,7 @@ LOWER = [
     "loss", "train/loss", "eval/loss", "val_loss", "evalLoss", "trainloss", "error",
     "error_rate", "top1_error", "perplexity", "eval/ppl", "wer", "cer", "latency",
     "latency_ms", "runtime", "train_runtime", "time", "epoch_time", "duration", "s/it",
+    "train/elapsed_s", "perf/walltime",
     "sec_per_step", "time_per_step", "reward_loss", "accuracy_loss", "grad_norm",
 ]  # fmt: skip
 NEITHER = [
@@ -145,6 +148,28 @@ def _run(db: Path, name: str, values: list[dict[str, float]], goal: str | None =
     for step, logged in enumerate(values):
         run.log(logged, step=step)
     run.finish()
+
+
+@pytest.mark.parametrize("key", ["runtime", "_runtime", "train/elapsed_s", "walltime", "uptime"])
+def test_a_clock_is_named_by_its_last_value(key: str) -> None:
+    assert is_clock(key) and best_stat(key, "min") == "last"
+
+
+@pytest.mark.parametrize(
+    "key", ["epoch_time", "latency_ms", "s/it", "time_per_step", "sec_per_step", "time", "loss"]
+)
+def test_a_time_per_unit_of_work_is_not_a_clock(key: str) -> None:
+    assert not is_clock(key) and best_stat(key, "min") == "min"
+
+
+def test_a_clock_logged_every_step_ranks_runs_by_their_total(tmp_path: Path) -> None:
+    """A cumulative ``runtime`` starts near 0 in every run: by its min the first run to log
+    would win with about 0; by its last, the run that finished in less time wins."""
+    db = tmp_path / "runs.db"
+    _run(db, "slow", [{"runtime": 0.001 + 10.0 * step} for step in range(6)])
+    _run(db, "quick", [{"runtime": 0.002 + 4.0 * step} for step in range(6)])
+    best = best_run(_read(db), "runtime")
+    assert best is not None and best.run.name == "quick" and best.value == pytest.approx(20.002)
 
 
 def _read(db: Path) -> list[RunRecord]:
@@ -253,7 +278,7 @@ async def test_compare_best_values_use_the_same_directions(runs_db: Path) -> Non
         assert accuracy[fast][1] == "bold green" and accuracy[slow][1] != "bold green"
         mfu = rows["perf/mfu max"]
         assert mfu[fast] == ("0.3", "bold green")
-        runtime = rows["train_runtime min"]
+        runtime = rows["train_runtime last"]  # a clock: its total, lower is better
         assert runtime[fast] == ("20", "bold green") and runtime[slow][1] != "bold green"
         loss = rows["train/loss min"]
         assert loss[fast][1] == "bold green" or loss[slow][1] == "bold green"

@@ -29,9 +29,14 @@ _TIMES = _words(
     "time times runtime duration elapsed latency walltime wallclock ms msec sec secs second "
     "seconds minutes hours"
 )
+# A clock that runs with the training (``runtime``, ``_runtime``, ``elapsed``, ``walltime``),
+# logged at every step: its smallest value is its first, about 0, so a run is ranked by its
+# last (the time it took). Logged once at the end, as ``train_runtime`` is, that is the same.
+_CLOCKS = _words("runtime elapsed walltime wallclock uptime")
 # Units of time after ``per`` or ``/`` make a rate (``it/s``, ``tokens_per_sec``); before
 # them, a time per unit of work (``s/it``, ``sec_per_step``).
-_TIME_UNITS = _TIMES | {"s", "h", "hr", "hrs", "min", "mins", "minute", "hour", "us"}
+# A clock is no unit (``train/elapsed_s`` is no rate).
+_TIME_UNITS = (_TIMES - _CLOCKS) | {"s", "h", "hr", "hrs", "min", "mins", "minute", "hour", "us"}
 # Quality, reward and throughput: higher is better.
 _GAINS = _words(
     "acc accuracy top1 top5 f1 f1score fscore auc auroc auprc roc bleu rouge rougel rougelsum "
@@ -153,12 +158,27 @@ class Best:
     value: float
 
 
+def is_clock(key: str) -> bool:
+    """Whether ``key`` names time elapsed since the start (``runtime``, ``train/elapsed_s``,
+    ``_runtime``), not a time per unit of work (``s/it``, ``step_time``, ``latency``)."""
+    tokens, words = _tokens(key)
+    return bool(words & _CLOCKS) and "per" not in tokens and not words & _COSTS
+
+
+def best_stat(key: str, mode: str) -> str:
+    """What a run's best value of ``key`` is, to name it: ``mode`` (``min``/``max``), or
+    ``last`` for a clock."""
+    return "last" if is_clock(key) else mode
+
+
 def best_value(run: RunRecord, metric: str, mode: str) -> float | None:
-    """The run's best finite value of ``metric`` (its min or max), or None if it has none."""
+    """The run's best finite value of ``metric`` (its min or max), or None if it has none.
+    A clock (:func:`is_clock`) counts by its last value, what the run took so far."""
     summary = run.metrics.get(metric)
     if summary is None:
         return None
-    value = summary.min if mode == "min" else summary.max
+    clock = is_clock(metric)
+    value = summary.last if clock else summary.min if mode == "min" else summary.max
     if value is None or not math.isfinite(value):
         return None
     return value

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from tracker.compare import MISSING, flatten_config
 from tracker.models import CRASHED, FAILED, FINISHED, LIVE, RunRecord
-from tracker.ranking import best_value, metric_direction
+from tracker.ranking import best_stat, best_value, metric_direction
 
 from .formatting import format_duration, format_number
 from .health import COUNT_GLYPH, LEVEL_STYLES, glyph_of, health_summary
@@ -258,13 +258,14 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
         )  # fmt: skip
     if stat == "best":
         mode = direction(key) if direction is not None else metric_direction(key)
+        stat = best_stat(key, mode)
 
         def best(run: RunRecord, ctx: TableContext) -> Any:
             return best_value(run, key, mode)
 
         return Column(
-            f"best:{key}", f"{shown} {mode}", best, lambda r, c: _number_cell(best(r, c)), True,
-            full_title=f"{key} {mode}", shows=lambda r, c: r.metrics.get(key),
+            f"best:{key}", f"{shown} {stat}", best, lambda r, c: _number_cell(best(r, c)), True,
+            full_title=f"{key} {stat}", shows=lambda r, c: r.metrics.get(key),
         )  # fmt: skip
     if stat == "smooth":
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 
 from tracker.models import RunRecord, run_as_json
-from tracker.ranking import Best
+from tracker.ranking import Best, best_stat
 
 from .formatting import cut_cells, format_age, format_duration, format_number
 from .metrics import MAIN_METRICS
@@ -91,9 +91,9 @@ def runs_json(runs: Sequence[RunRecord]) -> str:
 
 
 def best_text(best: Best) -> str:
-    run = best.run
+    run, stat = best.run, best_stat(best.metric, best.mode)
     return (
-        f"{safe_text(run.name)} ({safe_text(run.id)})  {safe_text(best.metric)} {best.mode}="
+        f"{safe_text(run.name)} ({safe_text(run.id)})  {safe_text(best.metric)} {stat}="
         f"{format_number(best.value)}  project={safe_text(run.project)}"
         f" status={safe_text(run.status)}"
     )

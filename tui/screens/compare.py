@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from tracker.compare import MISSING, config_table
 from tracker.models import RunRecord
-from tracker.ranking import best_value, has_better_direction, metric_direction
+from tracker.ranking import best_stat, best_value, has_better_direction, metric_direction
 
 from ..formatting import format_number
 from ..live_screen import LiveScreen
@@ -228,7 +228,7 @@ class CompareScreen(LiveScreen):
             signature.append((key, mode, tuple(values), winner))
             summary_rows.append(
                 [
-                    Text(f"{safe_text(key, 24)} {mode}"),
+                    Text(f"{safe_text(key, 24)} {best_stat(key, mode)}"),
                     *(
                         Text(
                             format_number(v),
