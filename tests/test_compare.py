@@ -260,6 +260,26 @@ async def test_choose_hide_and_reorder_columns(demo_db: Path) -> None:
         assert table(app).column_ids == before
 
 
+async def test_the_column_chooser_keeps_the_columns_left_out_for_width(demo_db: Path) -> None:
+    """At 120 columns the table has no room for every config column it asks for; applying
+    the chooser with nothing changed kept only those on screen, so the config columns were
+    gone for good, even once the terminal grew (found by an outside tester)."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        asked = [spec.id for spec in table(app).wanted]
+        left_out = [cid for cid in asked if cid not in table(app).column_ids]
+        assert any(cid.startswith("cfg:") for cid in left_out), left_out
+        await pilot.press("o")
+        assert isinstance(app.screen, ColumnsScreen)
+        await pilot.press("enter")
+        assert [spec.id for spec in table(app).wanted] == asked
+        await pilot.resize_terminal(200, 40)
+        await wait_until(
+            pilot, lambda: all(cid in table(app).column_ids for cid in left_out), what="widened"
+        )
+
+
 async def test_a_thousand_runs_load_without_blocking(tmp_path: Path) -> None:
     db = tmp_path / "many.db"
     st = SqliteStore.for_writing(db)

@@ -106,6 +106,30 @@ async def test_navigation_preview_and_detail(demo_db: Path) -> None:
         await pilot.press("q")
 
 
+async def test_a_run_with_one_metric_gets_one_preview_plot(tmp_path: Path) -> None:
+    """The second preview plot said a bare "(no finite values yet)" beside a run that logs
+    a single metric (found by an outside tester); it is left out, and back for the next run
+    that has two."""
+    db = tmp_path / "runs.db"
+    for name, keys in (("two", ("train/loss", "eval/loss")), ("one", ("reward",))):
+        run = tracker.init(name=name, db=db, quiet=True, system_metrics=False, console=False)
+        for step in range(5):
+            run.log({key: 1.0 / (step + 1) for key in keys}, step=step)
+        run.finish()
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: table(app).row_count == 2)
+        first, second = (app.screen.query_one(f"#preview-{i}", MetricPlot) for i in (0, 1))
+        await wait_until(pilot, lambda: "one" in first.title and bool(first.lines))
+        assert "reward" in first.title and not second.display and second.has_class("unused")
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "two" in first.title and bool(second.lines))
+        assert second.display and "eval/loss" in second.title
+        await pilot.press("up")
+        await wait_until(pilot, lambda: "one" in first.title)
+        assert not second.display
+
+
 async def test_plot_option_keys(demo_db: Path) -> None:
     app = make_app(demo_db)
     async with app.run_test(size=(120, 36)) as pilot:

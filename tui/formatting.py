@@ -114,10 +114,29 @@ def cut_cells_left(text: str, width: int) -> str:
     return ELLIPSIS + kept
 
 
+_BREAKS_AFTER = frozenset("/_-.,:;=+|\\")  # a path, a dotted or joined name, a list
+
+
+def break_word(word: str, width: int) -> list[str]:
+    """A word longer than a line, on lines of ``width`` cells: each line ends after the last
+    ``/``, ``_``, ``-``, ``.`` or ``,`` that fits in its second half (a path breaks between
+    its folders, ``warmup_cosine_schedule`` between its words), else where the line ends."""
+    lines: list[str] = []
+    rest = word
+    while cell_len(rest) > width:
+        line = chop_cells(rest, width)[0]
+        cut = max((i for i, ch in enumerate(line) if ch in _BREAKS_AFTER), default=-1) + 1
+        if cut * 2 >= len(line):
+            line = line[:cut]
+        lines.append(line)
+        rest = rest[len(line) :]
+    return [*lines, rest]
+
+
 def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
     """``text`` on at most ``max_lines`` lines of ``width`` cells, broken at spaces (a word
-    longer than a line is broken where the line ends); what does not fit ends the last line
-    with ``…``."""
+    longer than a line: see :func:`break_word`); what does not fit ends the last line with
+    ``…``."""
     width = max(1, width)
     lines: list[str] = []
     line = ""
@@ -128,7 +147,7 @@ def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
             continue
         if line:
             lines.append(line)
-        pieces = chop_cells(word, width) if word else [""]
+        pieces = break_word(word, width) if word else [""]
         lines += pieces[:-1]
         line = pieces[-1]
     lines.append(line)

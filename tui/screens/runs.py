@@ -24,7 +24,7 @@ from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
 from tracker.filters import sort_runs_by
 from tracker.models import RunRecord
-from tracker.ranking import Best, best_run, metric_direction
+from tracker.ranking import Best, best_run, best_stat, metric_direction
 from tracker.system.keys import describe
 
 from ..axis import AUTO
@@ -262,9 +262,10 @@ class RunsScreen(LiveScreen):
             if self.best is not None:
                 b = self.best
                 value = format_number(b.value)
-                name = safe_text(b.run.name, 24)
+                name = safe_text(b.run.name, 60)
                 metric = safe_text(b.metric, 40)
-                parts.append(Text(f"   ★ {metric} {b.mode} {value}: {name}", style="yellow"))
+                stat = best_stat(b.metric, b.mode)
+                parts.append(Text(f"   ★ {metric} {stat} {value}: {name}", style="yellow"))
         o = self.tapp.options
         flags = [
             self._x_flag(),
@@ -307,6 +308,7 @@ class RunsScreen(LiveScreen):
         options = self.tapp.options
         if run is None:
             for plot in plots:
+                plot.set_class(False, "unused")
                 plot.title = "no run selected"
                 plot.show([], options)
             hardware.clear_values()
@@ -324,6 +326,9 @@ class RunsScreen(LiveScreen):
         follow: list[int] = []
         label = "step"
         for index, plot in enumerate(plots):
+            # A run that logs one metric gets one plot, the width of both (an empty second
+            # one only said "no finite values yet" of nothing).
+            plot.set_class(index >= max(1, len(keys)), "unused")
             if index >= len(keys):
                 plot.title = ""
                 plot.show([], options)
@@ -512,7 +517,9 @@ class RunsScreen(LiveScreen):
     def action_columns(self) -> None:
         from .columns import ColumnsScreen
 
-        shown = self.query_one(RunsTable).column_ids
+        # Every column asked for, those left out for width too: applying the choice keeps
+        # them (the fitted ones alone dropped the config columns a narrow pane had no room for).
+        shown = [spec.id for spec in self.query_one(RunsTable).wanted]
         self.app.push_screen(
             ColumnsScreen(self._column_choices()[1], shown, self.direction),
             self._columns_chosen,
