@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+FLUSH_INTERVAL_S = 0.1  # a run's writer commits what was logged this often (viewers pace on it)
 FINISH_STALL_S = 30.0  # $TRACKTUI_FINISH_TIMEOUT: finish() gives up this long after the last write
 INIT_TIMEOUT_S = 120.0  # $TRACKTUI_INIT_TIMEOUT: how long init() waits out other writers
 _OFF = ("0", "false", "no", "off")

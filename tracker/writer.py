@@ -22,11 +22,11 @@ from .db import Store, Target, open_store, transaction
 from .db.causes import BUSY, DISK, classify_common
 from .errors import DatabaseError, StoreLost, warn_once
 from .notify import Webhook, event_json
+from .settings import FLUSH_INTERVAL_S
 from .status import HEARTBEAT_INTERVAL_S
 from .unwritten import Unwritten
 from .write_faults import leave_out, without_oldest_heavy, without_oldest_points
 
-FLUSH_INTERVAL_S = 0.1
 WAKE_AT_RECORDS = 20_000
 MAX_PENDING_POINTS = 2_000_000
 MAX_PENDING_HEAVY_BYTES = 256 * 1024 * 1024  # media and console text kept while unwritable

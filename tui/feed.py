@@ -6,6 +6,10 @@ Pacing, measured to be where a live viewer's CPU goes:
   every writer would add nothing but CPU). A frame whose read and paint cost more than
   ``timings.cpu_share`` of a core over ``frame_s`` (many live runs) spaces the next ones out,
   so the viewer's CPU stays near that share however many runs log.
+- A streaming frame's read lands just after a commit: when its time comes and this host's
+  writers (:mod:`tui.commit_clock`) are due to commit within half an interval, it waits for
+  that commit (the file's counter, asked every :data:`COMMIT_CHECK_S`), so what it shows is
+  fresh rather than an interval old, for the same number of frames.
 - Once the file has been quiet for ``timings.stream_quiet_s``, wait for a file event (the watch
   resumed) or the poll interval, whichever comes first; then read, at most once a frame.
 - A request from the UI (a key opened a run; its series are wanted) is read at once.
@@ -31,6 +35,10 @@ from .watch import DatabaseWatcher
 DEBOUNCE_S = 0.015  # after a request from the UI: let a burst of them settle into one read
 EXTRAS_GAP_S = 0.02  # between the slices of trends a big first load computes
 MAX_SAMPLE_S = 0.02  # one frame's CPU counted at most this (a first load's is not a frame's)
+COMMIT_CHECK_S = 0.004  # a read waiting for a commit asks the file this often
+COMMIT_LATE_S = 0.03  # and gives up this long after the commit was due
+# A writer stamps a commit when its batch starts: the commit itself lands a little later.
+COMMIT_EARLY_S = 0.005
 
 
 class ReaderFeed:
@@ -89,6 +97,7 @@ class ReaderFeed:
                     self._pause_until(read_at + EXTRAS_GAP_S)
                 elif streaming:
                     self._pause_until(read_at + self._frame_gap(frame, cost))
+                    self._land_on_commit()
                 elif self._wait_for_event():
                     self._pause_until(read_at + frame)
         finally:
@@ -136,6 +145,28 @@ class ReaderFeed:
             time.sleep(DEBOUNCE_S)
             return False
         return True
+
+    def _land_on_commit(self) -> None:
+        """Wait for the commit this host's writers are due to make within half an interval
+        (none due that soon: the last one is at most half an interval old, read it now)."""
+        reader = self.reader
+        expected = reader.commits.next_after(time.time())
+        if expected is None:
+            return
+        wait = expected - time.time()
+        if not -COMMIT_EARLY_S < wait <= reader.commits.every / 2:
+            return
+        due = time.monotonic() + wait
+        self._pause_until(due - COMMIT_EARLY_S)
+        token = reader.change_token()
+        if token is None:
+            return
+        give_up = due + COMMIT_LATE_S
+        while not self._stop.is_set() and not self._urgent and time.monotonic() < give_up:
+            if reader.change_token() != token:
+                return
+            if self._wake.wait(COMMIT_CHECK_S) and not self._urgent:
+                self._wake.clear()
 
     def _pause_until(self, deadline: float) -> None:
         """Wait until ``deadline``, or less if the UI asks for something (keys go first)."""

@@ -23,6 +23,7 @@ from tracker.media.decoded import MediaItem, parse_meta
 from tracker.models import LIVE, Bucket, Point, RunRecord
 from tracker.status import derive_status
 
+from .commit_clock import CommitClock
 from .media_decode import Decoded, decode_for_display
 from .messages import (
     ConsoleRead,
@@ -120,6 +121,7 @@ class DatabaseReader:
         self._requested: set[int] = set()
         self._lock = threading.Lock()
         self._live: dict[str, RunRecord] = {}
+        self.commits = CommitClock()  # when this host's writers commit next
         self._records: dict[str, RunRecord] = {}  # the latest record of each run, as sent
         self._known: set[str] = set()
         self._extras_wanted: dict[str, RunRecord] = {}
@@ -183,6 +185,17 @@ class DatabaseReader:
             self.status = status
             update.status = status
 
+    def change_token(self) -> object | None:
+        """The store's "anything committed?" counter when it is cheap to ask every few
+        milliseconds (a local file's), else None (a server, a folder of files, no store)."""
+        store = self.store
+        if store is None or not store.cheap_change_token:
+            return None
+        try:
+            return store.change_token()
+        except Exception:  # the next poll reads the failure and reports it
+            return None
+
     def poll(self, force: bool = False) -> Update:
         update = Update()
         self.changed = False
@@ -239,6 +252,7 @@ class DatabaseReader:
             self._requested.update(self.following)
             self.following.clear()
         self._live.clear()
+        self.commits.clear()
         self._records.clear()
         self._known.clear()
         self._extras_wanted.clear()
@@ -260,6 +274,7 @@ class DatabaseReader:
             self.version = changes.version
             update.runs.extend(changes.runs)
             self._records.update((run.id, run) for run in changes.runs)
+            self.commits.saw(changes.runs)
             for sid, points in changes.points.items():
                 if points:
                     self.following[sid] = points[-1].seq

@@ -98,6 +98,9 @@ class Store(Protocol):
     target: Target
     kind: str
     has_media: bool
+    # Whether change_token() is cheap enough to ask every few milliseconds (a local file's
+    # counter in shared memory, not a query to a server or a rescan of a folder).
+    cheap_change_token: bool
 
     # --- lifecycle and errors ------------------------------------------------------------------
     def close(self) -> None: ...

@@ -121,6 +121,7 @@ class MultiStore:
     """The read side of the Store interface over several SQLite files (see the module)."""
 
     kind = "files"
+    cheap_change_token = False  # each answer rescans the folder
 
     def __init__(self, target: Target) -> None:
         self.target = target

@@ -70,6 +70,7 @@ def _connect(target: Target, wait_ms: int) -> Any:
 class PostgresStore(PostgresWrites, PostgresLifecycle, PostgresMedia, PostgresReads):
     kind = "postgresql"
     has_media = True
+    cheap_change_token = False  # a query to the server
     has_lifecycle = True
 
     def __init__(self, conn: Any, target: Target) -> None:

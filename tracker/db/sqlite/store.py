@@ -21,6 +21,7 @@ from .writes import SqliteWrites
 
 
 class SqliteStore(SqliteWrites, SqliteLifecycle, SqliteMedia, SqliteReads):
+    cheap_change_token = True  # PRAGMA data_version: microseconds, no I/O
     kind = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, path: Path, target: Target | None = None):
