@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import tracker
 from tracker.models import LIVE, RunRecord
 from tracker.status import this_host
 from tui.commit_clock import FORGET_AFTER_S, CommitClock
@@ -121,3 +122,29 @@ for step in range(100000):
     assert len(lags) >= 25, lags
     after = sorted(lags[2:])
     assert after[len(after) // 2] < 0.04, [round(lag, 3) for lag in lags]
+
+
+def test_frames_shorter_than_a_commit_interval_never_wait(tmp_path: Path) -> None:
+    """The tests' timings read every 20 ms: faster than commits land, so no read waits for
+    one; the product's 0.2 s frame asks the file when a commit is due."""
+    db = tmp_path / "runs.db"
+    run = tracker.init(project="p", name="w", db=db, quiet=True, system_metrics=False)
+    run.log({"x": 1.0}, step=0)
+    run.finish()
+    reader = DatabaseReader(db, timings=DEFAULT)
+    reader.poll()
+    asked: list[float] = []
+
+    def token() -> object:
+        asked.append(time.monotonic())
+        return 1  # never changes: the wait ends when it gives up
+
+    reader.change_token = token  # type: ignore[method-assign]
+    feed = ReaderFeed(reader, DEFAULT, watch_files=False)
+    reader.commits.saw([_run(99, time.time() - 0.07)])  # due in about 0.03 s
+    feed._land_on_commit(0.02)
+    assert asked == []
+    reader.commits.saw([_run(98, time.time() - 0.07)])
+    feed._land_on_commit(0.2)
+    assert asked, "a 0.2 s frame waits for the commit due"
+    reader.close()
