@@ -34,6 +34,7 @@ def _run(pid: int, stamp: float, host: str | None = None, status: str = LIVE) ->
 
 def test_the_next_commit_follows_a_writers_last_stamp_by_whole_intervals() -> None:
     clock = CommitClock(every=0.1)
+    clock.saw([_run(7, 999.8)])
     clock.saw([_run(7, 1000.0)])
     assert clock.next_after(1000.01) == 1000.1
     assert abs(clock.next_after(1000.25) - 1000.3) < 1e-9  # type: ignore[operator]
@@ -50,6 +51,16 @@ def test_a_writers_interval_is_measured_and_the_soonest_writer_wins() -> None:
     assert expected is not None and abs(expected - (last + 0.102)) < 0.002
     clock.saw([_run(8, last - 0.05)])  # a second writer, due sooner
     assert abs(clock.next_after(last + 0.01) - (last + 0.05)) < 0.002  # type: ignore[operator]
+
+
+def test_a_writer_seen_seldom_is_not_waited_for() -> None:
+    """A run logging a step every 2 s commits only then: its stamps, read every frame, are
+    2 s apart, and no commit of it is due 0.1 s after the last."""
+    clock = CommitClock(every=0.1)
+    clock.saw([_run(7, 998.0)])
+    clock.saw([_run(7, 1000.0)])
+    assert clock.next_after(1000.25, longest_gap=0.35) is None
+    assert clock.next_after(1000.25) is not None  # without the bound, whole intervals
 
 
 def test_only_live_runs_of_this_host_are_timed() -> None:
@@ -141,9 +152,11 @@ def test_frames_shorter_than_a_commit_interval_never_wait(tmp_path: Path) -> Non
 
     reader.change_token = token  # type: ignore[method-assign]
     feed = ReaderFeed(reader, DEFAULT, watch_files=False)
+    reader.commits.saw([_run(99, time.time() - 0.27)])
     reader.commits.saw([_run(99, time.time() - 0.07)])  # due in about 0.03 s
     feed._land_on_commit(0.02)
     assert asked == []
+    reader.commits.saw([_run(98, time.time() - 0.27)])
     reader.commits.saw([_run(98, time.time() - 0.07)])
     feed._land_on_commit(0.2)
     assert asked, "a 0.2 s frame waits for the commit due"

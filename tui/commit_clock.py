@@ -25,6 +25,7 @@ FORGET_AFTER_S = 2.0  # a writer that has not committed for this long is not wai
 class _Writer:
     stamp: float  # its newest commit seen (wall clock, its own stamp)
     every: float  # its interval between commits, as measured
+    gap: float = math.inf  # between the last two of its commits seen
 
 
 class CommitClock:
@@ -51,15 +52,19 @@ class CommitClock:
                 measured = gap / periods
                 if abs(measured - self.every) < self.every / 2:  # not a heartbeat after a pause
                     writer.every = 0.8 * writer.every + 0.2 * measured
-            writer.stamp = stamp
+            writer.stamp, writer.gap = stamp, gap
 
-    def next_after(self, now: float) -> float | None:
+    def next_after(self, now: float, longest_gap: float = math.inf) -> float | None:
         """The first commit expected after ``now`` (wall clock) from any writer that committed
-        lately, or None."""
+        lately, or None. ``longest_gap``: only writers whose last two commits seen were at most
+        this far apart (a reader that reads every frame sees a steady writer's commits a frame
+        apart; one logging a step every few seconds commits only then)."""
         soonest: float | None = None
         for pid, writer in list(self._writers.items()):
             if now - writer.stamp > FORGET_AFTER_S:
                 del self._writers[pid]
+                continue
+            if writer.gap > longest_gap:
                 continue
             periods = max(1, math.ceil((now - writer.stamp) / writer.every))
             expected = writer.stamp + periods * writer.every

@@ -152,13 +152,14 @@ class ReaderFeed:
         (none due that soon: the last one is at most half an interval old, read it now).
         Frames shorter than an interval (tests' timings) read more often than commits land."""
         reader = self.reader
-        if gap < reader.commits.every:
+        every = reader.commits.every
+        if gap < every:
             return
-        expected = reader.commits.next_after(time.time())
+        expected = reader.commits.next_after(time.time(), gap + 1.5 * every)
         if expected is None:
             return
         wait = expected - time.time()
-        if not -COMMIT_EARLY_S < wait <= reader.commits.every / 2:
+        if not -COMMIT_EARLY_S < wait <= every / 2:
             return
         due = time.monotonic() + wait
         self._pause_until(due - COMMIT_EARLY_S)
