@@ -46,7 +46,8 @@ LOWER = [
     "loss", "train/loss", "eval/loss", "val_loss", "evalLoss", "trainloss", "error",
     "error_rate", "top1_error", "perplexity", "eval/ppl", "wer", "cer", "latency",
     "latency_ms", "runtime", "train_runtime", "time", "epoch_time", "duration", "s/it",
-    "train/elapsed_s", "perf/walltime",
+    "train/elapsed_s", "perf/walltime", "perf/latency_ms", "throughput/latency_ms",
+    "sys/latency_ms", "time/step_ms", "timing/forward_ms", "time/time_elapsed",
     "sec_per_step", "time_per_step", "reward_loss", "accuracy_loss", "grad_norm",
 ]  # fmt: skip
 NEITHER = [
@@ -150,14 +151,24 @@ def _run(db: Path, name: str, values: list[dict[str, float]], goal: str | None =
     run.finish()
 
 
-@pytest.mark.parametrize("key", ["runtime", "_runtime", "train/elapsed_s", "walltime", "uptime"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "runtime", "_runtime", "train/elapsed_s", "walltime", "uptime", "time/time_elapsed",
+        "total_time", "time/total_s", "wall_time", "_timestamp", "train/train_runtime",
+    ],
+)  # fmt: skip
 def test_a_clock_is_named_by_its_last_value(key: str) -> None:
     assert is_clock(key) and best_stat(key, "min") == "last"
 
 
 @pytest.mark.parametrize(
-    "key", ["epoch_time", "latency_ms", "s/it", "time_per_step", "sec_per_step", "time", "loss"]
-)
+    "key",
+    [
+        "epoch_time", "latency_ms", "s/it", "time_per_step", "sec_per_step", "time", "loss",
+        "perf/latency_ms", "perf/step_time", "elapsed_per_step", "total_flos",
+    ],
+)  # fmt: skip
 def test_a_time_per_unit_of_work_is_not_a_clock(key: str) -> None:
     assert not is_clock(key) and best_stat(key, "min") == "min"
 

@@ -32,11 +32,16 @@ _TIMES = _words(
 # A clock that runs with the training (``runtime``, ``_runtime``, ``elapsed``, ``walltime``),
 # logged at every step: its smallest value is its first, about 0, so a run is ranked by its
 # last (the time it took). Logged once at the end, as ``train_runtime`` is, that is the same.
-_CLOCKS = _words("runtime elapsed walltime wallclock uptime")
+_CLOCKS = _words("runtime elapsed walltime wallclock uptime timestamp")
+# ... and a time word after one of these (``wall_time``, ``total_time``, ``time/total_s``).
+_CLOCK_QUALIFIERS = _words("wall total cumulative")
 # Units of time after ``per`` or ``/`` make a rate (``it/s``, ``tokens_per_sec``); before
 # them, a time per unit of work (``s/it``, ``sec_per_step``).
 # A clock is no unit (``train/elapsed_s`` is no rate).
 _TIME_UNITS = (_TIMES - _CLOCKS) | {"s", "h", "hr", "hrs", "min", "mins", "minute", "hour", "us"}
+# A ``/`` reads as "per" next to a unit only (``it/s``, ``s/it``): ``perf/latency_ms`` is a
+# latency in a group, no count per latency.
+_UNITS = _words("s sec secs second seconds ms msec us min mins minute minutes h hr hrs hour hours")
 # Quality, reward and throughput: higher is better.
 _GAINS = _words(
     "acc accuracy top1 top5 f1 f1score fscore auc auroc auprc roc bleu rouge rougel rougelsum "
@@ -83,7 +88,7 @@ def _tokens(key: str) -> tuple[list[str], set[str]]:
             continue
         before = sequence[index - 1] if index > 0 else ""
         after = sequence[index + 1] if index + 1 < len(sequence) else ""
-        tokens.append("per" if _TIME_UNITS & {before, after} else "/")
+        tokens.append("per" if _UNITS & {before, after} else "/")
     return tokens, words
 
 
@@ -161,8 +166,12 @@ class Best:
 def is_clock(key: str) -> bool:
     """Whether ``key`` names time elapsed since the start (``runtime``, ``train/elapsed_s``,
     ``_runtime``), not a time per unit of work (``s/it``, ``step_time``, ``latency``)."""
-    tokens, words = _tokens(key)
-    return bool(words & _CLOCKS) and "per" not in tokens and not words & _COSTS
+    raw = [t.lower() for t in _TOKENS.findall(key) if t != "/"]  # a slash joins, no rate here
+    words = _tokens(key)[1]
+    if words & _COSTS or "per" in (p for w in raw for p in _CAMEL.split(w)):
+        return False
+    timed = words & (_TIME_UNITS | _TIMES)
+    return bool(words & _CLOCKS) or bool(timed and words & _CLOCK_QUALIFIERS)
 
 
 def best_stat(key: str, mode: str) -> str:
