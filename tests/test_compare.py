@@ -262,7 +262,7 @@ async def test_choose_hide_and_reorder_columns(demo_db: Path) -> None:
 
 async def test_the_column_chooser_keeps_the_columns_left_out_for_width(demo_db: Path) -> None:
     """At 120 columns the table has no room for every config column it asks for; applying
-    the chooser with nothing changed kept only those on screen, so the config columns were
+    the chooser (here: hiding the age) kept only those on screen, so the config columns were
     gone for good, even once the terminal grew (found by an outside tester)."""
     app = make_app(demo_db)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -271,12 +271,33 @@ async def test_the_column_chooser_keeps_the_columns_left_out_for_width(demo_db: 
         left_out = [cid for cid in asked if cid not in table(app).column_ids]
         assert any(cid.startswith("cfg:") for cid in left_out), left_out
         await pilot.press("o")
-        assert isinstance(app.screen, ColumnsScreen)
+        chooser = app.screen
+        assert isinstance(chooser, ColumnsScreen)
+        chooser.shown.discard("age")
         await pilot.press("enter")
-        assert [spec.id for spec in table(app).wanted] == asked
+        assert [spec.id for spec in table(app).wanted] == [c for c in asked if c != "age"]
         await pilot.resize_terminal(200, 40)
         await wait_until(
             pilot, lambda: all(cid in table(app).column_ids for cid in left_out), what="widened"
+        )
+
+
+async def test_the_column_chooser_applied_unchanged_keeps_the_defaults(demo_db: Path) -> None:
+    """At 80 columns the defaults ask for no config column at all; enter in the chooser with
+    nothing changed made those defaults the user's choice, so widening the pane never brought
+    the config columns back (found by an outside tester)."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await ready(app, pilot)
+        assert not any(cid.startswith("cfg:") for cid in table(app).column_ids)
+        await pilot.press("o")
+        assert isinstance(app.screen, ColumnsScreen)
+        await pilot.press("enter")
+        await pilot.resize_terminal(200, 40)
+        await wait_until(
+            pilot,
+            lambda: any(cid.startswith("cfg:") for cid in table(app).column_ids),
+            what="the config columns of a wide pane",
         )
 
 

@@ -528,5 +528,7 @@ class RunsScreen(LiveScreen):
     def _columns_chosen(self, chosen: list[str] | None) -> None:
         if chosen is None:
             return
+        if chosen == [spec.id for spec in self.query_one(RunsTable).wanted]:
+            return  # nothing changed: the defaults keep following the pane's width and runs
         self.custom_columns = chosen or None  # an empty choice means "the defaults again"
         self.data_changed(Changed())
