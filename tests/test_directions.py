@@ -245,6 +245,7 @@ async def test_the_picker_offers_the_directions_users_expect(runs_db: Path) -> N
         assert picker.modes["eval/accuracy_top1"] == "max"
         assert picker.modes["train/loss"] == "min"
         assert picker.modes["train_runtime"] == "min"
+        assert picker._label("train_runtime").plain.endswith("last, min")  # its total, lowest
         assert picker.modes["epoch"] == "max"  # not min: its first value is no one's best
         for _ in range(picker.metrics.index("train/samples_per_second")):
             await pilot.press("down")

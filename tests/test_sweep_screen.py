@@ -230,7 +230,7 @@ async def test_no_runs_and_runs_with_only_nan(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_sweep(app, pilot, rows=2)
         await pilot.press("2")
-        await wait_until(pilot, lambda: "1 runs lack lr or the metric" in text(app))
+        await wait_until(pilot, lambda: "1 run lacks lr or the metric" in text(app))
         assert "\x1b" not in text(app) and "#1/1" in text(app)
         await pilot.press("3", "1")
         await wait_until(pilot, lambda: has_dots(canvas(screen).plain), what="the finite curve")

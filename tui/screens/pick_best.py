@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tracker.ranking import metric_direction
+from tracker.ranking import best_stat, metric_direction
 
 from ..sanitize import safe_text
 
@@ -38,7 +38,10 @@ class PickBestScreen(ModalScreen[tuple[str, str] | None]):
             self.modes[current[0]] = current[1]
 
     def _label(self, key: str) -> Text:
-        return Text.assemble((safe_text(key, 50), "bold"), f"   {self.modes[key]}", style="")
+        mode = self.modes[key]
+        stat = best_stat(key, mode)
+        shown = mode if stat == mode else f"{stat}, {mode}"  # a clock: its last value, lowest
+        return Text.assemble((safe_text(key, 50), "bold"), f"   {shown}", style="")
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -248,7 +248,8 @@ class RunsScreen(LiveScreen):
             Text(f"  {cut_cells_left(safe_text(self.tapp.db.shown), max(16, width // 2))}"),
         ]
         if model.status.state == "ok":
-            parts.append(Text(f"   {len(model.runs)} runs, {model.live_count()} live"))
+            runs = f"{len(model.runs)} run{'' if len(model.runs) == 1 else 's'}"
+            parts.append(Text(f"   {runs}, {model.live_count()} live"))
             if self.run_filter.expression:
                 count = f"{len(self.shown_runs)}/{len(model.runs)}"
                 if self.run_filter.waiting:

@@ -236,7 +236,11 @@ class SweepScreen(SweepChoices, LiveScreen):
         first = self._highlight_parts(runs, [x_key], mode)
         left_out = len(runs) - len(points)
         if left_out:
-            lacking = f"   {left_out} runs lack {safe_text(x_key, 24)} or the metric"
+            lacking = (
+                f"   1 run lacks {safe_text(x_key, 24)} or the metric"
+                if left_out == 1
+                else f"   {left_out} runs lack {safe_text(x_key, 24)} or the metric"
+            )
             first.append(Text(lacking, style="dim"))
         return [first, self._group_parts(runs)]
 
