@@ -130,6 +130,43 @@ async def test_a_run_with_one_metric_gets_one_preview_plot(tmp_path: Path) -> No
         assert not second.display
 
 
+async def test_a_viewer_left_alone_follows_the_newest_runs(tmp_path: Path) -> None:
+    """New runs start above the older ones. With its cursor never moved, the table keeps to its
+    first row, so a sweep that starts is on screen; it used to keep the run first shown, and
+    every new row pushed that run (and the screen) down, the live runs above the view (found by
+    an outside tester). Once a key moves the cursor, the chosen run is kept."""
+    db = tmp_path / "runs.db"
+
+    def finished(name: str) -> None:
+        run = tracker.init(name=name, db=db, quiet=True, system_metrics=False, console=False)
+        run.log({"loss": 1.0}, step=0)
+        run.finish()
+
+    for index in range(10):
+        finished(f"old-{index}")
+    app = make_app(db)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_until(pilot, lambda: table(app).row_count == 10)
+        for index in range(12):
+            finished(f"new-{index}")
+        await wait_until(pilot, lambda: table(app).row_count == 22, what="the new runs")
+        assert table(app).cursor_row == 0 and table(app).scroll_y == 0
+        assert table(app).selected_run_id() == table(app).order[0]
+        await wait_until(pilot, lambda: "new-1" in screen_lines(app)[2], what="a new run on top")
+        await pilot.press("down", "down")
+        chosen = table(app).selected_run_id()
+        finished("newer")
+        await wait_until(pilot, lambda: table(app).row_count == 23, what="one more run")
+        assert table(app).selected_run_id() == chosen  # the user's choice is kept
+        await pilot.press("ctrl+home")
+        finished("newest")
+        await wait_until(pilot, lambda: table(app).row_count == 24, what="the newest")
+        assert table(app).cursor_row == 0 and table(app).scroll_y == 0
+        await wait_until(
+            pilot, lambda: any("newest" in line for line in screen_lines(app)[2:4]), what="top"
+        )  # within the first two rows: two runs made in the same second tie
+
+
 async def test_plot_option_keys(demo_db: Path) -> None:
     app = make_app(demo_db)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -372,6 +372,7 @@ class RunsScreen(LiveScreen):
         self.selected.symmetric_difference_update({run.id})
         self.data_changed(Changed(runs={run.id}))
         table = self.query_one(RunsTable)
+        table.follows_top = False  # the user's move
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
         # Space moves on to the next row: say which run it marked, so that a space then a down

@@ -79,6 +79,11 @@ class RunsTable(FastDataTable):
         # run id -> column id -> what its cell was made from (Column.shows), while it holds
         self._shown: dict[str, dict[str, object]] = {}
         self._keep_selected: str | None = None  # the run highlighted before a rebuild's clear
+        # Until a key or a click moves the cursor it stays on the first row, whatever runs
+        # start above the one it is on: a viewer left alone follows the newest runs (keeping
+        # the first run it showed pushed that run, and the screen, below the new ones, out of
+        # view). ctrl+home goes back to following.
+        self.follows_top = True
 
     @property
     def fitted(self) -> bool:
@@ -224,7 +229,7 @@ class RunsTable(FastDataTable):
         order = [run.id for run in runs]
         self._runs, self._ctx = runs, ctx
         if order != self.order:
-            selected = self.selected_run_id() or self._keep_selected
+            selected = None if self.follows_top else self.selected_run_id() or self._keep_selected
             self._keep_selected = None
             self._fitted_to = self._budget()
             if self.left_out or not self.specs:
@@ -254,6 +259,36 @@ class RunsTable(FastDataTable):
             else:
                 self._offscreen[run_id] = record  # written when it scrolls into view
         self.repaint_changed_rows()
+
+    # --- the user's moves (they end following the first row; ctrl+home resumes it) ------------
+
+    def action_cursor_up(self) -> None:
+        self.follows_top = False
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.follows_top = False
+        super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        self.follows_top = False
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self.follows_top = False
+        super().action_page_down()
+
+    def action_scroll_bottom(self) -> None:
+        self.follows_top = False
+        super().action_scroll_bottom()
+
+    def action_scroll_top(self) -> None:
+        self.follows_top = True
+        super().action_scroll_top()
+
+    async def _on_click(self, event: events.Click) -> None:
+        self.follows_top = False
+        await super()._on_click(event)
 
     async def _on_idle(self, event: events.Idle) -> None:
         await super()._on_idle(event)  # DataTable measures the cells added or changed: then fit
