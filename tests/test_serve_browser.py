@@ -297,9 +297,14 @@ def test_the_browser_writes_nothing_on_the_server(
         page.keyboard.press("t")  # tag best: refused before anything else is asked
         wait_for_screen(page, lambda text: "read-only: t tags nothing" in text)
         page.keyboard.press("e")
-        wait_for_screen(page, lambda text: "enter downloads and copies" in text)
+        wait_for_screen(
+            page, lambda text: "enter downloads and copies" in text and "runs.csv" in text
+        )  # the field is there, with its default
         page.keyboard.press("Control+u")  # the field's "runs.csv"
-        page.keyboard.type(f"{victim} [b]")
+        wait_for_screen(page, lambda text: "runs.csv" not in text)
+        # At a typist's pace: typed at once, the whole name was lost once in CI (the field
+        # stayed empty), on a machine running three test workers.
+        page.keyboard.type(f"{victim} [b]", delay=10)
         # Enter once the field shows the typed name (seen once on a loaded machine: the download
         # was runs.csv, the field's default; a lost key now fails here, showing the screen).
         wait_for_screen(page, lambda text: "victim.txt [b]" in text and "runs.csv" not in text)
