@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .models import RunRecord
 
@@ -163,12 +164,13 @@ class Best:
     value: float
 
 
+@lru_cache(maxsize=4096)
 def is_clock(key: str) -> bool:
     """Whether ``key`` names time elapsed since the start (``runtime``, ``train/elapsed_s``,
-    ``_runtime``), not a time per unit of work (``s/it``, ``step_time``, ``latency``)."""
-    raw = [t.lower() for t in _TOKENS.findall(key) if t != "/"]  # a slash joins, no rate here
-    words = _tokens(key)[1]
-    if words & _COSTS or "per" in (p for w in raw for p in _CAMEL.split(w)):
+    ``_runtime``), not a time per unit of work (``s/it``, ``step_time``, ``latency``).
+    Cached: :func:`best_value` asks it for every run a frame ranks."""
+    words = _tokens(key)[1]  # the written words: a slash read as "per" is not among them
+    if words & _COSTS or "per" in words:
         return False
     timed = words & (_TIME_UNITS | _TIMES)
     return bool(words & _CLOCKS) or bool(timed and words & _CLOCK_QUALIFIERS)

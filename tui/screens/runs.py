@@ -521,7 +521,7 @@ class RunsScreen(LiveScreen):
 
         # Every column asked for, those left out for width too: applying the choice keeps
         # them (the fitted ones alone dropped the config columns a narrow pane had no room for).
-        shown = [spec.id for spec in self.query_one(RunsTable).wanted]
+        shown = self.query_one(RunsTable).wanted_ids
         self.app.push_screen(
             ColumnsScreen(self._column_choices()[1], shown, self.direction),
             self._columns_chosen,
@@ -530,7 +530,7 @@ class RunsScreen(LiveScreen):
     def _columns_chosen(self, chosen: list[str] | None) -> None:
         if chosen is None:
             return
-        if chosen == [spec.id for spec in self.query_one(RunsTable).wanted]:
+        if chosen == self.query_one(RunsTable).wanted_ids:
             return  # nothing changed: the defaults keep following the pane's width and runs
         self.custom_columns = chosen or None  # an empty choice means "the defaults again"
         self.data_changed(Changed())

@@ -236,12 +236,8 @@ class SweepScreen(SweepChoices, LiveScreen):
         first = self._highlight_parts(runs, [x_key], mode)
         left_out = len(runs) - len(points)
         if left_out:
-            lacking = (
-                f"   1 run lacks {safe_text(x_key, 24)} or the metric"
-                if left_out == 1
-                else f"   {left_out} runs lack {safe_text(x_key, 24)} or the metric"
-            )
-            first.append(Text(lacking, style="dim"))
+            lack = "1 run lacks" if left_out == 1 else f"{left_out} runs lack"
+            first.append(Text(f"   {lack} {safe_text(x_key, 24)} or the metric", style="dim"))
         return [first, self._group_parts(runs)]
 
     def _parallel(self, runs: Sequence[RunRecord], canvas: SweepCanvas) -> Legend:

@@ -95,6 +95,11 @@ class RunsTable(FastDataTable):
     def column_ids(self) -> list[str]:
         return [spec.id for spec in self.specs]
 
+    @property
+    def wanted_ids(self) -> list[str]:
+        """The columns asked for, those left out for width too."""
+        return [spec.id for spec in self.wanted]
+
     def configure(
         self, column_ids: Sequence[str], direction: Callable[[str], str] | None = None
     ) -> bool:
