@@ -11,7 +11,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
@@ -148,6 +148,7 @@ def test_a_growing_plot_moves_its_axis_seldom_and_always_shows_every_point() -> 
 
 
 @given(st.floats(-1e6, 1e6), st.floats(0.001, 1e6), st.floats(0, 2), st.floats(0, 3))
+@example(0.99, 0.00390625, 0.0, 0.0)  # a grain's multiple rounded past the data's left
 def test_live_range_holds_the_data(left: float, span: float, held_at: float, grown: float) -> None:
     right = left + span
     held = sticky_range(left, left + span * held_at) if held_at > 0 else None

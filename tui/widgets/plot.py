@@ -278,7 +278,9 @@ def sticky_range(left: float, right: float) -> tuple[float, float] | None:
     if not (math.isfinite(left) and math.isfinite(right)) or right <= left:
         return None
     grain = nice_step(right - left, 20)
-    return math.floor(left / grain) * grain, math.ceil(right / grain) * grain
+    # min/max: a multiple of the grain can round past the data (0.99 // 0.0002 * 0.0002 is
+    # 0.9900000000000001), which would leave the first point off the axis.
+    return min(left, math.floor(left / grain) * grain), max(right, math.ceil(right / grain) * grain)
 
 
 _STYLE_CACHE: dict[str | None, Style] = {}
