@@ -208,7 +208,10 @@ def _write_series(
         # or one changed after an import was cut short, still gets each point exactly once.
         missing = Counter(_key(p) for p in points)
         missing.subtract(_key(p) for p in stored)
-        fresh = [p for p in points if _take(missing, _key(p))]
+        # The stored copies are the first of equal points, the new ones the last: a point
+        # re-logged at a step and time that tie is the source's last there, and must be the
+        # series' ``last`` too (taken from the front, an older equal value came last).
+        fresh = [p for p in reversed(points) if _take(missing, _key(p))][::-1]
     last_point: tuple[int, int, float] | None = None
     for point in stored:
         if last_point is None or point[:2] >= last_point[:2]:
