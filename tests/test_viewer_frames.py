@@ -257,3 +257,36 @@ async def test_moving_between_screens_lets_go_of_the_old_footer_keys(tmp_path: P
             await pilot.press("question_mark", "escape", "enter", "escape")
         await pilot.pause()
         assert footer_keys() <= 2 * shown
+
+
+async def test_the_footer_is_composed_again_only_when_its_keys_change(tmp_path: Path) -> None:
+    """Textual's footer made all its keys again on every bindings signal (eleven times a run
+    view opened and closed, restyling each new key twice: a third of the CPU a run view took to
+    open). A round trip keeps the runs screen's keys; a focus that brings other keys shows them."""
+    db = tmp_path / "demo.db"
+    build_demo_database(db, runs=4, steps=50)
+    app = TrackTuiApp(db, timings=FAST)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
+        )
+        runs_screen = app.screen
+
+        def keys() -> list[FooterKey]:
+            return list(runs_screen.query(FooterKey))
+
+        await wait_until(pilot, lambda: any(k.key == "question_mark" for k in keys()))
+        before = keys()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is not runs_screen)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is runs_screen)
+        await pilot.pause()
+        assert keys() == before and all(k.is_attached for k in before)
+        assert not any(k.has_class("-compact") for k in before if k.key != "ctrl+p")
+
+        await pilot.press("slash")  # the filter field: the footer shows its keys
+        await wait_until(pilot, lambda: not any(k.key == "question_mark" for k in keys()))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: any(k.key == "question_mark" for k in keys()))
