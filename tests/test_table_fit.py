@@ -69,10 +69,25 @@ async def test_names_capped_and_values_whole(
             value = format_number(VALUES[key] + index + 19 / 1000)
             assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", row), (key, value, row)
         assert not re.search(r"\d\.$", row.rstrip())  # no value cut to '1.' at the edge
-    shown_ids = table.column_ids
-    if len(shown_ids) < len(table.wanted):
-        assert f"+{table.left_out} (o)" in header  # the hint: more columns, `o` chooses
+    if table.hidden:
+        assert f"+{table.hidden} (o)" in header  # the hint: more columns, `o` chooses
     assert header.rstrip().split()[-1] != "eval/l"
+
+
+async def test_a_narrow_pane_counts_the_columns_a_wide_one_shows(tmp_path: Path) -> None:
+    """At 80 columns the defaults leave out what a wide pane shows (project, rate, best, trend,
+    config): the hint counts those too, so a narrow pane says that `o` has more (it said
+    nothing at 80 columns, and a count that did not match the wider pane's at 100)."""
+    db = make_db(tmp_path / "runs.db")
+    _, wide = await table_lines(db, (240, 50))
+    wide_ids = set(wide.column_ids)
+    for size in ((80, 24), (100, 30), (120, 36)):
+        lines, table = await table_lines(db, size)
+        missing = wide_ids - set(table.column_ids)
+        assert missing, size
+        hint = re.search(r"\+(\d+) \(o\)", lines[1])
+        assert hint is not None, (size, lines[1])
+        assert int(hint.group(1)) >= len(missing), (size, missing, lines[1])
 
 
 def test_ls_aligns_columns_by_cells(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -394,6 +394,9 @@ def config_priority(key: str) -> tuple[int, str]:
     return (len(_CONFIG_PRIORITY), key)
 
 
+WIDE_PANE = 160  # from this width on, the default columns are all there are
+
+
 def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
     """The main metrics (last value; best and trend of the first), then differing config keys."""
     ids = ["marks", "status", "name"]

@@ -28,7 +28,14 @@ from tracker.ranking import Best, best_run, best_stat, metric_direction
 from tracker.system.keys import describe
 
 from ..axis import AUTO
-from ..columns import Column, TableContext, available_columns, column_for, default_columns
+from ..columns import (
+    WIDE_PANE,
+    Column,
+    TableContext,
+    available_columns,
+    column_for,
+    default_columns,
+)
 from ..formatting import cut_cells_left, fit_parts, format_number
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
@@ -91,6 +98,7 @@ class RunsScreen(LiveScreen):
         self._choices: tuple[list[str], list[str]] = ([], [])
         self._columns_key: object = None
         self._columns_cache: list[str] = []
+        self._narrowed = 0  # columns the defaults of a wide pane add (RunsTable.narrowed)
         self._configured: tuple[list[str], object] | None = None  # what the table was given
         self._header_said: tuple[object, ...] | None = None  # what the header was built from
 
@@ -192,7 +200,7 @@ class RunsScreen(LiveScreen):
             or configured[0] is not columns
             or configured[1] != self._choices_signature
         ):
-            rebuilt = table.configure(columns, self.direction)
+            rebuilt = table.configure(columns, self.direction, self._narrowed)
             self._configured = (columns, self._choices_signature)
         else:
             rebuilt = False
@@ -223,6 +231,11 @@ class RunsScreen(LiveScreen):
             allowed = set(available)
             self._columns_cache = [c for c in wanted if c in allowed]
             self._columns_key = key
+            self._narrowed = 0
+            if not self.custom_columns:
+                wide = default_columns(self.shown_runs, differing, WIDE_PANE)
+                shown = set(self._columns_cache)
+                self._narrowed = sum(1 for c in wide if c in allowed and c not in shown)
         return self._columns_cache
 
     def _update_header(self) -> None:

@@ -64,6 +64,9 @@ class RunsTable(FastDataTable):
         self.specs: list[Column] = []  # the columns shown
         self.wanted: list[Column] = []  # the columns asked for (specs, unless some do not fit)
         self.left_out = 0  # columns asked for but left out for width
+        # Columns a wider pane's defaults show that this one's were not given: the hint counts
+        # them too, so a narrow pane says that `o` has more (and the count is one at every width).
+        self.narrowed = 0
         self._runs: Sequence[RunRecord] = ()
         self._fitted_to = 0  # the width the columns were fitted to
         self._needs_fit = False  # rows were laid out again: fit the columns when measured
@@ -100,19 +103,30 @@ class RunsTable(FastDataTable):
         """The columns asked for, those left out for width too."""
         return [spec.id for spec in self.wanted]
 
+    @property
+    def hidden(self) -> int:
+        """How many columns the ``+N (o)`` hint counts."""
+        return self.left_out + self.narrowed
+
     def configure(
-        self, column_ids: Sequence[str], direction: Callable[[str], str] | None = None
+        self,
+        column_ids: Sequence[str],
+        direction: Callable[[str], str] | None = None,
+        narrowed: int = 0,
     ) -> bool:
-        """Use these columns (``direction``: min/max of a best column, see column_for); True if
-        they or their titles changed (the table is then rebuilt)."""
+        """Use these columns (``direction``: min/max of a best column, see column_for;
+        ``narrowed``: see the attribute); True if they, their titles or the hint changed (the
+        table is then rebuilt)."""
         specs = [column_for(cid, direction) for cid in column_ids]
         if (
             self.columns
+            and narrowed == self.narrowed
             and [s.id for s in specs] == [s.id for s in self.wanted]
             and [s.title for s in specs] == [s.title for s in self.wanted]
         ):
             return False
         self.wanted = specs
+        self.narrowed = narrowed
         self._forget_order()
         self._set_columns(specs)
         return True
@@ -143,6 +157,17 @@ class RunsTable(FastDataTable):
         self.clear(columns=True)
         for index, spec in enumerate(self.specs):
             self.add_column(self._header(spec, index), key=spec.id)
+        if self.narrowed:
+            self._add_hint_column()
+
+    def _add_hint_column(self) -> None:
+        if MORE in self.columns:
+            self.remove_column(MORE)
+        self.add_column(Text(_hint(self.hidden), style="dim"), key=MORE, default=Text(""))
+
+    def _hint_width(self, count: int) -> int:
+        """The hint column's cells with ``count`` columns hidden (none: no column)."""
+        return len(_hint(count)) + 2 * self.cell_padding if count else 0
 
     def _budget(self) -> int:
         """The cells the columns may take: the table's width less a vertical scrollbar's."""
@@ -154,12 +179,16 @@ class RunsTable(FastDataTable):
         on the rows added so far), with the ``+N (o)`` hint column last."""
         if not self.specs:
             return
-        padding = 2 * self.cell_padding
         widths = [
             (spec.id, self.columns[spec.id].get_render_width(self))  # type: ignore[index]
             for spec in self.specs
         ]
-        kept = fit_columns(widths, self._budget(), lambda n: len(_hint(n)) + padding)
+        base = self._hint_width(self.narrowed)  # there already, whatever is dropped
+        kept = fit_columns(
+            widths,
+            self._budget() - base,
+            lambda n: self._hint_width(n + self.narrowed) - base,
+        )
         if len(kept) == len(self.specs):
             return
         current = self._current_column()
@@ -169,21 +198,18 @@ class RunsTable(FastDataTable):
         self.left_out += len(self.specs) - len(kept)
         self.specs = [spec for spec in self.specs if spec.id in kept]
         self._place_sort_cursor(current)
-        if MORE in self.columns:
-            self.remove_column(MORE)
-        self.add_column(Text(_hint(self.left_out), style="dim"), key=MORE, default=Text(""))
+        self._add_hint_column()
         self.refresh_headers()
 
     def _overflows(self) -> bool:
         """Whether a column grown since (a step from '9' to '12,345') pushes another past the
         edge, so that the columns must be fitted again."""
-        padding = 2 * self.cell_padding
         widths = [
             (spec.id, self.columns[spec.id].get_render_width(self))  # type: ignore[index]
             for spec in self.specs
             if spec.id in self.columns
         ]
-        more = len(_hint(self.left_out)) + padding if self.left_out else 0
+        more = self._hint_width(self.hidden)
         if sum(w for _, w in widths) + more <= self._budget():
             return False
         return len(fit_columns(widths, self._budget() - more, lambda n: 0)) < len(widths)
@@ -376,7 +402,7 @@ class RunsTable(FastDataTable):
         self.set_cell(row_key, column_id, cell)
 
     def _add_rows(self, runs: Sequence[RunRecord], ctx: TableContext) -> None:
-        hint = [Text("")] if self.left_out else []
+        hint = [Text("")] if self.hidden else []
         budget = self._fitted_to or self._budget()
         for run in runs:
             self.add_row(*(self._cell(spec, run, ctx) for spec in self.specs), *hint, key=run.id)
