@@ -22,6 +22,7 @@ from tui.formatting import (
     break_word,
     cut_cells,
     cut_cells_left,
+    cut_cells_middle,
     fit_parts,
     format_with_unit,
     wrap_cells,
@@ -130,6 +131,48 @@ async def test_the_runs_header_keeps_the_best_run_note_whole(tmp_path: Path) -> 
         assert all(cell_len(line) <= SIZE[0] - 2 for line in lines), lines
         assert runs.query_one("#header").size.height == len(lines) <= 3  # parts whole, on lines
         assert lines[0].startswith(" tracktui ") and "runs.db" in lines[0]
+
+
+async def test_a_name_too_long_for_the_line_is_cut_in_its_middle(tmp_path: Path) -> None:
+    """A 60-character name beside the note is wider than 80 columns: it was cut at its end
+    (the seed and learning rate that tell a sweep's runs apart lost); now its middle goes."""
+    db = tmp_path / "runs.db"
+    long = "sweep-2026-12-02-lora-r32-alpha64-dropout0.05-lr0.003-seed77"
+    assert len(long) == 60
+    for index, name in enumerate((long, "short")):
+        with tracker.init(name=name, db=db, quiet=True, system_metrics=False) as run:
+            run.log({"eval/acc": 0.5 + index * 0.1 if name == "short" else 0.9})
+    app = TrackTuiApp(db, poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_until(pilot, lambda: runs.query_one(RunsTable).row_count == 2, what="rows")
+        await pilot.press("b")
+        picker = app.screen
+        assert isinstance(picker, PickBestScreen)
+        for _ in range(picker.metrics.index("eval/acc")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "★" in "\n".join(header_lines(app)), what="the note")
+        lines = header_lines(app)
+        (line,) = [line for line in lines if "★" in line]
+        assert cell_len(line) <= SIZE[0] - 2, lines
+        name = line.split(": ", 1)[1].strip()
+        assert "…" in name and len(name) >= 40, line
+        head, tail = name.split("…")
+        assert long.startswith(head) and long.endswith(tail) and tail.endswith("seed77"), line
+
+
+@given(st.text(st.characters(blacklist_characters="…"), max_size=80), st.integers(0, 90))
+def test_a_middle_cut_keeps_a_start_and_an_end_in_the_width(text: str, width: int) -> None:
+    cut = cut_cells_middle(text, width)
+    assert cell_len(cut) <= width or cell_len(text) <= width
+    if cut == text:
+        assert cell_len(text) <= width
+    else:
+        head, _, tail = cut.partition("…")
+        assert text.startswith(head) and text.endswith(tail)
+        assert cell_len(cut) >= width - 2  # a wide character may leave a cell or two spare
 
 
 ERROR = "AttributeError: module 'torch' has no attribute 'compile_mode_reduce_overhead' (did you mean: 'compile'?)"

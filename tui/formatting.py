@@ -114,6 +114,18 @@ def cut_cells_left(text: str, width: int) -> str:
     return ELLIPSIS + kept
 
 
+def cut_cells_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut in the middle (``lora-r32-lr0.0…seed1234``):
+    run names of a sweep share a start and differ anywhere, often at the end."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    tail = (width - 1) // 2
+    head = cut_cells(text, width - tail)[:-1]  # the head's cells, its ellipsis dropped
+    return head + ELLIPSIS + cut_cells_left(text, tail + 1)[1:]
+
+
 _BREAKS_AFTER = frozenset("/_-.,:;=+|\\")  # a path, a dotted or joined name, a list
 
 

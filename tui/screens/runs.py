@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -36,7 +37,7 @@ from ..columns import (
     column_for,
     default_columns,
 )
-from ..formatting import cut_cells_left, fit_parts, format_number
+from ..formatting import cut_cells_left, cut_cells_middle, fit_parts, format_number
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
 from ..metrics import sys_values
@@ -276,10 +277,14 @@ class RunsScreen(LiveScreen):
             if self.best is not None:
                 b = self.best
                 value = format_number(b.value)
-                name = safe_text(b.run.name, 60)
                 metric = safe_text(b.metric, 40)
                 stat = best_stat(b.metric, b.mode)
-                parts.append(Text(f"   ★ {metric} {stat} {value}: {name}", style="yellow"))
+                note = f"   ★ {metric} {stat} {value}: "
+                # 60 cells of the name, fewer where the line has less room beside the note:
+                # cut in the middle, so that a sweep's runs still tell apart
+                room = max(16, min(60, width - cell_len(note)))
+                name = cut_cells_middle(safe_text(b.run.name), room)
+                parts.append(Text(note + name, style="yellow"))
         o = self.tapp.options
         flags = [
             self._x_flag(),
