@@ -228,3 +228,48 @@ def test_zero_and_long_counts_read_plainly() -> None:
         "1,234,567",
         "1,234,568",
     ]
+
+
+def _gutter(rows: list[str]) -> int:
+    """The widest y label's cells (what is left of the frame's ┤ or │)."""
+    framed = [row for row in rows if "┤" in row or "│" in row]
+    return max((len(re.split("[┤│]", row, maxsplit=1)[0]) for row in framed), default=0)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=30),
+    st.booleans(),
+    st.integers(7, 20),
+)
+def test_any_finite_values_are_drawn_with_short_labels(
+    values: list[float], log_y: bool, height: int
+) -> None:
+    """A diverged run logs 1e308 and -1e308 (finite floats): the range's arithmetic overflowed
+    (the viewer exited at start), labels were written out digit by digit ('5000…376T', 41
+    cells: no room was left to draw) and a log axis asked for 10 ** 309 (exited on `l`)."""
+    if log_y:
+        values = [abs(v) for v in values if v != 0] or [1.0]
+    spec = ChartSpec(
+        title="t",
+        lines=[ChartLine("red", [[(float(i), v) for i, v in enumerate(values)]])],
+        log_y=log_y,
+    )
+    rows = draw_chart(spec, 60, height).plain.splitlines()
+    assert any(BRAILLE.search(row) for row in rows), rows
+    assert _gutter(rows) <= 10, rows
+
+
+def test_a_diverged_run_is_drawn_on_both_axes() -> None:
+    diverged = [(float(i), 10.0**i) for i in range(309)]  # then inf, marked apart
+    for log_y in (False, True):
+        spec = ChartSpec(title="t", lines=[ChartLine("red", [diverged])], log_y=log_y)
+        rows = draw_chart(spec, 60, 12).plain.splitlines()
+        labels = [row.split("┤")[0].strip() for row in rows if "┤" in row]
+        assert labels[0] in ("1.0e+308", "1e+305"), labels  # the top: the decades a float has
+        assert sum(len(BRAILLE.findall(row)) for row in rows) > 40, rows
+    alternating = [(float(i), 1.7e308 if i % 2 else -1.7e308) for i in range(20)]
+    rows = draw_chart(ChartSpec(title="t", lines=[ChartLine("red", [alternating])]), 60, 12)
+    assert "-1e+308┤" in rows.plain and "1e+308┤" in rows.plain, rows.plain
+    labels = tick_labels([1e26, 2e26, 3e26, 4e26, 5e26])
+    assert labels == ["1e+26", "2e+26", "3e+26", "4e+26", "5e+26"], labels

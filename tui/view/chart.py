@@ -9,6 +9,7 @@ widget can repaint just the rows that changed. Pure: no widgets, no terminal.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -60,6 +61,21 @@ def _centered(text: str, width: int) -> str:
     return (" " * pad + text).ljust(width)
 
 
+# Beyond these, the range's arithmetic overflows (a diverged run logs 1e308 and then -1e308; a
+# row's share of a span of subnormals is past the largest float): such values are drawn scaled
+# by a power of ten, and labelled with their own.
+_HUGE = 1e300
+_TINY = 1e-290
+
+
+def _pow10(exponent: float) -> float:
+    """10 ** exponent, the largest float where that overflows (a log axis's edges)."""
+    try:
+        return 10.0**exponent
+    except OverflowError:
+        return sys.float_info.max if exponent > 0 else 0.0
+
+
 def _y_range(values: Sequence[float], count: int) -> tuple[float, float]:
     low, high = min(values), max(values)
     if low == high:
@@ -76,14 +92,23 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     plot_rows = height - 3 - title_row - label_row
     if width < 12 or plot_rows < 1:
         return ChartImage([_text_row(spec.title, max(1, width))])
-    transform = (lambda y: math.log10(y)) if spec.log_y else (lambda y: y)
-    ys = [transform(y) for line in spec.lines for seg in line.segments for _, y in seg]
+    ys = [y for line in spec.lines for seg in line.segments for _, y in seg]
     xs = [x for line in spec.lines for seg in line.segments for x, _ in seg]
     if not ys:
         return ChartImage([_text_row(spec.title, width)])
+    y_scale_by = 1.0
+    if spec.log_y:
+        ys = [math.log10(y) for y in ys]
+    else:
+        magnitude = max(max(ys), -min(ys))
+        if magnitude > _HUGE:
+            y_scale_by = 1 / _HUGE
+        elif 0 < magnitude < _TINY:
+            y_scale_by = 1 / _TINY
+        ys = [y * y_scale_by for y in ys]
     y_count = max(2, min(6, plot_rows // 2 + 1))
     bottom, top = _y_range(ys, y_count)
-    labels = _y_labels(bottom, top, plot_rows, y_count, spec.log_y)
+    labels = _y_labels(bottom, top, plot_rows, y_count, spec.log_y, y_scale_by)
     gutter = max((len(t) for t in labels.values()), default=1)
     inner = width - gutter - 2
     if inner < 4:
@@ -108,7 +133,8 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
                 ]
             else:
                 dots = [
-                    (round((x - left) * x_scale), round((top - y) * y_scale)) for x, y in segment
+                    (round((x - left) * x_scale), round((top - y * y_scale_by) * y_scale))
+                    for x, y in segment
                 ]
             canvas.polyline(dots, line.color)
     for x in spec.bad:
@@ -159,9 +185,12 @@ def _event_border(
     return runs
 
 
-def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> dict[int, str]:
+def _y_labels(
+    bottom: float, top: float, rows: int, count: int, log_y: bool, scaled_by: float = 1.0
+) -> dict[int, str]:
     """Row -> label: round values, each on the row whose dots hold it (``bottom``/``top`` are
-    log10 of the range on a log axis, labelled in values: 0.1, 1, 10 or 1, 2, 5 and so on)."""
+    log10 of the range on a log axis, labelled in values: 0.1, 1, 10 or 1, 2, 5 and so on;
+    ``scaled_by``: what the values were multiplied by to be drawn)."""
     scale = (4 * rows - 1) / (top - bottom)
     if log_y:
         values = _log_ticks(bottom, top, count)
@@ -169,7 +198,10 @@ def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> 
         places = [math.log10(v) for v in values]
     else:
         places = ticks(bottom, top, count)
-        texts = tick_labels(places) if len(places) > 1 else [label_value(t) for t in places]
+        if scaled_by != 1.0:  # labelled with the values drawn (those that are floats)
+            places = [p for p in places if math.isfinite(p / scaled_by)]
+        values = [p / scaled_by for p in places]
+        texts = tick_labels(values) if len(values) > 1 else [label_value(v) for v in values]
     labels: dict[int, str] = {}
     for place, text in zip(places, texts, strict=True):
         row = round((top - place) * scale) // 4
@@ -177,7 +209,12 @@ def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> 
             labels[row] = text
     if len(labels) < 2 and rows >= 2:
         # Too few rows for two round ticks: the top and bottom rows say where they start.
-        edges = [10.0**bottom, 10.0**top] if log_y else [bottom, top]
+        edges = (
+            [_pow10(bottom), _pow10(top)]
+            if log_y
+            else [max(-sys.float_info.max, min(sys.float_info.max, e / scaled_by))
+                  for e in (bottom, top)]
+        )  # fmt: skip
         low_text, high_text = tick_labels(edges)
         labels = {0: high_text, rows - 1: low_text}
     return labels
@@ -186,16 +223,18 @@ def _y_labels(bottom: float, top: float, rows: int, count: int, log_y: bool) -> 
 def _log_ticks(bottom: float, top: float, count: int) -> list[float]:
     """Round values between 10**bottom and 10**top: powers of ten if there are two, else
     1-2-5 steps, else evenly spaced round values."""
+    # the decades a float has (10.0 ** 309 overflows; a diverged run reaches 1e308)
+    decades = range(max(-323, math.floor(bottom) - 1), min(308, math.ceil(top)) + 1)
     for mantissas in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):
         values = [
-            m * 10.0**k
-            for k in range(math.floor(bottom) - 1, math.ceil(top) + 1)
+            value
+            for k in decades
             for m in mantissas
-            if bottom <= math.log10(m * 10.0**k) <= top
+            if 0 < (value := m * 10.0**k) < math.inf and bottom <= math.log10(value) <= top
         ]
         if len(values) >= 2:
             return values[:: max(1, len(values) // max(2, count))]
-    return [v for v in ticks(10.0**bottom, 10.0**top, count) if v > 0]
+    return [v for v in ticks(_pow10(bottom), _pow10(top), count) if v > 0]
 
 
 def _x_ticks(left: float, right: float, inner: int, integer: bool) -> tuple[list[int], str]:

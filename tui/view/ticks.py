@@ -73,6 +73,8 @@ def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
         return [label_value(values[0])]
     step = min((b - a for a, b in itertools.pairwise(values)), default=0.0)
     biggest = max(abs(v) for v in values)
+    if biggest >= 1e15:  # past the suffixes' T: 5e+26, not 500000000000000T
+        return [_scientific(v, step) for v in values]
     if biggest >= 1e5 and step >= biggest * 1e-3:
         return [_suffixed(v, step) for v in values]
     if biggest >= 1e5:  # a narrow window far from zero: every digit that differs
