@@ -71,7 +71,7 @@ _TINY = 1e-290
 def _pow10(exponent: float) -> float:
     """10 ** exponent, the largest float where that overflows (a log axis's edges)."""
     try:
-        return 10.0**exponent
+        return float(10.0**exponent)
     except OverflowError:
         return sys.float_info.max if exponent > 0 else 0.0
 
