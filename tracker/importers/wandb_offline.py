@@ -50,7 +50,10 @@ def records(data: bytes, problems: list[str]) -> Iterator[bytes]:
     """The records of a ``.wandb`` file's bytes, each one whole; damage goes to ``problems``."""
     if not data.startswith(HEADER[:4]):
         raise ValueError("not a wandb transaction log (no :W&B header)")
-    pos, pending, damaged = len(HEADER), b"", 0
+    # None: no record begun. A record may begin with an empty chunk (where a block has just a
+    # header's 7 bytes left); read as "nothing begun", the record it began was lost.
+    pending: bytes | None = None
+    pos, damaged = len(HEADER), 0
     while pos + 7 <= len(data):
         room = BLOCK - pos % BLOCK
         if room < 7:  # a block's tail too short for a header is padding
@@ -66,7 +69,7 @@ def records(data: bytes, problems: list[str]) -> Iterator[bytes]:
         expected = zlib.crc32(body, zlib.crc32(bytes([kind]))) & 0xFFFFFFFF
         if length > room - 7 or expected != checksum or kind > LAST:
             damaged += 1
-            pending = b""
+            pending = None
             pos += room  # the rest of this block cannot be trusted; the next one starts clean
             continue
         pos += 7 + length
@@ -74,14 +77,16 @@ def records(data: bytes, problems: list[str]) -> Iterator[bytes]:
             yield body
         elif kind == FIRST:
             pending = body
+        elif pending is None:  # the rest of a record whose start was damaged
+            continue
         elif kind == MIDDLE:
             pending += body
-        elif pending:
+        else:
             yield pending + body
-            pending = b""
+            pending = None
     if damaged:
         problems.append(f"{damaged:,} damaged block(s) of the .wandb file skipped")
-    if pos < len(data) or pending:
+    if pos < len(data) or pending is not None:
         problems.append("the .wandb file ends inside a record (cut short); the rest was read")
 
 
