@@ -195,7 +195,7 @@ async def test_a_runs_plots_off_screen_are_not_drawn_while_it_logs(tmp_path: Pat
             before = {plot: plot.renders for plot in plots}
             await pilot.pause(1.5)
             redrawn = [plot for plot in plots if plot.renders > before[plot]]
-            shown = [plot for plot in plots if plot._in_view()]
+            shown = [plot for plot in plots if plot.in_view()]
             assert shown and redrawn, (len(shown), len(redrawn))
             assert set(redrawn) <= set(shown), [p.title for p in redrawn if p not in shown]
         finally:
@@ -329,3 +329,43 @@ def test_a_polyline_draws_what_a_dot_and_a_line_per_segment_drew(
             else:
                 each.line(*path[index - 1], x, y, color)
     assert one.rows() == each.rows()
+
+
+WIDE_STREAMER = """
+import sys, time, tracker
+run = tracker.init(project="p", name="wide", db=sys.argv[1], quiet=True, system_metrics=False)
+step = 0
+deadline = time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    run.log({f"m/{i:03d}": (i + 1) / (step + 1) for i in range(300)}, step=step)
+    step += 1
+    time.sleep(0.05)
+run.finish()
+"""
+
+
+async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) -> None:
+    """The viewer follows at most 256 series: the run view asked for all 300 at once and the
+    first ones (its top plots) were let go at once, asked for again every frame, and its top
+    plot said "(no finite values yet)" every other second (found by an outside tester)."""
+    from tui.screens.run_detail import RunDetailScreen
+
+    db = tmp_path / "wide.db"
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        child = start_python(WIDE_STREAMER, str(db), "30")
+        try:
+            await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
+            await wait_until(pilot, lambda: len(next(iter(app.model.runs.values())).metrics) == 300)
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, RunDetailScreen)
+            await wait_until(pilot, lambda: len(screen.plots) == 300, what="300 plots")
+            top = screen.plots["m/000"]
+            await wait_until(pilot, lambda: "┤" in top.plain, timeout=15, what="the top plot")
+            for _ in range(20):  # 2 s of frames: drawn in every one
+                await pilot.pause(0.1)
+                assert "┤" in top.plain, top.plain
+        finally:
+            child.kill()
+            child.wait(timeout=30)

@@ -288,12 +288,19 @@ class TrackTuiApp(App[None]):
         self.feed.request()
 
     def follow(self, series_ids: Iterable[int]) -> None:
-        """Ask the reader for the history and then the new points of these series."""
+        """Ask the reader for the history and then the new points of these series: the first
+        asked for matter most (a screen asks for what it shows first). Past MAX_FOLLOWED, the
+        series asked for longest ago are let go, never one just asked for: a run view of 300
+        metrics asked for all of them, and the first (its top plots) were let go at once and
+        asked for again every frame ("no finite values yet" on screen every other second)."""
         followed = self._followed
-        fresh = list(dict.fromkeys(sid for sid in series_ids if sid not in followed))
+        wanted = list(dict.fromkeys(series_ids))[:MAX_FOLLOWED]
+        fresh = [sid for sid in wanted if sid not in followed]
+        for sid in reversed(wanted):  # the newest last, the first asked for newest of all
+            followed.pop(sid, None)
+            followed[sid] = None
         if not fresh:
             return
-        followed.update(dict.fromkeys(fresh))
         if len(followed) > MAX_FOLLOWED:
             dropped = list(followed)[: len(followed) - MAX_FOLLOWED]
             for sid in dropped:

@@ -22,6 +22,7 @@ class PlotData:
     label: str = "step"
     note: str = ""  # safe text: the runs left out
     follow: list[int] = field(default_factory=list)  # series ids the plot needs
+    loading: bool = False  # a series it needs is on its way from the reader
 
 
 def resume_markers(run: RunRecord) -> tuple[tuple[int, float], ...]:
@@ -58,8 +59,10 @@ def plot_data(
             out.follow.append(x_summary.series_id)
             x_buffer = series.get(x_summary.series_id)
             if x_buffer is None:
-                continue  # on its way from the reader
+                out.loading = True  # on its way from the reader
+                continue
         buffer = series.get(summary.series_id)
+        out.loading |= buffer is None
         if buffer is not None:
             out.lines.append(
                 PlotLine(
@@ -74,4 +77,4 @@ def plot_data(
 
 
 def show_plot(plot: MetricPlot, data: PlotData, options: PlotOptions) -> None:
-    plot.show(data.lines, options, data.label, data.note)
+    plot.show(data.lines, options, data.label, data.note, data.loading)

@@ -429,12 +429,13 @@ class RunDetailScreen(LiveScreen):
         runs = [(run, run_color(run.id))]
         series = self.tapp.model.series
         options = self.tapp.options
-        follow: list[int] = []
+        in_view: list[int] = []
+        others: list[int] = []
         for key, plot in self.plots.items():
             data = plot_data(key, runs, series, options.x)
-            follow += data.follow
+            (in_view if plot.in_view() else others).extend(data.follow)
             show_plot(plot, data, options)
-        self.app.post_message(FollowSeries(follow))
+        self.app.post_message(FollowSeries(in_view + others))  # what is on screen first
 
     # --- the bottleneck pane (6): throughput and hardware on one time axis, and a diagnosis --
 

@@ -170,6 +170,7 @@ def render_plot(
     x_label: str | None = None,
     note: str = "",
     held_range: tuple[float, float] | None = None,
+    loading: bool = False,
 ) -> ChartImage:
     """``x_label`` names the x-axis (step or time by default); ``note`` (already safe text)
     is added to the title: the runs left out of this plot, for one. ``held_range``: the
@@ -231,7 +232,9 @@ def render_plot(
         why = (
             "(nothing to draw against this x-axis: x or X chooses another)"
             if note
-            else ("(no finite values yet)")
+            else "(loading…)"
+            if loading
+            else "(no finite values yet)"
         )
         return ChartImage([[(heading, None)], [(why, None)]])
     label = x_label if x_label is not None else "time (s)" if options.use_time else "step"
@@ -313,6 +316,7 @@ class MetricPlot(Widget):
         self.options = PlotOptions()
         self.x_label: str | None = None  # what x is ("iter", "step", "time (s)")
         self.note = ""  # in the title, e.g. the runs left out for lacking the x metric
+        self.loading = False  # a series is on its way from the reader: said, not "no values"
         self._cache_key: tuple[object, ...] | None = None
         self._image = ChartImage()
         self._strips: list[Strip] = []
@@ -331,15 +335,17 @@ class MetricPlot(Widget):
         options: PlotOptions,
         x_label: str | None = None,
         note: str = "",
+        loading: bool = False,
     ) -> None:
         self.lines = list(lines)
         self.options = options
         self.x_label = x_label
         self.note = note
+        self.loading = loading
         key = self._key()
         if key == self._cache_key:
             return
-        if self.is_mounted and self.display and self.size.area and self._in_view():
+        if self.is_mounted and self.display and self.size.area and self.in_view():
             wait = self._drawn_at + self._plot_frame_s() - time.monotonic()
             if wait > 0 and self._had_data and self._only_newer_points(key):
                 # Drawn by the first show() after the wait, in the frame that repaints the
@@ -379,7 +385,7 @@ class MetricPlot(Widget):
         if key != self._cache_key and self.is_mounted and self.size.area:
             self._redraw(key)
 
-    def _in_view(self) -> bool:
+    def in_view(self) -> bool:
         """Whether any of this plot is inside its scrolling container's window (a run's
         twenty plots are live, the three on screen are drawn)."""
         region = self.region
@@ -403,6 +409,7 @@ class MetricPlot(Widget):
             self.options,  # the axis choice among them
             self.x_label,
             self.note,
+            self.loading,
             tuple(
                 (
                     line.label,
@@ -435,6 +442,7 @@ class MetricPlot(Widget):
         self._image = render_plot(
             self.title, self.unit, self.lines, self.options, width, height, self.x_label,
             self.note, held[1] if held is not None and held[0] == lines_key else None,
+            self.loading,
         )  # fmt: skip
         self._held_range = (lines_key, self._image.x_range)
         self.renders += 1
