@@ -290,3 +290,31 @@ async def test_the_footer_is_composed_again_only_when_its_keys_change(tmp_path: 
         await wait_until(pilot, lambda: not any(k.key == "question_mark" for k in keys()))
         await pilot.press("escape")
         await wait_until(pilot, lambda: any(k.key == "question_mark" for k in keys()))
+
+
+async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
+    """The help and the dialogs showed the runs table's footer under them (`w sweep`,
+    `e export` did nothing there; `space select` where space shows or hides a column)."""
+    from .tui_helpers import screen_lines
+
+    db = tmp_path / "demo.db"
+    build_demo_database(db, runs=4, steps=20)
+    app = TrackTuiApp(db, timings=FAST)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
+        )
+        runs_screen = app.screen
+        for key, shown in (
+            ("question_mark", "esc close"),
+            ("o", "space show/hide"),
+            ("b", "m min/max"),
+            ("e", "f1 CSV"),
+        ):
+            await pilot.press(key)
+            await wait_until(pilot, lambda: app.screen is not runs_screen)
+            await wait_until(pilot, lambda s=shown: s in screen_lines(app)[-1], what=shown)  # type: ignore[misc]
+            assert "w sweep" not in screen_lines(app)[-1]
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is runs_screen)

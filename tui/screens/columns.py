@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..columns import column_for
+from ..widgets.footer import KeyFooter
 
 
 class ColumnsScreen(ModalScreen[list[str] | None]):
@@ -58,6 +59,7 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
                 )
             )
             yield OptionList(*(Option(self._label(c), id=c) for c in self.order), id="column-list")
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def _redraw(self, highlight: int) -> None:
         options = self.query_one(OptionList)

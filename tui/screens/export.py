@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from .. import export
+from ..widgets.footer import KeyFooter
 
 EXTENSIONS = {"csv": ".csv", "md": ".md", "tex": ".tex"}
 MIME_TYPES = {"csv": "text/csv", "md": "text/markdown", "tex": "text/x-tex"}
@@ -54,6 +55,7 @@ class ExportScreen(ModalScreen[str | None]):
             yield Static(
                 Text(f"F1 CSV · F2 Markdown · F3 LaTeX · {enter} · escape cancels", style="dim")
             )
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def on_mount(self) -> None:
         self._show_title()

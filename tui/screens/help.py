@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..widgets.footer import KeyFooter
+
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
@@ -22,7 +24,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss_help", "close", show=False),
+        Binding("escape,q,question_mark", "dismiss_help", "close"),
     ]
 
     def __init__(self, title: str, keys: Iterable[tuple[str, str]], notes: str = "") -> None:
@@ -43,6 +45,7 @@ class HelpScreen(ModalScreen[None]):
             if self.notes:
                 yield Static(Text(self.notes, style="dim"))
             yield Static(Text("escape closes this help", style="dim"))
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

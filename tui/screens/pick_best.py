@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from tracker.ranking import best_stat, metric_direction
 
 from ..sanitize import safe_text
+from ..widgets.footer import KeyFooter
 
 
 class PickBestScreen(ModalScreen[tuple[str, str] | None]):
@@ -54,6 +55,7 @@ class PickBestScreen(ModalScreen[tuple[str, str] | None]):
             yield OptionList(
                 *(Option(self._label(k), id=k) for k in self.metrics), id="best-metrics"
             )
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         key = str(event.option.id)

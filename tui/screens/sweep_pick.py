@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from ..sanitize import safe_text
+from ..widgets.footer import KeyFooter
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -39,6 +40,7 @@ class ChoiceScreen(ModalScreen[str | None]):
                 ),
                 id="sweep-choices",
             )
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def on_mount(self) -> None:
         if self.current in self.choices:
@@ -101,6 +103,7 @@ class AxesScreen(ModalScreen[list[str] | None]):
                 ),
                 id="sweep-axes",
             )
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def action_apply(self) -> None:
         picked = set(self.query_one(SelectionList).selected)

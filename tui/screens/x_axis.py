@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from ..axis import METRIC, XAxis
 from ..sanitize import safe_text
+from ..widgets.footer import KeyFooter
 
 
 class XAxisScreen(ModalScreen[XAxis | None]):
@@ -39,6 +40,7 @@ class XAxisScreen(ModalScreen[XAxis | None]):
                 *(Option(self._label(a, d), id=f"x{i}") for i, (a, d) in enumerate(self.choices)),
                 id="x-axis-choices",
             )
+        yield KeyFooter()  # this dialog's keys, over the screen's below
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
