@@ -64,7 +64,8 @@ class ExportScreen(ModalScreen[str | None]):
     def _show_title(self) -> None:
         self.query_one("#export-title", Static).update(
             Text(
-                f"Export {len(self.rows)} runs × {len(self.headers)} columns"
+                f"Export {len(self.rows)} run{'' if len(self.rows) == 1 else 's'}"
+                f" × {len(self.headers)} column{'' if len(self.headers) == 1 else 's'}"
                 f" as {export.FORMATS[self.kind]}",
                 style="bold",
             )
