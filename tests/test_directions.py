@@ -297,3 +297,30 @@ async def test_compare_best_values_use_the_same_directions(runs_db: Path) -> Non
         epoch = rows["epoch max"]  # how far each got: no run wins by epochs
         assert epoch[fast][0] == "2" and epoch[slow][0] == "4"
         assert all(style != "bold green" for _, style in epoch)
+
+
+@pytest.mark.parametrize("spike_at", [0, 25, 49])
+def test_a_trend_cell_spans_the_whole_history(tmp_path: Path, spike_at: int) -> None:
+    """The trend's 12 cells showed the last 12 of its 24 buckets: a spike in the first half of
+    the run was not in it (found by an outside tester)."""
+    from tracker.db import open_store
+    from tui.columns import TableContext, column_for
+    from tui.messages import RunExtras
+    from tui.reader import TREND_BUCKETS
+
+    db = tmp_path / "runs.db"
+    with tracker.init(name="r", db=db, quiet=True, system_metrics=False) as run:
+        for step in range(50):
+            run.log({"loss": 100.0 if step == spike_at else 1.0}, step=step)
+    store = open_store(db)
+    try:
+        record = store.read_run(run.id)
+        assert record is not None
+        summary = record.metrics["loss"]
+        trend = tuple(b.mean for b in store.history_buckets(summary.series_id, TREND_BUCKETS))
+    finally:
+        store.close()
+    ctx = TableContext(now=0.0, extras={run.id: RunExtras("loss", trend)})
+    cell = column_for("trend:loss").cell(record, ctx).plain
+    assert len(cell) == 12 and cell.count("█") == 1, cell
+    assert abs(cell.index("█") - spike_at * 12 // 50) <= 1, cell

@@ -289,8 +289,7 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
         extras = ctx.extras.get(run.id)
         if extras is None or extras.trend_key != key:
             return Text("")
-        values = [v if v is not None else math.nan for v in extras.trend]
-        return Text(sparkline(values, 12), style="cyan")
+        return Text(sparkline(_cells(extras.trend, TREND_CELLS), TREND_CELLS), style="cyan")
 
     return Column(
         f"trend:{key}", f"{shown} trend", trend_value, trend_cell, full_title=f"{key} trend",
@@ -395,6 +394,24 @@ def config_priority(key: str) -> tuple[int, str]:
 
 
 WIDE_PANE = 160  # from this width on, the default columns are all there are
+
+
+TREND_CELLS = 12
+
+
+def _cells(means: Sequence[float | None], cells: int) -> list[float]:
+    """The whole history's bucket means in ``cells`` values, neighbours averaged (the cell
+    showed the last 12 of 24 buckets: the second half of the run only)."""
+    count = len(means)
+    if count <= cells:
+        return [math.nan if v is None else v for v in means]
+    out = []
+    for cell in range(cells):
+        chunk = [
+            v for v in means[cell * count // cells : (cell + 1) * count // cells] if v is not None
+        ]
+        out.append(math.fsum(chunk) / len(chunk) if chunk else math.nan)
+    return out
 
 
 def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
