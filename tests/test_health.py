@@ -368,3 +368,12 @@ def test_config_shapes() -> None:
     assert some is not None and "gpu_underused" not in some.detectors
     assert some.detectors["loss_spike"]["factor"] == 5.0
     assert DETECTORS["loss_spike"]["factor"] == 3.0  # the defaults are not changed
+
+
+def test_an_event_s_numbers_stay_short() -> None:
+    """A diverged loss's spike title wrote 1e21 out in 28 digits."""
+    from tracker.health.state import num
+
+    assert [num(v) for v in (0.1234, 12345.6, 1e21, -3e300, math.inf)] == [
+        "0.123", "12,346", "1e+21", "-3e+300", "inf",
+    ]  # fmt: skip

@@ -193,5 +193,8 @@ class Gpu:
 
 
 def num(value: float) -> str:
-    """A number as an event's title shows it: three digits, or whole with separators."""
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    """A number as an event's title shows it: three digits, or whole with separators (up to
+    a quadrillion: a diverged loss of 1e21 was written out in 28 digits)."""
+    if abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) < 1e15 else f"{value:.3g}"
