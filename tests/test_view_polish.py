@@ -228,9 +228,8 @@ async def test_long_console_lines_wrap_and_rewrap_only_on_resize(
         await pilot.press("4")
         pane = screen.query_one(ConsolePane)
         log = pane.query_one(RichLog)
-        await wait_until(
-            pilot, lambda: set(WORDS) <= _tokens(app), timeout=30, what="the whole long line"
-        )
+        # (under load this caught the log opened at its first line: it was not laid out yet)
+        await wait_until(pilot, lambda: set(WORDS) <= _tokens(app), what="the whole long line")
         assert len(log.lines) >= 2001 + 1  # the long line takes rows of its own
         rewrites: list[int] = []
         original = pane._rewrite

@@ -151,8 +151,12 @@ class ConsolePane(Vertical):
         self._width = widget.scrollable_content_region.width
         widget.clear()
         self._starts.clear()
-        for line in model.lines:
-            self._write(widget, line, False)
+        last = len(model.lines) - 1
+        for index, line in enumerate(model.lines):
+            # The last line's write scrolls to the end: a log not laid out yet keeps the writes
+            # for when it is, and a scroll made now (below) is lost then (a console opened at
+            # once showed its first lines, not following, under load)
+            self._write(widget, line, follow and index == last)
         self._written = model.total
         if follow:
             widget.scroll_end(animate=False, immediate=True)
