@@ -6,6 +6,7 @@ list keeps keys whole on one line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -108,6 +109,16 @@ def _finished_runs(db: Path) -> None:
         run.finish()
 
 
+async def _pick_best(app: TrackTuiApp, pilot: Any, metric: str) -> None:
+    """Mark the best run by ``metric`` with the picker (`b`)."""
+    await pilot.press("b")
+    picker = app.screen
+    assert isinstance(picker, PickBestScreen)
+    for _ in range(picker.metrics.index(metric)):
+        await pilot.press("down")
+    await pilot.press("enter")
+
+
 async def test_the_runs_header_keeps_the_best_run_note_whole(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     _finished_runs(db)
@@ -117,12 +128,7 @@ async def test_the_runs_header_keeps_the_best_run_note_whole(tmp_path: Path) -> 
         assert isinstance(runs, RunsScreen)
         await wait_until(pilot, lambda: runs.query_one(RunsTable).row_count == 2, what="rows")
         assert len(header_lines(app)) == 1
-        await pilot.press("b")
-        picker = app.screen
-        assert isinstance(picker, PickBestScreen)
-        for _ in range(picker.metrics.index("eval/accuracy_top1")):
-            await pilot.press("down")
-        await pilot.press("enter")
+        await _pick_best(app, pilot, "eval/accuracy_top1")
         await wait_until(pilot, lambda: runs.best is not None, what="the best run")
         note = f"★ eval/accuracy_top1 max 0.8: {LONG_NAME}"
         await wait_until(pilot, lambda: note in "\n".join(header_lines(app)), what="the note")
@@ -147,12 +153,7 @@ async def test_a_name_too_long_for_the_line_is_cut_in_its_middle(tmp_path: Path)
         runs = app.screen
         assert isinstance(runs, RunsScreen)
         await wait_until(pilot, lambda: runs.query_one(RunsTable).row_count == 2, what="rows")
-        await pilot.press("b")
-        picker = app.screen
-        assert isinstance(picker, PickBestScreen)
-        for _ in range(picker.metrics.index("eval/acc")):
-            await pilot.press("down")
-        await pilot.press("enter")
+        await _pick_best(app, pilot, "eval/acc")
         await wait_until(pilot, lambda: "★" in "\n".join(header_lines(app)), what="the note")
         lines = header_lines(app)
         (line,) = [line for line in lines if "★" in line]

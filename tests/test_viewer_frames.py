@@ -8,8 +8,11 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -235,9 +238,9 @@ async def test_a_row_written_again_makes_only_the_cells_whose_inputs_changed() -
         assert cells[("r2", "cfg:lr")] == "True"  # 1.0 and True are told apart
 
 
-async def test_moving_between_screens_lets_go_of_the_old_footer_keys(tmp_path: Path) -> None:
-    """Each screen change composes the footer's keys again; the old ones must be freed (they
-    were kept by Textual's watchers, 2.5 MB a screen opened and closed)."""
+@asynccontextmanager
+async def _demo_app(tmp_path: Path) -> AsyncIterator[tuple[TrackTuiApp, Any]]:
+    """The app on a demo database of 4 runs, its table filled."""
     db = tmp_path / "demo.db"
     build_demo_database(db, runs=4, steps=50)
     app = TrackTuiApp(db, timings=FAST)
@@ -246,6 +249,13 @@ async def test_moving_between_screens_lets_go_of_the_old_footer_keys(tmp_path: P
             pilot,
             lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
         )
+        yield app, pilot
+
+
+async def test_moving_between_screens_lets_go_of_the_old_footer_keys(tmp_path: Path) -> None:
+    """Each screen change composes the footer's keys again; the old ones must be freed (they
+    were kept by Textual's watchers, 2.5 MB a screen opened and closed)."""
+    async with _demo_app(tmp_path) as (_, pilot):
         await pilot.pause()
 
         def footer_keys() -> int:
@@ -263,14 +273,7 @@ async def test_the_footer_is_composed_again_only_when_its_keys_change(tmp_path: 
     """Textual's footer made all its keys again on every bindings signal (eleven times a run
     view opened and closed, restyling each new key twice: a third of the CPU a run view took to
     open). A round trip keeps the runs screen's keys; a focus that brings other keys shows them."""
-    db = tmp_path / "demo.db"
-    build_demo_database(db, runs=4, steps=50)
-    app = TrackTuiApp(db, timings=FAST)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(
-            pilot,
-            lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
-        )
+    async with _demo_app(tmp_path) as (app, pilot):
         runs_screen = app.screen
 
         def keys() -> list[FooterKey]:
@@ -297,14 +300,7 @@ async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
     `e export` did nothing there; `space select` where space shows or hides a column)."""
     from .tui_helpers import screen_lines
 
-    db = tmp_path / "demo.db"
-    build_demo_database(db, runs=4, steps=20)
-    app = TrackTuiApp(db, timings=FAST)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(
-            pilot,
-            lambda: app.screen.query(RunsTable) and app.screen.query_one(RunsTable).row_count == 4,
-        )
+    async with _demo_app(tmp_path) as (app, pilot):
         runs_screen = app.screen
         for key, shown in (
             ("question_mark", "esc close"),
