@@ -273,3 +273,38 @@ def test_a_diverged_run_is_drawn_on_both_axes() -> None:
     assert "-1e+308┤" in rows.plain and "1e+308┤" in rows.plain, rows.plain
     labels = tick_labels([1e26, 2e26, 3e26, 4e26, 5e26])
     assert labels == ["1e+26", "2e+26", "3e+26", "4e+26", "5e+26"], labels
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_any_finite_x_and_y_are_drawn(points: list[tuple[float, float]]) -> None:
+    """An x-axis metric that reaches 1e308 (`X`): the x range overflowed and the viewer
+    exited (found by an outside tester)."""
+    spec = ChartSpec(title="t", lines=[ChartLine("red", [sorted(points)])], x_integer=False)
+    rows = draw_chart(spec, 60, 12).plain.splitlines()
+    assert any(BRAILLE.search(row) for row in rows), rows
+
+
+def test_buckets_of_the_largest_floats_are_drawn() -> None:
+    """Sums of 1e308s overflow: bucket means and an x-axis's midpoints were inf."""
+    from tui.view.sparkline import sparkline
+
+    values = [(i, 1.7e308 if i % 3 else -1.7e308) for i in range(5000)]
+    for log_y in (False, True):
+        image = render_plot(
+            "t", "", [PlotLine("r", "red", _buffer(values))], PlotOptions(log_y=log_y), 60, 12
+        )
+        assert BRAILLE.search(image.plain) or log_y, image.plain
+    same = _buffer([(i, 1.7e308) for i in range(5000)])
+    image = render_plot("t", "", [PlotLine("r", "red", same)], PlotOptions(), 60, 12)
+    assert BRAILLE.search(image.plain) and "e+308" in image.plain, image.plain
+    assert sparkline([1e308, -1e308, 1e308, 0.0], 12) == "█▁█▄"

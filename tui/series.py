@@ -36,7 +36,7 @@ class Span:
 
     @property
     def mean(self) -> float | None:
-        return self.total / self.finite if self.finite else None
+        return _mean(self.total, self.finite, self.min, self.max)
 
     def merge(self, other: Span) -> Span:
         low = [v for v in (self.min, other.min) if v is not None]
@@ -46,6 +46,17 @@ class Span:
             min(low) if low else None, max(high) if high else None,
             self.total + other.total, self.finite + other.finite, self.nonfinite + other.nonfinite,
         )  # fmt: skip
+
+
+def _mean(total: float, count: int, low: float | None, high: float | None) -> float | None:
+    """``total / count``; where the total overflowed (values near the largest float, as a
+    diverged run logs), the middle of the range instead of inf."""
+    if not count:
+        return None
+    mean = total / count
+    if not math.isfinite(mean) and low is not None and high is not None:
+        return low / 2 + high / 2
+    return mean
 
 
 def span_of_point(point: Point) -> Span:
@@ -271,11 +282,13 @@ def _merged_column(spans: Sequence[Span], xs: Sequence[float], first: int, last:
     maxs = [s.max for s in chosen if s.max is not None]
     finite = sum(s.finite for s in chosen)
     total = sum(s.total for s in chosen)
+    low, high = (min(mins), max(maxs)) if mins and maxs else (None, None)
+    count = last - first
     return Column(
-        x=sum(xs[first:last]) / (last - first),
-        min=min(mins) if mins else None,
-        max=max(maxs) if maxs else None,
-        mean=total / finite if finite else None,
+        x=sum(x / count for x in xs[first:last]),  # (x / count: a sum of 1e308s overflows)
+        min=low,
+        max=high,
+        mean=_mean(total, finite, low, high),
         nonfinite=sum(s.nonfinite for s in chosen),
     )
 
@@ -307,7 +320,7 @@ def _against(spans: Sequence[Span], axis: StepAxis) -> tuple[list[Span], list[fl
         if end is None:
             continue  # before the x metric's first value
         start = end if s.last_step == s.first_step else at(s.first_step)
-        pairs.append((end if start is None else (start + end) / 2, s))
+        pairs.append((end if start is None else start / 2 + end / 2, s))  # (1e308 + 1e308: inf)
     pairs.sort(key=itemgetter(0))  # already in order for a rising axis (linear time then)
     return [p[1] for p in pairs], [p[0] for p in pairs]
 

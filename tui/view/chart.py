@@ -68,6 +68,15 @@ _HUGE = 1e300
 _TINY = 1e-290
 
 
+def _scale_for(magnitude: float) -> float:
+    """What values up to ``magnitude`` are multiplied by to be drawn (1: as they are)."""
+    if magnitude > _HUGE:
+        return 1 / _HUGE
+    if 0 < magnitude < _TINY:
+        return 1 / _TINY
+    return 1.0
+
+
 def _pow10(exponent: float) -> float:
     """10 ** exponent, the largest float where that overflows (a log axis's edges)."""
     try:
@@ -92,19 +101,26 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     plot_rows = height - 3 - title_row - label_row
     if width < 12 or plot_rows < 1:
         return ChartImage([_text_row(spec.title, max(1, width))])
-    ys = [y for line in spec.lines for seg in line.segments for _, y in seg]
-    xs = [x for line in spec.lines for seg in line.segments for x, _ in seg]
+    # (a point with no place, inf or NaN, is left out: the callers mark those on their own)
+    lines = [
+        (
+            line.color,
+            [
+                [p for p in seg if math.isfinite(p[0]) and math.isfinite(p[1])]
+                for seg in line.segments
+            ],
+        )
+        for line in spec.lines
+    ]
+    ys = [y for _, segments in lines for seg in segments for _, y in seg]
+    xs = [x for _, segments in lines for seg in segments for x, _ in seg]
     if not ys:
         return ChartImage([_text_row(spec.title, width)])
     y_scale_by = 1.0
     if spec.log_y:
         ys = [math.log10(y) for y in ys]
     else:
-        magnitude = max(max(ys), -min(ys))
-        if magnitude > _HUGE:
-            y_scale_by = 1 / _HUGE
-        elif 0 < magnitude < _TINY:
-            y_scale_by = 1 / _TINY
+        y_scale_by = _scale_for(max(max(ys), -min(ys)))
         ys = [y * y_scale_by for y in ys]
     y_count = max(2, min(6, plot_rows // 2 + 1))
     bottom, top = _y_range(ys, y_count)
@@ -116,29 +132,33 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     canvas = BrailleCanvas(inner, plot_rows)
     dots_x, dots_y = canvas.dots_wide - 1, canvas.dots_high - 1
     left, right = spec.x_range if spec.x_range is not None else (min(xs), max(xs))
+    x_by = _scale_for(max(-left, right, left, -right))  # an x-axis metric can reach 1e308
+    left, right = left * x_by, right * x_by
     if left == right:
         left, right = left - 1, right + 1
+        if left == right:  # 1e20 - 1 is 1e20
+            left, right = left - abs(left) * 0.05, right + abs(right) * 0.05
     x_scale = dots_x / (right - left)
     y_scale = dots_y / (top - bottom)
 
     for mark in spec.marks:
-        if left <= mark <= right:
+        if left <= (mark := mark * x_by) <= right:
             canvas.vertical(round((mark - left) * x_scale), 0, dots_y, spec.mark_color)
-    for line in spec.lines:
-        for segment in line.segments:
+    for color, segments in lines:
+        for segment in segments:
             if spec.log_y:
                 dots = [
-                    (round((x - left) * x_scale), round((top - math.log10(y)) * y_scale))
+                    (round((x * x_by - left) * x_scale), round((top - math.log10(y)) * y_scale))
                     for x, y in segment
                 ]
             else:
                 dots = [
-                    (round((x - left) * x_scale), round((top - y * y_scale_by) * y_scale))
+                    (round((x * x_by - left) * x_scale), round((top - y * y_scale_by) * y_scale))
                     for x, y in segment
                 ]
-            canvas.polyline(dots, line.color)
+            canvas.polyline(dots, color)
     for x in spec.bad:
-        if left <= x <= right:
+        if left <= (x := x * x_by) <= right:
             canvas.char(round((x - left) * x_scale) // 2, 0, "x", spec.bad_color)
 
     rows: list[list[Run]] = []
@@ -151,12 +171,12 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         label = labels.get(index)
         gutter_text = label.rjust(gutter) + "┤" if label is not None else " " * gutter + "│"
         rows.append([(gutter_text, None), *cells, ("│", None)])
-    tick_marks, tick_text = _x_ticks(left, right, inner, spec.x_integer)
+    tick_marks, tick_text = _x_ticks(left, right, inner, spec.x_integer, x_by)
     border = ["─"] * inner
     for column in tick_marks:
         border[column] = "┬"
     if spec.events:
-        rows.append(_event_border(spec, border, gutter, left, x_scale))
+        rows.append(_event_border(spec, border, gutter, left, x_scale, x_by))
     else:
         rows.append([(" " * gutter + "└" + "".join(border) + "┘", None)])
     rows.append([(" " * (gutter + 1) + tick_text, None)])
@@ -166,12 +186,12 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
 
 
 def _event_border(
-    spec: ChartSpec, border: list[str], gutter: int, left: float, x_scale: float
+    spec: ChartSpec, border: list[str], gutter: int, left: float, x_scale: float, x_by: float
 ) -> list[Run]:
     """The bottom border with a ``▲`` in its colour under each event's x."""
     colors: dict[int, str | None] = {}
     for x, color in spec.events:
-        column = round((x - left) * x_scale) // 2
+        column = round((x * x_by - left) * x_scale) // 2
         if 0 <= column < len(border) and colors.get(column) != "red":
             colors[column] = color
     runs: list[Run] = [(" " * gutter + "└", None)]
@@ -237,10 +257,19 @@ def _log_ticks(bottom: float, top: float, count: int) -> list[float]:
     return [v for v in ticks(_pow10(bottom), _pow10(top), count) if v > 0]
 
 
-def _x_ticks(left: float, right: float, inner: int, integer: bool) -> tuple[list[int], str]:
-    """Tick columns and the label line under them; labels never overlap or leave the axis."""
-    values = ticks(left, right, max(2, inner // 14), integer=integer)
-    texts = tick_labels(values, integer=integer)
+def _x_ticks(
+    left: float, right: float, inner: int, integer: bool, scaled_by: float = 1.0
+) -> tuple[list[int], str]:
+    """Tick columns and the label line under them; labels never overlap or leave the axis
+    (``scaled_by``: what the x values were multiplied by to be drawn)."""
+    if scaled_by != 1.0:
+        values = [
+            v for v in ticks(left, right, max(2, inner // 14)) if math.isfinite(v / scaled_by)
+        ]
+        texts = tick_labels([v / scaled_by for v in values])
+    else:
+        values = ticks(left, right, max(2, inner // 14), integer=integer)
+        texts = tick_labels(values, integer=integer)
     line = [" "] * inner
     columns: list[int] = []
     free_from = 0
