@@ -15,6 +15,5 @@ def sparkline(values: list[float], width: int) -> str:
     low, high = min(recent) / 2, max(recent) / 2
     span = (high - low) or 1.0
     return "".join(
-        SPARKS[min(len(SPARKS) - 1, int((v / 2 - low) / span * (len(SPARKS) - 1)))]
-        for v in recent
+        SPARKS[min(len(SPARKS) - 1, int((v / 2 - low) / span * (len(SPARKS) - 1)))] for v in recent
     )

@@ -72,6 +72,8 @@ def tick_labels(values: Sequence[float], integer: bool = False) -> list[str]:
     if len(values) == 1:
         return [label_value(values[0])]
     step = min((b - a for a, b in itertools.pairwise(values)), default=0.0)
+    if not math.isfinite(step):  # ticks either side of zero near the largest float
+        step = sys.float_info.max
     biggest = max(abs(v) for v in values)
     if biggest >= 1e15:  # past the suffixes' T: 5e+26, not 500000000000000T
         return [_scientific(v, step) for v in values]
