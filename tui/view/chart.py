@@ -236,6 +236,8 @@ def _y_labels(
                   for e in (bottom, top)]
         )  # fmt: skip
         low_text, high_text = tick_labels(edges)
+        if max(len(low_text), len(high_text)) > 9:  # a narrow window: 4 digits say enough
+            low_text, high_text = f"{edges[0]:.4g}", f"{edges[1]:.4g}"
         labels = {0: high_text, rows - 1: low_text}
     return labels
 

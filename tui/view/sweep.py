@@ -21,6 +21,7 @@ from tracker.models import RunRecord
 from tracker.ranking import best_value
 
 from ..formatting import format_number
+from .ticks import share
 
 TAG = "tag"  # group by the runs' tags rather than a config key
 NO_VALUE = "(none)"  # a run without the key, or without tags
@@ -259,11 +260,11 @@ class Axis:
             number = math.log10(number)
         if self.high == self.low:
             return 0.5
-        return min(1.0, max(0.0, (number - self.low) / (self.high - self.low)))
+        return min(1.0, max(0.0, share(number, self.low, self.high)))
 
     def value_at(self, position: float) -> float:
         """The number at ``position`` of a numeric axis (for its tick labels)."""
-        value = self.low + position * (self.high - self.low)
+        value = self.low * (1 - position) + self.high * position  # (high - low can overflow)
         return 10.0**value if self.kind == "log" else value
 
 
@@ -344,8 +345,8 @@ def parallel_lines(
         positions = [axis.position(v) for axis, v in zip(axes, [*vs, m], strict=True)]
         if any(p is None for p in positions):
             continue
-        share = 0.0 if high == low else (m - low) / (high - low)
-        rank = share if mode == "min" else 1.0 - share
+        where = 0.0 if high == low else share(m, low, high)
+        rank = where if mode == "min" else 1.0 - where
         lines.append(ParallelLine(run.id, tuple(p for p in positions if p is not None), m, rank))
     lines.sort(key=lambda line: (-line.rank, line.run_id))
     return Parallel(tuple(axes), tuple(lines), len(runs) - len(lines))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .braille import BrailleCanvas, Run
 from .chart import ChartImage, ChartLine, ChartSpec, draw_chart
 from .sweep import Axis, BandPoint, Parallel
-from .ticks import label_value, tick_labels, ticks
+from .ticks import label_value, share, tick_labels, ticks
 
 HIGHLIGHT = "bold color(11)"
 AXIS_COLOR = "color(8)"
@@ -73,20 +73,23 @@ def axis_ticks(axis: Axis, count: int) -> list[tuple[float, str]]:
     if axis.kind == "log":
         for mantissas in ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0)):
             values = [
-                m * 10.0**k
-                for k in range(math.floor(axis.low) - 1, math.ceil(axis.high) + 1)
+                value
+                for k in range(
+                    max(-323, math.floor(axis.low) - 1), min(308, math.ceil(axis.high)) + 1
+                )
                 for m in mantissas
-                if axis.low - 1e-9 <= math.log10(m * 10.0**k) <= axis.high + 1e-9
+                if 0 < (value := m * 10.0**k) < math.inf  # (10.0 ** 309 overflows)
+                and axis.low - 1e-9 <= math.log10(value) <= axis.high + 1e-9
             ]
             if len(values) >= 2:
                 values = values[:: max(1, len(values) // max(2, count))]
                 return [(axis.position(v) or 0.0, _short(v)) for v in values]
     values = ticks(axis.low, axis.high, count)
     if axis.kind == "log":
+        values = [v for v in values if v < 308.25]  # 10 ** v is a float
         return [(axis.position(10.0**v) or 0.0, _short(10.0**v)) for v in values]
     labels = tick_labels(values)
-    span = axis.high - axis.low
-    return [((v - axis.low) / span, t) for v, t in zip(values, labels, strict=True)]
+    return [(share(v, axis.low, axis.high), t) for v, t in zip(values, labels, strict=True)]
 
 
 def _place_labels(marks: Sequence[tuple[int, str]], width: int) -> tuple[list[int], str]:

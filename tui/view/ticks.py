@@ -32,6 +32,12 @@ def nice_step(span: float, count: int) -> float:
     return min(candidates, key=lambda step: (abs(span / step - count), -step))
 
 
+def share(value: float, low: float, high: float) -> float:
+    """Where ``value`` lies from ``low`` (0) to ``high`` (1), worked out on halves: the
+    differences of values near the largest float overflow (-1e308..1e308)."""
+    return (value / 2 - low / 2) / (high / 2 - low / 2)
+
+
 def ticks(low: float, high: float, count: int, integer: bool = False) -> list[float]:
     """Round values in [low, high], about ``count`` of them (at least one when low == high).
     ``integer``: whole numbers only (steps), spaced at least 1 apart."""
@@ -41,14 +47,18 @@ def ticks(low: float, high: float, count: int, integer: bool = False) -> list[fl
         low, high = high, low
     if high == low:
         return [] if integer and not float(low).is_integer() else [low]
+    if not math.isfinite(high - low):  # -1e308..1e308: worked out on halves
+        return [2 * v for v in ticks(low / 2, high / 2, count) if math.isfinite(2 * v)]
     step = nice_step(high - low, max(1, count))
     if integer:
         step = max(1.0, round(step))
     slack = (high - low) * 1e-12
-    first = math.ceil((low - slack) / step) * step
+    # (by the largest float the slack overflows: the ends themselves then)
+    start, end = max(low - slack, -sys.float_info.max), min(high + slack, sys.float_info.max)
+    first = math.ceil(start / step) * step
     out: list[float] = []
     value = first
-    while value <= high + slack and len(out) < 100:
+    while value <= end and math.isfinite(value) and len(out) < 100:
         out.append(0.0 if abs(value) < step * 1e-9 else value)
         value = first + len(out) * step
     return out
