@@ -120,7 +120,9 @@ async def test_a_huge_expression_never_stalls_the_ui(many_db: Path) -> None:
         field.value = huge  # pasted
         await pilot.press("space", "x")  # typing goes on
         assert field.value == huge + " x"
-        await wait_until(pilot, lambda: "runs match" in bar_message(app), what="the count")
+        await wait_until(
+            pilot, lambda: "runs match" in bar_message(app), timeout=30, what="the count"
+        )
         await pilot.press("backspace", "backspace", "enter")  # applied once parsed
         await wait_until(pilot, lambda: screen.run_filter.active, what="the filter applied")
         header = str(screen.query_one("#header").render())

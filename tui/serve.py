@@ -212,6 +212,12 @@ class TrackTuiServer:
 
         from aiohttp import web
 
+        # Signals are ours before the port listens: a Ctrl+C just after it did (a client can
+        # be told the address at once) hit Python's default handler, a traceback and code 130
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
         app = await self.inner._make_app()
         # Websockets stay open until their app ends: shutdown stops the apps itself (on_shutdown)
         # instead of waiting aiohttp's default minute for the handlers.
@@ -222,10 +228,6 @@ class TrackTuiServer:
                 await web.TCPSite(runner, self.host, self.port).start()
             except OSError as exc:  # in use, privileged, no such address or name
                 raise ListenError() from exc
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(number, stop.set)
             shown_host = f"[{self.host}]" if ":" in self.host else self.host
             emit(f"tracktui serve: {shown} on http://{shown_host}:{self.port}/ (Ctrl+C stops)")
             sys.stdout.flush()
