@@ -621,3 +621,25 @@ def test_media_console_and_events_of_a_batch_sent_again_are_stored_once(
     assert store.row_counts(record.id) == {"media": 1, "console": 1, "events": 1}
     assert record.metrics["loss"].count == 2
     store.close()
+
+
+def test_a_server_gone_just_after_connecting_is_a_database_error(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server died between letting a reader in and its first statement: the driver's own
+    OperationalError came out of open_store (a torture run caught it once), where callers
+    expect DatabaseError (ServerUnreachable: worth retrying)."""
+    import psycopg
+
+    from tracker.errors import ServerUnreachable
+
+    real = psycopg.Connection.execute
+
+    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(query).startswith("SET lock_timeout"):
+            raise psycopg.OperationalError("consuming input failed: server closed the connection")
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    with pytest.raises(ServerUnreachable, match="server closed the connection"):
+        open_store(pg_url)

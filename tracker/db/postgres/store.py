@@ -63,7 +63,13 @@ def _connect(target: Target, wait_ms: int) -> Any:
         raise DatabaseUnavailable(
             target.shown, f"PostgreSQL {shown} is too old: tracktui needs 13 or later"
         )
-    conn.execute(f"SET lock_timeout = {int(wait_ms)}")
+    try:
+        conn.execute(f"SET lock_timeout = {int(wait_ms)}")
+    except psycopg.Error as exc:  # the server went away just after letting us in
+        conn.close()
+        raise ServerUnreachable(
+            target.shown, scrub(f"cannot connect: {str(exc).strip()}", target)
+        ) from None
     return conn
 
 
