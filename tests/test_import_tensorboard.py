@@ -32,7 +32,9 @@ HOSTILE_TAG = "acc/[bold]ü<script>x</script>"
 
 def tb_id(folder: Path) -> str:
     """The id the importer gives the run of ``folder``'s event files."""
-    return run_id(sorted(folder.glob("events.out.tfevents.*")))
+    from tracker.importers.tensorboard import event_order
+
+    return run_id(sorted(folder.glob("events.out.tfevents.*"), key=lambda p: event_order(p.name)))
 
 
 def write_torch(logdir: Path, steps: range, hparams: bool = True) -> None:
@@ -392,3 +394,18 @@ def test_any_tag_becomes_a_key_the_tracker_takes(tag: str) -> None:
         and tag.encode("utf-8", "ignore") == (tag.encode("utf-8", "surrogatepass"))
     ):
         assert key == tag  # printable text is kept as it is
+
+
+def test_event_files_are_ordered_by_the_numbers_in_their_names() -> None:
+    """A process's tenth event file of a second sorted before its ninth by characters: taken
+    as the oldest, it changed the run's id, and more logging became a second run (a clean
+    CI run caught it when the test process had made nine writers before)."""
+    from tracker.importers.tensorboard import event_order
+
+    names = [
+        "events.out.tfevents.1700000000.host.4242.10",
+        "events.out.tfevents.1700000000.host.4242.9",
+        "events.out.tfevents.999999999.host.4242.11",
+        "events.out.tfevents.1700000001.host.777.0",
+    ]
+    assert sorted(names, key=event_order) == [names[2], names[1], names[0], names[3]]

@@ -8,8 +8,9 @@ LOGDIR. Its id is ``tb-`` + a hash of what the event files themselves say: the o
 files are the same run however they are reached: LOGDIR or one of its subfolders, a symlink, the
 folder moved or copied; the run keeps the project and name it was first imported with. (Ids
 made by the first importer, from the path, are not recognised: it shipped in no release.) Its
-event files are read in name order (their
-names start with the time they were created), so a writer that was restarted appends. What
+event files are read oldest first (their names start with the time they were created, then
+the host, the process and a count, compared as numbers), so a writer that was restarted
+appends. What
 is kept: scalars with their steps and wall times, images (their PNG bytes as stored) and
 histograms as media, and the hparams plugin's hyperparameters as the run's config. A record
 that cannot be read (a file cut short, a damaged record) ends that file: what came before it is
@@ -55,7 +56,7 @@ def _module(name: str) -> Any:
 
 
 def run_id(files: list[Path]) -> str:
-    """The id of the run whose event files (in name order) are ``files``: from the oldest
+    """The id of the run whose event files (oldest first) are ``files``: from the oldest
     one's name and first event, never from the path it was found by."""
     first = files[0]
     wall = ""
@@ -71,12 +72,24 @@ def run_id(files: list[Path]) -> str:
     return "tb-" + hashlib.sha256(key).hexdigest()[:16]
 
 
+def event_order(name: str) -> tuple[tuple[int, int | str], ...]:
+    """An event file's place among its folder's: by the numbers in its name taken as numbers
+    (``…tfevents.<seconds>.<host>.<pid>.<count>``). By characters, a process's tenth file of a
+    second (``.10``) came before its ninth (``.9``): it was taken as the oldest, and the run's
+    id (made from the oldest) changed, so new points made a second run."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)
+    )
+
+
 def run_dirs(logdir: str) -> list[tuple[str, list[Path]]]:
-    """``(relative path, event files in name order)`` of every run under ``logdir``."""
+    """``(relative path, event files oldest first)`` of every run under ``logdir``."""
     found = []
     for folder, subdirs, files in os.walk(logdir):
         subdirs.sort()
-        events = sorted(f for f in files if EVENT_MARK in f and not f.endswith(".tmp"))
+        events = sorted(
+            (f for f in files if EVENT_MARK in f and not f.endswith(".tmp")), key=event_order
+        )
         if events:
             relative = os.path.relpath(folder, logdir)
             found.append((relative, [Path(folder) / f for f in events]))
