@@ -326,3 +326,13 @@ def test_ticks_of_any_finite_range_lie_in_it(a: float, b: float, count: int) -> 
     assert all(math.isfinite(v) and low - slack <= v <= high + slack for v in values), values
     for where, _ in axis_ticks(make_axis("m", [low, high]), count):
         assert 0.0 <= where <= 1.0 + 1e-9
+
+
+def test_a_log_axis_of_values_at_or_under_zero_says_so() -> None:
+    """It said "(no finite values yet)" of 19 finite negative values (an outside tester)."""
+    negative = PlotLine("r", "red", _buffer([(i, -1.0 - i) for i in range(19)]))
+    image = render_plot("t", "", [negative], PlotOptions(log_y=True), 60, 12)
+    assert "no positive values for a log axis" in image.plain, image.plain
+    empty = PlotLine("r", "red", _buffer([(0, math.nan)]))
+    image = render_plot("t", "", [empty], PlotOptions(log_y=True), 60, 12)
+    assert "no finite values yet" in image.plain, image.plain

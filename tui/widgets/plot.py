@@ -176,6 +176,7 @@ def render_plot(
     is added to the title: the runs left out of this plot, for one. ``held_range``: the
     x-axis these lines were last drawn on (:func:`live_range`)."""
     flagged = 0
+    finite_seen = False  # (all of them at or under zero: no place on a log axis)
     chart_lines: list[ChartLine] = []
     markers: list[float] = []
     events: list[tuple[float, str]] = []
@@ -206,6 +207,7 @@ def render_plot(
         flagged += sum(1 for c in columns if c.nonfinite)
         bad.extend(c.x for c in columns if c.nonfinite)
         raw_columns, raw_values = _envelope(columns)
+        finite_seen = finite_seen or any(v is not None for v in raw_values)
         smoothing = options.smoothing
         raw = _drawable(raw_columns, raw_values, options.log_y)
         if raw:
@@ -234,6 +236,8 @@ def render_plot(
             if note
             else "(loading…)"
             if loading
+            else "(no positive values for a log axis: l turns it off)"
+            if options.log_y and finite_seen
             else "(no finite values yet)"
         )
         return ChartImage([[(heading, None)], [(why, None)]])
