@@ -4,8 +4,10 @@ streams, no full-screen repaint or relayout per frame, and rows off screen left 
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +40,18 @@ while time.time() < deadline:
 for run in runs:
     run.finish()
 """
+
+
+@contextmanager
+def _writing(code: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """A process logging while the block runs, killed at its end."""
+    child = start_python(code, *args)
+    try:
+        yield child
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
 
 PACED = Timings(poll_s=0.2, frame_s=0.25, extras_start_s=0.0, stream_quiet_s=0.6)
 
@@ -73,8 +87,7 @@ async def test_streaming_runs_are_drawn_once_a_frame_without_full_repaints(
     # is counted.
     app = TrackTuiApp(db, timings=replace(PACED, status_every_s=0.2))
     async with app.run_test(size=(120, 36)) as pilot:
-        child = start_python(STREAMER, str(db), "3", "30")
-        try:
+        with _writing(STREAMER, str(db), "3", "30"):
             await wait_until(pilot, lambda: len(app.model.runs) == 3, timeout=30, what="runs")
             preview = app.screen.query_one("#preview-0")
             await wait_until(pilot, lambda: bool(getattr(preview, "lines", None)), timeout=30)
@@ -88,9 +101,6 @@ async def test_streaming_runs_are_drawn_once_a_frame_without_full_repaints(
             assert read <= elapsed / PACED.frame_s + 2, (read, elapsed)
             assert counted_paints == {"full": 0, "layout": 0}
             assert app.watcher is None or app.watcher.paused  # the poll reads every frame
-        finally:
-            child.kill()
-            child.wait(timeout=30)
         # Quiet again: the watch resumes, and the reader waits for events (no frame at all).
         await wait_until(
             pilot, lambda: app.watcher is None or not app.watcher.paused, timeout=10, what="resumed"
@@ -183,8 +193,7 @@ async def test_a_runs_plots_off_screen_are_not_drawn_while_it_logs(tmp_path: Pat
     db = tmp_path / "wide.db"
     app = TrackTuiApp(db, timings=PACED)
     async with app.run_test(size=(120, 36)) as pilot:
-        child = start_python(MANY_METRICS, str(db), "30")
-        try:
+        with _writing(MANY_METRICS, str(db), "30"):
             await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
@@ -198,9 +207,6 @@ async def test_a_runs_plots_off_screen_are_not_drawn_while_it_logs(tmp_path: Pat
             shown = [plot for plot in plots if plot.in_view()]
             assert shown and redrawn, (len(shown), len(redrawn))
             assert set(redrawn) <= set(shown), [p.title for p in redrawn if p not in shown]
-        finally:
-            child.kill()
-            child.wait(timeout=30)
 
 
 async def test_the_runs_screen_under_a_run_view_waits_then_catches_up(tmp_path: Path) -> None:
@@ -212,8 +218,7 @@ async def test_the_runs_screen_under_a_run_view_waits_then_catches_up(tmp_path: 
     db = tmp_path / "live.db"
     app = TrackTuiApp(db, timings=PACED)
     async with app.run_test(size=(120, 36)) as pilot:
-        child = start_python(STREAMER, str(db), "1", "30")
-        try:
+        with _writing(STREAMER, str(db), "1", "30"):
             await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
             table = app.screen.query_one(RunsTable)
             await pilot.press("enter")
@@ -230,9 +235,6 @@ async def test_the_runs_screen_under_a_run_view_waits_then_catches_up(tmp_path: 
                 return str(table.get_row_at(table.get_row_index(run_id))[column].plain)
 
             await wait_until(pilot, lambda: shown_step() != "" and table.cells_updated > updated)
-        finally:
-            child.kill()
-            child.wait(timeout=30)
 
 
 async def test_a_read_is_painted_at_once_and_plots_keep_a_slower_pace(tmp_path: Path) -> None:
@@ -260,8 +262,7 @@ async def test_a_read_is_painted_at_once_and_plots_keep_a_slower_pace(tmp_path: 
     app.on_read_done = noted_read  # type: ignore[method-assign]
     app._draw_frame = noted_frame  # type: ignore[method-assign]
     async with app.run_test(size=(120, 36)) as pilot:
-        child = start_python(STREAMER, str(db), "1", "30")
-        try:
+        with _writing(STREAMER, str(db), "1", "30"):
             await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
             preview = app.screen.query_one("#preview-0", MetricPlot)
             await wait_until(pilot, lambda: bool(preview.lines), timeout=30, what="the plot")
@@ -271,9 +272,6 @@ async def test_a_read_is_painted_at_once_and_plots_keep_a_slower_pace(tmp_path: 
             assert app.frames - frames >= 5
             assert preview.renders - renders <= 3, preview.renders - renders  # 2 s / 1 s, +1
             assert delays and sorted(delays)[len(delays) // 2] < 0.05, delays
-        finally:
-            child.kill()
-            child.wait(timeout=30)
         # The picture comes to hold the last points, with no redraw left waiting.
         await wait_until(
             pilot,
@@ -353,8 +351,7 @@ async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) ->
     db = tmp_path / "wide.db"
     app = TrackTuiApp(db, timings=PACED)
     async with app.run_test(size=(120, 36)) as pilot:
-        child = start_python(WIDE_STREAMER, str(db), "30")
-        try:
+        with _writing(WIDE_STREAMER, str(db), "30"):
             await wait_until(pilot, lambda: len(app.model.runs) == 1, timeout=30, what="the run")
             await wait_until(pilot, lambda: len(next(iter(app.model.runs.values())).metrics) == 300)
             await pilot.press("enter")
@@ -366,6 +363,3 @@ async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) ->
             for _ in range(20):  # 2 s of frames: drawn in every one
                 await pilot.pause(0.1)
                 assert "┤" in top.plain, top.plain
-        finally:
-            child.kill()
-            child.wait(timeout=30)
