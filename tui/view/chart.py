@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .braille import BrailleCanvas, Run
-from .ticks import label_value, nice_step, tick_labels, ticks
+from .ticks import decade_ticks, label_value, nice_step, tick_labels, ticks
 
 Segment = Sequence[tuple[float, float]]  # (x, y) points drawn joined
 
@@ -245,18 +245,9 @@ def _y_labels(
 def _log_ticks(bottom: float, top: float, count: int) -> list[float]:
     """Round values between 10**bottom and 10**top: powers of ten if there are two, else
     1-2-5 steps, else evenly spaced round values."""
-    # the decades a float has (10.0 ** 309 overflows; a diverged run reaches 1e308)
-    decades = range(max(-323, math.floor(bottom) - 1), min(308, math.ceil(top)) + 1)
-    for mantissas in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):
-        values = [
-            value
-            for k in decades
-            for m in mantissas
-            if 0 < (value := m * 10.0**k) < math.inf and bottom <= math.log10(value) <= top
-        ]
-        if len(values) >= 2:
-            return values[:: max(1, len(values) // max(2, count))]
-    return [v for v in ticks(_pow10(bottom), _pow10(top), count) if v > 0]
+    return decade_ticks(bottom, top, count) or [
+        v for v in ticks(_pow10(bottom), _pow10(top), count) if v > 0
+    ]
 
 
 def _x_ticks(

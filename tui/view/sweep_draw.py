@@ -6,14 +6,13 @@ against a metric, and parallel coordinates. Colours are Rich style strings; text
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .braille import BrailleCanvas, Run
 from .chart import ChartImage, ChartLine, ChartSpec, draw_chart
 from .sweep import Axis, BandPoint, Parallel
-from .ticks import label_value, share, tick_labels, ticks
+from .ticks import decade_ticks, label_value, share, tick_labels, ticks
 
 HIGHLIGHT = "bold color(11)"
 AXIS_COLOR = "color(8)"
@@ -71,19 +70,9 @@ def axis_ticks(axis: Axis, count: int) -> list[tuple[float, str]]:
     if axis.high == axis.low:
         return [(0.5, label_value(axis.value_at(0.0)))]
     if axis.kind == "log":
-        for mantissas in ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0)):
-            values = [
-                value
-                for k in range(
-                    max(-323, math.floor(axis.low) - 1), min(308, math.ceil(axis.high)) + 1
-                )
-                for m in mantissas
-                if 0 < (value := m * 10.0**k) < math.inf  # (10.0 ** 309 overflows)
-                and axis.low - 1e-9 <= math.log10(value) <= axis.high + 1e-9
-            ]
-            if len(values) >= 2:
-                values = values[:: max(1, len(values) // max(2, count))]
-                return [(axis.position(v) or 0.0, _short(v)) for v in values]
+        rounds = decade_ticks(axis.low, axis.high, count, (1.0, 2.0, 3.0, 5.0, 7.0), slack=1e-9)
+        if rounds:
+            return [(axis.position(v) or 0.0, _short(v)) for v in rounds]
     values = ticks(axis.low, axis.high, count)
     if axis.kind == "log":
         values = [v for v in values if v < 308.25]  # 10 ** v is a float

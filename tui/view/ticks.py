@@ -38,6 +38,31 @@ def share(value: float, low: float, high: float) -> float:
     return (value / 2 - low / 2) / (high / 2 - low / 2)
 
 
+def decade_ticks(
+    low: float,
+    high: float,
+    count: int,
+    finest: Sequence[float] = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    slack: float = 0.0,
+) -> list[float]:
+    """Round values from 10**low to 10**high (``slack`` more either side, in decades): powers
+    of ten if there are two, else 1-2-5 steps, else the ``finest`` mantissas; [] if even those
+    give fewer than two."""
+    # the decades a float has (10.0 ** 309 overflows; a diverged run reaches 1e308)
+    decades = range(max(-323, math.floor(low) - 1), min(308, math.ceil(high)) + 1)
+    for mantissas in ((1.0,), (1.0, 2.0, 5.0), tuple(finest)):
+        values = [
+            value
+            for k in decades
+            for m in mantissas
+            if 0 < (value := m * 10.0**k) < math.inf
+            and low - slack <= math.log10(value) <= high + slack
+        ]
+        if len(values) >= 2:
+            return values[:: max(1, len(values) // max(2, count))]
+    return []
+
+
 def ticks(low: float, high: float, count: int, integer: bool = False) -> list[float]:
     """Round values in [low, high], about ``count`` of them (at least one when low == high).
     ``integer``: whole numbers only (steps), spaced at least 1 apart."""
