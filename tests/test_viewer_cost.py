@@ -363,3 +363,6 @@ async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) ->
             for _ in range(20):  # 2 s of frames: drawn in every one
                 await pilot.pause(0.1)
                 assert "┤" in top.plain, top.plain
+                # A plot waiting for its series says so in its text; Textual's animated
+                # indicator (Widget.loading) repainted each of them 16 times a second.
+                assert not any(plot.loading for plot in screen.plots.values())

@@ -320,7 +320,9 @@ class MetricPlot(Widget):
         self.options = PlotOptions()
         self.x_label: str | None = None  # what x is ("iter", "step", "time (s)")
         self.note = ""  # in the title, e.g. the runs left out for lacking the x metric
-        self.loading = False  # a series is on its way from the reader: said, not "no values"
+        # A series is on its way from the reader: said, not "no values". (Not ``loading``:
+        # that is Textual's reactive, which covers the widget with an animated indicator.)
+        self.awaiting_data = False
         self._cache_key: tuple[object, ...] | None = None
         self._image = ChartImage()
         self._strips: list[Strip] = []
@@ -345,7 +347,7 @@ class MetricPlot(Widget):
         self.options = options
         self.x_label = x_label
         self.note = note
-        self.loading = loading
+        self.awaiting_data = loading
         key = self._key()
         if key == self._cache_key:
             return
@@ -413,7 +415,7 @@ class MetricPlot(Widget):
             self.options,  # the axis choice among them
             self.x_label,
             self.note,
-            self.loading,
+            self.awaiting_data,
             tuple(
                 (
                     line.label,
@@ -446,7 +448,7 @@ class MetricPlot(Widget):
         self._image = render_plot(
             self.title, self.unit, self.lines, self.options, width, height, self.x_label,
             self.note, held[1] if held is not None and held[0] == lines_key else None,
-            self.loading,
+            self.awaiting_data,
         )  # fmt: skip
         self._held_range = (lines_key, self._image.x_range)
         self.renders += 1
