@@ -170,3 +170,25 @@ async def test_hostile_expressions_are_explained_in_the_bar(
         await pilot.press("escape")
         assert not app.screen.query_one(FilterBar).is_open
         await quits(app, pilot)
+
+
+async def test_the_filter_field_s_footer_shows_its_keys_not_keys_that_type(few_db: Path) -> None:
+    """The field's footer offered only "/ filter", which typed a slash; enter applies and
+    escape clears, and the footer says so. Keys that type into the field stay in the field."""
+    from .tui_helpers import screen_lines
+
+    app = TrackTuiApp(few_db, clock=lambda: NOW, timings=TIMINGS)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: rows(app) == FEW, what=f"{FEW} rows")
+        assert "/ filter" in screen_lines(app)[-1]
+        await pilot.press("slash")
+        await wait_until(pilot, lambda: "⏎ apply" in screen_lines(app)[-1], what="⏎ apply")
+        footer = screen_lines(app)[-1]
+        assert "esc clear" in footer
+        assert "/ filter" not in footer and "s sort" not in footer
+        await pilot.press(*"name=r/1")  # '/' and 's' type, as the footer no longer promises
+        assert app.screen.query_one("#filter-input", Input).value == "name=r/1"
+        await pilot.press("escape")
+        assert not app.screen.query_one(FilterBar).is_open
+        await wait_until(pilot, lambda: "/ filter" in screen_lines(app)[-1], what="the footer")
+        await quits(app, pilot)

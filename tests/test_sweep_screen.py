@@ -299,6 +299,10 @@ async def test_footer_keys_and_checkboxes_at_80x24(sweep_db: Path) -> None:
         assert any("[x] lr" in line for line in lines)
         assert any("[ ] seed" in line for line in lines)
         await pilot.press("escape")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceScreen")
+        assert "⏎ pick" in screen_lines(app)[-1] and "esc cancel" in screen_lines(app)[-1]
+        await pilot.press("escape")
 
 
 async def test_runs_without_the_key_or_the_metric_are_counted(tmp_path: Path) -> None:

@@ -307,6 +307,7 @@ async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
             ("o", "space show/hide"),
             ("b", "m min/max"),
             ("e", "f1 CSV"),
+            ("X", "⏎ pick"),  # a list that picks on enter: the footer says so
         ):
             await pilot.press(key)
             await wait_until(pilot, lambda: app.screen is not runs_screen)

@@ -24,7 +24,11 @@ from ..widgets.footer import KeyFooter
 class ChoiceScreen(ModalScreen[str | None]):
     """One of ``choices``: enter picks, escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        # The list picks on enter itself; bound here too so that the footer says so.
+        Binding("enter", "pick", "pick", priority=True),
+    ]
 
     def __init__(self, title: str, choices: Sequence[str], current: str | None) -> None:
         super().__init__(classes="modal")
@@ -48,6 +52,11 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index])
+
+    def action_pick(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            options.action_select()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

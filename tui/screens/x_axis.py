@@ -19,7 +19,11 @@ from ..widgets.footer import KeyFooter
 
 
 class XAxisScreen(ModalScreen[XAxis | None]):
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        # The list picks on enter itself; bound here too so that the footer says so.
+        Binding("enter", "pick", "pick", priority=True),
+    ]
 
     def __init__(self, choices: Sequence[tuple[XAxis, str]], current: XAxis) -> None:
         super().__init__(classes="modal")
@@ -50,6 +54,11 @@ class XAxisScreen(ModalScreen[XAxis | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index][0])
+
+    def action_pick(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            options.action_select()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
@@ -34,6 +35,13 @@ DEBOUNCE_S = 0.08
 
 
 class FilterBar(Vertical):
+    # Priority: the field's own enter (submit) and the screen's escape are not shown in the
+    # footer, which then offered only keys that type into the field.
+    BINDINGS = [
+        Binding("enter", "apply", "apply", priority=True),
+        Binding("escape", "screen.clear", "clear", priority=True),
+    ]
+
     class Applied(Message):
         def __init__(self, expression: str, predicate: Predicate) -> None:
             super().__init__()
@@ -173,6 +181,9 @@ class FilterBar(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.action_apply()
+
+    def action_apply(self) -> None:
         if self._error:
             return  # the explanation stays on screen; nothing is applied
         if self._predicate is not None:

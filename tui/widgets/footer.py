@@ -13,16 +13,24 @@ opened. A key here starts with the footer's value, so neither changes anything.
 And the footer composes its keys again on every change of any screen's bindings (a focus
 moved, a screen resumed: eleven times a run view opened and closed, 5 ms each), whether or not
 the keys it shows changed; here it does so only when they did.
+
+A key the focused widget would take as typing (a filter field) is not shown: Textual leaves
+out such keys only where it knows their character, and it knows none for ``/``, so the filter
+field's footer offered "/ filter", which typed a slash.
 """
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.keys import _character_to_key
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+
+TYPED = {_character_to_key(c): c for c in string.printable if c.isprintable()}  # key -> char
 
 
 class KeyFooter(Footer):
@@ -30,11 +38,18 @@ class KeyFooter(Footer):
         super().__init__(**options)
         self._shown: tuple[object, ...] | None = None  # what the keys on show were made from
 
+    def _typed(self, key: str) -> bool:
+        """Whether the focused widget takes ``key`` as typing, not as this binding."""
+        focused = self.screen.focused
+        char = TYPED.get(key)
+        return focused is not None and char is not None and focused.check_consume_key(key, char)
+
     def _keys_signature(self) -> tuple[object, ...]:
         """Everything :meth:`Footer.compose` reads to make the keys."""
         app = self.app
         return (
             self.compact,
+            type(self.screen.focused),
             self.show_command_palette and app.ENABLE_COMMAND_PALETTE,
             tuple(
                 (
@@ -48,12 +63,14 @@ class KeyFooter(Footer):
                     tooltip,
                 )
                 for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items()
-                if b.show or key == app.COMMAND_PALETTE_BINDING
+                if (b.show or key == app.COMMAND_PALETTE_BINDING) and not self._typed(key)
             ),
         )
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
+            if isinstance(widget, FooterKey) and self._typed(widget.key):
+                continue
             # (the palette's key is not bound to the footer's setting: it stays compact)
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
