@@ -366,3 +366,60 @@ async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) ->
                 # A plot waiting for its series says so in its text; Textual's animated
                 # indicator (Widget.loading) repainted each of them 16 times a second.
                 assert not any(plot.loading for plot in screen.plots.values())
+
+
+async def test_a_run_of_300_metrics_shows_its_top_plots_before_the_rest_are_mounted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mounting 300 plots was most of what opening such a run cost, and its first paint waited
+    for the last of them: now a screenful is mounted first, the rest in chunks after paints."""
+    from tui.screens.run_detail import RunDetailScreen
+    from tui.widgets.plot_column import FIRST_PLOTS
+
+    db = tmp_path / "wide.db"
+    with tracker.init(project="p", name="wide", db=db, quiet=True, system_metrics=False) as run:
+        for step in range(20):
+            run.log({f"m{i // 20}/{i:03d}": i / (step + 1) for i in range(300)}, step=step)
+    seen: list[tuple[int, int]] = []  # (plots mounted, pictures of the top plot) per chunk
+    mounted = RunDetailScreen.on_plot_column_mounted
+
+    def record(self: RunDetailScreen, event: object) -> None:
+        mounted(self, event)  # type: ignore[arg-type]
+        top = self.plots.get("m0/000")
+        seen.append((len(self.plots), top.renders if top is not None else 0))
+
+    monkeypatch.setattr(RunDetailScreen, "on_plot_column_mounted", record)
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="the run")
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen)
+        await wait_until(pilot, lambda: len(screen.plots) == 300, what="300 plots")
+        top = screen.plots["m0/000"]
+        await wait_until(pilot, lambda: "┤" in top.plain, what="the top plot")
+    assert seen[0][0] == FIRST_PLOTS, seen
+    assert any(count < 300 and drawn for count, drawn in seen), seen  # drawn before the last
+    assert [count for count, _ in seen] == sorted({count for count, _ in seen}), seen
+
+
+def test_histories_are_loaded_a_few_a_poll_in_the_order_asked_for(tmp_path: Path) -> None:
+    """A run view of 300 metrics asked for 256 histories, and its top plots (asked for first)
+    waited for the last of them: now the reader loads them in order, a batch a poll."""
+    from tui.reader import SERIES_PER_POLL, DatabaseReader
+
+    db = tmp_path / "wide.db"
+    with tracker.init(project="p", name="wide", db=db, quiet=True, system_metrics=False) as run:
+        run.log({f"m/{i:03d}": float(i) for i in range(60)}, step=0)
+    reader = DatabaseReader(db)
+    try:
+        (record,) = reader.poll().runs
+        wanted = [record.metrics[f"m/{i:03d}"].series_id for i in reversed(range(60))]
+        reader.follow(wanted)
+        batches = []
+        while reader.loading():
+            batches.append(list(reader.poll().loaded))
+        assert [sid for batch in batches for sid in batch] == wanted
+        assert [len(batch) for batch in batches] == [SERIES_PER_POLL, SERIES_PER_POLL, 12]
+    finally:
+        reader.close()

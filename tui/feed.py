@@ -93,6 +93,8 @@ class ReaderFeed:
                     quiet_since is None or read_at - quiet_since < self.timings.stream_quiet_s
                 )
                 cost = self._measure_frame(streaming)
+                if reader.loading():
+                    continue  # the next histories asked for, after the UI has drawn these
                 if reader.pending_extras():
                     self._pause_until(read_at + EXTRAS_GAP_S)
                 elif streaming:

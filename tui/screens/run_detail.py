@@ -30,7 +30,7 @@ from ..health import DETECTOR_NAMES, HEALTH, LEVEL_STYLES, detector_of, glyph_of
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries, UnfollowMedia
 from ..metrics import sys_values
-from ..model import ordered_metric_keys, section_of
+from ..model import ordered_metric_keys
 from ..plot_lines import plot_data, show_plot
 from ..sanitize import safe_text
 from ..series import SeriesBuffer
@@ -39,6 +39,7 @@ from ..widgets.footer import KeyFooter
 from ..widgets.hardware import HardwarePanel
 from ..widgets.media_pane import MediaPane
 from ..widgets.plot import MetricPlot, PlotLine, PlotOptions, run_color
+from ..widgets.plot_column import PlotColumn
 from ..widgets.runs_table import STATUS_MARKS
 from ..widgets.text_view import TextView
 
@@ -249,7 +250,6 @@ class RunDetailScreen(LiveScreen):
         super().__init__()
         self.run_id = run_id
         self.initial_pane = show
-        self.plots: dict[str, MetricPlot] = {}
         self._events_shown: tuple[int, ...] = ()
         self._error_shown: str | None = None
         self._config_shown: object = None  # (config, summary, width) last laid out
@@ -261,7 +261,7 @@ class RunDetailScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
         with Horizontal(id="detail-body"):
-            yield VerticalScroll(id="detail-plots")
+            yield PlotColumn(id="detail-plots")
             with Vertical(id="detail-side"):
                 yield HardwarePanel(changes_only=True, id="detail-hardware")
                 yield VerticalScroll(
@@ -300,6 +300,11 @@ class RunDetailScreen(LiveScreen):
             side.styles.width = "1fr"
         else:
             side.styles.width = 46 if width >= 120 else max(24, width // 3)
+
+    @property
+    def plots(self) -> dict[str, MetricPlot]:
+        """The run's plots mounted so far, by metric (a run of hundreds mounts them in turn)."""
+        return self.query_one("#detail-plots", PlotColumn).plots
 
     @property
     def run(self) -> RunRecord | None:
@@ -403,24 +408,13 @@ class RunDetailScreen(LiveScreen):
 
     def _sync_plots(self, run: RunRecord) -> None:
         keys = ordered_metric_keys(run)
-        if keys == list(self.plots):
-            return
-        container = self.query_one("#detail-plots", VerticalScroll)
-        container.remove_children()
-        self.plots = {}
-        widgets: list[Any] = []
-        current_section = None
-        for key in keys:
-            section = section_of(key)
-            if section != current_section:
-                widgets.append(Static(Text(safe_text(section)), classes="section"))
-                current_section = section
-            info = describe(key)
-            plot = MetricPlot(key, info.unit if info else "")
-            self.plots[key] = plot
-            widgets.append(plot)
-        container.mount_all(widgets)
-        self.app.post_message(FollowSeries(run.metrics[k].series_id for k in keys))
+        units = [info.unit if (info := describe(key)) else "" for key in keys]
+        if self.query_one("#detail-plots", PlotColumn).show_keys(keys, units):
+            self.app.post_message(FollowSeries(run.metrics[k].series_id for k in keys))
+
+    def on_plot_column_mounted(self, event: PlotColumn.Mounted) -> None:
+        event.stop()
+        self._update_plots()  # the plots just mounted
 
     def _update_plots(self) -> None:
         run = self.run
