@@ -29,8 +29,9 @@ from tui.formatting import (
     wrap_cells,
 )
 from tui.screens.pick_best import PickBestScreen
-from tui.screens.run_detail import RunDetailScreen, mapping_entries
+from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
+from tui.view.run_text import mapping_entries
 from tui.widgets.hardware import HardwarePanel, PanelGauge
 from tui.widgets.runs_table import RunsTable
 

@@ -21,8 +21,9 @@ from tracker.status import this_host
 from tui.app import TrackTuiApp
 from tui.diagnosis import Signals, diagnose
 from tui.health import DETECTOR_GLYPHS, health_summary, new_notable
-from tui.screens.run_detail import RunDetailScreen, describe_events
+from tui.screens.run_detail import RunDetailScreen
 from tui.series import SeriesBuffer, span_of_point
+from tui.view.run_text import describe_events
 from tui.widgets.plot import MetricPlot, PlotLine, PlotOptions, render_plot
 from tui.widgets.runs_table import RunsTable
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.screens.run_detail import describe_mapping
+from tui.view.run_text import describe_mapping
 from tui.widgets.plot import MetricPlot
 
 
