@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -25,10 +24,9 @@ from tracker.annotate import tag_exclusively
 from tracker.compare import differing_keys
 from tracker.filters import sort_runs_by
 from tracker.models import RunRecord
-from tracker.ranking import Best, best_run, best_stat, metric_direction
+from tracker.ranking import Best, best_run, metric_direction
 from tracker.system.keys import describe
 
-from ..axis import AUTO
 from ..columns import (
     WIDE_PANE,
     Column,
@@ -37,7 +35,7 @@ from ..columns import (
     column_for,
     default_columns,
 )
-from ..formatting import cut_cells_left, cut_cells_middle, fit_parts, format_number
+from ..formatting import format_number
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries
 from ..metrics import sys_values
@@ -45,6 +43,7 @@ from ..model import main_metrics
 from ..plot_lines import plot_data, show_plot
 from ..run_filter import FilterEvaluated, RunFilter
 from ..sanitize import safe_text
+from ..view.runs_header import BestNote, HeaderFacts, header_lines
 from ..widgets.filter_bar import FilterBar
 from ..widgets.footer import KeyFooter
 from ..widgets.hardware import HardwarePanel
@@ -101,7 +100,7 @@ class RunsScreen(LiveScreen):
         self._columns_cache: list[str] = []
         self._narrowed = 0  # columns the defaults of a wide pane add (RunsTable.narrowed)
         self._configured: tuple[list[str], object] | None = None  # what the table was given
-        self._header_said: tuple[object, ...] | None = None  # what the header was built from
+        self._header_said: HeaderFacts | None = None  # what the header was built from
 
     def compose(self) -> ComposeResult:
         yield TextView(id="header")
@@ -240,71 +239,28 @@ class RunsScreen(LiveScreen):
         return self._columns_cache
 
     def _update_header(self) -> None:
-        """The database, counts, filter, sort, best run and plot options, each whole: what
-        does not fit on the line goes on a second (a third if need be) rather than being cut;
-        ``? keys`` is left out where it does not fit."""
         model = self.tapp.model
-        width = max(20, self.app.size.width - 2)  # the header's padding
         table = self.query_one(RunsTable)
-        best = self.best
-        said = (
-            width, model.status.state, len(model.runs), model.live_count(),
-            self.run_filter.expression, self.run_filter.waiting, len(self.shown_runs),
-            table.sort_column, table.descending, self._choices_signature, self.tapp.options,
-            self.x_label, None if best is None else (best.run.id, best.run.name, best.metric),
-            None if best is None else (best.mode, best.value),
-        )  # fmt: skip
-        if said == self._header_said:
-            return  # a live frame: the same header (it was built and measured every frame)
-        self._header_said = said
-        parts = [
-            Text(" tracktui ", style="bold reverse"),
-            Text(f"  {cut_cells_left(safe_text(self.tapp.db.shown), max(16, width // 2))}"),
-        ]
-        if model.status.state == "ok":
-            runs = f"{len(model.runs)} run{'' if len(model.runs) == 1 else 's'}"
-            parts.append(Text(f"   {runs}, {model.live_count()} live"))
-            if self.run_filter.expression:
-                count = f"{len(self.shown_runs)}/{len(model.runs)}"
-                if self.run_filter.waiting:
-                    count += f" (filtering {self.run_filter.waiting}…)"
-                shown = safe_text(self.run_filter.expression, 40)
-                parts.append(Text(f"   filter: {shown} {count}", style="bold cyan"))
-            if table.sort_column:
-                direction = "desc" if table.descending else "asc"
-                title = self._column(table.sort_column).title
-                parts.append(Text(f"   sort: {title} {direction}", style="cyan"))
-            if self.best is not None:
-                b = self.best
-                value = format_number(b.value)
-                metric = safe_text(b.metric, 40)
-                stat = best_stat(b.metric, b.mode)
-                note = f"   ★ {metric} {stat} {value}: "
-                # 60 cells of the name, fewer where the line has less room beside the note:
-                # cut in the middle, so that a sweep's runs still tell apart
-                room = max(16, min(60, width - cell_len(note)))
-                name = cut_cells_middle(safe_text(b.run.name), room)
-                parts.append(Text(note + name, style="yellow"))
-        o = self.tapp.options
-        flags = [
-            self._x_flag(),
-            "log-y" if o.log_y else "",
-            f"EMA {o.smoothing:g}" if o.smoothing is not None else "",
-        ]
-        parts.append(Text(f"   x: {' · '.join(f for f in flags if f)}", style="dim"))
-        parts.append(Text("   ? keys", style="dim"))
-        lines = fit_parts(parts, width, optional={len(parts) - 1}, max_lines=3)
+        facts = HeaderFacts(
+            width=max(20, self.app.size.width - 2),  # the header's padding
+            database=self.tapp.db.shown,
+            state=model.status.state,
+            runs=len(model.runs),
+            live=model.live_count(),
+            filter_expression=self.run_filter.expression,
+            filtering=self.run_filter.waiting,
+            shown=len(self.shown_runs),
+            sort_title=self._column(table.sort_column).title if table.sort_column else None,
+            descending=table.descending,
+            options=self.tapp.options,
+            x_label=self.x_label,
+            best=BestNote.of(self.best),
+        )
+        if facts == self._header_said:
+            return  # a live frame: the same header
+        self._header_said = facts
+        lines = header_lines(facts)
         self.query_one("#header", TextView).show(Text("\n").join(lines), height=len(lines))
-
-    def _x_flag(self) -> str:
-        """The x-axis for the header. In auto mode each run is plotted against the step metric
-        it defines: the preview's is named with ``auto``, since another run may use another."""
-        axis = self.tapp.options.x
-        if axis.kind != AUTO:
-            return safe_text(axis.name, 30)
-        if self.x_label == "step":
-            return "step"
-        return f"auto ({safe_text(self.x_label, 24)})"
 
     def selected_run(self) -> RunRecord | None:
         run_id = self.query_one(RunsTable).selected_run_id()
