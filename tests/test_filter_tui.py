@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.keys import _character_to_key
 from textual.widgets import Input
 
 from tracker.db.sqlite.store import SqliteStore
@@ -191,4 +192,25 @@ async def test_the_filter_field_s_footer_shows_its_keys_not_keys_that_type(few_d
         await pilot.press("escape")
         assert not app.screen.query_one(FilterBar).is_open
         await wait_until(pilot, lambda: "/ filter" in screen_lines(app)[-1], what="the footer")
+        await quits(app, pilot)
+
+
+async def test_keys_read_in_one_burst_with_the_slash_are_typed_into_the_field(
+    few_db: Path,
+) -> None:
+    """Keys that came in the same read as '/' (a script's send-keys, typing over a slow link)
+    ran as the table's: 's' sorted, 't' wrote a tag, 'w' opened the sweep view."""
+    from textual import events
+
+    app = TrackTuiApp(few_db, clock=lambda: NOW, timings=TIMINGS)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: rows(app) == FEW, what=f"{FEW} rows")
+        screen = app.screen
+        typed = "status=finished sweep/t"
+        for char in "/" + typed:  # posted at once: none waits for the one before
+            app.post_message(events.Key(_character_to_key(char), char))
+        field = screen.query_one("#filter-input", Input)
+        await wait_until(pilot, lambda: field.value == typed, what=f"{typed!r} in the field")
+        assert app.screen is screen and screen.query_one(RunsTable).sort_column is None
+        await pilot.press("escape")
         await quits(app, pilot)

@@ -72,7 +72,9 @@ class RunsScreen(LiveScreen):
         Binding("w", "sweep", "sweep"),
         Binding("s", "sort", "sort"),
         Binding("S", "reverse", "reverse", show=False),
-        Binding("slash", "filter", "filter"),
+        # Priority: run as the key is read, so the keys read with it in one burst (typed over a
+        # slow link, sent by a script) go into the field, not to the table ('t' wrote a tag).
+        Binding("slash", "filter", "filter", priority=True),
         Binding("p", "pin", "pin"),
         Binding("b", "best", "best"),
         Binding("t", "tag_best", "tag best", show=False),
@@ -414,6 +416,10 @@ class RunsScreen(LiveScreen):
             self.app.push_screen(SweepScreen(shown))
         else:
             self.app.push_screen(SweepScreen(None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a '/' in the open field is typed (metrics.eval/loss<2)
+        return not (action == "filter" and self.query_one(FilterBar).is_open)
 
     def action_filter(self) -> None:
         self.query_one(FilterBar).open(self.run_filter.expression)

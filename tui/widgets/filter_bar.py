@@ -87,7 +87,9 @@ class FilterBar(Vertical):
         if field.value == expression:  # no Input.Changed comes: check it again here
             self._changed(expression)
         field.value = expression
-        field.focus()
+        # At once, not as focus() does it (a callback queued behind the keys already read):
+        # keys that came in one burst with the '/' ran as the table's ('t' wrote a tag).
+        self.screen.set_focus(field)
 
     def close(self) -> None:
         self.add_class("hidden")
