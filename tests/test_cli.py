@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sqlite3
@@ -232,6 +234,25 @@ def test_ls_formats(sweep: Path, capsys: pytest.CaptureFixture[str], kind: str, 
     out = capsys.readouterr().out
     assert out.startswith(first)
     assert out.index("elsewhere") < out.index("lr-1e-2") < out.index("lr-1e-4")
+
+
+def test_ls_csv_holds_values_for_programs(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Markdown and LaTeX show cells as a person reads them; CSV holds what a program reads
+    back: 12345 not "12,345", every digit of a float, nothing for a missing value."""
+    with tracker.init(project="p", name="a", db=db_path, quiet=True) as run:
+        run.log({"loss": 0.123456789012, "other": 1.0}, step=12_345)
+    with tracker.init(project="p", name="b", db=db_path, quiet=True) as run:
+        run.log({"loss": float("nan")}, step=1)
+    assert main(["ls", "--db", str(db_path), "--format", "csv", "--sort", "name"]) == 0
+    records = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    first, second = records
+    assert first["STEP"] == "12345" and first["loss"] == "0.123456789012"
+    assert float(first["DURATION (s)"]) >= 0 and first["CREATED"].endswith("+00:00")
+    assert second["other"] == "" and second["loss"] == "nan"
+    assert main(["ls", "--db", str(db_path), "--format", "md", "--sort", "name"]) == 0
+    assert "12,345" in capsys.readouterr().out
 
 
 def test_refresh_comes_from_the_flag_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,8 @@ run (and its tag, which ``tracktui best`` agrees with), export, columns, and 1,0
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -212,7 +214,7 @@ async def test_best_run_marked_tagged_and_agreed_with(
 @pytest.mark.parametrize(
     "kind, key, first_line",
     [
-        ("csv", "f1", "status,name,"),
+        ("csv", "f1", "id,status,name,"),
         ("md", "f2", "| status | name |"),
         ("tex", "f3", "\\begin{tabular}"),
     ],
@@ -239,6 +241,14 @@ async def test_export_what_is_shown(
     assert positions == sorted(positions)  # the order on screen
     if kind == "csv":
         assert len(text.strip().splitlines()) == 7
+        # For programs: the values, not the cells as shown ("2,499", "3m33s", "-", 0.0212)
+        records = list(csv.DictReader(io.StringIO(text)))
+        assert all(int(r["step"]) >= 0 and float(r["age (s)"]) >= 0 for r in records), text
+        losses = [r["train/loss"] for r in records]
+        assert "-" not in losses and any(len(v) > 8 for v in losses), losses
+        assert all(v == repr(float(v)) for v in losses if v not in ("", "nan", "inf", "-inf"))
+    else:
+        assert ("3m" in text or "s |" in text or "s &" in text) and "age (s)" not in text
 
 
 async def test_choose_hide_and_reorder_columns(demo_db: Path) -> None:

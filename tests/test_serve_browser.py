@@ -314,7 +314,7 @@ def test_the_browser_writes_nothing_on_the_server(
         wait_for_screen(page, lambda text: "sent 4 runs to the browser" in text)
         assert download.suggested_filename == "victim.txt_b"  # the typed name's last part
         text = Path(download.path()).read_text(encoding="utf-8")
-        assert text.splitlines()[0].startswith("status,name")
+        assert text.splitlines()[0].startswith("id,status,name")
         assert HOSTILE in text and len(text.splitlines()) == 5
         page.context.close()
     finally:
@@ -467,7 +467,7 @@ async def export_twice(target: Path) -> None:
 
     app: App[None] = App()
     async with app.run_test() as pilot:
-        await app.push_screen(ExportScreen(["name"], [["a"], ["b"]]))
+        await app.push_screen(ExportScreen((["name"], [["a"], ["b"]])))
         app.screen.query_one("#export-path").value = str(target)  # type: ignore[attr-defined]
         await pilot.press("enter")
         await pilot.pause()

@@ -179,7 +179,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.format != "table":
         from .export import render
 
-        headers, rows = listing.table_rows(runs, metrics, time.time(), truncate=False)
+        data = args.format == "csv"  # for programs: values, not cells as shown
+        headers, rows = listing.table_rows(runs, metrics, time.time(), truncate=False, data=data)
         emit(render(args.format, headers, rows).removesuffix("\n"))
         return 0
     emit(listing.render_table(runs, metrics))

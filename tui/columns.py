@@ -59,6 +59,15 @@ class Column:
     # row is written every frame, and its name, project, config and unchanged metrics need
     # not be formatted again to find that they are the same.
     shows: Callable[[RunRecord, TableContext], object] | None = None
+    # The value as data (CSV), where it is not the sort value of a numeric column nor the
+    # text of another; data_title names it where it differs from the cell ("age (s)").
+    data: Callable[[RunRecord, TableContext], object] | None = None
+    data_title: str = ""
+
+    def datum(self, run: RunRecord, ctx: TableContext) -> object:
+        if self.data is not None:
+            return self.data(run, ctx)
+        return self.value(run, ctx) if self.numeric else self.text(run, ctx)
 
     def text(self, run: RunRecord, ctx: TableContext) -> str:
         if self.plain is not None:
@@ -68,6 +77,10 @@ class Column:
     @property
     def export_title(self) -> str:
         return self.full_title or self.title or self.id
+
+    @property
+    def data_export_title(self) -> str:
+        return self.data_title or self.export_title
 
 
 def _number_cell(value: float | int | None, flag: bool = False) -> Text:
@@ -197,6 +210,7 @@ FIXED: dict[str, Column] = {
             _health,
             numeric=True,
             shows=lambda r, c: len(r.events),
+            data=lambda r, c: _health(r, c).plain,
         ),
         Column(
             "project", "project", lambda r, c: r.project, _project, shows=lambda r, c: r.project
@@ -215,9 +229,26 @@ FIXED: dict[str, Column] = {
             _start,
             numeric=True,
             shows=lambda r, c: r.created_at,
+            data=lambda r, c: datetime.fromtimestamp(r.created_at, tz=timezone.utc).isoformat(),
         ),
-        Column("age", "age", lambda r, c: -r.created_at, _age, numeric=True),
-        Column("duration", "dur", lambda r, c: r.duration_s, _duration, numeric=True),
+        Column(
+            "age",
+            "age",
+            lambda r, c: -r.created_at,
+            _age,
+            numeric=True,
+            data=lambda r, c: round(c.now - r.created_at, 3),
+            data_title="age (s)",
+        ),
+        Column(
+            "duration",
+            "dur",
+            lambda r, c: r.duration_s,
+            _duration,
+            numeric=True,
+            full_title="duration",
+            data_title="duration (s)",
+        ),
         Column(
             "step",
             "step",
@@ -294,6 +325,7 @@ def metric_column(key: str, stat: str, direction: Callable[[str], str] | None = 
     return Column(
         f"trend:{key}", f"{shown} trend", trend_value, trend_cell, full_title=f"{key} trend",
         shows=lambda r, c: c.extras.get(r.id),
+        data=trend_value, data_title=f"{key} trend (last - first)",
     )  # fmt: skip
 
 

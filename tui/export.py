@@ -1,4 +1,8 @@
-"""The runs table as text: CSV, Markdown or LaTeX, exactly as shown (columns, order, filter).
+"""The runs table as text: CSV, Markdown or LaTeX, with the columns, order and filter shown.
+
+Markdown and LaTeX are for people and hold the cells as shown (``2,499``, ``3m33s``, ``-``).
+CSV is for programs and holds data (:func:`data_cell`): whole numbers and floats as Python
+writes them back exactly, nothing where a value is missing, times in seconds.
 
 :func:`render` passes every header and cell through :func:`safe_text` first: the text goes to
 the terminal (``tracktui ls --format``), to a file and to the clipboard (the TUI's ``e``).
@@ -8,11 +12,25 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 
 from .sanitize import safe_text
 
 FORMATS = {"csv": "csv", "md": "markdown", "tex": "latex"}
+DATA_FORMATS = {"csv"}  # formats that hold data, not the cells as shown
+
+
+def data_cell(value: object) -> str:
+    """A value as a CSV cell a program reads back: ``repr`` of a float (every digit it has;
+    ``nan``, ``inf``), a whole number without separators, nothing for a missing one."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return str(value)
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

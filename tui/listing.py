@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from rich.cells import cell_len
 
 from tracker.models import RunRecord, run_as_json
 from tracker.ranking import Best, best_stat
 
+from .export import data_cell
 from .formatting import cut_cells, format_age, format_duration, format_number
 from .metrics import MAIN_METRICS
 from .sanitize import safe_json, safe_text
@@ -36,9 +38,16 @@ def choose_metrics(runs: Sequence[RunRecord], wanted: Sequence[str] = ()) -> lis
 
 
 def table_rows(
-    runs: Sequence[RunRecord], metrics: Sequence[str], now: float, truncate: bool = True
+    runs: Sequence[RunRecord],
+    metrics: Sequence[str],
+    now: float,
+    truncate: bool = True,
+    data: bool = False,
 ) -> tuple[list[str], list[list[str]]]:
-    """The ``ls`` table as headers and rows of safe text (shortened only for the terminal)."""
+    """The ``ls`` table as headers and rows of safe text (shortened only for the terminal);
+    ``data``: values as data (CSV: :func:`tui.export.data_cell`), never shortened."""
+    if data:
+        return _data_rows(runs, metrics)
     limits: list[int | None] = [None, 32, 20, 12, None, None, None] + [18] * len(metrics)
 
     def safe_row(cells: Sequence[object]) -> list[str]:
@@ -65,6 +74,23 @@ def table_rows(
             cells.append(format_number(summary.last) if summary else "-")
         rows.append(safe_row(cells))
     return safe_row(headers), rows
+
+
+def _data_rows(
+    runs: Sequence[RunRecord], metrics: Sequence[str]
+) -> tuple[list[str], list[list[str]]]:
+    headers = ["ID", "NAME", "PROJECT", "STATUS", "STEP", "CREATED", "DURATION (s)", *metrics]
+    rows = []
+    for run in runs:
+        created = datetime.fromtimestamp(run.created_at, tz=timezone.utc).isoformat()
+        cells: list[object] = [
+            run.id, run.name, run.project, run.status, run.own_step, created, run.duration_s,
+        ]  # fmt: skip
+        for key in metrics:
+            summary = run.metrics.get(key)
+            cells.append(summary.last if summary else None)
+        rows.append([safe_text(data_cell(cell)) for cell in cells])
+    return [safe_text(h) for h in headers], rows
 
 
 def render_table(

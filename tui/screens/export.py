@@ -23,6 +23,7 @@ from ..widgets.footer import KeyFooter
 
 EXTENSIONS = {"csv": ".csv", "md": ".md", "tex": ".tex"}
 MIME_TYPES = {"csv": "text/csv", "md": "text/markdown", "tex": "text/x-tex"}
+ExportTable = tuple[list[str], list[list[str]]]  # headers, rows
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # a download's name goes into an HTTP header
 
 
@@ -40,10 +41,12 @@ class ExportScreen(ModalScreen[str | None]):
         Binding("f3", "format('tex')", "LaTeX"),
     ]
 
-    def __init__(self, headers: list[str], rows: list[list[str]]) -> None:
+    def __init__(self, shown: ExportTable, data: ExportTable | None = None) -> None:
+        """``shown``: the cells as the table shows them (Markdown, LaTeX); ``data``: as data,
+        for CSV (:data:`tui.export.DATA_FORMATS`)."""
         super().__init__(classes="modal")
-        self.headers = headers
-        self.rows = rows
+        self.shown = shown
+        self.data = data if data is not None else shown
         self.kind = "csv"
         self.confirmed: Path | None = None  # an existing file the user chose to replace
 
@@ -60,6 +63,14 @@ class ExportScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self._show_title()
         self.query_one(Input).focus()
+
+    @property
+    def headers(self) -> list[str]:
+        return (self.data if self.kind in export.DATA_FORMATS else self.shown)[0]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return (self.data if self.kind in export.DATA_FORMATS else self.shown)[1]
 
     def _show_title(self) -> None:
         self.query_one("#export-title", Static).update(

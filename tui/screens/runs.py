@@ -493,8 +493,9 @@ class RunsScreen(LiveScreen):
         from .export import ExportScreen
 
         table = self.query_one(RunsTable)
-        headers, rows = table.export_rows(self.shown_runs, self.context())
-        self.app.push_screen(ExportScreen(headers, rows))
+        runs, ctx = self.shown_runs, self.context()
+        shown = table.export_rows(runs, ctx)
+        self.app.push_screen(ExportScreen(shown, table.export_rows(runs, ctx, data=True)))
 
     def action_columns(self) -> None:
         from .columns import ColumnsScreen

@@ -25,6 +25,7 @@ from textual.message import Message
 from tracker.models import RunRecord
 
 from ..columns import STATUS_MARKS, Column, TableContext, column_for, fit_columns
+from ..export import data_cell
 from ..formatting import cut_cells
 from .fast_table import FastDataTable, same_text
 
@@ -452,12 +453,17 @@ class RunsTable(FastDataTable):
         return self.order[self.cursor_row]
 
     def export_rows(
-        self, runs: Sequence[RunRecord], ctx: TableContext
+        self, runs: Sequence[RunRecord], ctx: TableContext, data: bool = False
     ) -> tuple[list[str], list[list[str]]]:
-        """The table as plain text: headers and rows, columns and order as shown."""
+        """The table as plain text: headers and rows, columns and order as shown; ``data``:
+        each cell's value as data (:func:`tui.export.data_cell`), the run's id first."""
         specs = [spec for spec in self.specs if spec.id != "marks"]
-        headers = [spec.export_title for spec in specs]
-        return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]
+        if not data:
+            headers = [spec.export_title for spec in specs]
+            return headers, [[spec.text(run, ctx) for spec in specs] for run in runs]
+        headers = ["id", *(spec.data_export_title for spec in specs)]
+        rows = [[run.id, *(data_cell(spec.datum(run, ctx)) for spec in specs)] for run in runs]
+        return headers, rows
 
 
 def _made_from(
