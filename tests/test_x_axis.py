@@ -358,6 +358,27 @@ def test_with_several_step_metrics_the_finest_is_the_runs_step(tmp_path: Path) -
     assert record.steps_per_s == pytest.approx(8 * 199 / record.duration_s)
 
 
+def test_a_step_metric_of_a_few_keys_is_not_the_runs_step(tmp_path: Path) -> None:
+    """A loss logged every batch on the run's own step, val/* against epoch: the run's step
+    is the batch's (it said 1, the epoch, where wandb says 61)."""
+    from tracker.db.sqlite.store import SqliteStore
+
+    db = tmp_path / "scoped.db"
+    run = tracker.init(name="scoped", db=db, quiet=True, system_metrics=False, console=False)
+    run.define_metric("epoch")
+    run.define_metric("val/*", step_metric="epoch")
+    for batch in range(60):
+        run.log({"loss": 1.0 / (batch + 1)})
+        if batch % 30 == 29:
+            run.log({"epoch": batch // 30, "val/loss": 0.5, "val/acc": 0.9})
+    run.finish()
+    reader = SqliteStore.for_reading(db)
+    record = reader.read_run(run.id)
+    reader.close()
+    assert record is not None and record.main_counter is None
+    assert record.own_step == record.step == 61
+
+
 async def test_a_column_widens_when_its_values_grow(tmp_path: Path) -> None:
     """A step that grows from 1 to 123,456 digits wide is shown whole, never cut to '1,23'."""
     db = tmp_path / "grow.db"

@@ -198,32 +198,34 @@ def step_metrics(defs: Iterable[MetricDef]) -> list[str]:
     return list(seen)
 
 
-def used_step_metrics(defs: Sequence[MetricDef], keys: Iterable[str]) -> list[str]:
-    """The step metrics that ``keys`` (hardware metrics aside) are plotted against, each once,
-    most used first."""
-    counts: dict[str, int] = {}
-    for key in keys:
-        if key.startswith("sys/"):
-            continue
-        metric = step_metric_of(defs, key)
-        if metric is not None:
-            counts[metric] = counts.get(metric, 0) + 1
-    return sorted(counts, key=lambda m: -counts[m])
+def step_metric_uses(
+    defs: Sequence[MetricDef], keys: Iterable[str]
+) -> list[tuple[str, str | None]]:
+    """(key, the step metric it is plotted against or None for the run's own step) for each
+    of ``keys`` that is neither a hardware metric nor a step metric itself."""
+    counters = set(step_metrics(defs))
+    return [
+        (key, step_metric_of(defs, key))
+        for key in keys
+        if not key.startswith("sys/") and key not in counters
+    ]
 
 
 def main_step_metric(
-    defs: Sequence[MetricDef], keys: Iterable[str], logged: Mapping[str, int] | None = None
+    uses: Iterable[tuple[str, str | None]], logged: Mapping[str, int]
 ) -> str | None:
-    """What the run calls its steps: of the step metrics its metrics are plotted against, the
-    one logged most often (``logged``: key -> number of points), the finest counter (a
-    ``train/step`` rather than the ``epoch`` the evaluations use); without counts, the one most
-    metrics use."""
-    used = used_step_metrics(defs, keys)
-    if not used:
+    """What the run calls its steps: the step metric of its most logged metric (``uses``:
+    :func:`step_metric_uses`; ``logged``: key -> number of points), the finest counter (a
+    ``train/step`` rather than the ``epoch`` the evaluations use); None where that metric is
+    plotted against the run's own step (``define_metric("val/*", step_metric="epoch")`` beside
+    a loss logged every batch: the run's step is still the batch's). A tie goes to a step
+    metric the run defined."""
+    best: dict[str | None, int] = {}
+    for key, metric in uses:
+        best[metric] = max(best.get(metric, 0), logged.get(key, 0))
+    if not best:
         return None
-    if logged:
-        return max(used, key=lambda m: logged.get(m, 0))  # ties: the most used
-    return used[0]
+    return max(best, key=lambda m: (best[m], m is not None))
 
 
 # Names scripts give their own step counter when they log it as a metric (nanoGPT's "iter",

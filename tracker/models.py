@@ -80,13 +80,15 @@ class RunRecord:
         return self.counter_for(key)
 
     def _defined_counter(self) -> str | None:
-        """The main step metric the run's definitions name: of those its metrics use, the
-        one logged most often (``metric_defs.main_step_metric``)."""
-        used = _used_step_metrics(tuple(self.metric_defs), tuple(self.metrics))
-        if not used:
+        """The step metric of the run's most logged metric, or None where that one is on the
+        run's own step (``metric_defs.main_step_metric``)."""
+        from .metric_defs import main_step_metric
+
+        uses = _step_metric_uses(tuple(self.metric_defs), tuple(self.metrics))
+        if not uses:
             return None
         metrics = self.metrics
-        return max(used, key=lambda m: metrics[m].count if m in metrics else 0)
+        return main_step_metric(uses, {key: metrics[key].count for key, _ in uses})
 
     @property
     def guessed_counter(self) -> str | None:
@@ -220,11 +222,13 @@ class RunEvent:
 
 
 @lru_cache(maxsize=4096)
-def _used_step_metrics(defs: tuple[MetricDef, ...], keys: tuple[str, ...]) -> tuple[str, ...]:
-    """``used_step_metrics``, cached: the runs table asks it of every row it draws."""
-    from .metric_defs import used_step_metrics
+def _step_metric_uses(
+    defs: tuple[MetricDef, ...], keys: tuple[str, ...]
+) -> tuple[tuple[str, str | None], ...]:
+    """``step_metric_uses``, cached: the runs table asks it of every row it draws."""
+    from .metric_defs import step_metric_uses
 
-    return tuple(used_step_metrics(defs, keys))
+    return tuple(step_metric_uses(defs, keys))
 
 
 class Point(NamedTuple):
