@@ -34,6 +34,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     for variable in _RUN_CHOOSING_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     reset_warnings()
+    monkeypatch.setattr("tracker.process_runs._last_ended", None)  # no run ended before
     yield
     for run in run_module.active_runs():
         run.finish()

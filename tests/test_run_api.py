@@ -121,6 +121,26 @@ def test_module_level_api(db_path: Path, capfd: pytest.CaptureFixture[str]) -> N
     assert record.status == FINISHED and record.step == 7 and record.metrics["x"].count == 2
 
 
+def test_logging_after_finish_says_so_and_a_long_name_is_cut_in_messages(
+    db_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """It said "called before tracker.init()" of a finished run, the summary set after
+    finish() was lost without a word, and each warning repeated a 256-character name."""
+    name = "sweep-" + "x" * 240 + "-seed7"
+    run = tracker.init(db=db_path, name=name, quiet=True)
+    tracker.log({"x": 1.0})
+    tracker.finish()
+    capfd.readouterr()
+    tracker.log({"x": 2.0})
+    run.summary["after"] = 1
+    err = capfd.readouterr().err
+    assert "called after run sweep-xxx" in err and "before tracker.init()" not in err
+    assert "its summary is no longer stored" in err
+    assert name not in err and "…" in err and "-seed7 finished" in err
+    assert all(len(line) < 200 for line in err.splitlines()), err
+    assert "after" not in only_run(db_path).summary
+
+
 def test_failed_via_exit_code(db_path: Path) -> None:
     run = tracker.init(db=db_path, quiet=True)
     run.finish(exit_code=2)

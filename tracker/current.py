@@ -16,8 +16,9 @@ from typing import Any
 from .errors import TrackerError, warn_once
 from .jsonable import config_items
 from .persisted import PersistedDict
-from .process_runs import current_run, set_current
+from .process_runs import current_run, last_ended, set_current
 from .recorder import Run
+from .sanitize import short_name
 from .settings import disabled_by_env
 from .system.sampler import DEFAULT_INTERVAL_S
 
@@ -191,7 +192,15 @@ def log(
     """Log to the current run (the last ``init()``); warns once and drops if there is none."""
     run = current_run()
     if run is None:
-        warn_once("no-run", "tracker.log() called before tracker.init(); ignored")
+        ended = last_ended()
+        if ended is not None:
+            warn_once(
+                f"after-finish:{ended}",
+                f"tracker.log() called after run {short_name(ended)} finished; ignored "
+                "(init() starts another)",
+            )
+        else:
+            warn_once("no-run", "tracker.log() called before tracker.init(); ignored")
         return
     run.log(data, step=step, commit=commit)
 

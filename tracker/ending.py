@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .batch import RunHandle
 from .errors import warn_once
+from .sanitize import short_name
 from .writer import Writer
 
 QUIET_DRAIN_S = 10.0  # finish() says it is still writing only after this long
@@ -28,7 +29,7 @@ def drain_before_end(
         if not writer.hopeless(handle):
             warn_once(
                 f"draining:{handle.run_id}",
-                f"run {name}: still writing what is buffered to {where} "
+                f"run {short_name(name)}: still writing what is buffered to {where} "
                 f"(up to {timeout:g} s after the last successful write; Ctrl-C stops waiting)",
             )
             # The quiet wait counts: while commits fail, finish() returns about ``timeout``
@@ -49,7 +50,7 @@ def drain_before_end(
     )
     warn_once(
         f"unwritten:{handle.run_id}",
-        f"run {name}: not written to {where}: {left_out.describe()}; {outcome}",
+        f"run {short_name(name)}: not written to {where}: {left_out.describe()}; {outcome}",
     )
 
 
@@ -64,5 +65,5 @@ def _report_losses(handle: RunHandle, name: str, where: str) -> None:
         causes.append(f"{handle.dropped:,} points in all (see the warnings above)")
     warn_once(
         f"losses:{handle.run_id}",
-        f"run {name}: written to {where} except {' and '.join(causes)}",
+        f"run {short_name(name)}: written to {where} except {' and '.join(causes)}",
     )

@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .errors import warn_once
+from .sanitize import short_name
 from .writer import Writer, _orphans
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 writer = Writer()
 _active: list[Run] = []
 _current: Run | None = None
+_last_ended: str | None = None  # the name of the run that was current when it finished
 
 
 def started(run: Run) -> None:
@@ -24,11 +26,17 @@ def started(run: Run) -> None:
 
 def ended(run: Run) -> None:
     """``run`` no longer records; it is no longer current either."""
-    global _current
+    global _current, _last_ended
     if run in _active:
         _active.remove(run)
     if _current is run:
         _current = None
+        _last_ended = run.name
+
+
+def last_ended() -> str | None:
+    """The name of the last run that finished while it was the current one, if any."""
+    return _last_ended
 
 
 def current_run() -> Run | None:
@@ -37,8 +45,10 @@ def current_run() -> Run | None:
 
 
 def set_current(run: Run | None) -> None:
-    global _current
+    global _current, _last_ended
     _current = run
+    if run is not None:
+        _last_ended = None
 
 
 def active_runs() -> list[Run]:
@@ -62,7 +72,7 @@ def finish_all(status: str, exit_code: int | None, error: str | None) -> None:
         try:
             run._end(status, exit_code, error)
         except Exception as exc:  # never let the exit path raise
-            warn_once(f"finish:{run.id}", f"could not finish run {run.name}: {exc!r}")
+            warn_once(f"finish:{run.id}", f"could not finish run {short_name(run.name)}: {exc!r}")
 
 
 def flush_all() -> None:

@@ -214,7 +214,7 @@ class Run(RunSurface):
         self.node = label
         local_rank = os.environ.get("LOCAL_RANK", "0").strip() or "0"
         line = safe_text(
-            f"tracker: node {label} attached to run {self.name} ({self.id}) in "
+            f"tracker: node {label} attached to run {self.shown_name} ({self.id}) in "
             f"{self.db.shown}; its keys go under node/{label}/ and sys/node/{label}/"
         )
         self._start_recording(
@@ -329,7 +329,8 @@ class Run(RunSurface):
     def _backwards(self, step: int) -> None:
         warn_once(
             f"backwards:{self.id}",
-            f"run {self.name}: log(step={step}) is below the current step {self._step}; steps "
+            f"run {self.shown_name}: log(step={step}) is below the current step {self._step}; "
+            "steps "
             "only go forward, so values logged at an earlier step are dropped (as wandb does; "
             "log the step as a metric with define_metric() to plot against your own counter)",
         )
@@ -357,7 +358,7 @@ class Run(RunSurface):
             warn_once(
                 f"text-values:{self.id}",
                 f"log(): text values ({', '.join(sorted(kept)[:3])}) are kept in run "
-                f"{self.name}'s summary as their latest value; only numbers are plotted",
+                f"{self.shown_name}'s summary as their latest value; only numbers are plotted",
             )
             self.summary.update(kept)
 
@@ -372,11 +373,11 @@ class Run(RunSurface):
         if os.getpid() != self._owner_pid:
             warn_once(
                 f"forked:{self.id}",
-                f"run {self.name} belongs to process {self._owner_pid}; log() in forked "
+                f"run {self.shown_name} belongs to process {self._owner_pid}; log() in forked "
                 f"process {os.getpid()} is ignored (call tracker.init() in the child to log there)",
             )
         else:
-            warn_once(f"finished:{self.id}", f"run {self.name} is finished; log() is ignored")
+            warn_once(f"finished:{self.id}", f"run {self.shown_name} is finished; log() is ignored")
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Block until everything logged so far is committed; False if it could not be (yet)."""
@@ -393,6 +394,11 @@ class Run(RunSurface):
     def _persist(self, column: str) -> None:
         if self._active:
             self._queue.append(("json", self._handle, column))
+        else:  # wandb says so too: a change to a finished run's config or summary is lost
+            warn_once(
+                f"finished-{column}:{self.id}",
+                f"run {self.shown_name} is finished; its {column} is no longer stored",
+            )
 
     def _queue_control(self, kind: str, payload: Any) -> None:
         if self._active:
@@ -495,7 +501,7 @@ class Run(RunSurface):
             else "resumed" if self.resumed else "is recorded"
         )  # fmt: skip
         return safe_text(
-            f"tracker: run {self.name} ({self.id}) of project {self.project} {what} in "
+            f"tracker: run {self.shown_name} ({self.id}) of project {self.project} {what} in "
             f"{self.db.shown}; watch it with: {watch}"
         )
 

@@ -18,7 +18,7 @@ from .db.target import Target
 from .errors import warn_once
 from .metric_defs import MetricDef, make_def, merged
 from .paths import make_private_dirs
-from .sanitize import safe_text
+from .sanitize import safe_text, short_name
 from .values import check_name
 
 if TYPE_CHECKING:
@@ -82,6 +82,11 @@ class RunSurface:
         raise NotImplementedError
 
     # --- what the script may change later ---------------------------------------------------
+
+    @property
+    def shown_name(self) -> str:
+        """The name as this library's messages show it (a long one cut in the middle)."""
+        return short_name(self._name)
 
     @property
     def name(self) -> str:

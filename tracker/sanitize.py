@@ -70,3 +70,15 @@ def safe_json(value: Any, indent: int | None = 2) -> str:
     inside strings, where they mean exactly the character they replace.
     """
     return _UNSAFE.sub(_json_escape, json.dumps(value, indent=indent, ensure_ascii=False))
+
+
+NAME_IN_MESSAGES = 60  # characters of a run's name in a warning (its id says which run)
+
+
+def short_name(name: str) -> str:
+    """A run's name for a message: whole up to :data:`NAME_IN_MESSAGES` characters, else cut
+    in the middle (a 256-character name repeated in every warning buried what it said)."""
+    if len(name) <= NAME_IN_MESSAGES:
+        return name
+    head = (NAME_IN_MESSAGES - 1) * 2 // 3
+    return name[:head] + "…" + name[len(name) - (NAME_IN_MESSAGES - 1 - head) :]
