@@ -10,18 +10,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from tracker.media.decoded import MediaItem
+from tracker.natural import natural_key
 
 from .console_log import ConsoleLog
 from .media_decode import Decoded, decoded_size
 
 MAX_DATA_BYTES = 96 * 1024 * 1024
-
-
-def natural_key(text: str) -> list[object]:
-    """``img[2]`` before ``img[10]``."""
-    import re
-
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 class RunMedia:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tracker.models import RunRecord
+from tracker.natural import natural_key
 
 MAIN_METRICS = (
     "train/loss", "loss", "eval/loss", "val/loss", "validation/loss",
@@ -38,20 +39,21 @@ def ordered_metric_keys(run: RunRecord, include_system: bool = True) -> list[str
 def order_keys(metric_keys: Iterable[str], include_system: bool = True) -> list[str]:
     """Every metric of a run grouped by section: the sections of the main metrics (training
     loss, evaluation loss, gradient norm) first, other metrics next, hardware last; inside a
-    section, main metrics first, then losses and gradients, then by name."""
+    section, main metrics first, then losses and gradients, then by name in natural order
+    (``layer2`` before ``layer10``)."""
     keys = [k for k in metric_keys if include_system or not k.startswith("sys/")]
 
-    def key_rank(key: str) -> tuple[int, int, str]:
+    def key_rank(key: str) -> tuple[int, int, tuple[object, ...], str]:
         leaf = key.rsplit("/", 1)[-1]
         if key in MAIN_METRICS:
-            return (0, MAIN_METRICS.index(key), key)
-        return (1 if ("loss" in leaf or "grad" in leaf) else 2, 0, key)
+            return (0, MAIN_METRICS.index(key), (), key)
+        return (1 if ("loss" in leaf or "grad" in leaf) else 2, 0, natural_key(key), key)
 
-    def section_rank(section: str) -> tuple[int, int, str]:
+    def section_rank(section: str) -> tuple[int, int, tuple[object, ...], str]:
         members = [k for k in keys if section_of(k) == section]
         best = min(key_rank(k) for k in members)
         hardware = section.startswith("hardware")
-        return (2 if hardware else 0 if best[0] == 0 else 1, best[1], section)
+        return (2 if hardware else 0 if best[0] == 0 else 1, best[1], natural_key(section), section)
 
     sections = sorted({section_of(k) for k in keys}, key=section_rank)
     return [

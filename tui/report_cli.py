@@ -105,7 +105,7 @@ def expand_metrics(wanted: Sequence[str], present: set[str]) -> list[str]:
     (``sys/``) only when the pattern names it; a pattern matching nothing is refused (exit 2)."""
     import fnmatch
 
-    from .media_model import natural_key
+    from tracker.natural import natural_key
 
     chosen: dict[str, None] = {}
     for item in wanted:

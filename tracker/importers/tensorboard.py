@@ -41,6 +41,7 @@ from typing import Any
 
 from ..media.base import MAX_MEDIA_BYTES, Encoded
 from ..media.histogram import MAX_BINS
+from ..natural import natural_key
 from . import ImportSourceError, MissingReader, RunSource
 from .target import READ_TICK, SourceRun, Tick, clean_key, clean_name
 
@@ -77,9 +78,7 @@ def event_order(name: str) -> tuple[tuple[int, int | str], ...]:
     (``…tfevents.<seconds>.<host>.<pid>.<count>``). By characters, a process's tenth file of a
     second (``.10``) came before its ninth (``.9``): it was taken as the oldest, and the run's
     id (made from the oldest) changed, so new points made a second run."""
-    return tuple(
-        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)
-    )
+    return natural_key(name)
 
 
 def run_dirs(logdir: str) -> list[tuple[str, list[Path]]]:

@@ -23,17 +23,11 @@ from tracker.media.decoded import (
     parse_meta,
 )
 from tracker.models import RunEvent, RunRecord
+from tracker.natural import natural_key
 
 from .downsample import bucket_budget, read_downsampled
 from .media_budget import fit_media
 from .model import MediaEntry, Picture, Provenance, Report, Series
-
-
-def natural_key(text: str) -> tuple[object, ...]:
-    from ..media_model import natural_key as key
-
-    return tuple(key(text))
-
 
 # The default charts: a training loss, an evaluation loss and a gradient norm (the first key
 # of each group that a chosen run logged), as a colleague expects to see first.
