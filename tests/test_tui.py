@@ -246,7 +246,7 @@ async def test_small_terminals_and_resizes(demo_db: Path, size: tuple[int, int])
             )
             assert app.is_running and app.screen is detail, where
             lines = screen_lines(app)
-            assert lines[-1].startswith(" esc"), (where, lines[-1])  # the way back is shown
+            assert lines[-1].lstrip().startswith("esc back"), (where, lines[-1])  # the way back
             if width >= 60:  # room for the status, the step and the first plot: all whole
                 assert "running" in header_shown() and "step 299" in header_shown(), where
                 assert "train/loss" in "\n".join(lines), where

@@ -315,3 +315,18 @@ async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
             assert "w sweep" not in screen_lines(app)[-1]
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen is runs_screen)
+
+
+async def test_a_narrow_footer_is_compact_and_leaves_out_the_palette_key(tmp_path: Path) -> None:
+    """At 80 columns the runs table's footer ended at 'b best': export, columns, quit and the
+    help were cut for spacing and '^p palette' (ctrl+p still opens it)."""
+    from .tui_helpers import screen_lines
+
+    async with _demo_app(tmp_path) as (app, pilot):
+        wide = screen_lines(app)[-1]
+        assert "^p palette" in wide and " e export " in wide
+        await pilot.resize_terminal(80, 24)
+        await wait_until(pilot, lambda: "o columns" in screen_lines(app)[-1], what="o columns")
+        assert "palette" not in screen_lines(app)[-1]
+        await pilot.resize_terminal(120, 36)
+        await wait_until(pilot, lambda: "^p palette" in screen_lines(app)[-1], what="^p palette")

@@ -30,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+COMPACT_BELOW = 120  # columns: narrower, the keys are compact and ^p palette makes room
 TYPED = {_character_to_key(c): c for c in string.printable if c.isprintable()}  # key -> char
 
 
@@ -37,6 +38,15 @@ class KeyFooter(Footer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._shown: tuple[object, ...] | None = None  # what the keys on show were made from
+
+    def on_resize(self) -> None:
+        # Compact (one space between keys, not two and padding) where a wide footer would be
+        # cut: at 80 columns the runs table's lost export, columns, quit and help.
+        narrow = self.size.width < COMPACT_BELOW
+        if narrow != self.compact or narrow == self.show_command_palette:
+            self.compact = narrow
+            self.show_command_palette = not narrow  # ctrl+p still opens it
+            self.call_later(self.recompose)  # neither setting composes the keys again
 
     def _typed(self, key: str) -> bool:
         """Whether the focused widget takes ``key`` as typing, not as this binding."""
