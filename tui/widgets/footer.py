@@ -41,12 +41,21 @@ class KeyFooter(Footer):
 
     def on_resize(self) -> None:
         # Compact (one space between keys, not two and padding) where a wide footer would be
-        # cut: at 80 columns the runs table's lost export, columns, quit and help.
+        # cut: at 80 columns the runs table's lost export, columns, quit and help; and no
+        # '^p palette' there (ctrl+p still opens it). The keys change in place: composed
+        # again, the footer was blank for a moment (a resize test saw it so under load).
         narrow = self.size.width < COMPACT_BELOW
-        if narrow != self.compact or narrow == self.show_command_palette:
-            self.compact = narrow
-            self.show_command_palette = not narrow  # ctrl+p still opens it
-            self.call_later(self.recompose)  # neither setting composes the keys again
+        if narrow == self.compact:
+            return
+        self.compact = narrow
+        for key in self.query(FooterKey):
+            self._fit_key(key)
+
+    def _fit_key(self, key: FooterKey) -> None:
+        if key.has_class("-command-palette"):
+            key.display = not self.compact
+        else:
+            key.compact = self.compact
 
     def _typed(self, key: str) -> bool:
         """Whether the focused widget takes ``key`` as typing, not as this binding."""
@@ -85,6 +94,8 @@ class KeyFooter(Footer):
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
                 widget.set_class(self.compact, "-compact", update=False)
+            elif isinstance(widget, FooterKey):
+                widget.display = not self.compact
             yield widget
 
     async def recompose(self) -> None:
