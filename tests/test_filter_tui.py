@@ -214,3 +214,39 @@ async def test_keys_read_in_one_burst_with_the_slash_are_typed_into_the_field(
         assert app.screen is screen and screen.query_one(RunsTable).sort_column is None
         await pilot.press("escape")
         await quits(app, pilot)
+
+
+def _burst(app: TrackTuiApp, *keys: str) -> None:
+    """Keys posted at once, none waiting for the one before (a script, a slow link)."""
+    from textual import events
+
+    for key in keys:
+        char = key if len(key) == 1 else None
+        app.post_message(events.Key(_character_to_key(key) if char else key, char))
+
+
+async def test_text_and_its_edits_and_enter_in_one_burst_act_in_order(
+    few_db: Path, tmp_path: Path
+) -> None:
+    """A field's own keys ran after the characters behind them: 'ctrl+u' then a file name
+    cleared the name (the export wrote runs.csv), and text then enter applied the filter
+    before the text (a priority enter); a '/' typed in a dialog opened the table's filter."""
+    app = TrackTuiApp(few_db, clock=lambda: NOW, timings=TIMINGS)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: rows(app) == FEW, what=f"{FEW} rows")
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        _burst(app, "/", *"status=finishedx", "backspace", "enter")
+        await wait_until(pilot, lambda: screen.run_filter.active, what="the filter applied")
+        assert screen.run_filter.expression == "status=finished"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.run_filter.active, what="cleared")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen is not screen, what="the export dialog")
+        target = tmp_path / "out" / "b.csv"
+        target.parent.mkdir()
+        _burst(app, "ctrl+u", *str(target), "enter")
+        await wait_until(pilot, target.exists, what=str(target))
+        assert not (tmp_path / "runs.csv").exists() and not screen.query_one(FilterBar).is_open
+        await wait_until(pilot, lambda: app.screen is screen, what="back to the table")
+        await quits(app, pilot)

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from .. import export
 from ..widgets.footer import KeyFooter
+from ..widgets.text_field import TextField
 
 EXTENSIONS = {"csv": ".csv", "md": ".md", "tex": ".tex"}
 MIME_TYPES = {"csv": "text/csv", "md": "text/markdown", "tex": "text/x-tex"}
@@ -53,7 +54,7 @@ class ExportScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(id="export-title")
-            yield Input(value="runs.csv", id="export-path")
+            yield TextField(value="runs.csv", id="export-path")
             enter = "enter downloads and copies" if self.app.is_web else "enter writes and copies"
             yield Static(
                 Text(f"F1 CSV · F2 Markdown · F3 LaTeX · {enter} · escape cancels", style="dim")

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -73,7 +73,8 @@ class RunsScreen(LiveScreen):
         Binding("s", "sort", "sort"),
         Binding("S", "reverse", "reverse", show=False),
         # Priority: run as the key is read, so the keys read with it in one burst (typed over a
-        # slow link, sent by a script) go into the field, not to the table ('t' wrote a tag).
+        # slow link, sent by a script) go into the field, not to the table ('s' sorted, 't'
+        # wrote a tag).
         Binding("slash", "filter", "filter", priority=True),
         Binding("p", "pin", "pin"),
         Binding("b", "best", "best"),
@@ -422,6 +423,12 @@ class RunsScreen(LiveScreen):
         return not (action == "filter" and self.query_one(FilterBar).is_open)
 
     def action_filter(self) -> None:
+        if self.app.screen is not self:
+            # A dialog above this screen (a priority binding of the screens below runs too):
+            # the '/' is its, in the place it was typed.
+            target = self.app.focused or self.app.screen
+            target.post_message(events.Key("slash", "/"))
+            return
         self.query_one(FilterBar).open(self.run_filter.expression)
 
     def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:

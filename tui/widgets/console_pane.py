@@ -24,6 +24,7 @@ from textual.widgets import Input, RichLog, Static
 from ..console_log import MAX_LINES, ConsoleLine, ConsoleLog
 from ..messages import FollowConsole
 from ..model import HoldsModel, RunsModel
+from .text_field import TextField
 
 STDERR = 2
 
@@ -81,7 +82,7 @@ class ConsolePane(Vertical):
             min_width=1,
         )
         yield Static(id="console-partial", classes="hidden")
-        yield Input(
+        yield TextField(
             placeholder="search the console (enter: find, escape: close)",
             id="console-search",
             classes="hidden",

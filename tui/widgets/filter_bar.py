@@ -28,20 +28,26 @@ from tracker.models import RunRecord
 
 from ..run_filter import matches
 from ..sanitize import safe_text
+from .text_field import TextField
 
 PLACEHOLDER = "filter: status=finished cfg.lr<1e-3 metrics.eval/loss<2 NOT tag=debug"
 SYNC_LENGTH = 2_000  # characters parsed on the UI thread as you type
 DEBOUNCE_S = 0.08
 
 
-class FilterBar(Vertical):
-    # Priority: the field's own enter (submit) and the screen's escape are not shown in the
-    # footer, which then offered only keys that type into the field.
+class FilterInput(TextField):
+    """The field, whose footer says what enter and escape do (Input's enter is not shown and
+    the screen's escape is not either: the footer offered only keys that type into it).
+    Not priority bindings: those ran before the keys typed just before them (text and enter
+    in one burst applied the text before it)."""
+
     BINDINGS = [
-        Binding("enter", "apply", "apply", priority=True),
-        Binding("escape", "screen.clear", "clear", priority=True),
+        Binding("enter", "submit", "apply"),
+        Binding("escape", "screen.clear", "clear"),
     ]
 
+
+class FilterBar(Vertical):
     class Applied(Message):
         def __init__(self, expression: str, predicate: Predicate) -> None:
             super().__init__()
@@ -78,7 +84,7 @@ class FilterBar(Vertical):
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=PLACEHOLDER, id="filter-input")
+        yield FilterInput(placeholder=PLACEHOLDER, id="filter-input")
         yield Static(id="filter-error")
 
     def open(self, expression: str) -> None:
@@ -183,9 +189,6 @@ class FilterBar(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_apply()
-
-    def action_apply(self) -> None:
         if self._error:
             return  # the explanation stays on screen; nothing is applied
         if self._predicate is not None:
