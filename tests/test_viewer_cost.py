@@ -423,3 +423,25 @@ def test_histories_are_loaded_a_few_a_poll_in_the_order_asked_for(tmp_path: Path
         assert [len(batch) for batch in batches] == [SERIES_PER_POLL, SERIES_PER_POLL, 12]
     finally:
         reader.close()
+
+
+async def test_closing_a_pane_gives_the_keys_back_to_the_plots(tmp_path: Path) -> None:
+    """After 4 4 (the console pane shown, then hidden) the keys went to the hidden pane:
+    pgdn, end and the arrows no longer scrolled the plots (found by an outside tester)."""
+    from tui.screens.run_detail import RunDetailScreen
+
+    db = tmp_path / "many.db"
+    with tracker.init(project="p", name="many", db=db, quiet=True, system_metrics=False) as run:
+        for step in range(5):
+            run.log({f"m/{i:02d}": i / (step + 1) for i in range(30)}, step=step)
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="the run")
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen)
+        await wait_until(pilot, lambda: len(screen.plots) == 30, what="30 plots")
+        column = screen.query_one("#detail-plots")
+        await pilot.press("4", "4", "pagedown")
+        await wait_until(pilot, lambda: column.scroll_y > 0, what="the plots scrolled")
+        assert screen.focused is column

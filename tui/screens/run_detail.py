@@ -127,6 +127,18 @@ class RunDetailScreen(LiveScreen):
         showing = widget.has_class("hidden")
         widget.set_class(not showing, "hidden")
         self._fit(self.app.size.width)
+        focused = self.focused
+        if (
+            not showing
+            and focused is not None
+            and (focused is widget or widget in focused.ancestors)
+        ):
+            # The keys went to the hidden pane: pgdn, end and the arrows no longer scrolled.
+            plots = self.query_one("#detail-plots", PlotColumn)
+            if plots.display and not plots.has_class("hidden"):
+                self.set_focus(plots)
+            else:
+                self.set_focus(None)
         run = self.run
         if showing and run is not None:
             if isinstance(widget, MediaPane):
