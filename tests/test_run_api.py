@@ -139,6 +139,12 @@ def test_logging_after_finish_says_so_and_a_long_name_is_cut_in_messages(
     assert name not in err and "…" in err and "-seed7 finished" in err
     assert all(len(line) < 200 for line in err.splitlines()), err
     assert "after" not in only_run(db_path).summary
+    run.alert(title="late", text="x")
+    run.define_metric("x", summary="min")
+    err = capfd.readouterr().err
+    assert "its alert is no longer stored" in err and "its metric_defs is no longer" in err
+    with pytest.raises(tracker.TrackerError, match=r"finished; tracker\.init"):
+        tracker.summary["y"] = 2  # wandb raises too; the reason is the run that finished
 
 
 def test_failed_via_exit_code(db_path: Path) -> None:

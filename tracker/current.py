@@ -233,10 +233,18 @@ def unwatch(models: Any = None) -> None:
         run.unwatch(models)
 
 
+def _no_run_yet() -> str:
+    """Why there is no current run, for an error: none started, or the last one finished."""
+    ended = last_ended()
+    if ended is None:
+        return "call tracker.init() first"
+    return f"run {short_name(ended)} finished; tracker.init() starts another"
+
+
 def _required(what: str) -> Run:
     run = current_run()
     if run is None:
-        raise TrackerError(f"tracker.{what}() needs a run: call tracker.init() first")
+        raise TrackerError(f"tracker.{what}() needs a run: {_no_run_yet()}")
     return run
 
 
@@ -265,7 +273,7 @@ class _RunDict(MutableMapping[str, Any]):
         return run.config if self._column == "config" else run.summary
 
     def _without_run(self) -> PersistedDict:
-        raise TrackerError(f"tracker.{self._column} needs a run: call tracker.init() first")
+        raise TrackerError(f"tracker.{self._column} needs a run: {_no_run_yet()}")
 
     def __getitem__(self, key: str) -> Any:
         return self._target()[key]

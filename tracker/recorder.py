@@ -395,14 +395,19 @@ class Run(RunSurface):
         if self._active:
             self._queue.append(("json", self._handle, column))
         else:  # wandb says so too: a change to a finished run's config or summary is lost
-            warn_once(
-                f"finished-{column}:{self.id}",
-                f"run {self.shown_name} is finished; its {column} is no longer stored",
-            )
+            self._finished_warning(f"its {column}")
 
     def _queue_control(self, kind: str, payload: Any) -> None:
         if self._active:
             self._queue.append((kind, self._handle, payload))
+        else:
+            self._finished_warning(f"its {payload}" if kind == "json" else kind)
+
+    def _finished_warning(self, what: str) -> None:
+        warn_once(
+            f"finished-{what}:{self.id}",
+            f"run {self.shown_name} is finished; {what} is no longer stored",
+        )
 
     def _queue_event(
         self, kind: str, title: str, *, level: str | None = None, key: str | None = None,
@@ -414,6 +419,8 @@ class Run(RunSurface):
             process_runs.writer.wake.set()
             if kind == "alert":
                 self._tell_webhook(payload)
+        else:
+            self._finished_warning(f"its {kind}")
 
     def _tell_webhook(self, payload: tuple[Any, ...]) -> None:
         """A script's alert goes to the webhook too (the health detectors' one, else
