@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tracker
 from tracker.natural import natural_key
 from tui.metrics import order_keys
 
@@ -30,3 +33,23 @@ def test_natural_order_sorts_any_names_without_error_and_keeps_them(names: list[
     assert sorted(ordered) == sorted(names)
     keys = [natural_key(n) for n in ordered]
     assert keys == sorted(keys)
+
+
+def test_one_run_of_many_metrics_does_not_choose_the_table_s_columns(tmp_path: Path) -> None:
+    """Ten runs log loss and eval/loss, the newest 300 layer metrics besides: its
+    layer0/grad_norm took eval/loss's column, and at 80 columns the step went for it."""
+    from tracker.db.sqlite.store import SqliteStore
+    from tui.columns import default_columns, shared_main_metrics
+
+    db = tmp_path / "mixed.db"
+    for index in range(10):
+        with tracker.init(name=f"r{index}", db=db, quiet=True, system_metrics=False) as run:
+            run.log({"loss": 1.0, "eval/loss": 2.0, "acc": 0.5}, step=0)
+    with tracker.init(name="wide", db=db, quiet=True, system_metrics=False) as run:
+        run.log({"loss": 1.0, **{f"layer{i}/grad_norm": 0.1 for i in range(300)}}, step=0)
+    store = SqliteStore.for_reading(db)
+    runs = store.read_changes(0).runs
+    store.close()
+    runs.sort(key=lambda r: -r.created_at)  # newest first, as the table is
+    assert shared_main_metrics(runs) == ["loss", "eval/loss", "acc"]
+    assert "step" in default_columns(runs, [], 80)

@@ -23,7 +23,7 @@ from tracker.ranking import best_stat, best_value, metric_direction
 from .formatting import format_duration, format_number
 from .health import COUNT_GLYPH, LEVEL_STYLES, glyph_of, health_summary
 from .messages import RunExtras
-from .metrics import main_metrics, order_keys
+from .metrics import MAIN_METRICS, main_metrics, order_keys
 from .sanitize import safe_text
 from .view.sparkline import sparkline
 
@@ -446,6 +446,28 @@ def _cells(means: Sequence[float | None], cells: int) -> list[float]:
     return out
 
 
+def shared_main_metrics(runs: Sequence[RunRecord], limit: int = 3) -> list[str]:
+    """The metrics the table shows first: of each run's main metrics, the losses and gradient
+    norm (:data:`MAIN_METRICS`), then those most runs have, the more main, the first met (one
+    run of 300 metrics put its layer0/grad_norm where the eval/loss 9 of 11 runs log had been)."""
+    runs_with: dict[str, int] = {}
+    place: dict[str, tuple[int, int]] = {}  # key -> (best position in a run, first met)
+    for run in runs:
+        for position, key in enumerate(main_metrics(run, limit)):
+            runs_with[key] = runs_with.get(key, 0) + 1
+            seen = place.get(key)
+            place[key] = (
+                (position, len(place)) if seen is None else (min(seen[0], position), seen[1])
+            )
+
+    def rank(key: str) -> tuple[int, ...]:
+        if key in MAIN_METRICS:  # the losses and gradient norm, in their order, first
+            return (0, MAIN_METRICS.index(key))
+        return (1, -runs_with[key], *place[key])
+
+    return sorted(runs_with, key=rank)[:limit]
+
+
 def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: int) -> list[str]:
     """The main metrics (last value; best and trend of the first), then differing config keys."""
     ids = ["marks", "status", "name"]
@@ -457,12 +479,7 @@ def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: 
     ids += ["step", "age"]
     if width >= 120:
         ids.append("rate")
-    metrics: list[str] = []
-    for run in runs:
-        for key in main_metrics(run, 3):
-            if key not in metrics:
-                metrics.append(key)
-    metrics = metrics[: 3 if width >= 90 else 2]
+    metrics = shared_main_metrics(runs)[: 3 if width >= 90 else 2]
     for index, key in enumerate(metrics):
         ids.append(f"last:{key}")
         if index == 0 and width >= 100:
@@ -478,7 +495,8 @@ def default_columns(runs: Sequence[RunRecord], differing: Sequence[str], width: 
 
 # Which columns go first when the table is too narrow for all it was asked to show: the higher
 # the rank, the sooner (the rightmost first among equals). Marks, status and name always stay.
-_DROP_RANK = {"marks": 0, "status": 0, "name": 0, "step": 2, "health": 3, "age": 4}
+# The step ranks with the metrics: among equals the rightmost goes first, so it stays.
+_DROP_RANK = {"marks": 0, "status": 0, "name": 0, "step": 1, "health": 3, "age": 4}
 _DROP_RANK_BY_KIND = {"last": 1, "best": 5, "trend": 8, "smooth": 9, "cfg": 9}
 _DROP_RANK_FIXED = {"project": 6, "rate": 7}
 
