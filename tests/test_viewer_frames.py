@@ -37,6 +37,7 @@ from tui.live_screen import LiveScreen
 from tui.series import SeriesBuffer
 from tui.timings import FAST
 from tui.widgets.fast_table import text_cells
+from tui.widgets.footer import KeyFooter
 from tui.widgets.plot import PlotLine, PlotOptions, live_range, render_plot, sticky_range
 from tui.widgets.runs_table import RunsTable
 
@@ -287,7 +288,8 @@ async def test_the_footer_is_composed_again_only_when_its_keys_change(tmp_path: 
         await wait_until(pilot, lambda: app.screen is runs_screen)
         await pilot.pause()
         assert keys() == before and all(k.is_attached for k in before)
-        assert not any(k.has_class("-compact") for k in before if k.key != "ctrl+p")
+        footer = runs_screen.query_one(KeyFooter)
+        assert all(k.has_class("-compact") == footer.compact for k in before if k.key != "ctrl+p")
 
         await pilot.press("slash")  # the filter field: the footer shows its keys
         await wait_until(pilot, lambda: not any(k.key == "question_mark" for k in keys()))
@@ -318,15 +320,19 @@ async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
 
 
 async def test_a_narrow_footer_is_compact_and_leaves_out_the_palette_key(tmp_path: Path) -> None:
-    """At 80 columns the runs table's footer ended at 'b best': export, columns, quit and the
-    help were cut for spacing and '^p palette' (ctrl+p still opens it)."""
+    """At 80 columns the runs table's footer ended at 'b best' (export, columns, quit and the
+    help cut for spacing and '^p palette'), at 120 its last key was cut mid-word: where the
+    keys do not fit they are compact and the palette key goes (ctrl+p still opens it)."""
     from .tui_helpers import screen_lines
 
     async with _demo_app(tmp_path) as (app, pilot):
-        wide = screen_lines(app)[-1]
-        assert "^p palette" in wide and " e export " in wide
+        await pilot.resize_terminal(170, 36)
+        await wait_until(pilot, lambda: "^p palette" in screen_lines(app)[-1], what="^p palette")
+        assert " e export " in screen_lines(app)[-1]
+        await pilot.resize_terminal(120, 36)
+        await wait_until(pilot, lambda: "m smooth" in screen_lines(app)[-1], what="every key")
+        assert "palette" not in screen_lines(app)[-1]
         await pilot.resize_terminal(80, 24)
         await wait_until(pilot, lambda: "o columns" in screen_lines(app)[-1], what="o columns")
-        assert "palette" not in screen_lines(app)[-1]
-        await pilot.resize_terminal(120, 36)
+        await pilot.resize_terminal(170, 36)
         await wait_until(pilot, lambda: "^p palette" in screen_lines(app)[-1], what="^p palette")

@@ -24,13 +24,14 @@ from __future__ import annotations
 import string
 from typing import Any
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.keys import _character_to_key
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-COMPACT_BELOW = 120  # columns: narrower, the keys are compact and ^p palette makes room
+WIDE_PALETTE = 13  # cells of the wide footer's '▏^p palette' and the gap before it
 TYPED = {_character_to_key(c): c for c in string.printable if c.isprintable()}  # key -> char
 
 
@@ -40,11 +41,17 @@ class KeyFooter(Footer):
         self._shown: tuple[object, ...] | None = None  # what the keys on show were made from
 
     def on_resize(self) -> None:
-        # Compact (one space between keys, not two and padding) where a wide footer would be
-        # cut: at 80 columns the runs table's lost export, columns, quit and help; and no
-        # '^p palette' there (ctrl+p still opens it). The keys change in place: composed
-        # again, the footer was blank for a moment (a resize test saw it so under load).
-        narrow = self.size.width < COMPACT_BELOW
+        # The keys change in place: composed again, the footer was blank for a moment (a
+        # resize test saw it so under load).
+        keys = [key for key in self.query(FooterKey) if not key.has_class("-command-palette")]
+        self._fit(keys, self.size.width)
+
+    def _fit(self, keys: list[FooterKey], width: int) -> None:
+        """Compact (one space between keys, not two and padding) where the wide footer would
+        be cut: at 80 columns the runs table's lost export, columns, quit and help, at 120
+        its last key was cut mid-word; and then no '^p palette' (ctrl+p still opens it)."""
+        wide = WIDE_PALETTE + sum(cell_len(f"{k.key_display}{k.description}") + 3 for k in keys)
+        narrow = wide > width
         if narrow == self.compact:
             return
         self.compact = narrow
@@ -87,9 +94,16 @@ class KeyFooter(Footer):
         )
 
     def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and self._typed(widget.key):
-                continue
+        made = [
+            widget
+            for widget in super().compose()
+            if not (isinstance(widget, FooterKey) and self._typed(widget.key))
+        ]
+        keys = [w for w in made if isinstance(w, FooterKey) and not w.has_class("-command-palette")]
+        wide = WIDE_PALETTE + sum(cell_len(f"{k.key_display}{k.description}") + 3 for k in keys)
+        self.set_reactive(Footer.compact, wide > (self.size.width or self.app.size.width))
+        self.set_class(self.compact, "-compact")
+        for widget in made:
             # (the palette's key is not bound to the footer's setting: it stays compact)
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
@@ -104,8 +118,9 @@ class KeyFooter(Footer):
         shown = self._keys_signature() if self._bindings_ready else None
         if shown is not None and shown == self._shown:
             return
-        self._shown = shown
         await super().recompose()
+        # After composing: composing chooses compact or not, which the signature holds.
+        self._shown = self._keys_signature() if shown is not None else None
         watchers = getattr(self, "__watchers", None)  # where Textual keeps a node's watchers
         if isinstance(watchers, dict):
             for entries in watchers.values():
