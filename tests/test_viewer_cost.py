@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -368,6 +369,21 @@ async def test_a_run_of_300_metrics_keeps_its_top_plots_drawn(tmp_path: Path) ->
                 assert not any(plot.loading for plot in screen.plots.values())
 
 
+@asynccontextmanager
+async def _run_view(db: Path, plots: int) -> AsyncIterator[tuple[TrackTuiApp, Any, Any]]:
+    """The app on ``db``'s one run, its view open with its ``plots`` plots mounted."""
+    from tui.screens.run_detail import RunDetailScreen
+
+    app = TrackTuiApp(db, timings=PACED)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="the run")
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen)
+        await wait_until(pilot, lambda: len(screen.plots) == plots, what=f"{plots} plots")
+        yield app, pilot, screen
+
+
 async def test_a_run_of_300_metrics_shows_its_top_plots_before_the_rest_are_mounted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,13 +405,7 @@ async def test_a_run_of_300_metrics_shows_its_top_plots_before_the_rest_are_moun
         seen.append((len(self.plots), top.renders if top is not None else 0))
 
     monkeypatch.setattr(RunDetailScreen, "on_plot_column_mounted", record)
-    app = TrackTuiApp(db, timings=PACED)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="the run")
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, RunDetailScreen)
-        await wait_until(pilot, lambda: len(screen.plots) == 300, what="300 plots")
+    async with _run_view(db, 300) as (_, pilot, screen):
         top = screen.plots["m0/000"]
         await wait_until(pilot, lambda: "┤" in top.plain, what="the top plot")
     assert seen[0][0] == FIRST_PLOTS, seen
@@ -428,19 +438,12 @@ def test_histories_are_loaded_a_few_a_poll_in_the_order_asked_for(tmp_path: Path
 async def test_closing_a_pane_gives_the_keys_back_to_the_plots(tmp_path: Path) -> None:
     """After 4 4 (the console pane shown, then hidden) the keys went to the hidden pane:
     pgdn, end and the arrows no longer scrolled the plots (found by an outside tester)."""
-    from tui.screens.run_detail import RunDetailScreen
 
     db = tmp_path / "many.db"
     with tracker.init(project="p", name="many", db=db, quiet=True, system_metrics=False) as run:
         for step in range(5):
             run.log({f"m/{i:02d}": i / (step + 1) for i in range(30)}, step=step)
-    app = TrackTuiApp(db, timings=PACED)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: len(app.model.runs) == 1, what="the run")
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, RunDetailScreen)
-        await wait_until(pilot, lambda: len(screen.plots) == 30, what="30 plots")
+    async with _run_view(db, 30) as (_, pilot, screen):
         column = screen.query_one("#detail-plots")
         await pilot.press("4", "4", "pagedown")
         await wait_until(pilot, lambda: column.scroll_y > 0, what="the plots scrolled")
