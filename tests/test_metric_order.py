@@ -39,7 +39,7 @@ def test_one_run_of_many_metrics_does_not_choose_the_table_s_columns(tmp_path: P
     """Ten runs log loss and eval/loss, the newest 300 layer metrics besides: its
     layer0/grad_norm took eval/loss's column, and at 80 columns the step went for it."""
     from tracker.db.sqlite.store import SqliteStore
-    from tui.columns import default_columns, shared_main_metrics
+    from tui.column_choice import default_columns, shared_main_metrics
 
     db = tmp_path / "mixed.db"
     for index in range(10):

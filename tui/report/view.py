@@ -118,7 +118,8 @@ def runs_table(
     chooses them at a wide terminal; the start time replaces the age (a report is read later)."""
     from tracker.compare import differing_keys
 
-    from ..columns import TableContext, column_for, default_columns
+    from ..column_choice import default_columns
+    from ..columns import TableContext, column_for
 
     runs = list(report.runs)
     ids = [

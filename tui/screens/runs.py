@@ -27,14 +27,8 @@ from tracker.models import RunRecord
 from tracker.ranking import Best, best_run, metric_direction
 from tracker.system.keys import describe
 
-from ..columns import (
-    WIDE_PANE,
-    Column,
-    TableContext,
-    available_columns,
-    column_for,
-    default_columns,
-)
+from ..column_choice import WIDE_PANE, available_columns, default_columns
+from ..columns import Column, TableContext, column_for
 from ..formatting import format_number
 from ..live_screen import LiveScreen
 from ..messages import Changed, FollowSeries

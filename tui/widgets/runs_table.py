@@ -24,7 +24,8 @@ from textual.message import Message
 
 from tracker.models import RunRecord
 
-from ..columns import STATUS_MARKS, Column, TableContext, column_for, fit_columns
+from ..column_choice import fit_columns
+from ..columns import STATUS_MARKS, Column, TableContext, column_for
 from ..export import data_cell
 from ..formatting import cut_cells
 from .fast_table import FastDataTable, same_text
