@@ -162,7 +162,8 @@ def test_ls_prints_no_raw_control(
     assert main(["ls", "--db", str(evil_db), "--format", fmt]) == 0
     out, err = capsys.readouterr()
     assert_clean(out + err, f"ls --format {fmt}")
-    assert "x1b]0;pwned" in out and "u202e" in out and "é 日本" in out  # visible, not dropped
+    shown = "x1b\\]0;pwned" if fmt == "md" else "x1b]0;pwned"  # Markdown escapes its ']'
+    assert shown in out and "u202e" in out and "é 日本" in out  # visible, not dropped
 
 
 def test_ls_json_escapes_controls_and_round_trips(
@@ -278,3 +279,16 @@ async def test_no_view_of_the_tui_shows_a_raw_control(evil_db: Path, tmp_path: P
         assert_clean(target.read_text(encoding="utf-8"), "the exported file")
         assert_clean(app.clipboard, "the clipboard")
         await check_screen(pilot, app, "the export toast")
+
+
+def test_a_markdown_export_shows_names_as_they_are() -> None:
+    """A name with backticks and ``*em*`` came out as code and italics in the Markdown table."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    name = "a*b* `c` x_y [l](u) <s> | \\ ~~d~~ #1"
+    rendered = MarkdownIt("commonmark").enable("table").render(render("md", ["name"], [[name]]))
+    assert "<em>" not in rendered and "<code>" not in rendered and "<a " not in rendered
+    cell = rendered.split("<td>", 1)[1].split("</td>", 1)[0]
+    assert html.unescape(cell) == name

@@ -41,8 +41,12 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return out.getvalue()
 
 
+_MD_SPECIAL = set("\\`*_[]<>#|~")  # read as Markdown syntax in a table cell (``*em*``, code)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A cell's text as itself in Markdown: every character the syntax reads escaped."""
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in text.replace("\n", " "))
 
 
 def to_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
