@@ -308,7 +308,7 @@ async def test_a_dialog_s_footer_shows_its_own_keys(tmp_path: Path) -> None:
             ("question_mark", "esc close"),
             ("o", "space show/hide"),
             ("b", "m min/max"),
-            ("e", "f1 CSV"),
+            ("e", "⏎ write"),  # and f1 CSV, f2 Markdown, f3 LaTeX
             ("X", "⏎ pick"),  # a list that picks on enter: the footer says so
         ):
             await pilot.press(key)

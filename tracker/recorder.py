@@ -329,10 +329,8 @@ class Run(RunSurface):
     def _backwards(self, step: int) -> None:
         warn_once(
             f"backwards:{self.id}",
-            f"run {self.shown_name}: log(step={step}) is below the current step {self._step}; "
-            "steps "
-            "only go forward, so values logged at an earlier step are dropped (as wandb does; "
-            "log the step as a metric with define_metric() to plot against your own counter)",
+            f"run {self.shown_name}: log(step={step}) is below the current step {self._step}: "
+            "dropped, as wandb does (your own counter: log it and define_metric() it)",
         )
 
     def _validated(self, data: Any) -> tuple[dict[str, float], dict[str, Media] | None]:

@@ -54,7 +54,7 @@ class ExportScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(id="export-title")
-            yield TextField(value="runs.csv", id="export-path")
+            yield TextField(value="runs.csv", id="export-path", submit="write")
             enter = "enter downloads and copies" if self.app.is_web else "enter writes and copies"
             yield Static(
                 Text(f"F1 CSV · F2 Markdown · F3 LaTeX · {enter} · escape cancels", style="dim")

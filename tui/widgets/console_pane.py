@@ -86,6 +86,7 @@ class ConsolePane(Vertical):
             placeholder="search the console (enter: find, escape: close)",
             id="console-search",
             classes="hidden",
+            submit="find",
         )
 
     def show_run(self, run_id: str) -> None:

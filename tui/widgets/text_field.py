@@ -10,11 +10,20 @@ their key arrives.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import events
+from textual.binding import Binding
 from textual.widgets import Input
 
 
 class TextField(Input):
+    def __init__(self, *args: Any, submit: str | None = None, **kwargs: Any) -> None:
+        """``submit``: what enter does, for the footer (Input's own enter is not shown)."""
+        super().__init__(*args, **kwargs)
+        if submit is not None:  # a list of its own: a copied BindingsMap shares its lists
+            self._bindings.key_to_bindings["enter"] = [Binding("enter", "submit", submit)]
+
     async def _on_key(self, event: events.Key) -> None:
         bindings = self._bindings.key_to_bindings.get(event.key)
         if bindings:
