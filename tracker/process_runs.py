@@ -8,7 +8,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from .errors import warn_once
-from .sanitize import short_name
 from .writer import Writer, _orphans
 
 if TYPE_CHECKING:
@@ -72,7 +71,7 @@ def finish_all(status: str, exit_code: int | None, error: str | None) -> None:
         try:
             run._end(status, exit_code, error)
         except Exception as exc:  # never let the exit path raise
-            warn_once(f"finish:{run.id}", f"could not finish run {short_name(run.name)}: {exc!r}")
+            warn_once(f"finish:{run.id}", f"could not finish run {run.shown_name}: {exc!r}")
 
 
 def flush_all() -> None:

@@ -135,10 +135,7 @@ class RunDetailScreen(LiveScreen):
         ):
             # The keys went to the hidden pane: pgdn, end and the arrows no longer scrolled.
             plots = self.query_one("#detail-plots", PlotColumn)
-            if plots.display and not plots.has_class("hidden"):
-                self.set_focus(plots)
-            else:
-                self.set_focus(None)
+            self.set_focus(None if plots.has_class("hidden") else plots)
         run = self.run
         if showing and run is not None:
             if isinstance(widget, MediaPane):
@@ -228,9 +225,11 @@ class RunDetailScreen(LiveScreen):
 
     def _sync_plots(self, run: RunRecord) -> None:
         keys = ordered_metric_keys(run)
-        units = [info.unit if (info := describe(key)) else "" for key in keys]
-        if self.query_one("#detail-plots", PlotColumn).show_keys(keys, units):
-            self.app.post_message(FollowSeries(run.metrics[k].series_id for k in keys))
+        column = self.query_one("#detail-plots", PlotColumn)
+        if keys == column.keys:
+            return  # a live frame: the same metrics
+        column.show_keys(keys, [info.unit if (info := describe(k)) else "" for k in keys])
+        self.app.post_message(FollowSeries(run.metrics[k].series_id for k in keys))
 
     def on_plot_column_mounted(self, event: PlotColumn.Mounted) -> None:
         event.stop()

@@ -43,15 +43,7 @@ class KeyFooter(Footer):
     def on_resize(self) -> None:
         # The keys change in place: composed again, the footer was blank for a moment (a
         # resize test saw it so under load).
-        keys = [key for key in self.query(FooterKey) if not key.has_class("-command-palette")]
-        self._fit(keys, self.size.width)
-
-    def _fit(self, keys: list[FooterKey], width: int) -> None:
-        """Compact (one space between keys, not two and padding) where the wide footer would
-        be cut: at 80 columns the runs table's lost export, columns, quit and help, at 120
-        its last key was cut mid-word; and then no '^p palette' (ctrl+p still opens it)."""
-        wide = WIDE_PALETTE + sum(cell_len(f"{k.key_display}{k.description}") + 3 for k in keys)
-        narrow = wide > width
+        narrow = _cut_when_wide(list(self.query(FooterKey)), self.size.width)
         if narrow == self.compact:
             return
         self.compact = narrow
@@ -99,9 +91,9 @@ class KeyFooter(Footer):
             for widget in super().compose()
             if not (isinstance(widget, FooterKey) and self._typed(widget.key))
         ]
-        keys = [w for w in made if isinstance(w, FooterKey) and not w.has_class("-command-palette")]
-        wide = WIDE_PALETTE + sum(cell_len(f"{k.key_display}{k.description}") + 3 for k in keys)
-        self.set_reactive(Footer.compact, wide > (self.size.width or self.app.size.width))
+        keys = [widget for widget in made if isinstance(widget, FooterKey)]
+        width = self.size.width or self.app.size.width
+        self.set_reactive(Footer.compact, _cut_when_wide(keys, width))
         self.set_class(self.compact, "-compact")
         for widget in made:
             # (the palette's key is not bound to the footer's setting: it stays compact)
@@ -129,3 +121,13 @@ class KeyFooter(Footer):
                     for node, callback in entries
                     if not isinstance(node, Widget) or node.is_attached
                 ]
+
+
+def _cut_when_wide(keys: list[FooterKey], width: int) -> bool:
+    """Whether ``keys`` shown wide would be cut at ``width``: then they are compact (one space
+    between keys, not two and padding) and '^p palette' makes room (ctrl+p still opens it).
+    At 80 columns the runs table lost export, columns, quit and help; at 120 its last key was
+    cut mid-word."""
+    shown = [key for key in keys if not key.has_class("-command-palette")]
+    wide = WIDE_PALETTE + sum(cell_len(f"{k.key_display}{k.description}") + 3 for k in shown)
+    return wide > width

@@ -37,10 +37,8 @@ class PlotColumn(VerticalScroll):
         self._pending: deque[tuple[str | None, Widget]] = deque()  # (metric or None, widget)
         self._generation = 0  # a newer set of keys drops the chunks of an older one
 
-    def show_keys(self, keys: Sequence[str], units: Sequence[str]) -> bool:
-        """Plots for ``keys`` (``units``: each one's unit); False if it already shows them."""
-        if list(keys) == self.keys:
-            return False
+    def show_keys(self, keys: Sequence[str], units: Sequence[str]) -> None:
+        """Plots for ``keys`` (``units``: each one's unit), in place of those shown."""
         self.keys = list(keys)
         self._generation += 1
         self.remove_children()
@@ -55,12 +53,6 @@ class PlotColumn(VerticalScroll):
             pending.append((key, MetricPlot(key, unit)))
         self._pending = pending
         self._mount_next(self._generation, FIRST_PLOTS)
-        return True
-
-    @property
-    def mounting(self) -> bool:
-        """Plots are still to be mounted."""
-        return bool(self._pending)
 
     def _mount_next(self, generation: int, plots: int) -> None:
         if generation != self._generation or not self._pending:
