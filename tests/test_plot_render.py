@@ -258,6 +258,25 @@ def test_any_finite_values_are_drawn_with_short_labels(
     rows = draw_chart(spec, 60, height).plain.splitlines()
     assert any(BRAILLE.search(row) for row in rows), rows
     assert _gutter(rows) <= 11, rows  # -1.698e+308
+    # No value labels two rows: a flat series of 5e-324 said `5e-324` on five of them.
+    labels = [row.split("┤")[0].strip() for row in rows if "┤" in row]
+    assert len(labels) == len(set(labels)), rows
+
+
+def test_a_flat_subnormal_series_is_labelled_once_on_its_row() -> None:
+    spec = ChartSpec(title="t", lines=[ChartLine("red", [[(0.0, 5e-324), (1.0, 5e-324)]])])
+    rows = draw_chart(spec, 60, 12).plain.splitlines()
+    labelled = [row for row in rows if "┤" in row]
+    assert len(labelled) == 1 and labelled[0].startswith("5e-324┤"), rows
+    assert BRAILLE.search(labelled[0]), rows  # on the line's own row
+
+
+def test_a_single_step_is_the_only_x_tick() -> None:
+    """One point at step 10,000 was ticked 9,999, 10,000 and 10,001: steps never logged."""
+    spec = ChartSpec(title="t", lines=[ChartLine("red", [[(10_000.0, 4.461)]])])
+    rows = draw_chart(spec, 60, 12).plain.splitlines()
+    assert rows[-1].split() == ["10,000"], rows
+    assert rows[-2].count("┬") == 1, rows
 
 
 def test_a_diverged_run_is_drawn_on_both_axes() -> None:

@@ -377,11 +377,12 @@ def test_sync_is_idempotent_incremental_and_resumable(pg_url: str, tmp_path: Pat
 def test_sync_killed_midway_carries_on(pg_url: str, tmp_path: Path) -> None:
     local = tmp_path / "big.db"
     run = tracker.init(project="offline", name="big", db=str(local), quiet=True)
-    for i in range(400_000):
+    total, page = 60_000, 5_000  # twelve transactions: killed after the first (10 ms polls)
+    for i in range(total):
         run.log({"loss": float(i)}, step=i)
     run.finish()
     child = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "sync", str(local), pg_url],
+        [sys.executable, "-m", "tui.cli", "sync", str(local), pg_url, "--page-points", str(page)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
@@ -391,18 +392,19 @@ def test_sync_killed_midway_carries_on(pg_url: str, tmp_path: Path) -> None:
         sid = store.series_id(run.id, "loss")
         return store.read_series(sid, 1)[0] if sid is not None else 0
 
-    wait_for(lambda: copied() >= 50_000, timeout=60, what="a first page on the server")
+    wait_for(lambda: copied() >= page, timeout=60, what="a first page on the server")
     child.send_signal(signal.SIGKILL)
     child.wait()
     partial = copied()
-    assert partial < 400_000, "the sync finished before it was killed: make the run longer"
+    assert partial < total, "the sync finished before it was killed: make the run longer"
+    assert partial % page == 0, "a page is copied whole or not at all"
     assert store.read_runs() == []  # a run half copied is not shown (as if it were complete)
     done = _sync(str(local), pg_url)
     assert done.returncode == 0, done.stderr
-    assert f"copied {400_000 - partial:,} points" in done.stdout, (partial, done.stdout)
+    assert f"copied {total - partial:,} points" in done.stdout, (partial, done.stdout)
     (record,) = store.read_runs()
     points = store.history(record.metrics["loss"].series_id)
-    assert [p.value for p in points] == [float(i) for i in range(400_000)]
+    assert [p.value for p in points] == [float(i) for i in range(total)]
     store.close()
 
 

@@ -292,3 +292,11 @@ def test_a_markdown_export_shows_names_as_they_are() -> None:
     assert "<em>" not in rendered and "<code>" not in rendered and "<a " not in rendered
     cell = rendered.split("<td>", 1)[1].split("</td>", 1)[0]
     assert html.unescape(cell) == name
+
+
+def test_a_latex_export_holds_only_what_pdflatex_sets() -> None:
+    """The table flags a series with NaN/inf with ``⚠``: pdflatex stops at it."""
+    tex = render("tex", ["loss", "a_b"], [["0.52 ⚠", "50% & $x^2$ #1 {y} ~"]])
+    assert "⚠" not in tex and "0.52 (!)" in tex
+    body = tex.splitlines()[4]
+    assert body == r"0.52 (!) & 50\% \& \$x\textasciicircum{}2\$ \#1 \{y\} \textasciitilde{} \\"

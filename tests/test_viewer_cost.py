@@ -410,7 +410,8 @@ async def test_a_run_of_300_metrics_shows_its_top_plots_before_the_rest_are_moun
         await wait_until(pilot, lambda: "┤" in top.plain, what="the top plot")
     assert seen[0][0] == FIRST_PLOTS, seen
     assert any(count < 300 and drawn for count, drawn in seen), seen  # drawn before the last
-    assert [count for count, _ in seen] == sorted({count for count, _ in seen}), seen
+    # (a chunk can be mounted before the message of the one before it is handled: counts repeat)
+    assert [count for count, _ in seen] == sorted(count for count, _ in seen), seen
 
 
 def test_histories_are_loaded_a_few_a_poll_in_the_order_asked_for(tmp_path: Path) -> None:

@@ -269,6 +269,32 @@ def test_summary_reads_each_metrics_latest_value(db_path: Path) -> None:
     assert _record(db_path).summary == {"best_acc": 0.9}, "the stored summary is the script's"
 
 
+def test_a_defined_summary_reads_as_wandbs_operations(db_path: Path) -> None:
+    """wandb 0.31: ``define_metric("loss", summary="min")`` makes ``summary["loss"]`` read
+    ``{"min": 1}`` (scripts then read ``summary["loss"]["min"]``, a TypeError on a float);
+    ``"none"`` leaves the key out; iteration lists the logged keys."""
+    run = tracker.init(db=db_path, quiet=True)
+    run.define_metric("loss", summary="min")
+    run.define_metric("val/*", summary="max,last")
+    run.define_metric("lr", summary="mean")
+    run.define_metric("hidden", summary="none")
+    run.define_metric("copied", summary="copy")
+    for i, (loss, acc) in enumerate([(3, 0.1), (1, 0.5), (float("nan"), 0.3), (2, 0.2)]):
+        run.log({"loss": loss, "val/acc": acc, "lr": float(i), "hidden": i, "copied": i})
+    assert run.summary["loss"] == {"min": 1}, "NaN is left out of min, ints stay ints"
+    assert run.summary["val/acc"] == {"max": 0.5, "last": 0.2}
+    assert run.summary["lr"] == {"mean": 1.5} and run.summary["copied"] == 3
+    assert "hidden" not in run.summary and run.summary.get("hidden") is None
+    with pytest.raises(KeyError):
+        run.summary["hidden"]
+    run.summary["best"] = 0.9
+    assert list(run.summary) == ["loss", "val/acc", "lr", "copied", "best"]
+    assert len(run.summary) == 5 and dict(run.summary)["best"] == 0.9
+    assert dict(tracker.summary.items())["loss"] == {"min": 1}
+    run.finish()
+    assert _record(db_path).summary == {"best": 0.9}, "the stored summary is the script's"
+
+
 def test_sequences_become_histograms_as_in_wandb(db_path: Path) -> None:
     import numpy as np
 

@@ -350,12 +350,13 @@ def _series_rows(
 
 
 def _snapshot_json(source: dict[str, Any]) -> str:
+    # The entries held: a summary's iteration adds the latest values, which are not its own.
     for _ in range(5):
         try:
-            return dumps(dict(source))
+            return dumps(dict(dict.items(source)))
         except RuntimeError:  # mutated by the training thread while we read it
             time.sleep(0)
-    return dumps(dict(source))
+    return dumps(dict(dict.items(source)))
 
 
 def _committer(handle: RunHandle, states: dict[str, SeriesState], now: float) -> Callable[[], None]:

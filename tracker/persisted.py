@@ -4,13 +4,14 @@ persist themselves (a change queues a write of the whole dict: the writer stores
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .jsonable import check_entry, config_items
 
 if TYPE_CHECKING:
     from .recorder import Run
+    from .summary_stats import SummaryStats
 
 _ADJECTIVES = (
     "amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly",
@@ -151,21 +152,41 @@ class PersistedDict(dict[str, Any]):
 
 class SummaryDict(PersistedDict):
     """``run.summary``: what the script set, and (as in wandb) every metric's latest logged
-    value for the keys it did not set. Only what the script set is stored as the run's summary;
-    the latest values are in the metrics (``ls --json``'s ``metrics[key].last``)."""
+    value for the keys it did not set, or the operations its ``define_metric(summary=...)``
+    names (:mod:`tracker.summary_stats`). Reading, iterating and ``len()`` see both, as in
+    wandb; only what the script set is stored as the run's summary (:meth:`script_set`), the
+    latest values are in the metrics (``ls --json``'s ``metrics[key].last``)."""
 
     def __init__(
-        self, run: Run | None, initial: Mapping[str, Any], latest: dict[str, float]
+        self,
+        run: Run | None,
+        initial: Mapping[str, Any],
+        latest: dict[str, float],
+        stats: SummaryStats | None = None,
     ) -> None:
         super().__init__(run, "summary", initial)
         self._latest = latest
+        self._stats = stats
+
+    def script_set(self) -> dict[str, Any]:
+        """What the script set: the run's stored summary."""
+        return dict(dict.items(self))  # (dict.copy would iterate through __iter__)
+
+    def _logged_keys(self) -> list[str]:
+        stats = self._stats
+        return [
+            key
+            for key in self._latest
+            if not dict.__contains__(self, key) and (stats is None or not stats.hidden(key))
+        ]
 
     def __getitem__(self, key: str) -> Any:
         try:
             return super().__getitem__(key)
         except KeyError:
             if key in self._latest:
-                return self._latest[key]
+                latest = self._latest[key]
+                return latest if self._stats is None else self._stats.read(key, latest)
             raise
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -175,8 +196,30 @@ class SummaryDict(PersistedDict):
             return default
 
     def __contains__(self, key: object) -> bool:
-        return super().__contains__(key) or key in self._latest
+        if dict.__contains__(self, key):
+            return True
+        if key not in self._latest:
+            return False
+        return self._stats is None or not self._stats.hidden(str(key))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._logged_keys(), *dict.keys(self)])
+
+    def __len__(self) -> int:
+        return len(self._logged_keys()) + dict.__len__(self)
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(self)
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in self]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in self]
 
     def latest(self) -> dict[str, Any]:
         """The whole summary as wandb shows it: latest values, then what the script set."""
-        return {**self._latest, **dict(self)}
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        return repr(self.latest())

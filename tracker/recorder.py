@@ -44,6 +44,7 @@ from .settings import (
 from .starting import attach_run, record_run
 from .status import this_host
 from .stored_json import loads_json
+from .summary_stats import SummaryStats
 from .system.sampler import DEFAULT_INTERVAL_S, SamplerThread
 from .values import (
     INT64_MAX,
@@ -123,7 +124,8 @@ class Run(RunSurface):
             self._handle.health = monitor
         self.config = PersistedDict(self, "config", config_dict)
         self._latest: dict[str, float] = {}  # each metric's latest value, for run.summary
-        self.summary = SummaryDict(self, {}, self._latest)
+        self._summary_stats = SummaryStats(lambda: self._metric_defs)
+        self.summary = SummaryDict(self, {}, self._latest, self._summary_stats)
         self._handle.config = self.config
         self._handle.summary = self.summary
         if disabled:
@@ -242,6 +244,7 @@ class Run(RunSurface):
         dict.update(self.summary, loads_json(stored["summary"], {}))
         self._metric_defs = metric_defs_from_json(loads_json(stored["metric_defs"], []))
         self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
+        self._summary_stats.definitions_changed()
 
     # --- logging -----------------------------------------------------------------------------
 
@@ -305,6 +308,8 @@ class Run(RunSurface):
         queue = self._queue
         if data:
             self._latest.update(data)
+            if self._summary_stats.wanted:
+                self._summary_stats.add(data)
             queue.append((self._handle, step, time.time(), data))
         if media is not None:
             queue.append(("media", self._handle, (step, time.time(), media)))

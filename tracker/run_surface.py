@@ -19,6 +19,7 @@ from .errors import warn_once
 from .metric_defs import MetricDef, make_def, merged
 from .paths import make_private_dirs
 from .sanitize import safe_text, short_name
+from .summary_stats import SummaryStats
 from .values import check_name
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class RunSurface:
     _handle: RunHandle
     _files_root: Path | None
     _metric_defs: list[MetricDef]
+    _summary_stats: SummaryStats
     _step: int
     _watched: Any
 
@@ -193,6 +195,7 @@ class RunSurface:
         definition = make_def(name, step_metric, step_sync, hidden, summary, goal)
         self._metric_defs = merged(self._metric_defs, definition, overwrite)
         self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
+        self._summary_stats.definitions_changed()
         self._queue_control("json", "metric_defs")
         return definition
 

@@ -54,12 +54,14 @@ def sync(
     destination: Store,
     project: str | None = None,
     progress: Callable[[str], None] | None = None,
+    page_points: int = PAGE_POINTS,
 ) -> SyncReport:
-    """Copy what ``destination`` lacks of ``source``'s runs (of ``project``, if given)."""
+    """Copy what ``destination`` lacks of ``source``'s runs (of ``project``, if given), at
+    most ``page_points`` points a transaction."""
     report = SyncReport()
     for run in reversed(source.read_runs(project=project)):  # oldest first
         try:
-            copied = _sync_run(source, destination, run)
+            copied = _sync_run(source, destination, run, page_points)
         except SyncConflict as exc:
             report.conflicts.append(str(exc))
             if progress is not None:
@@ -78,7 +80,9 @@ def sync(
     return report
 
 
-def _sync_run(source: Store, destination: Store, run: RunRecord) -> tuple[int, int, int, int, bool]:
+def _sync_run(
+    source: Store, destination: Store, run: RunRecord, page_points: int
+) -> tuple[int, int, int, int, bool]:
     row = source.run_row(run.id)
     if row is None:  # deleted meanwhile
         return 0, 0, 0, 0, False
@@ -89,7 +93,7 @@ def _sync_run(source: Store, destination: Store, run: RunRecord) -> tuple[int, i
             f"run than the destination's {run.id} ({before['name']}, started {_when(before)} "
             f"on {before['host']}); not merged"
         )
-    points = sum(_sync_series(source, destination, run, key) for key in run.metrics)
+    points = sum(_sync_series(source, destination, run, key, page_points) for key in run.metrics)
     have = destination.row_counts(run.id)
     media = _sync_media(source, destination, run.id, have["media"])
     console = _sync_console(source, destination, run.id, have["console"])
@@ -119,7 +123,9 @@ def _when(row: dict[str, Any]) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _sync_series(source: Store, destination: Store, run: RunRecord, key: str) -> int:
+def _sync_series(
+    source: Store, destination: Store, run: RunRecord, key: str, page_points: int
+) -> int:
     wanted = run.metrics[key].count
     copied = 0
     while True:
@@ -127,7 +133,7 @@ def _sync_series(source: Store, destination: Store, run: RunRecord, key: str) ->
             sid, have, low, high, nonfinite = destination.ensure_series(run.id, [key], version)[key]
             if have >= wanted:
                 return copied
-            page = source.history(run.metrics[key].series_id, have, limit=PAGE_POINTS)
+            page = source.history(run.metrics[key].series_id, have, limit=page_points)
             if not page:
                 return copied
             steps = [p.step for p in page]

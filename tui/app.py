@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from rich.console import RenderableType
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -30,6 +30,7 @@ from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
 from .collector import REFREEZE_S, CollectorPolicy
 from .feed import ReaderFeed
 from .health import legend, new_notable
+from .key_hold import KeySequencer
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
 from .live_screen import LiveScreen
 from .messages import (
@@ -127,6 +128,7 @@ class TrackTuiApp(App[None]):
         self._first_read_done = False
         self.bells = 0  # bells rung for new events, for tests
         self.collector = CollectorPolicy(own_process)
+        self.keys = KeySequencer(self, self._handle_key)
         self._collector_armed = False  # its first freeze is scheduled
 
     @property
@@ -136,6 +138,28 @@ class TrackTuiApp(App[None]):
     @property
     def poll_interval(self) -> float:
         return self.timings.poll_s
+
+    # Keys read in one burst are handled one at a time (tui.key_hold): the next waits until
+    # the one before has been handled, and until a screen it opened or closed has settled.
+    def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:
+        result = super().push_screen(screen, *args, **kwargs)
+        if isinstance(screen, Screen) and not kwargs.get("wait_for_dismiss"):
+            self.keys.screen_changed(screen)
+        return result
+
+    def pop_screen(self) -> Any:
+        result = super().pop_screen()
+        self.keys.screen_changed(self.screen)
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self.keys.read(event)
+            return
+        await super().on_event(event)
+
+    async def _handle_key(self, event: events.Key) -> None:
+        await App.on_event(self, event)
 
     def on_mount(self) -> None:
         self.collector.start()

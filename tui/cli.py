@@ -40,6 +40,16 @@ _MODULE_COMMANDS = {
 }
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracktui",
@@ -101,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("source", help="the database logged into (a SQLite file, usually)")
     sync.add_argument("destination", help="where the runs go (postgresql://... or a file)")
     sync.add_argument("--project", help="only runs of this project")
+    sync.add_argument(
+        "--page-points", type=_positive_int, default=50_000, metavar="N",
+        help="points copied per transaction (default 50,000); fewer hold a busy server's "
+        "locks for less time",
+    )  # fmt: skip
 
     system = sub.add_parser("system", help="live hardware monitor of this machine")
     system.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
@@ -238,7 +253,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         destination = open_store(destination_target, write=True)
         try:
-            report = sync(source, destination, args.project, progress=lambda t: emit(safe_text(t)))
+            report = sync(
+                source, destination, args.project,
+                progress=lambda t: emit(safe_text(t)), page_points=args.page_points,
+            )  # fmt: skip
         finally:
             destination.close()
     finally:

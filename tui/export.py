@@ -61,6 +61,9 @@ def to_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    # The table's flag of a series with NaN/inf: pdflatex stops at a character it has no glyph
+    # for ("Unicode character ⚠ not set up for use with LaTeX").
+    "⚠": "(!)",
 }  # fmt: skip
 
 

@@ -58,7 +58,8 @@ STATE_MESSAGES = {
 
 class RunsScreen(LiveScreen):
     BINDINGS = [
-        Binding("enter", "open_run", "open"),
+        # (not in the footer: the table's own enter, which it replaced, was not either; ? lists it)
+        Binding("enter", "open_run", "open", show=False),
         Binding("3", "open_run('media')", "media", show=False),
         Binding("4", "open_run('console')", "console", show=False),
         Binding("space", "select", "select"),

@@ -134,6 +134,7 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
     left, right = spec.x_range if spec.x_range is not None else (min(xs), max(xs))
     x_by = _scale_for(max(-left, right, left, -right))  # an x-axis metric can reach 1e308
     left, right = left * x_by, right * x_by
+    only_x = left if left == right else None  # one x (one step): one tick, that x
     if left == right:
         left, right = left - 1, right + 1
         if left == right:  # 1e20 - 1 is 1e20
@@ -171,7 +172,7 @@ def draw_chart(spec: ChartSpec, width: int, height: int) -> ChartImage:
         label = labels.get(index)
         gutter_text = label.rjust(gutter) + "┤" if label is not None else " " * gutter + "│"
         rows.append([(gutter_text, None), *cells, ("│", None)])
-    tick_marks, tick_text = _x_ticks(left, right, inner, spec.x_integer, x_by)
+    tick_marks, tick_text = _x_ticks(left, right, inner, spec.x_integer, x_by, only_x)
     border = ["─"] * inner
     for column in tick_marks:
         border[column] = "┬"
@@ -227,6 +228,16 @@ def _y_labels(
         row = round((top - place) * scale) // 4
         if 0 <= row < rows and row not in labels:
             labels[row] = text
+    if not log_y and len(set(labels.values())) < len(labels):
+        # Values apart on screen but alike in text (subnormals: 5e-324 is the only float
+        # near 1e-324): each text once, on the row of the value it says.
+        labels = {}
+        for text in dict.fromkeys(texts):
+            row = round((top - float(text.replace(",", "")) * scaled_by) * scale) // 4
+            if 0 <= row < rows and row not in labels:
+                labels[row] = text
+        if labels:
+            return labels
     if len(labels) < 2 and rows >= 2:
         # Too few rows for two round ticks: the top and bottom rows say where they start.
         edges = (
@@ -238,6 +249,8 @@ def _y_labels(
         low_text, high_text = tick_labels(edges)
         if max(len(low_text), len(high_text)) > 9:  # a narrow window: 4 digits say enough
             low_text, high_text = f"{edges[0]:.4g}", f"{edges[1]:.4g}"
+        if low_text == high_text:
+            return {rows // 2: low_text}
         labels = {0: high_text, rows - 1: low_text}
     return labels
 
@@ -251,11 +264,19 @@ def _log_ticks(bottom: float, top: float, count: int) -> list[float]:
 
 
 def _x_ticks(
-    left: float, right: float, inner: int, integer: bool, scaled_by: float = 1.0
+    left: float,
+    right: float,
+    inner: int,
+    integer: bool,
+    scaled_by: float = 1.0,
+    only: float | None = None,
 ) -> tuple[list[int], str]:
     """Tick columns and the label line under them; labels never overlap or leave the axis
-    (``scaled_by``: what the x values were multiplied by to be drawn)."""
-    if scaled_by != 1.0:
+    (``scaled_by``: what the x values were multiplied by to be drawn; ``only``: the one x
+    there is, the only tick)."""
+    if only is not None:
+        values, texts = [only], [label_value(only / scaled_by)]
+    elif scaled_by != 1.0:
         values = [
             v for v in ticks(left, right, max(2, inner // 14)) if math.isfinite(v / scaled_by)
         ]

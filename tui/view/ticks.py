@@ -149,4 +149,4 @@ def label_value(value: float) -> str:
     """One value on its own (a single-point axis), short."""
     if float(value).is_integer() and abs(value) < 1e5:
         return f"{round(value):,}"
-    return f"{value:.4g}"
+    return min(f"{value:.4g}", repr(float(value)), key=len)  # 5e-324, not 4.941e-324

@@ -61,6 +61,14 @@ class RunsTable(FastDataTable):
             super().__init__()
             self.index = index
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # enter goes on to the screen's binding, which opens the run as the key is read: the
+        # table's own posted RowSelected reached the screen after the keys typed behind enter
+        # (enter, escape in one burst left the run view open). A click still selects a row.
+        if action == "select_cursor":
+            return False
+        return super().check_action(action, parameters)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.specs: list[Column] = []  # the columns shown
