@@ -308,3 +308,30 @@ def test_ls_names_a_missing_database_and_a_filter_given_as_one(
     assert "did you mean --filter 'cfg.lr<0.05'?" in capsys.readouterr().err
     assert main(["ls", "status=finished"]) == 1
     assert "did you mean --filter 'status=finished'?" in capsys.readouterr().err
+
+
+def test_sync_copies_in_pages_of_the_size_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tracker.db import open_store
+
+    source, copy = tmp_path / "node.db", tmp_path / "copy.db"
+    with tracker.init(project="p", db=source, quiet=True, system_metrics=False) as run:
+        for step in range(25):
+            run.log({"loss": float(step)}, step=step)
+    for bad in ("0", "-1", "abc"):
+        with pytest.raises(SystemExit) as refused:
+            main(["sync", str(source), str(copy), "--page-points", bad])
+        assert refused.value.code == 2
+        assert "expected a whole number of 1 or more" in capsys.readouterr().err
+    assert not copy.exists(), "a refused argument writes nothing"
+    assert main(["sync", str(source), str(copy), "--page-points", "4"]) == 0
+    assert "25 points" in capsys.readouterr().out
+    store = open_store(copy)
+    try:
+        (record,) = store.read_runs()
+        assert [p.value for p in store.history(record.metrics["loss"].series_id)] == [
+            float(step) for step in range(25)
+        ]
+    finally:
+        store.close()

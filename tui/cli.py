@@ -40,7 +40,8 @@ _MODULE_COMMANDS = {
 }
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argument that counts something (rows, points): a whole number of 1 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("destination", help="where the runs go (postgresql://... or a file)")
     sync.add_argument("--project", help="only runs of this project")
     sync.add_argument(
-        "--page-points", type=_positive_int, default=50_000, metavar="N",
+        "--page-points", type=positive_int, default=50_000, metavar="N",
         help="points copied per transaction (default 50,000); fewer hold a busy server's "
         "locks for less time",
     )  # fmt: skip

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.sanitize import safe_text
 
-from .cli import _db_path, emit
+from .cli import _db_path, emit, positive_int
 from .export_formats import sink, write_summary
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def add_parser(sub: Any) -> None:
         help="history rows on: step (default), time, timestamp, or a metric (epoch)",
     )  # fmt: skip
     export.add_argument(
-        "--samples", type=_positive, metavar="N",
+        "--samples", type=positive_int, metavar="N",
         help="at most N rows per run, each metric's extremes kept (default: every point)",
     )  # fmt: skip
     export.add_argument(
@@ -80,16 +80,6 @@ def add_parser(sub: Any) -> None:
     export.add_argument(
         "-o", "--output", metavar="FILE", help="file to write (default or '-': stdout)"
     )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of rows, not {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
