@@ -16,11 +16,13 @@ removed) holds the rest for at most :data:`GIVE_UP_S`.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import events
+from textual.keys import _character_to_key
 from textual.screen import Screen
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
 GIVE_UP_S = 0.5  # a key or a screen that never reports back holds the rest no longer
+SETTLE_S = 0.25  # the most the next key waits for the screen's widgets to empty their queues
 
 
 class KeySequencer:
@@ -39,15 +42,17 @@ class KeySequencer:
         self._waiting: deque[events.Key] = deque()
         self._turn = 0  # the key or screen being waited for
         self._busy = False
+        self._settle_until = 0.0
         self.waited = 0  # keys that waited for the one before them, for tests
 
     async def read(self, event: events.Key) -> None:
         """A key the app has read: handled now, or after those before it."""
-        if self._busy or self._waiting:
-            self._waiting.append(event)
-            self.waited += 1
-            return
-        await self._send(event)
+        keys = self.split_alt(event)
+        first = not self._busy and not self._waiting
+        self._waiting.extend(keys)
+        self.waited += len(keys) - first
+        if first:
+            await self._send(self._waiting.popleft())
 
     def screen_changed(self, screen: Screen[object]) -> None:
         """``screen`` is now on top (opened, or uncovered): the next key waits for it."""
@@ -92,8 +97,36 @@ class KeySequencer:
             return
         self._busy = False
         if self._waiting:
+            self._settle_until = time.monotonic() + SETTLE_S
             self._app.call_later(self._next)
 
+    def _settled(self) -> bool:
+        """Whether the screen on top has handled what its widgets were sent: the message a
+        key made (a field's enter: Applied, Submitted) moves focus only once it is handled."""
+        screen = self._app.screen
+        return all(node._message_queue.empty() for node in (screen, *screen.walk_children()))
+
     async def _next(self) -> None:
-        if not self._busy and self._waiting:
-            await self._send(self._waiting.popleft())
+        if self._busy or not self._waiting:
+            return
+        if not self._settled() and time.monotonic() < self._settle_until:
+            self._app.set_timer(0.002, lambda: self._app.call_later(self._next))
+            return
+        await self._send(self._waiting.popleft())
+
+    @staticmethod
+    def split_alt(event: events.Key) -> list[events.Key]:
+        """``escape`` then ``j`` in one burst arrive as the bytes of alt+j (ESC j): the two
+        keys, as other full-screen programs read them (the viewer binds no alt+ key; an
+        alt+ key of something unprintable, alt+backspace in a field, is kept)."""
+        text = event.character
+        if text is not None and text.startswith("\x1b"):
+            text = text[1:]
+        if (
+            event.key.startswith("alt+")
+            and text is not None
+            and len(text) == 1
+            and text.isprintable()
+        ):
+            return [events.Key("escape", "\x1b"), events.Key(_character_to_key(text), text)]
+        return [event]
