@@ -296,7 +296,16 @@ def test_a_markdown_export_shows_names_as_they_are() -> None:
 
 def test_a_latex_export_holds_only_what_pdflatex_sets() -> None:
     """The table flags a series with NaN/inf with ``⚠``: pdflatex stops at it."""
-    tex = render("tex", ["loss", "a_b"], [["0.52 ⚠", "50% & $x^2$ #1 {y} ~"]])
+    tex = render(
+        "tex",
+        ["loss", "a_b", "health", "trend"],
+        [["0.52 ⚠", "50% & $x^2$ #1 {y} ~", "⚠3 ∅↑", "█▃▁"]],
+    )
     assert "⚠" not in tex and "0.52 (!)" in tex
+    assert tex.isascii(), "the health glyphs and the trend's blocks stop pdflatex too"
     body = tex.splitlines()[4]
-    assert body == r"0.52 (!) & 50\% \& \$x\textasciicircum{}2\$ \#1 \{y\} \textasciitilde{} \\"
+    assert (
+        body
+        == r"0.52 (!) & 50\% \& \$x\textasciicircum{}2\$ \#1 \{y\} \textasciitilde{} & (!)3 &  \\"
+    )
+    assert "lr-ü" in render("tex", ["name"], [["lr-ü"]]), "letters are kept"

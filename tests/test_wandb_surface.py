@@ -295,6 +295,32 @@ def test_a_defined_summary_reads_as_wandbs_operations(db_path: Path) -> None:
     assert _record(db_path).summary == {"best": 0.9}, "the stored summary is the script's"
 
 
+def test_a_resumed_runs_summary_covers_what_it_logged_before(db_path: Path) -> None:
+    """A resumed run's summary forgot the earlier process: min and first over the new points
+    only, keys logged before gone (KeyError). Found by an outside tester."""
+
+    def session(values: list[float]) -> dict[str, Any]:
+        run = tracker.init(db=db_path, id="r3", resume="allow", quiet=True, system_metrics=False)
+        run.define_metric("loss", summary="min")
+        run.define_metric("m", summary="mean")
+        run.define_metric("f", summary="first")
+        for v in values:
+            run.log({"loss": v, "m": v, "f": v, **({"p": v} if len(values) > 1 else {})})
+        summary = dict(run.summary.items())
+        run.finish()
+        return summary
+
+    assert session([1.0, float("nan"), 9.0]) == {
+        "loss": {"min": 1.0}, "m": {"mean": 5.0}, "f": {"first": 1.0}, "p": 9.0,
+    }  # fmt: skip
+    assert session([5.0]) == {
+        "loss": {"min": 1.0},
+        "m": {"mean": 5.0},
+        "f": {"first": 1.0},
+        "p": 9.0,
+    }
+
+
 def test_sequences_become_histograms_as_in_wandb(db_path: Path) -> None:
     import numpy as np
 

@@ -154,6 +154,7 @@ class Run(RunSurface):
         )
         if started.resumed is not None:
             self._continue(started.resumed)
+            self._summary_from(started.store)
         self._handle.take_series(started.series)
         self._start_recording(
             started.store,
@@ -245,6 +246,19 @@ class Run(RunSurface):
         self._metric_defs = metric_defs_from_json(loads_json(stored["metric_defs"], []))
         self._handle.metric_defs = [d.as_json() for d in self._metric_defs]
         self._summary_stats.definitions_changed()
+
+    def _summary_from(self, store: Store) -> None:
+        """A resumed run's summary reads what it logged before too (wandb's does): each
+        metric's last value, and the operations its definitions ask for over all of it."""
+        record = store.read_run(self.id)
+        if record is None:
+            return
+        logged = {k: m for k, m in record.metrics.items() if m.count and not k.startswith("sys/")}
+        self._latest.update({k: m.last for k, m in logged.items() if m.last is not None})
+        self._summary_stats.seed(
+            {k: (m.series_id, m.count - m.nonfinite, m.min, m.max) for k, m in logged.items()},
+            lambda series_id: [p.value for p in store.history(series_id)],
+        )
 
     # --- logging -----------------------------------------------------------------------------
 

@@ -42,6 +42,26 @@ class SummaryStats:
             found = self._parts[key] = definition.summary if definition is not None else ()
         return found
 
+    def seed(
+        self,
+        held: Mapping[str, tuple[int, int, float | None, float | None]],
+        values: Callable[[int], Sequence[float]],
+    ) -> None:
+        """A resumed run's operations over what it logged before: ``held`` is key ->
+        ``(series id, finite count, min, max)`` as stored; ``values(series id)`` reads a
+        series' values (only for keys whose mean or first is asked for)."""
+        for key, (series_id, finite, low, high) in held.items():
+            parts = _KEPT.intersection(self.parts(key))
+            if not parts or not finite or low is None or high is None:
+                continue
+            total, first = 0.0, low
+            if parts & {"mean", "first"}:
+                kept = [v for v in values(series_id) if math.isfinite(v)]
+                if not kept:
+                    continue
+                total, first, finite = math.fsum(kept), kept[0], len(kept)
+            self._stats[key] = [low, high, total, finite, first]
+
     def add(self, data: Mapping[str, Any]) -> None:
         for key, value in data.items():
             if not _KEPT.intersection(self.parts(key)):

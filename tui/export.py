@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from collections.abc import Sequence
 
 from .sanitize import safe_text
@@ -68,7 +69,13 @@ _LATEX_SPECIAL = {
 
 
 def _tex_cell(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """A cell in LaTeX: its special characters escaped, and the table's own marks that
+    pdflatex has no glyph for (the health detectors' ``∅ ↑``, a trend's ``▁▃█``) left out;
+    letters of any script are kept (a name's ``ü``)."""
+    return "".join(
+        _LATEX_SPECIAL.get(ch, "" if ord(ch) > 127 and unicodedata.category(ch)[0] == "S" else ch)
+        for ch in text
+    ).strip()
 
 
 def to_latex(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
