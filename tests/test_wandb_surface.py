@@ -321,6 +321,19 @@ def test_a_resumed_runs_summary_covers_what_it_logged_before(db_path: Path) -> N
     }
 
 
+def test_a_logged_int_reads_as_an_int_from_the_first_log(db_path: Path) -> None:
+    """``summary["epoch"]`` read 1.0 after the first log and 2 after the second (the first
+    log of a key is checked on a slower path that made floats of ints)."""
+    run = tracker.init(db=db_path, quiet=True, system_metrics=False)
+    run.log({"epoch": 1, "loss": 0.5})
+    first = run.summary["epoch"]
+    run.log({"epoch": 2, "loss": 0.4})
+    assert type(first) is int and first == 1 and type(run.summary["epoch"]) is int
+    run.finish()
+    stored = _record(db_path).metrics["epoch"]
+    assert (stored.count, stored.min, stored.max) == (2, 1.0, 2.0), "both stored, as numbers"
+
+
 def test_sequences_become_histograms_as_in_wandb(db_path: Path) -> None:
     import numpy as np
 

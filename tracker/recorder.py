@@ -358,6 +358,9 @@ class Run(RunSurface):
         media: dict[str, Media] = {}
         texts: dict[str, Any] = {}
         flat = flatten_metrics(data, media=media, texts=texts)
+        for key, value in data.items():  # an int stays one, as on the fast path (the summary)
+            if type(value) is int and value.bit_length() < 1024 and key in flat:
+                flat[key] = value
         if texts:
             self._keep_texts(texts)
         if len(self._keys_ok) < _KNOWN_KEYS_CAP:
