@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sqlite3
 import sys
@@ -291,6 +292,9 @@ def test_a_defined_summary_reads_as_wandbs_operations(db_path: Path) -> None:
     assert list(run.summary) == ["loss", "val/acc", "lr", "copied", "best"]
     assert len(run.summary) == 5 and dict(run.summary)["best"] == 0.9
     assert dict(tracker.summary.items())["loss"] == {"min": 1}
+    run.define_metric("never_finite", summary="min")
+    run.log({"never_finite": float("nan")})
+    assert math.isnan(run.summary["never_finite"]["min"]), "NaN, not an empty dict"
     run.finish()
     assert _record(db_path).summary == {"best": 0.9}, "the stored summary is the script's"
 

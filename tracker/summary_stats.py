@@ -101,8 +101,8 @@ class SummaryStats:
         for part in shown:
             if part == "last":
                 out["last"] = latest
-            elif held is None:
-                continue
+            elif held is None:  # only NaN or inf logged so far
+                out[part] = math.nan
             elif part == "best":
                 goal = goal_of(self._defs(), key)
                 out["best"] = held[1] if goal == "max" else held[0]
