@@ -154,7 +154,7 @@ class SummaryDict(PersistedDict):
     """``run.summary``: what the script set, and (as in wandb) every metric's latest logged
     value for the keys it did not set, or the operations its ``define_metric(summary=...)``
     names (:mod:`tracker.summary_stats`). Reading, iterating and ``len()`` see both, as in
-    wandb; only what the script set is stored as the run's summary (:meth:`script_set`), the
+    wandb; only what the script set (the dict's own entries) is stored as the run's summary, the
     latest values are in the metrics (``ls --json``'s ``metrics[key].last``)."""
 
     def __init__(
@@ -167,10 +167,6 @@ class SummaryDict(PersistedDict):
         super().__init__(run, "summary", initial)
         self._latest = latest
         self._stats = stats
-
-    def script_set(self) -> dict[str, Any]:
-        """What the script set: the run's stored summary."""
-        return dict(dict.items(self))  # (dict.copy would iterate through __iter__)
 
     def _logged_keys(self) -> list[str]:
         stats = self._stats

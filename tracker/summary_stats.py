@@ -27,11 +27,13 @@ class SummaryStats:
     def __init__(self, defs: Callable[[], Sequence[MetricDef]]) -> None:
         self._defs = defs
         self._parts: dict[str, tuple[str, ...]] = {}  # key -> its definition's summary parts
+        self._kept: dict[str, bool] = {}  # key -> whether add() keeps operations of it
         self._stats: dict[str, list[Any]] = {}  # key -> [min, max, sum, count, first]
         self.wanted = False  # any definition keeps an operation: log() calls add()
 
     def definitions_changed(self) -> None:
         self._parts.clear()
+        self._kept.clear()
         self.wanted = any(_KEPT.intersection(d.summary) for d in self._defs())
 
     def parts(self, key: str) -> tuple[str, ...]:
@@ -63,8 +65,12 @@ class SummaryStats:
             self._stats[key] = [low, high, total, finite, first]
 
     def add(self, data: Mapping[str, Any]) -> None:
+        kept = self._kept
         for key, value in data.items():
-            if not _KEPT.intersection(self.parts(key)):
+            keep = kept.get(key)
+            if keep is None:
+                keep = kept[key] = bool(_KEPT.intersection(self.parts(key)))
+            if not keep:
                 continue
             if type(value) is not float and type(value) is not int:  # (ints stay ints: wandb's)
                 try:

@@ -30,7 +30,7 @@ from .axis import XAxis, axis_choices, defined_step_metrics, next_axis
 from .collector import REFREEZE_S, CollectorPolicy
 from .feed import ReaderFeed
 from .health import legend, new_notable
-from .key_hold import KeySequencer
+from .key_sequencer import KeySequencer
 from .keys_help import COMPARE_KEYS, KEYS_HELP, RUN_KEYS
 from .live_screen import LiveScreen
 from .messages import (
@@ -139,7 +139,7 @@ class TrackTuiApp(App[None]):
     def poll_interval(self) -> float:
         return self.timings.poll_s
 
-    # Keys read in one burst are handled one at a time (tui.key_hold): the next waits until
+    # Keys read in one burst are handled one at a time (tui.key_sequencer): the next waits until
     # the one before has been handled, and until a screen it opened or closed has settled.
     def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:
         result = super().push_screen(screen, *args, **kwargs)
